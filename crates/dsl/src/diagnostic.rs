@@ -1,0 +1,162 @@
+//! Diagnostics as data: a code, a message, labelled spans and help. Rendering lives in `render`.
+
+use crate::{Code, Span};
+use serde::Serialize;
+
+/// Whether a diagnostic stops the program from compiling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The program cannot be compiled.
+    Error,
+    /// The program compiles, but something is probably not what the author meant.
+    Warning,
+}
+
+/// A span with a short message, drawn under the source line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Label {
+    /// What the label points at.
+    pub span: Span,
+    /// The text written beside the underline (may be empty).
+    pub message: String,
+    /// The primary label marks the place of the problem (`^^^`); secondary ones give context (`---`).
+    pub primary: bool,
+}
+
+/// One problem found in a source file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// The stable code, such as `P0203`.
+    pub code: Code,
+    /// Error or warning; follows from the code.
+    pub severity: Severity,
+    /// A lowercase sentence saying what is wrong, with user text in backticks.
+    pub message: String,
+    /// The labelled places; the first primary one is the diagnostic's location.
+    pub labels: Vec<Label>,
+    /// How to fix it, when there is a likely fix.
+    pub help: Option<String>,
+    /// Extra facts (limits, cycles) that are not a fix.
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic of `code` at `span`, with `message` and a primary label with no text.
+    pub fn new(code: Code, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            labels: vec![Label {
+                span,
+                message: String::new(),
+                primary: true,
+            }],
+            help: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Sets the text of the primary label.
+    pub fn with_label(mut self, message: impl Into<String>) -> Self {
+        if let Some(label) = self.labels.iter_mut().find(|l| l.primary) {
+            label.message = message.into();
+        }
+        self
+    }
+
+    /// Adds a secondary label at `span`.
+    pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+            primary: false,
+        });
+        self
+    }
+
+    /// Sets the help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a note line.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// The span of the primary label (the diagnostic's location).
+    pub fn primary_span(&self) -> Span {
+        self.labels
+            .iter()
+            .find(|l| l.primary)
+            .map(|l| l.span)
+            .unwrap_or_default()
+    }
+
+    /// Whether this diagnostic is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Sorts diagnostics by position, then code, so output is stable whatever order passes ran in.
+pub fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        (a.primary_span().start, a.code, &a.message).cmp(&(
+            b.primary_span().start,
+            b.code,
+            &b.message,
+        ))
+    });
+}
+
+/// The closest of `candidates` to `word` by edit distance, if close enough to be a likely typo.
+///
+/// Used for every "did you mean" hint, so the threshold is the same everywhere.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by(|(da, a), (db, b)| da.cmp(db).then(a.cmp(b)))
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance counted in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = Vec::with_capacity(b.len() + 1);
+        current.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
+            let delete = previous.get(j + 1).copied().unwrap_or(0) + 1;
+            let insert = current.get(j).copied().unwrap_or(0) + 1;
+            current.push(substitute.min(delete).min(insert));
+        }
+        previous = current;
+    }
+    previous.last().copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let fields = ["birth_date", "enrolled_at", "tier"];
+        assert_eq!(did_you_mean("birthdate", fields), Some("birth_date"));
+        assert_eq!(did_you_mean("teir", fields), Some("tier"));
+        assert_eq!(did_you_mean("postcode", fields), None);
+    }
+}
