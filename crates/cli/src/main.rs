@@ -1,1 +1,87 @@
-fn main() {}
+//! `puntos`: the command line of the puntos loyalty-points rule engine.
+
+mod check;
+mod fmt;
+mod input;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (warnings do not fail `check`)
+  1  the programs have errors, or `fmt --check` found files to reformat
+  2  the command could not run: bad arguments, or a file that cannot be read";
+
+/// Write, check and format loyalty programs in the puntos rule language.
+#[derive(Debug, Parser)]
+#[command(name = "puntos", version, about, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check programs for errors and warnings (files or folders of `.pts` files).
+    #[command(after_help = EXIT_CODES)]
+    Check {
+        /// Files or folders to check.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+        /// Output format: `human` (rustc-style, to stderr) or `json` (to stdout, for editors).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Rewrite programs in the canonical layout (`-` formats standard input to standard output).
+    #[command(after_help = EXIT_CODES)]
+    Fmt {
+        /// Files or folders to format.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+        /// Change nothing; list the files that are not formatted and exit 1 if there are any.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Explain a diagnostic code, such as `P0203`.
+    Explain {
+        /// The code.
+        code: String,
+    },
+}
+
+/// How diagnostics are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// rustc-style text with the source lines.
+    Human,
+    /// One JSON document with every diagnostic and its positions.
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check { paths, format } => check::run(&paths, format),
+        Command::Fmt { paths, check } => fmt::run(&paths, check),
+        Command::Explain { code } => explain(&code),
+    };
+    ExitCode::from(code)
+}
+
+fn explain(code: &str) -> u8 {
+    match code.parse::<puntos_dsl::Code>() {
+        Ok(code) => {
+            let severity = match code.severity() {
+                puntos_dsl::Severity::Error => "error",
+                puntos_dsl::Severity::Warning => "warning",
+            };
+            println!("{} ({severity}): {}", code.id(), code.summary());
+            0
+        }
+        Err(()) => {
+            eprintln!("error: `{code}` is not a puntos diagnostic code (they look like `P0203`)");
+            2
+        }
+    }
+}
