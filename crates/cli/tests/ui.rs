@@ -10,14 +10,18 @@ fn ui_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/ui")
 }
 
-/// Runs `puntos check FILE` in `dir` and returns "exit N\n" followed by stderr.
+/// Runs `puntos check FILE` in `dir` and returns "exit N\n" followed by stderr (or why the
+/// binary did not run, which then matches no expected output).
 fn check_output(dir: &Path, file: &str) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_puntos"))
+    let output = match Command::new(env!("CARGO_BIN_EXE_puntos"))
         .args(["check", file])
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .output()
-        .expect("the puntos binary runs");
+    {
+        Ok(output) => output,
+        Err(e) => return format!("the puntos binary did not run: {e}"),
+    };
     format!(
         "exit {}\n{}",
         output.status.code().unwrap_or(-1),
@@ -30,8 +34,12 @@ fn compare(expected_path: &Path, actual: &str) -> Result<(), String> {
         std::fs::write(expected_path, actual).map_err(|e| e.to_string())?;
         return Ok(());
     }
-    let expected = std::fs::read_to_string(expected_path)
-        .map_err(|_| format!("{} is missing; run with PUNTOS_BLESS=1 to create it", expected_path.display()))?;
+    let expected = std::fs::read_to_string(expected_path).map_err(|_| {
+        format!(
+            "{} is missing; run with PUNTOS_BLESS=1 to create it",
+            expected_path.display()
+        )
+    })?;
     if expected == actual {
         Ok(())
     } else {
@@ -42,9 +50,12 @@ fn compare(expected_path: &Path, actual: &str) -> Result<(), String> {
     }
 }
 
+/// The checked-in cases, by file name (`NAME.pts`), sorted; none if `tests/ui` cannot be read,
+/// which the tests assert against.
 fn cases() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(ui_dir())
-        .expect("tests/ui exists")
+        .into_iter()
+        .flatten()
         .filter_map(|e| {
             let path = e.ok()?.path();
             (path.extension()? == "pts").then(|| path.file_name()?.to_str().map(String::from))?
@@ -57,21 +68,26 @@ fn cases() -> Vec<String> {
 #[test]
 fn every_ui_case_matches_its_expected_output() {
     let dir = ui_dir();
-    let failures: Vec<String> = cases()
+    let cases = cases();
+    assert!(!cases.is_empty(), "no cases in {}", dir.display());
+    let failures: Vec<String> = cases
         .iter()
         .filter_map(|name| {
             let expected = dir.join(name).with_extension("stderr");
             compare(&expected, &check_output(&dir, name)).err()
         })
         .collect();
-    assert!(failures.is_empty(), "{} UI case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} UI case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
-/// Cases too large to check in are generated, then compared like the others.
-#[test]
-fn generated_limit_cases_match_their_expected_output() {
-    let dir = std::env::temp_dir().join(format!("puntos-ui-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+/// The cases too large to check in, by name: a file over the size limit and one with too many
+/// declarations.
+fn generated_cases() -> Vec<(&'static str, String)> {
     let header = "program \"Big\" {\n  currency RUB\n  timezone \"UTC\"\n}\n";
     let mut too_large = String::from(header);
     while too_large.len() <= 8 * 1024 * 1024 {
@@ -81,10 +97,31 @@ fn generated_limit_cases_match_their_expected_output() {
     for i in 0..10_001 {
         too_many.push_str(&format!("event e{i}\n"));
     }
-    let generated = [("P0003-generated.pts", too_large), ("P0005-generated.pts", too_many)];
+    vec![
+        ("P0003-generated.pts", too_large),
+        ("P0005-generated.pts", too_many),
+    ]
+}
+
+/// Writes the generated cases into a fresh directory of their own (`purpose` keeps the tests
+/// that run at once apart) and returns it with the cases' names.
+fn write_generated_cases(purpose: &str) -> std::io::Result<(PathBuf, Vec<&'static str>)> {
+    let dir = std::env::temp_dir().join(format!("puntos-ui-{purpose}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut names = Vec::new();
+    for (name, text) in generated_cases() {
+        std::fs::write(dir.join(name), text)?;
+        names.push(name);
+    }
+    Ok((dir, names))
+}
+
+/// Cases too large to check in are generated, then compared like the others.
+#[test]
+fn generated_limit_cases_match_their_expected_output() {
+    let (dir, names) = write_generated_cases("compare").expect("generated cases are written");
     let mut failures = Vec::new();
-    for (name, text) in generated {
-        std::fs::write(dir.join(name), text).expect("write case");
+    for name in names {
         let expected = ui_dir().join(name).with_extension("stderr");
         if let Err(e) = compare(&expected, &check_output(&dir, name)) {
             failures.push(e);
@@ -95,27 +132,34 @@ fn generated_limit_cases_match_their_expected_output() {
 }
 
 /// Every diagnostic code has a UI case named after it whose output shows that code.
+///
+/// This runs the binary on the cases itself rather than reading the `.stderr` files, which the
+/// other tests rewrite under `PUNTOS_BLESS=1` while this one runs.
 #[test]
 fn every_diagnostic_code_has_a_ui_case() {
     let dir = ui_dir();
-    let stderr_files: Vec<(String, String)> = std::fs::read_dir(&dir)
-        .expect("tests/ui exists")
-        .filter_map(|e| {
-            let path = e.ok()?.path();
-            if path.extension()? != "stderr" {
-                return None;
-            }
-            let name = path.file_name()?.to_str()?.to_string();
-            Some((name, std::fs::read_to_string(&path).ok()?))
+    let cases = cases();
+    assert!(!cases.is_empty(), "no cases in {}", dir.display());
+    let mut outputs: Vec<(String, String)> = cases
+        .into_iter()
+        .map(|name| {
+            let output = check_output(&dir, &name);
+            (name, output)
         })
         .collect();
+    let (generated_dir, generated) =
+        write_generated_cases("codes").expect("generated cases are written");
+    for name in generated {
+        outputs.push((name.to_string(), check_output(&generated_dir, name)));
+    }
+    let _ = std::fs::remove_dir_all(&generated_dir);
     let missing: Vec<&str> = puntos_dsl::Code::ALL
         .iter()
         .map(|c| c.id())
         .filter(|id| {
-            !stderr_files
+            !outputs
                 .iter()
-                .any(|(name, text)| name.starts_with(id) && text.contains(&format!("[{id}]")))
+                .any(|(name, output)| name.starts_with(id) && output.contains(&format!("[{id}]")))
         })
         .collect();
     assert!(missing.is_empty(), "codes without a UI case: {missing:?}");

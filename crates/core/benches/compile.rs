@@ -2,6 +2,9 @@
 //!
 //! Run: `cargo bench -p puntos --bench compile`.
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use puntos_dsl::SourceFile;
 

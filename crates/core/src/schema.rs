@@ -285,6 +285,30 @@ pub const CURRENCIES: &[&str] = &[
     "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
 ];
 
+/// Withdrawn ISO 4217 codes that people still write, with the codes that replaced them.
+pub const OBSOLETE_CURRENCIES: &[(&str, &str)] = &[
+    ("RUR", "RUB"),
+    ("BYR", "BYN"),
+    ("TRL", "TRY"),
+    ("VEF", "VES"),
+    ("ZMK", "ZMW"),
+    ("MRO", "MRU"),
+    ("STD", "STN"),
+    ("SLL", "SLE"),
+    ("HRK", "EUR"),
+    ("LTL", "EUR"),
+    ("LVL", "EUR"),
+    ("EEK", "EUR"),
+];
+
+/// The code that replaced a withdrawn currency code, such as `RUB` for `RUR` (case-insensitive).
+pub fn currency_successor(code: &str) -> Option<&'static str> {
+    OBSOLETE_CURRENCIES
+        .iter()
+        .find(|(old, _)| old.eq_ignore_ascii_case(code))
+        .map(|(_, new)| *new)
+}
+
 /// Looks up `object.field`.
 pub fn field(object: &str, name: &str) -> Option<(Field, Type)> {
     FIELDS

@@ -130,20 +130,34 @@ pub fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance counted in characters.
+/// Optimal string alignment distance counted in characters: the fewest insertions, deletions,
+/// substitutions and swaps of two adjacent characters (each one edit) that turn `a` into `b`,
+/// no substring being edited twice. A swap is the commonest typo (`Glod` for `Gold`), so it
+/// counts as one edit, not two.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    // Rows i-2, i-1 and i of the distance table, each of b.len() + 1 cells.
+    let mut before: Vec<usize> = Vec::new();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
+    for (i, ca) in a.iter().enumerate() {
         let mut current = Vec::with_capacity(b.len() + 1);
         current.push(i + 1);
         for (j, cb) in b.iter().enumerate() {
-            let substitute = previous.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
+            let substitute = previous.get(j).copied().unwrap_or(0) + usize::from(ca != cb);
             let delete = previous.get(j + 1).copied().unwrap_or(0) + 1;
             let insert = current.get(j).copied().unwrap_or(0) + 1;
-            current.push(substitute.min(delete).min(insert));
+            let mut best = substitute.min(delete).min(insert);
+            let swapped =
+                i > 0 && j > 0 && a.get(i - 1) == Some(cb) && b.get(j - 1) == Some(ca) && ca != cb;
+            if swapped {
+                if let Some(d) = before.get(j - 1) {
+                    best = best.min(d + 1);
+                }
+            }
+            current.push(best);
         }
-        previous = current;
+        before = std::mem::replace(&mut previous, current);
     }
     previous.last().copied().unwrap_or(0)
 }
@@ -158,5 +172,41 @@ mod tests {
         assert_eq!(did_you_mean("birthdate", fields), Some("birth_date"));
         assert_eq!(did_you_mean("teir", fields), Some("tier"));
         assert_eq!(did_you_mean("postcode", fields), None);
+    }
+
+    #[test]
+    fn a_swap_of_adjacent_letters_is_one_edit() {
+        assert_eq!(edit_distance("Glod", "Gold"), 1);
+        assert_eq!(edit_distance("teir", "tier"), 1);
+        assert_eq!(edit_distance("ab", "ba"), 1);
+        assert_eq!(did_you_mean("Glod", ["Gold", "Silver"]), Some("Gold"));
+        assert_eq!(
+            did_you_mean("purhcase", ["purchase", "refund"]),
+            Some("purchase")
+        );
+    }
+
+    #[test]
+    fn edit_distance_counts_other_edits_as_before() {
+        assert_eq!(edit_distance("", ""), 0);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("abc", ""), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("gold", "gold"), 0);
+        assert_eq!(edit_distance("gold", "golds"), 1);
+        assert_eq!(edit_distance("gold", "bold"), 1);
+        // Optimal string alignment edits no substring twice: `ca` to `abc` is 3, not 2.
+        assert_eq!(edit_distance("ca", "abc"), 3);
+        // Two separate swaps are two edits.
+        assert_eq!(edit_distance("abcd", "badc"), 2);
+        // Counted in characters, not bytes.
+        assert_eq!(edit_distance("Лето", "Леот"), 1);
+    }
+
+    #[test]
+    fn a_swap_is_not_suggested_for_short_words_beyond_the_limit() {
+        // Two letters allow one edit: a swap is enough, two substitutions are not.
+        assert_eq!(did_you_mean("ba", ["ab"]), Some("ab"));
+        assert_eq!(did_you_mean("xy", ["ab"]), None);
     }
 }

@@ -87,38 +87,61 @@ impl Checker<'_> {
         self.diagnostics.push(diagnostic);
     }
 
-    /// Checks a quantity's currency against the program's; returns false if it is foreign.
-    pub(crate) fn check_currency(&mut self, q: &Quantity) -> bool {
-        if let Some(Unit::Currency(code)) = &q.unit {
-            if code != self.currency {
-                let diagnostic = if schema::CURRENCIES.contains(&code.as_str()) {
-                    Diagnostic::new(
-                        Code::CurrencyMismatch,
-                        q.span,
-                        format!(
-                            "`{code}` is not the program's currency `{}`",
-                            self.currency
-                        ),
-                    )
-                    .with_label(format!("an amount in {code}"))
-                    .with_help(format!(
-                        "write the amount in {}; conversion between currencies happens before puntos",
-                        self.currency
-                    ))
-                } else {
-                    Diagnostic::new(
-                        Code::UnknownCurrency,
-                        q.span,
-                        format!("`{code}` is not an ISO 4217 currency code"),
-                    )
-                    .with_label("unknown currency")
-                    .with_help(format!("write `{} {}`", q.value, self.currency))
-                };
-                self.error(diagnostic);
-                return false;
-            }
+    /// The program's currency for examples in messages: `RUB` when the header gave none.
+    pub(crate) fn example_currency(&self) -> &str {
+        if self.currency.is_empty() {
+            "RUB"
+        } else {
+            self.currency
         }
-        true
+    }
+
+    /// Checks a quantity's currency against the program's; returns false if it is foreign.
+    ///
+    /// When the program's currency is unknown (no header, or an invalid code, both reported
+    /// already), amounts are not checked: every one would only echo that first error.
+    pub(crate) fn check_currency(&mut self, q: &Quantity) -> bool {
+        let Some(Unit::Currency(code)) = &q.unit else {
+            return true;
+        };
+        if self.currency.is_empty() || code == self.currency {
+            return true;
+        }
+        let currency = self.currency;
+        let diagnostic = if schema::CURRENCIES.contains(&code.as_str()) {
+            Diagnostic::new(
+                Code::CurrencyMismatch,
+                q.span,
+                format!("`{code}` is not the program's currency `{currency}`"),
+            )
+            .with_label(format!("an amount in {code}"))
+            .with_help(format!(
+                "write the amount in {currency}; conversion between currencies happens before puntos"
+            ))
+        } else if let Some(successor) = schema::currency_successor(code) {
+            let fix = if successor == currency {
+                format!("write `{} {currency}`", q.value)
+            } else {
+                format!("write the amount in {currency}, the program's currency")
+            };
+            Diagnostic::new(
+                Code::UnknownCurrency,
+                q.span,
+                format!("`{code}` is no longer an ISO 4217 currency code"),
+            )
+            .with_label("withdrawn currency")
+            .with_help(format!("`{code}` was replaced by `{successor}`: {fix}"))
+        } else {
+            Diagnostic::new(
+                Code::UnknownCurrency,
+                q.span,
+                format!("`{code}` is not an ISO 4217 currency code"),
+            )
+            .with_label("unknown currency")
+            .with_help(format!("write `{} {currency}`", q.value))
+        };
+        self.error(diagnostic);
+        false
     }
 
     /// Checks `expr` and requires its type to be `expected`; `what` names the place for messages.
@@ -132,11 +155,55 @@ impl Checker<'_> {
                     format!("{what} must be a yes-or-no condition, not {}", checked.ty),
                 )
                 .with_label(format!("this is {}", checked.ty))
-                .with_help("compare it with something, such as `basket.total >= 1000 RUB`"),
+                .with_help(self.condition_help(&checked.ty, expr)),
             );
             return unknown(expr.span);
         }
         checked
+    }
+
+    /// How to turn `expr`, of type `ty`, into a yes-or-no condition, for P0205.
+    fn condition_help(&self, ty: &Type, expr: &Expr) -> String {
+        let e = puntos_dsl::format_expr(expr);
+        match ty {
+            Type::Money => format!(
+                "compare it with an amount, such as `{e} >= 1000 {}`",
+                self.example_currency()
+            ),
+            Type::Number => format!("compare it with a number, such as `{e} >= 1`"),
+            Type::Points => format!("compare it with points, such as `{e} >= 100 points`"),
+            Type::Percent => format!("compare it with a percentage, such as `{e} >= 10%`"),
+            Type::Text => format!("compare it with a text, such as `{e} = \"text\"`"),
+            Type::Date => format!("compare it with a date, such as `{e} >= 2026-01-01`"),
+            Type::DateTime => {
+                format!("compare it with a date-time, such as `{e} >= 2026-01-01T09:00:00Z`")
+            }
+            Type::Duration => format!("compare it with a duration, such as `{e} >= 7 days`"),
+            Type::Weekday => format!("list the days it may be, such as `{e} in [Sat, Sun]`"),
+            Type::Tier => format!(
+                "compare it with a tier, such as `{e} >= {}`",
+                self.example_tier()
+            ),
+            Type::List(element) => match **element {
+                Type::Weekday => format!("look for a day in it: `transaction.weekday in {e}`"),
+                Type::Text => format!("look for a value in it, such as `item.category in {e}`"),
+                Type::Tier => format!("look for a tier in it: `customer.tier in {e}`"),
+                _ => format!("look for a value in it with `in`, such as `x in {e}`"),
+            },
+            Type::Bool | Type::Unknown => format!(
+                "compare it with something, such as `basket.total >= 1000 {}`",
+                self.example_currency()
+            ),
+        }
+    }
+
+    /// A declared tier's name for examples, or `Gold`.
+    fn example_tier(&self) -> &str {
+        self.names
+            .items
+            .iter()
+            .find(|(_, (kind, _))| matches!(kind, NameKind::Tier(_)))
+            .map_or("Gold", |(name, _)| name.as_str())
     }
 
     /// Checks an expression in `scope`.
@@ -346,15 +413,17 @@ impl Checker<'_> {
                 element = item.ty.clone();
             } else if !item.ty.matches(&element) {
                 let first_span = checked.first().map_or(span, |f| f.span);
-                self.error(
-                    Diagnostic::new(
-                        Code::MixedList,
-                        item.span,
-                        format!("a list holds values of one type, but this is {} and the first is {element}", item.ty),
-                    )
-                    .with_label(format!("{}", item.ty))
-                    .with_secondary(first_span, format!("{element}")),
-                );
+                let mut d = Diagnostic::new(
+                    Code::MixedList,
+                    item.span,
+                    format!("a list holds values of one type, but this is {} and the first is {element}", item.ty),
+                )
+                .with_label(format!("{}", item.ty))
+                .with_secondary(first_span, format!("{element}"));
+                if let Some(help) = self.unquote_help(&checked, &element, &item.ty) {
+                    d = d.with_help(help);
+                }
+                self.error(d);
                 return unknown(span);
             }
         }
@@ -363,6 +432,59 @@ impl Checker<'_> {
             Type::List(Box::new(element)),
             span,
         )
+    }
+
+    /// Help for a list mixing quoted text with weekdays or tiers, which are written bare.
+    fn unquote_help(&self, items: &[TypedExpr], a: &Type, b: &Type) -> Option<String> {
+        let bare = match (a, b) {
+            (Type::Text, other) | (other, Type::Text)
+                if matches!(other, Type::Weekday | Type::Tier) =>
+            {
+                other.clone()
+            }
+            _ => return None,
+        };
+        let text = items.iter().find_map(|i| match literal(i) {
+            Some(Value::Text(t)) => Some(t.as_str()),
+            _ => None,
+        })?;
+        let exact = match bare {
+            Type::Weekday => schema::WEEKDAYS.iter().any(|(n, _)| *n == text),
+            _ => matches!(self.names.get(text), Some(NameKind::Tier(_))),
+        };
+        if exact {
+            return Some(format!("remove the quotes: `{text}`"));
+        }
+        let close = match bare {
+            Type::Weekday => {
+                // `"sunday"` and `"SUN"` mean `Sun`.
+                let start: String = text.chars().take(3).collect::<String>().to_lowercase();
+                schema::WEEKDAYS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .find(|n| n.to_lowercase() == start)
+                    .or_else(|| did_you_mean(text, schema::WEEKDAYS.iter().map(|(n, _)| *n)))
+            }
+            _ => did_you_mean(
+                text,
+                self.names
+                    .items
+                    .iter()
+                    .filter(|(_, (k, _))| matches!(k, NameKind::Tier(_)))
+                    .map(|(n, _)| n.as_str()),
+            ),
+        };
+        Some(match (close, bare) {
+            (Some(name), _) => format!("write `{name}` instead of `\"{text}\"`"),
+            (None, Type::Weekday) => {
+                "write weekdays without quotes: `Mon`, `Tue`, `Wed`, `Thu`, `Fri`, `Sat`, `Sun`"
+                    .to_string()
+            }
+            (None, _) => format!(
+                "write tiers by name, without quotes, such as `{}`",
+                self.example_tier()
+            ),
+        })
     }
 
     fn unary(&mut self, op: UnaryOp, operand: &Expr, span: Span, scope: Scope) -> TypedExpr {
@@ -376,7 +498,8 @@ impl Checker<'_> {
                             operand.span,
                             format!("`not` needs a yes-or-no condition, not {}", inner.ty),
                         )
-                        .with_label(format!("this is {}", inner.ty)),
+                        .with_label(format!("this is {}", inner.ty))
+                        .with_help(self.condition_help(&inner.ty, operand)),
                     );
                     return unknown(span);
                 }
@@ -411,7 +534,7 @@ impl Checker<'_> {
         let l = self.check(lhs, scope);
         let r = self.check(rhs, scope);
         if matches!(op, BinaryOp::And | BinaryOp::Or) {
-            for side in [&l, &r] {
+            for (side, side_expr) in [(&l, lhs), (&r, rhs)] {
                 if !side.ty.matches(&Type::Bool) {
                     self.error(
                         Diagnostic::new(
@@ -423,7 +546,8 @@ impl Checker<'_> {
                                 side.ty
                             ),
                         )
-                        .with_label(format!("this is {}", side.ty)),
+                        .with_label(format!("this is {}", side.ty))
+                        .with_help(self.condition_help(&side.ty, side_expr)),
                     );
                     return unknown(span);
                 }
@@ -476,7 +600,7 @@ impl Checker<'_> {
             )
             .with_help(format!(
                 "points and money meet only through the redemption rate; to earn points from money write `floor(amount / 10 {}) points`",
-                self.currency
+                self.example_currency()
             )),
             ArithmeticProblem::PercentWithoutOf => {
                 let (percent, other) = if l.ty == Type::Percent { (lhs, rhs) } else { (rhs, lhs) };
@@ -509,7 +633,7 @@ impl Checker<'_> {
                     Code::MismatchedOperands,
                     format!("cannot use `{op_text}` between {} and {}", l.ty, r.ty),
                 );
-                if let Some(help) = unit_help(l, r, lhs, rhs, self.currency) {
+                if let Some(help) = unit_help(l, r, lhs, rhs, self.example_currency()) {
                     d = d.with_help(help);
                 }
                 d
@@ -571,7 +695,7 @@ impl Checker<'_> {
         )
         .with_label(format!("{}", r.ty))
         .with_secondary(lhs.span, describe_type(&l.ty, self.currency));
-        if let Some(help) = unit_help(l, r, lhs, rhs, self.currency) {
+        if let Some(help) = unit_help(l, r, lhs, rhs, self.example_currency()) {
             d = d.with_help(help);
         } else if (l.ty == Type::Tier && r.ty == Type::Text)
             || (l.ty == Type::Text && r.ty == Type::Tier)
@@ -711,7 +835,8 @@ impl Checker<'_> {
             Function::Spend | Function::Visits => self.history(function, name, args, span),
             Function::DaysSinceLastPurchase => {
                 if !args.is_empty() {
-                    self.error(arg_count(name, span, "no arguments", args.len()));
+                    let d = self.arg_count(function, name, span, "no arguments", args.len());
+                    self.error(d);
                     return unknown(span);
                 }
                 self.requirements.days_since_last_purchase = true;
@@ -740,7 +865,8 @@ impl Checker<'_> {
                 return unknown(span);
             }
             _ => {
-                self.error(arg_count(name, span, "one window", args.len()));
+                let d = self.arg_count(function, name, span, "one window", args.len());
+                self.error(d);
                 return unknown(span);
             }
         };
@@ -794,7 +920,8 @@ impl Checker<'_> {
                             value.span,
                             format!("`sum` adds numbers, money or points, not {}", v.ty),
                         )
-                        .with_label(format!("this is {}", v.ty)),
+                        .with_label(format!("this is {}", v.ty))
+                        .with_help(self.usage_help(function, name)),
                     );
                     return unknown(span);
                 }
@@ -828,7 +955,8 @@ impl Checker<'_> {
                 return unknown(span);
             }
             _ => {
-                self.error(arg_count(name, span, "one argument", args.len()));
+                let d = self.arg_count(function, name, span, "one argument", args.len());
+                self.error(d);
                 return unknown(span);
             }
         };
@@ -872,12 +1000,16 @@ impl Checker<'_> {
         scope: Scope,
     ) -> TypedExpr {
         let mut checked = Vec::with_capacity(args.len());
+        let mut exprs: Vec<&Expr> = Vec::with_capacity(args.len());
         for arg in args {
             match arg {
                 Arg::Value {
                     value,
                     filter: None,
-                } => checked.push(self.check(value, scope)),
+                } => {
+                    checked.push(self.check(value, scope));
+                    exprs.push(value);
+                }
                 Arg::Value {
                     filter: Some(f), ..
                 } => {
@@ -929,85 +1061,242 @@ impl Checker<'_> {
             _ => (checked.len() == 1, "one argument"),
         };
         if !arity_ok {
-            self.error(arg_count(name, span, arity_text, checked.len()));
+            let d = self.arg_count(function, name, span, arity_text, checked.len());
+            self.error(d);
             return unknown(span);
         }
-        let result = match function {
+        let is_date = |t: &Type| matches!(t, Type::Date | Type::DateTime);
+        // The first argument of the wrong type, with what the function takes.
+        let bad = |ok: &dyn Fn(&Type) -> bool| checked.iter().zip(&exprs).find(|(a, _)| !ok(&a.ty));
+        let result: Result<Type, Diagnostic> = match function {
             Function::Min | Function::Max => {
                 let first = checked.first().map_or(Type::Unknown, |a| a.ty.clone());
-                if let Some(bad) = checked.iter().find(|a| !a.ty.matches(&first)) {
-                    Err((bad.span, format!("all arguments of `{name}` must have one type; this is {} and the first is {first}", bad.ty)))
+                let first_expr = exprs.first().copied();
+                if let Some((arg, expr)) = bad(&|t: &Type| t.matches(&first)) {
+                    let mut d = Diagnostic::new(
+                        Code::ArgumentType,
+                        arg.span,
+                        format!(
+                            "all arguments of `{name}` must have one type; this is {} and the first is {first}",
+                            arg.ty
+                        ),
+                    )
+                    .with_label(format!("this is {}", arg.ty));
+                    if let (Some(f), Some(fe)) = (checked.first(), first_expr) {
+                        d = d.with_secondary(f.span, format!("{first}"));
+                        let help = unit_help(f, arg, fe, expr, self.example_currency())
+                            .unwrap_or_else(|| self.usage_help(function, name));
+                        d = d.with_help(help);
+                    }
+                    Err(d)
                 } else if !first.is_ordered() {
-                    Err((
-                        span,
+                    let at = checked.first().map_or(span, |a| a.span);
+                    Err(Diagnostic::new(
+                        Code::ArgumentType,
+                        at,
                         format!("`{name}` compares ordered values, not {first}"),
-                    ))
+                    )
+                    .with_label(format!("this is {first}"))
+                    .with_help(self.usage_help(function, name)))
                 } else {
                     Ok(first)
                 }
             }
             Function::Floor | Function::Ceil | Function::Round | Function::Abs => {
-                let arg = checked.first().map_or(Type::Unknown, |a| a.ty.clone());
-                if arg.is_amount() || arg == Type::Percent {
-                    Ok(arg)
-                } else {
-                    Err((
-                        span,
-                        format!("`{name}` takes a number, money or points, not {arg}"),
-                    ))
+                match bad(&|t: &Type| t.is_amount() || *t == Type::Percent) {
+                    Some((arg, _)) => Err(self.argument_error(
+                        function,
+                        name,
+                        arg,
+                        format!("`{name}` takes a number, money or points, not {}", arg.ty),
+                    )),
+                    None => Ok(checked.first().map_or(Type::Unknown, |a| a.ty.clone())),
                 }
             }
-            Function::DaysBetween => {
-                if checked
-                    .iter()
-                    .all(|a| matches!(a.ty, Type::Date | Type::DateTime))
-                {
-                    Ok(Type::Number)
+            Function::DaysBetween => match bad(&is_date) {
+                Some((arg, expr)) => Err(self
+                    .argument_error(
+                        function,
+                        name,
+                        arg,
+                        format!("`{name}` takes two dates, not {}", arg.ty),
+                    )
+                    .with_help(
+                        unquoted_date(expr).unwrap_or_else(|| self.usage_help(function, name)),
+                    )),
+                None => Ok(Type::Number),
+            },
+            Function::Weekday | Function::Month => match bad(&is_date) {
+                Some((arg, expr)) => Err(self
+                    .argument_error(
+                        function,
+                        name,
+                        arg,
+                        format!("`{name}` takes a date, not {}", arg.ty),
+                    )
+                    .with_help(
+                        unquoted_date(expr).unwrap_or_else(|| self.usage_help(function, name)),
+                    )),
+                None => Ok(if function == Function::Weekday {
+                    Type::Weekday
                 } else {
-                    Err((span, format!("`{name}` takes two dates")))
+                    Type::Number
+                }),
+            },
+            Function::Hour => match bad(&|t: &Type| *t == Type::DateTime) {
+                Some((arg, _)) => Err(self.argument_error(
+                    function,
+                    name,
+                    arg,
+                    format!("`{name}` takes a date-time, not {}", arg.ty),
+                )),
+                None => Ok(Type::Number),
+            },
+            Function::BirthdayIn => match bad(&|t: &Type| *t == Type::Duration) {
+                Some((arg, expr)) => {
+                    let mut d = self.argument_error(
+                        function,
+                        name,
+                        arg,
+                        format!("`{name}` takes a duration such as `7 days`, not {}", arg.ty),
+                    );
+                    if let ExprKind::Quantity(q) = &expr.kind {
+                        if q.unit.is_none() {
+                            d = d.with_help(format!("write `{name}({} days)`", q.value));
+                        }
+                    }
+                    Err(d)
                 }
-            }
-            Function::Weekday | Function::Month => {
-                if checked
-                    .iter()
-                    .all(|a| matches!(a.ty, Type::Date | Type::DateTime))
-                {
-                    Ok(if function == Function::Weekday {
-                        Type::Weekday
-                    } else {
-                        Type::Number
-                    })
-                } else {
-                    Err((span, format!("`{name}` takes a date")))
-                }
-            }
-            Function::Hour => {
-                if checked.iter().all(|a| a.ty == Type::DateTime) {
-                    Ok(Type::Number)
-                } else {
-                    Err((span, format!("`{name}` takes a date-time")))
-                }
-            }
-            Function::BirthdayIn => {
-                if checked.iter().all(|a| a.ty == Type::Duration) {
+                None => {
                     self.requirements.fields.insert(Field::CustomerBirthDate);
                     Ok(Type::Bool)
-                } else {
-                    Err((span, format!("`{name}` takes a duration such as `7 days`")))
                 }
-            }
-            _ => Err((span, format!("`{name}` cannot be called here"))),
+            },
+            _ => Err(Diagnostic::new(
+                Code::ArgumentType,
+                span,
+                format!("`{name}` cannot be called here"),
+            )
+            .with_label("not a function of values")),
         };
         match result {
             Ok(ty) => typed(TypedKind::Call(function, checked), ty, span),
-            Err((at, message)) => {
-                self.error(
-                    Diagnostic::new(Code::ArgumentType, at, message).with_label("wrong type"),
-                );
+            Err(d) => {
+                self.error(d);
                 unknown(span)
             }
         }
     }
+
+    /// A wrong-type error at `arg`, labelled with its type, with the function's usage as help.
+    fn argument_error(
+        &self,
+        function: Function,
+        name: &str,
+        arg: &TypedExpr,
+        message: String,
+    ) -> Diagnostic {
+        Diagnostic::new(Code::ArgumentType, arg.span, message)
+            .with_label(format!("this is {}", arg.ty))
+            .with_help(self.usage_help(function, name))
+    }
+
+    /// What a function takes and a valid call, such as
+    /// "`hour` reads a date-time: `hour(transaction.time)`".
+    fn usage_help(&self, function: Function, name: &str) -> String {
+        let (takes, example) = usage(function, name, self.example_currency());
+        format!("`{name}` {takes}: `{example}`")
+    }
+
+    fn arg_count(
+        &self,
+        function: Function,
+        name: &str,
+        span: Span,
+        expected: &str,
+        got: usize,
+    ) -> Diagnostic {
+        let (_, example) = usage(function, name, self.example_currency());
+        let takes = arity(function);
+        Diagnostic::new(
+            Code::ArgumentCount,
+            span,
+            format!(
+                "`{name}` takes {expected}, but {got} {} given",
+                if got == 1 { "was" } else { "were" }
+            ),
+        )
+        .with_label("wrong number of arguments")
+        .with_help(format!("`{name}` takes {takes}: `{example}`"))
+    }
+}
+
+/// What a function reads, for help after a wrong argument, and a valid call of it.
+fn usage(function: Function, name: &str, currency: &str) -> (&'static str, String) {
+    match function {
+        Function::Min | Function::Max => (
+            "compares values of one type, such as money",
+            format!("{name}(10% of basket.total, 500 {currency})"),
+        ),
+        Function::Floor | Function::Ceil | Function::Round => (
+            "rounds a number, money or points",
+            format!("{name}(basket.total / 10 {currency})"),
+        ),
+        Function::Abs => (
+            "takes a number, money or points",
+            format!("abs(basket.total - 1000 {currency})"),
+        ),
+        Function::DaysBetween => (
+            "takes two dates",
+            "days_between(customer.enrolled_at, transaction.date)".to_string(),
+        ),
+        Function::Weekday | Function::Month => {
+            ("reads a date", format!("{name}(customer.birth_date)"))
+        }
+        Function::Hour => ("reads a date-time", "hour(transaction.time)".to_string()),
+        Function::BirthdayIn => ("takes a duration", "birthday_in(7 days)".to_string()),
+        Function::Spend | Function::Visits => ("takes a window", format!("{name}(last 12 months)")),
+        Function::DaysSinceLastPurchase => (
+            "takes no arguments",
+            "days_since_last_purchase()".to_string(),
+        ),
+        Function::Sum => (
+            "adds a value over basket lines",
+            "sum(item.amount where item.category = \"otc\")".to_string(),
+        ),
+        Function::Count | Function::Any | Function::All => (
+            "reads basket lines",
+            format!("{name}(items where item.category = \"otc\")"),
+        ),
+    }
+}
+
+/// The arguments a function takes, in words, for argument-count help.
+fn arity(function: Function) -> &'static str {
+    match function {
+        Function::Min | Function::Max => "two or more values of one type",
+        Function::Floor | Function::Ceil | Function::Round | Function::Abs => {
+            "one number, amount of money or points"
+        }
+        Function::DaysBetween => "two dates",
+        Function::Weekday | Function::Month => "one date",
+        Function::Hour => "one date-time",
+        Function::BirthdayIn => "one duration",
+        Function::Spend | Function::Visits => "one window",
+        Function::DaysSinceLastPurchase => "no arguments",
+        Function::Sum => "one value per basket line",
+        Function::Count | Function::Any | Function::All => "`items`",
+    }
+}
+
+/// "remove the quotes: `2026-01-01`" when a date was written as text.
+fn unquoted_date(expr: &Expr) -> Option<String> {
+    let ExprKind::Text(text) = &expr.kind else {
+        return None;
+    };
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .map(|_| format!("remove the quotes: `{text}`"))
 }
 
 /// Why an arithmetic operation has no type.
@@ -1100,7 +1389,7 @@ fn is_bare_number(e: &Expr) -> bool {
 
 fn describe_type(ty: &Type, currency: &str) -> String {
     match ty {
-        Type::Money => format!("Money ({currency})"),
+        Type::Money if !currency.is_empty() => format!("Money ({currency})"),
         other => other.to_string(),
     }
 }
@@ -1132,27 +1421,24 @@ pub(crate) fn no_basket(span: Span, context: &str, what: &str) -> Diagnostic {
     .with_help("baskets come with `purchase` and `refund`")
 }
 
-fn arg_count(name: &str, span: Span, expected: &str, got: usize) -> Diagnostic {
-    Diagnostic::new(
-        Code::ArgumentCount,
-        span,
-        format!(
-            "`{name}` takes {expected}, but {got} {} given",
-            if got == 1 { "was" } else { "were" }
-        ),
-    )
-    .with_label("wrong number of arguments")
+/// The value of a literal written in the source, such as `false`, `10 RUB` or `Gold`.
+///
+/// An expression that had an error is also a constant (a placeholder) but of type `Unknown`:
+/// it is not a literal, so no warning is drawn from it.
+fn literal(e: &TypedExpr) -> Option<&Value> {
+    match &e.kind {
+        TypedKind::Const(value) if !e.ty.is_unknown() => Some(value),
+        _ => None,
+    }
 }
 
-/// Whether a typed expression is a constant (for constant-condition warnings).
+/// Whether a typed expression is a constant (for constant-condition warnings): a literal `true`
+/// or `false`, or a comparison of two literals.
 pub(crate) fn constant_bool(e: &TypedExpr) -> Option<bool> {
     match &e.kind {
         TypedKind::Const(Value::Bool(b)) if e.ty == Type::Bool => Some(*b),
         TypedKind::Compare(op, l, r) => {
-            let ordering = match (&l.kind, &r.kind) {
-                (TypedKind::Const(a), TypedKind::Const(b)) => const_cmp(a, b)?,
-                _ => return None,
-            };
+            let ordering = const_cmp(literal(l)?, literal(r)?)?;
             use std::cmp::Ordering::*;
             Some(match op {
                 CompareOp::Eq => ordering == Equal,

@@ -2,7 +2,7 @@
 //! values in clauses (durations, counts, points, percentages).
 
 use crate::program::Duration;
-use puntos_dsl::ast::{Clause, Quantity, Unit};
+use puntos_dsl::ast::{Clause, Expr, ExprKind, Quantity, Unit};
 use puntos_dsl::{Code, Diagnostic, Span};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -168,10 +168,12 @@ fn not_allowed(keyword: &str, clause: &str, span: Span) -> Diagnostic {
     d
 }
 
-/// A positive duration such as `14 days`, or an error naming `what`.
+/// A positive duration such as `14 days`, or an error naming `what`; `zero_help` says what to
+/// write instead of a zero duration.
 pub(crate) fn duration(
     q: &Quantity,
     what: &str,
+    zero_help: &str,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Duration> {
     let Some(Unit::Duration(unit)) = q.unit else {
@@ -187,7 +189,7 @@ pub(crate) fn duration(
         return None;
     };
     if q.value <= Decimal::ZERO {
-        diagnostics.push(must_be_positive(q.span, what));
+        diagnostics.push(must_be_positive(q, what, zero_help));
         return None;
     }
     Some(Duration {
@@ -196,10 +198,12 @@ pub(crate) fn duration(
     })
 }
 
-/// A positive amount of points such as `500 points`, or an error naming `what`.
+/// A positive amount of points such as `500 points`, or an error naming `what`; `zero_help`
+/// says what to write instead of zero points.
 pub(crate) fn points(
     q: &Quantity,
     what: &str,
+    zero_help: &str,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Decimal> {
     if q.unit != Some(Unit::Points) {
@@ -219,7 +223,7 @@ pub(crate) fn points(
         return None;
     }
     if q.value <= Decimal::ZERO {
-        diagnostics.push(must_be_positive(q.span, what));
+        diagnostics.push(must_be_positive(q, what, zero_help));
         return None;
     }
     Some(q.value)
@@ -233,26 +237,58 @@ pub(crate) fn count(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<u32> {
     let whole = q.unit.is_none() && q.value.fract().is_zero();
-    match q.value.to_u32().filter(|n| whole && *n >= min) {
-        Some(n) => Some(n),
-        None => {
-            diagnostics.push(
-                Diagnostic::new(
-                    Code::InvalidCount,
-                    q.span,
-                    format!("{what} must be a whole number of at least {min}"),
-                )
-                .with_label(format!("`{}` is not", q.value)),
-            );
-            None
-        }
+    if let Some(n) = q.value.to_u32().filter(|n| whole && *n >= min) {
+        return Some(n);
     }
+    let written = written(q);
+    let (label, help) = if q.unit.is_some() {
+        (
+            format!("`{written}` is not a plain number"),
+            Some(format!(
+                "write `{}`",
+                q.value.trunc().max(Decimal::from(min))
+            )),
+        )
+    } else if !q.value.fract().is_zero() {
+        (
+            format!("`{written}` is not a whole number"),
+            Some(format!(
+                "write `{}`",
+                q.value.round().max(Decimal::from(min))
+            )),
+        )
+    } else if q.value < Decimal::from(min) {
+        (format!("`{written}` is too small"), None)
+    } else {
+        (format!("`{written}` is too large"), None)
+    };
+    let mut d = Diagnostic::new(
+        Code::InvalidCount,
+        q.span,
+        format!("{what} must be a whole number of at least {min}"),
+    )
+    .with_label(label);
+    if let Some(help) = help {
+        d = d.with_help(help);
+    }
+    diagnostics.push(d);
+    None
 }
 
-/// A percentage in `(0, 100]`, such as a discount.
+/// A quantity as written canonically, such as `3 days`.
+pub(crate) fn written(q: &Quantity) -> String {
+    puntos_dsl::format_expr(&Expr {
+        kind: ExprKind::Quantity(q.clone()),
+        span: q.span,
+    })
+}
+
+/// A percentage in `(0, 100]`, such as a discount; `over_help` says what to write instead of
+/// one above 100%.
 pub(crate) fn percent(
     q: &Quantity,
     what: &str,
+    over_help: &str,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Decimal> {
     if q.unit != Some(Unit::Percent) {
@@ -267,36 +303,53 @@ pub(crate) fn percent(
         );
         return None;
     }
-    percent_in_range(q.value, q.span, what, diagnostics)
+    percent_in_range(q.value, q.span, what, over_help, diagnostics)
 }
 
-/// Checks that a percentage is in `(0, 100]`.
+/// Checks that a percentage is in `(0, 100]`; `over_help` is the help above 100%.
 pub(crate) fn percent_in_range(
     value: Decimal,
     span: Span,
     what: &str,
+    over_help: &str,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Decimal> {
     if value <= Decimal::ZERO || value > Decimal::ONE_HUNDRED {
+        let help = if value > Decimal::ONE_HUNDRED {
+            over_help.to_string()
+        } else {
+            "write a percentage above 0%, such as `10%`".to_string()
+        };
         diagnostics.push(
             Diagnostic::new(
                 Code::PercentOutOfRange,
                 span,
                 format!("{what} must be more than 0% and at most 100%"),
             )
-            .with_label(format!("{value}%")),
+            .with_label(if value > Decimal::ONE_HUNDRED {
+                format!("`{value}%` is more than 100%")
+            } else {
+                format!("`{value}%` is too small")
+            })
+            .with_help(help),
         );
         return None;
     }
     Some(value)
 }
 
-/// The error for a zero or negative amount where only positive ones make sense.
-pub(crate) fn must_be_positive(span: Span, what: &str) -> Diagnostic {
+/// The error for a zero or negative amount where only positive ones make sense, with `help`
+/// saying what to write instead.
+pub(crate) fn must_be_positive(q: &Quantity, what: &str, help: &str) -> Diagnostic {
     Diagnostic::new(
         Code::MustBePositive,
-        span,
+        q.span,
         format!("{what} must be greater than zero"),
     )
-    .with_label("zero or less")
+    .with_label(if q.value.is_zero() {
+        "zero"
+    } else {
+        "less than zero"
+    })
+    .with_help(help)
 }

@@ -58,7 +58,10 @@ pub(crate) fn lower(
         lowering.diagnostics,
     );
 
-    if syntax_ok {
+    // A segment whose only use is a reference with an error (a misspelt name, an audience that
+    // failed) would look unused; the warning waits until the file has no errors.
+    let has_errors = lowering.diagnostics.iter().any(Diagnostic::is_error);
+    if syntax_ok && !has_errors {
         for (index, (segment, span)) in segments.iter().enumerate() {
             if !lowering.used_segments.get(index).copied().unwrap_or(false) {
                 lowering
@@ -395,6 +398,20 @@ impl Lowering<'_> {
             return Some(code.name.clone());
         }
         let upper = code.name.to_uppercase();
+        if let Some(successor) = schema::currency_successor(&code.name) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::UnknownCurrency,
+                    code.span,
+                    format!("`{}` is no longer an ISO 4217 currency code", code.name),
+                )
+                .with_label("withdrawn currency")
+                .with_help(format!(
+                    "`{upper}` was replaced by `{successor}`: write `currency {successor}`"
+                )),
+            );
+            return None;
+        }
         let mut d = Diagnostic::new(
             Code::UnknownCurrency,
             code.span,
@@ -544,7 +561,12 @@ impl Lowering<'_> {
                 Some(ast::Clause {
                     kind: ClauseKind::Keep(q),
                     ..
-                }) => clauses::duration(q, "how long a tier is kept", self.diagnostics),
+                }) => clauses::duration(
+                    q,
+                    "how long a tier is kept",
+                    "remove the `keep` clause for a tier held only while the customer qualifies",
+                    self.diagnostics,
+                ),
                 _ => None,
             };
             if let (Some(qualify), true) = (qualify, rank_ok) {
@@ -560,7 +582,7 @@ impl Lowering<'_> {
                 ));
             }
         }
-        tiers.sort_by(|a, b| a.0.rank.cmp(&b.0.rank));
+        tiers.sort_by_key(|t| t.0.rank);
         tiers.into_iter().map(|(t, _)| t).collect()
     }
 
@@ -674,7 +696,13 @@ impl Lowering<'_> {
                     kind: ClauseKind::Pending(q),
                     ..
                 },
-            ) => clauses::duration(q, "the pending period", self.diagnostics).map(|d| (d, c.span)),
+            ) => clauses::duration(
+                q,
+                "the pending period",
+                "remove the `pending` clause to make points available at once",
+                self.diagnostics,
+            )
+            .map(|d| (d, c.span)),
             _ => None,
         };
         let expire = match set.get("expire after") {
@@ -683,7 +711,13 @@ impl Lowering<'_> {
                     kind: ClauseKind::ExpireAfter(q),
                     ..
                 },
-            ) => clauses::duration(q, "the expiry period", self.diagnostics).map(|d| (d, c.span)),
+            ) => clauses::duration(
+                q,
+                "the expiry period",
+                "remove the `expire after` clause for points that never expire",
+                self.diagnostics,
+            )
+            .map(|d| (d, c.span)),
             _ => None,
         };
         if let (Some((p, p_span)), Some((e, e_span))) = (pending, expire) {
@@ -704,7 +738,13 @@ impl Lowering<'_> {
             Some(ast::Clause {
                 kind: ClauseKind::Cap { amount, period },
                 ..
-            }) => clauses::points(amount, "a cap", self.diagnostics).map(|points| Cap {
+            }) => clauses::points(
+                amount,
+                "a cap",
+                "remove the `cap` clause for no cap, or write one such as `cap 1000 points per month`",
+                self.diagnostics,
+            )
+            .map(|points| Cap {
                 points,
                 period: *period,
             }),
@@ -952,13 +992,13 @@ impl Lowering<'_> {
     fn budget(&mut self, q: &Quantity) -> Option<Budget> {
         match &q.unit {
             Some(Unit::Points) => {
-                clauses::points(q, "a budget", self.diagnostics).map(Budget::Points)
+                clauses::points(q, "a budget", BUDGET_HELP, self.diagnostics).map(Budget::Points)
             }
             Some(Unit::Currency(_)) => {
                 let ok = self.checker(false, String::new()).check_currency(q);
                 if q.value <= Decimal::ZERO {
                     self.diagnostics
-                        .push(clauses::must_be_positive(q.span, "a budget"));
+                        .push(clauses::must_be_positive(q, "a budget", BUDGET_HELP));
                     return None;
                 }
                 ok.then_some(Budget::Money(q.value))
@@ -998,23 +1038,52 @@ impl Lowering<'_> {
             ast::Stacking::BestOf(group) => Stacking::BestOf(group.name.clone()),
             ast::Stacking::With(names) => {
                 for ident in names {
-                    if !matches!(self.names.get(&ident.name), Some(NameKind::Promotion(_))) {
-                        let promotions = self
-                            .names
-                            .items
-                            .iter()
-                            .filter(|(_, (k, _))| matches!(k, NameKind::Promotion(_)))
-                            .map(|(n, _)| n.as_str());
-                        let mut d = Diagnostic::new(
-                            Code::UnknownPromotion,
-                            ident.span,
-                            format!("`{}` is not a promotion", ident.name),
-                        )
-                        .with_label("not a promotion");
-                        if let Some(s) = did_you_mean(&ident.name, promotions) {
-                            d = d.with_help(format!("did you mean `{s}`?"));
+                    match self.names.get(&ident.name) {
+                        Some(NameKind::Promotion(_)) => {}
+                        Some(other) => {
+                            let kind = other.describe();
+                            self.diagnostics.push(
+                                Diagnostic::new(
+                                    Code::UnknownPromotion,
+                                    ident.span,
+                                    format!(
+                                        "`{}` is a {kind}, and `stacking with` lists promotions",
+                                        ident.name
+                                    ),
+                                )
+                                .with_label(format!("a {kind}"))
+                                .with_help(format!(
+                                    "remove `{}` from the list: stacking decides only which promotions combine",
+                                    ident.name
+                                )),
+                            );
                         }
-                        self.diagnostics.push(d);
+                        None => {
+                            let promotions = self
+                                .names
+                                .items
+                                .iter()
+                                .filter(|(_, (k, _))| matches!(k, NameKind::Promotion(_)))
+                                .map(|(n, _)| n.as_str());
+                            let mut d = Diagnostic::new(
+                                Code::UnknownPromotion,
+                                ident.span,
+                                format!("there is no promotion `{}`", ident.name),
+                            )
+                            .with_label("unknown promotion");
+                            let declared: Vec<&str> = promotions.collect();
+                            if let Some(s) = did_you_mean(&ident.name, declared.iter().copied()) {
+                                d = d.with_help(format!("did you mean `{s}`?"));
+                            } else if !declared.is_empty() {
+                                let list: Vec<String> =
+                                    declared.iter().map(|n| format!("`{n}`")).collect();
+                                d = d.with_note(format!(
+                                    "the declared promotions are {}",
+                                    list.join(", ")
+                                ));
+                            }
+                            self.diagnostics.push(d);
+                        }
                     }
                 }
                 Stacking::With(names.iter().map(|n| n.name.clone()).collect())
@@ -1063,7 +1132,12 @@ impl Lowering<'_> {
                     ..
                 }) => (
                     Window::default(),
-                    clauses::duration(q, "a coupon's validity", self.diagnostics),
+                    clauses::duration(
+                        q,
+                        "a coupon's validity",
+                        "write how long a coupon lasts after it is issued, such as `valid 30 days`",
+                        self.diagnostics,
+                    ),
                 ),
                 _ => (self.window(&set, "coupon"), None),
             };
@@ -1085,10 +1159,20 @@ impl Lowering<'_> {
             };
             let (discount, discount_max) = match discount_clause.map(|c| &c.kind) {
                 Some(ClauseKind::Discount { amount, max }) => {
-                    let d = money_expr(&mut checker, amount, "a discount");
-                    let m = max
-                        .as_ref()
-                        .and_then(|m| money_expr(&mut checker, m, "a discount's maximum"));
+                    let d = money_expr(
+                        &mut checker,
+                        amount,
+                        "a discount",
+                        "a discount of 100% makes the basket free; write at most `100%`",
+                    );
+                    let m = max.as_ref().and_then(|m| {
+                        money_expr(
+                            &mut checker,
+                            m,
+                            "a discount's maximum",
+                            "a maximum of 100% is the whole amount; write at most `100%`",
+                        )
+                    });
                     (d, m)
                 }
                 _ => (None, None),
@@ -1159,7 +1243,16 @@ impl Lowering<'_> {
                                 p.span,
                                 "a code prefix is at most 16 letters, digits, `-` or `_`",
                             )
-                            .with_label("cannot be typed at a till"),
+                            .with_label(if p.value.len() > 16 && valid_code_text(&p.value) {
+                                "too long"
+                            } else {
+                                "cannot be typed at a till"
+                            })
+                            .with_help(if p.value.is_empty() {
+                                "remove `prefix \"\"` for codes without a prefix".to_string()
+                            } else {
+                                code_text_help(&p.value, 16, "W-")
+                            }),
                         );
                         return None;
                     }
@@ -1179,7 +1272,16 @@ impl Lowering<'_> {
                                 code.span,
                                 "a coupon code is 1 to 64 letters, digits, `-` or `_`",
                             )
-                            .with_label("cannot be typed at a till"),
+                            .with_label(if code.value.len() > 64 && valid_code_text(&code.value) {
+                                "too long"
+                            } else {
+                                "cannot be typed at a till"
+                            })
+                            .with_help(code_text_help(
+                                &code.value,
+                                64,
+                                "SUMMER-26",
+                            )),
                         );
                         continue;
                     }
@@ -1281,10 +1383,13 @@ impl Lowering<'_> {
                 };
                 let reward = match reward {
                     ast::OfferReward::Free => Some(OfferReward::Free),
-                    ast::OfferReward::PercentOff(q) => {
-                        clauses::percent(q, "a discount", checker.diagnostics)
-                            .map(OfferReward::PercentOff)
-                    }
+                    ast::OfferReward::PercentOff(q) => clauses::percent(
+                        q,
+                        "a discount",
+                        "a discount of 100% makes the item free; write at most `100%`",
+                        checker.diagnostics,
+                    )
+                    .map(OfferReward::PercentOff),
                 };
                 let filter = filter
                     .as_ref()
@@ -1340,9 +1445,14 @@ impl Lowering<'_> {
             .require("rate", "redemption block", head, &example, self.diagnostics)
             .and_then(|c| match &c.kind {
                 ClauseKind::Rate { points, money } => {
-                    let p =
-                        clauses::points(points, "the points side of the rate", self.diagnostics);
-                    let m = self.money_quantity(money, "the money side of the rate");
+                    let help = format!("write a rate such as `{example}`");
+                    let p = clauses::points(
+                        points,
+                        "the points side of the rate",
+                        &help,
+                        self.diagnostics,
+                    );
+                    let m = self.money_quantity(money, "the money side of the rate", &help);
                     p.zip(m)
                 }
                 _ => None,
@@ -1356,7 +1466,12 @@ impl Lowering<'_> {
                 let typed = checker.check(e, Scope::BASKET);
                 match typed.ty {
                     Type::Money | Type::Points | Type::Unknown => {
-                        check_percent_share(e, "the redeemable share", checker.diagnostics);
+                        check_percent_share(
+                            e,
+                            "the redeemable share",
+                            "paying 100% with points makes the basket free; write at most `100%`",
+                            checker.diagnostics,
+                        );
                         Some(typed)
                     }
                     other => {
@@ -1376,14 +1491,24 @@ impl Lowering<'_> {
             Some(ast::Clause {
                 kind: ClauseKind::MinBalance(q),
                 ..
-            }) => clauses::points(q, "the minimum balance", self.diagnostics),
+            }) => clauses::points(
+                q,
+                "the minimum balance",
+                "remove the `min balance` clause to let any balance be spent",
+                self.diagnostics,
+            ),
             _ => None,
         };
         let step = match set.get("step") {
             Some(ast::Clause {
                 kind: ClauseKind::Step(q),
                 ..
-            }) => clauses::points(q, "the step", self.diagnostics),
+            }) => clauses::points(
+                q,
+                "the step",
+                "remove the `step` clause to let any number of points be spent",
+                self.diagnostics,
+            ),
             _ => None,
         };
         let order = match set.get("order") {
@@ -1404,7 +1529,7 @@ impl Lowering<'_> {
         })
     }
 
-    fn money_quantity(&mut self, q: &Quantity, what: &str) -> Option<Decimal> {
+    fn money_quantity(&mut self, q: &Quantity, what: &str, zero_help: &str) -> Option<Decimal> {
         if !matches!(q.unit, Some(Unit::Currency(_))) {
             self.diagnostics.push(
                 Diagnostic::new(
@@ -1430,12 +1555,15 @@ impl Lowering<'_> {
         }
         if q.value <= Decimal::ZERO {
             self.diagnostics
-                .push(clauses::must_be_positive(q.span, what));
+                .push(clauses::must_be_positive(q, what, zero_help));
             return None;
         }
         Some(q.value)
     }
 }
+
+const BUDGET_HELP: &str =
+    "remove the `budget` clause for no budget, or write one such as `budget 100000 points`";
 
 fn singleton_again(keyword: &str, span: Span, first: Span) -> Diagnostic {
     Diagnostic::new(
@@ -1456,6 +1584,41 @@ fn valid_code_text(text: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// How to write `text` as code text: "use letters, digits, `-` or `_`, such as `"W-"`".
+fn code_text_help(text: &str, max: usize, fallback: &str) -> String {
+    let latin = if text.chars().any(|c| c.is_alphabetic() && !c.is_ascii()) {
+        "Latin "
+    } else {
+        ""
+    };
+    format!(
+        "use {latin}letters, digits, `-` or `_`, such as `\"{}\"`",
+        code_text_like(text, max, fallback)
+    )
+}
+
+/// `text` made into valid code text of at most `max` characters (other characters become `-`),
+/// or `fallback` when little of it is left.
+fn code_text_like(text: &str, max: usize, fallback: &str) -> String {
+    let mut out = String::new();
+    for c in text.trim().chars() {
+        let c = if c.is_ascii_alphanumeric() || c == '_' {
+            c
+        } else {
+            '-'
+        };
+        if !(c == '-' && out.ends_with('-')) {
+            out.push(c);
+        }
+    }
+    let out: String = out.chars().take(max).collect();
+    if out.chars().any(|c| c.is_ascii_alphanumeric()) {
+        out
+    } else {
+        fallback.to_string()
+    }
 }
 
 /// A placeholder kept in a failed rule's slot so rule indexes stay aligned until the program is
@@ -1495,6 +1658,15 @@ fn earn_amount(
         (Type::Points | Type::Unknown, _) => {}
         (Type::Number, true) => typed.ty = Type::Points,
         (Type::Money, _) => {
+            let currency = checker.example_currency().to_string();
+            let help = match &amount.kind {
+                ast::ExprKind::Quantity(q) if matches!(q.unit, Some(Unit::Currency(_))) => {
+                    format!("write `earn {} points`", q.value)
+                }
+                _ => format!(
+                    "points are not money: to earn points in proportion to an amount, divide it by money, such as `earn floor(basket.total / 10 {currency}) points` (1 point per 10 {currency})"
+                ),
+            };
             checker.diagnostics.push(
                 Diagnostic::new(
                     Code::PointsMoneyMix,
@@ -1502,11 +1674,7 @@ fn earn_amount(
                     "points cannot be earned as an amount of money",
                 )
                 .with_label("this is Money")
-                .with_help(format!(
-                    "turn money into points with a ratio: `earn floor({} / 10 {}) points`",
-                    puntos_dsl::format_expr(amount),
-                    checker.currency
-                )),
+                .with_help(help),
             );
         }
         (Type::Number, false) => {
@@ -1539,12 +1707,18 @@ fn earn_amount(
     typed
 }
 
-/// A Money-typed expression (discounts), with a hint when a bare percentage is written.
-fn money_expr(checker: &mut Checker<'_>, e: &Expr, what: &str) -> Option<TypedExpr> {
+/// A Money-typed expression (discounts), with a hint when a bare percentage is written;
+/// `over_help` is the help for a share above 100%.
+fn money_expr(
+    checker: &mut Checker<'_>,
+    e: &Expr,
+    what: &str,
+    over_help: &str,
+) -> Option<TypedExpr> {
     let typed = checker.check(e, Scope::BASKET);
     match typed.ty {
         Type::Money => {
-            check_percent_share(e, what, checker.diagnostics);
+            check_percent_share(e, what, over_help, checker.diagnostics);
             Some(typed)
         }
         Type::Unknown => None,
@@ -1555,7 +1729,10 @@ fn money_expr(checker: &mut Checker<'_>, e: &Expr, what: &str) -> Option<TypedEx
                     puntos_dsl::format_expr(e)
                 )
             } else {
-                format!("write an amount such as `300 {}`", checker.currency)
+                format!(
+                    "write an amount such as `300 {}`",
+                    checker.example_currency()
+                )
             };
             checker.diagnostics.push(
                 Diagnostic::new(
@@ -1572,7 +1749,7 @@ fn money_expr(checker: &mut Checker<'_>, e: &Expr, what: &str) -> Option<TypedEx
 }
 
 /// `N% of x` used as a share of a basket must have N in (0, 100].
-fn check_percent_share(e: &Expr, what: &str, diagnostics: &mut Vec<Diagnostic>) {
+fn check_percent_share(e: &Expr, what: &str, over_help: &str, diagnostics: &mut Vec<Diagnostic>) {
     if let ast::ExprKind::Binary {
         op: ast::BinaryOp::Of,
         lhs,
@@ -1581,7 +1758,7 @@ fn check_percent_share(e: &Expr, what: &str, diagnostics: &mut Vec<Diagnostic>) 
     {
         if let ast::ExprKind::Quantity(q) = &lhs.kind {
             if quantity_value(q).1 == Type::Percent {
-                clauses::percent_in_range(q.value, q.span, what, diagnostics);
+                clauses::percent_in_range(q.value, q.span, what, over_help, diagnostics);
             }
         }
     }
