@@ -147,7 +147,7 @@ pub(crate) fn scan(text: &str, max_depth: usize) -> Scan {
     // A chunk's text ends where the next begins; trailing comments and blank lines belong to the
     // file, not to the declaration, so trim each chunk to its last non-blank, non-comment byte.
     for chunk in &mut out.chunks {
-        chunk.span.end = last_code_byte(text, chunk.span, &out.comments);
+        chunk.span.end = code_end(text, chunk.span, &out.comments);
     }
     out
 }
@@ -158,7 +158,8 @@ fn skip_string(bytes: &[u8], start: usize) -> usize {
     let mut i = start + 1;
     while let Some(&b) = bytes.get(i) {
         match b {
-            b'\\' => i += 2,
+            // An escape, but never of the line end: an unterminated string stops there.
+            b'\\' if bytes.get(i + 1) != Some(&b'\n') => i += 2,
             b'"' => return i + 1,
             b'\n' => return i,
             _ => i += 1,
@@ -168,18 +169,20 @@ fn skip_string(bytes: &[u8], start: usize) -> usize {
 }
 
 /// The end of the last byte in `span` that is neither whitespace nor inside a comment.
-fn last_code_byte(text: &str, span: Span, comments: &[Comment]) -> usize {
+/// `comments` are in source order; finding the one a position falls in is a binary search.
+pub(crate) fn code_end(text: &str, span: Span, comments: &[Comment]) -> usize {
     let mut end = span.end;
     loop {
-        let trimmed = text
-            .get(span.start..end)
-            .map_or(span.start, |s| span.start + s.trim_end().len());
-        match comments
-            .iter()
-            .find(|c| c.span.end == trimmed && c.span.start >= span.start)
-        {
-            Some(comment) => end = comment.span.start,
-            None => return trimmed,
+        let trimmed = text.get(span.start..end).map_or(span.start, |s| {
+            span.start + s.trim_end_matches([' ', '\t', '\r', '\n']).len()
+        });
+        // The comment the trimmed text ends inside (its own trailing blanks were trimmed too).
+        let before = comments.partition_point(|c| c.span.start < trimmed);
+        match before.checked_sub(1).and_then(|i| comments.get(i)) {
+            Some(comment) if comment.span.start >= span.start && comment.span.end >= trimmed => {
+                end = comment.span.start;
+            }
+            _ => return trimmed,
         }
     }
 }
