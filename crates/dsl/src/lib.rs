@@ -17,6 +17,7 @@ pub mod ast;
 pub mod codes;
 mod diagnostic;
 mod format;
+extern crate alloc;
 mod parser;
 pub mod render;
 mod scan;

@@ -131,8 +131,8 @@ fn parse_chunk(
         return Err(too_deep(Span::new(at, at + 1), chunk.max_depth, max_depth));
     }
     let source = text.get(chunk.span.start..chunk.span.end).unwrap_or("");
-    let mut pairs =
-        PestParser::parse(Rule::chunk, source).map_err(|e| syntax_error(e, chunk.span.start))?;
+    let mut pairs = PestParser::parse(Rule::chunk, source)
+        .map_err(|e| syntax_error(e, source, chunk.span.start))?;
     let builder = Builder {
         text,
         comments,
@@ -156,16 +156,41 @@ fn too_deep(span: Span, depth: usize, limit: usize) -> Diagnostic {
     .with_help("split the condition into segments, or simplify it")
 }
 
-fn syntax_error(error: pest::error::Error<Rule>, offset: usize) -> Diagnostic {
+fn syntax_error(error: pest::error::Error<Rule>, text: &str, offset: usize) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
-    let (start, end) = match error.location {
-        InputLocation::Pos(p) => (p, p),
-        InputLocation::Span((s, e)) => (s, e),
+    let at = match error.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
     };
-    let span = Span::new(start, end).shifted(offset);
-    let (message, label) = match &error.variant {
+    // Point at the word that could not be read, not at the whitespace before it.
+    let rest = text.get(at..).unwrap_or("");
+    let start = at + (rest.len() - rest.trim_start().len());
+    let word_len = text
+        .get(start..)
+        .map(|w| {
+            let ident = w
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(w.len());
+            if ident > 0 {
+                ident
+            } else {
+                w.chars().next().map_or(0, char::len_utf8)
+            }
+        })
+        .unwrap_or(0);
+    let span = Span::new(start, start + word_len).shifted(offset);
+    let found = text.get(start..start + word_len).unwrap_or("");
+    let message = match &error.variant {
         ErrorVariant::ParsingError { positives, .. } => {
             let mut wanted: Vec<&str> = positives.iter().map(|r| describe(*r)).collect();
+            if positives.iter().any(|r| starts_clause(*r)) {
+                wanted.retain(|w| w.starts_with("`") && !is_clause_word(w) || !w.starts_with("`"));
+                wanted.push("a clause or `}`");
+            }
+            if positives.iter().any(|r| is_operator(*r)) {
+                wanted.retain(|w| !is_operator_word(w));
+                wanted.push("an operator");
+            }
             wanted.sort_unstable();
             wanted.dedup();
             let expected = match wanted.as_slice() {
@@ -173,11 +198,145 @@ fn syntax_error(error: pest::error::Error<Rule>, offset: usize) -> Diagnostic {
                 [one] => (*one).to_string(),
                 [init @ .., last] => format!("{} or {}", init.join(", "), last),
             };
-            (format!("expected {expected}"), "unexpected text here")
+            format!("expected {expected}")
         }
-        ErrorVariant::CustomError { message } => (message.clone(), ""),
+        ErrorVariant::CustomError { message } => message.clone(),
     };
-    Diagnostic::new(Code::Syntax, span, message).with_label(label)
+    let label = if found.is_empty() {
+        "the declaration ends here".to_string()
+    } else {
+        format!("unexpected `{found}`")
+    };
+    let mut diagnostic = Diagnostic::new(Code::Syntax, span, message).with_label(label);
+    if found == "," {
+        diagnostic = diagnostic.with_help("numbers have no thousands separator: write `1000 RUB`");
+    } else if positives_start_clause(&error) {
+        let first_words = CLAUSE_WORDS
+            .iter()
+            .map(|w| w.split(' ').next().unwrap_or(w));
+        if let Some(word) = crate::did_you_mean(found, first_words).filter(|w| *w != found) {
+            let clause = CLAUSE_WORDS
+                .iter()
+                .find(|c| c.split(' ').next() == Some(word))
+                .unwrap_or(&word);
+            diagnostic = diagnostic.with_help(format!("did you mean `{clause}`?"));
+        }
+    }
+    diagnostic
+}
+
+/// The words that start clauses, for "did you mean" on a misspelt clause.
+const CLAUSE_WORDS: &[&str] = &[
+    "currency",
+    "timezone",
+    "points",
+    "precision",
+    "rounding",
+    "effective from",
+    "on",
+    "when",
+    "earn",
+    "pending",
+    "expire after",
+    "cap",
+    "valid",
+    "audience",
+    "budget",
+    "limit",
+    "priority",
+    "stacking",
+    "codes",
+    "issue on",
+    "discount",
+    "uses",
+    "buy",
+    "cheapest of",
+    "once",
+    "qualify when",
+    "keep",
+    "rate",
+    "max",
+    "min balance",
+    "step",
+    "order",
+];
+
+fn positives_start_clause(error: &pest::error::Error<Rule>) -> bool {
+    matches!(&error.variant, pest::error::ErrorVariant::ParsingError { positives, .. }
+        if positives.iter().any(|r| starts_clause(*r)))
+}
+
+fn is_clause_word(described: &str) -> bool {
+    CLAUSE_WORDS
+        .iter()
+        .any(|w| described.trim_matches('`') == w.split(' ').next().unwrap_or(w))
+}
+
+/// Whether a rule is the keyword that starts a clause.
+fn starts_clause(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_currency
+            | Rule::kw_timezone
+            | Rule::kw_points
+            | Rule::kw_precision
+            | Rule::kw_rounding
+            | Rule::kw_effective
+            | Rule::kw_on
+            | Rule::kw_when
+            | Rule::kw_earn
+            | Rule::kw_pending
+            | Rule::kw_expire
+            | Rule::kw_cap
+            | Rule::kw_valid
+            | Rule::kw_audience
+            | Rule::kw_budget
+            | Rule::kw_limit
+            | Rule::kw_priority
+            | Rule::kw_stacking
+            | Rule::kw_codes
+            | Rule::kw_issue
+            | Rule::kw_discount
+            | Rule::kw_uses
+            | Rule::kw_buy
+            | Rule::kw_cheapest
+            | Rule::kw_once
+            | Rule::kw_qualify
+            | Rule::kw_keep
+            | Rule::kw_rate
+            | Rule::kw_max
+            | Rule::kw_min
+            | Rule::kw_step
+            | Rule::kw_order
+    )
+}
+
+/// Whether a rule is an infix operator (or the keyword of one).
+fn is_operator(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_and
+            | Rule::kw_or
+            | Rule::kw_of
+            | Rule::kw_in
+            | Rule::kw_between
+            | Rule::cmp_op
+            | Rule::add_op
+            | Rule::mul_op
+            | Rule::or_op
+            | Rule::and_op
+            | Rule::of_op
+            | Rule::in_op
+            | Rule::between_op
+            | Rule::negation
+    )
+}
+
+fn is_operator_word(described: &str) -> bool {
+    matches!(
+        described,
+        "`and`" | "`or`" | "`of`" | "`in`" | "`between`" | "`not`" | "a comparison" | "an operator"
+    )
 }
 
 /// How a grammar rule is named in "expected ..." messages.
@@ -192,22 +351,16 @@ fn describe(rule: Rule) -> &'static str {
         Rule::currency_code => "a currency code such as `RUB`",
         Rule::date | Rule::datetime => "a date such as `2026-12-05`",
         Rule::expr
-        | Rule::or_expr
-        | Rule::and_expr
-        | Rule::not_expr
-        | Rule::cmp_expr
-        | Rule::add_expr
-        | Rule::mul_expr
-        | Rule::unary_expr
-        | Rule::of_expr
+        | Rule::between_low
         | Rule::path_expr
         | Rule::paren
         | Rule::list
-        | Rule::call
+        | Rule::name_or_call
         | Rule::boolean => "an expression",
+        Rule::call_args => "`(`",
         Rule::arg | Rule::window_arg | Rule::items_arg | Rule::expr_arg => "an argument",
-        Rule::cmp_op | Rule::compare_tail => "a comparison",
-        Rule::add_op | Rule::mul_op => "an operator",
+        Rule::cmp_op => "a comparison",
+        Rule::add_op | Rule::mul_op | Rule::or_op | Rule::and_op | Rule::of_op => "an operator",
         Rule::field_name => "a field name",
         Rule::rounding_mode
         | Rule::mode_down
@@ -270,8 +423,8 @@ fn describe(rule: Rule) -> &'static str {
         Rule::for_each => "`for each item`",
         Rule::points_suffix => "`points`",
         Rule::negation | Rule::not_op => "`not`",
-        Rule::in_tail => "`in`",
-        Rule::between_tail => "`between`",
+        Rule::in_op => "`in`",
+        Rule::between_op => "`between`",
         Rule::neg_op => "`-`",
         other => keyword_text(other).unwrap_or("something else"),
     }
@@ -785,8 +938,11 @@ impl Builder<'_> {
 
     // ------------------------------------------------------------ expressions
     //
-    // Every builder returns the node's depth with it, so a long operator chain is rejected while
-    // it is being built, before a tree too deep to walk (or even to drop) can exist.
+    // An expression arrives as a flat sequence of prefix operators, operands and infix operators;
+    // precedence climbing builds the tree. Every builder returns the node's depth with it, so a
+    // long chain is rejected while it is being built, before a tree too deep to walk (or even to
+    // drop) can exist. Recursion happens only for brackets (bounded by the scanner), prefix
+    // operators and right-associative `of` (both bounded by `level`).
 
     fn expr(&self, pair: Pair<'_, Rule>) -> Built<Expr> {
         self.expr_depth(pair).map(|(e, _)| e)
@@ -800,94 +956,225 @@ impl Builder<'_> {
         }
     }
 
-    /// Dispatches on the node kind. Kept small on purpose: it is on the recursion path once per
-    /// nesting level, and each arm's locals live in the helper it calls, not in this frame (in a
-    /// debug build one function with all the arms inline took 13 KB of stack per call).
+    /// Builds an `expr` or `between_low` pair.
     fn expr_depth(&self, pair: Pair<'_, Rule>) -> Built<(Expr, usize)> {
-        let pair = single_operand(pair);
-        match pair.as_rule() {
-            Rule::or_expr => self.left_chain(pair, Some(BinaryOp::Or)),
-            Rule::and_expr => self.left_chain(pair, Some(BinaryOp::And)),
-            Rule::add_expr | Rule::mul_expr => self.left_chain(pair, None),
-            Rule::not_expr | Rule::unary_expr => self.prefixed(pair),
-            Rule::of_expr => self.of_chain(pair),
-            Rule::cmp_expr => self.comparison(pair),
-            Rule::path_expr => self.path(pair),
-            Rule::list => self.list(pair),
-            Rule::call => self.call(pair),
-            _ => self.atom(pair),
+        let span = self.span(&pair);
+        let mut pieces = Vec::new();
+        for part in pair.into_inner() {
+            let piece = match part.as_rule() {
+                Rule::not_op => Piece::Prefix(UnaryOp::Not, self.span(&part)),
+                Rule::neg_op => Piece::Prefix(UnaryOp::Neg, self.span(&part)),
+                Rule::path_expr => Piece::Operand(part),
+                _ => self.infix(part)?,
+            };
+            pieces.push(piece);
+        }
+        let mut cursor = pieces.into_iter().peekable();
+        let built = self.climb(&mut cursor, 0, 0, span)?;
+        match cursor.next() {
+            None => Ok(built),
+            Some(_) => Err(self.malformed(span, "an operator")),
         }
     }
 
-    /// `not x`, `-x`: prefix operators applied innermost first.
-    fn prefixed(&self, pair: Pair<'_, Rule>) -> Built<(Expr, usize)> {
-        let span = self.span(&pair);
-        let mut ops = Vec::new();
-        let mut operand = None;
-        for part in parts(pair) {
-            match part.as_rule() {
-                Rule::not_op => ops.push((UnaryOp::Not, self.span(&part))),
-                Rule::neg_op => ops.push((UnaryOp::Neg, self.span(&part))),
-                _ => operand = Some(self.expr_depth(part)?),
+    fn infix<'i>(&self, part: Pair<'i, Rule>) -> Built<Piece<'i>> {
+        let span = self.span(&part);
+        let infix = match part.as_rule() {
+            Rule::or_op => Infix::Binary(BinaryOp::Or),
+            Rule::and_op => Infix::Binary(BinaryOp::And),
+            Rule::of_op => Infix::Binary(BinaryOp::Of),
+            Rule::add_op | Rule::mul_op => Infix::Binary(match part.as_str() {
+                "+" => BinaryOp::Add,
+                "-" => BinaryOp::Sub,
+                "*" => BinaryOp::Mul,
+                _ => BinaryOp::Div,
+            }),
+            Rule::cmp_op => Infix::Compare(match part.as_str() {
+                "<=" => CompareOp::Le,
+                ">=" => CompareOp::Ge,
+                "!=" => CompareOp::Ne,
+                "<" => CompareOp::Lt,
+                ">" => CompareOp::Gt,
+                _ => CompareOp::Eq,
+            }),
+            Rule::in_op => Infix::In {
+                negated: parts(part).any(|p| p.as_rule() == Rule::negation),
+            },
+            Rule::between_op => {
+                let mut negated = false;
+                let mut low = None;
+                for p in parts(part) {
+                    match p.as_rule() {
+                        Rule::negation => negated = true,
+                        _ => low = Some(self.expr_depth(p)?),
+                    }
+                }
+                let (low, low_depth) = low.ok_or_else(|| self.malformed(span, "a lower bound"))?;
+                Infix::Between {
+                    negated,
+                    low: Box::new(low),
+                    low_depth,
+                }
             }
+            _ => return Err(self.malformed(span, "an operator")),
+        };
+        Ok(Piece::Infix(infix, span))
+    }
+
+    /// Precedence climbing over `cursor`, taking operators that bind at least `min_power`.
+    fn climb<'i>(
+        &self,
+        cursor: &mut std::iter::Peekable<std::vec::IntoIter<Piece<'i>>>,
+        min_power: u8,
+        level: usize,
+        span: Span,
+    ) -> Built<(Expr, usize)> {
+        if level > self.max_depth {
+            return Err(too_deep(span, level, self.max_depth));
         }
-        let (mut expr, mut depth) = operand.ok_or_else(|| self.malformed(span, "an operand"))?;
-        for (op, op_span) in ops.into_iter().rev() {
-            depth = self.check_depth(depth + 1, op_span)?;
-            expr = Expr {
-                span: op_span.to(expr.span),
-                kind: ExprKind::Unary {
+        let (mut lhs, mut depth) = match cursor.next() {
+            Some(Piece::Prefix(op, op_span)) => {
+                let power = match op {
+                    UnaryOp::Not => NOT_POWER,
+                    UnaryOp::Neg => NEG_POWER,
+                };
+                let (operand, operand_depth) = self.climb(cursor, power, level + 1, op_span)?;
+                let depth = self.check_depth(operand_depth + 1, op_span)?;
+                let expr = Expr {
+                    span: op_span.to(operand.span),
+                    kind: ExprKind::Unary {
+                        op,
+                        operand: Box::new(operand),
+                    },
+                };
+                (expr, depth)
+            }
+            Some(Piece::Operand(pair)) => self.operand(pair)?,
+            _ => return Err(self.malformed(span, "an operand")),
+        };
+        let mut after_comparison = false;
+        while let Some(Piece::Infix(infix, op_span)) = cursor.peek() {
+            let (left_power, right_power) = infix.powers();
+            if left_power < min_power {
+                break;
+            }
+            let op_span = *op_span;
+            if infix.is_comparison() && after_comparison {
+                return Err(Diagnostic::new(
+                    Code::Syntax,
+                    op_span,
+                    "comparisons cannot be chained",
+                )
+                .with_label("a second comparison")
+                .with_help("join two comparisons with `and`: `a < b and b < c`"));
+            }
+            let Some(Piece::Infix(infix, _)) = cursor.next() else {
+                break;
+            };
+            let (rhs, rhs_depth) = self.climb(cursor, right_power, level + 1, op_span)?;
+            after_comparison = infix.is_comparison();
+            let (expr, new_depth) = self.combine(infix, lhs, rhs, depth.max(rhs_depth), op_span)?;
+            lhs = expr;
+            depth = new_depth;
+        }
+        Ok((lhs, depth))
+    }
+
+    fn combine(
+        &self,
+        infix: Infix,
+        lhs: Expr,
+        rhs: Expr,
+        child_depth: usize,
+        op_span: Span,
+    ) -> Built<(Expr, usize)> {
+        let span = lhs.span.to(rhs.span);
+        // A flat `a or b or c ...` is left-deep with the same operator all the way down.
+        let chain_word = match (&infix, &lhs.kind) {
+            (
+                Infix::Binary(op @ (BinaryOp::Or | BinaryOp::And)),
+                ExprKind::Binary { op: lhs_op, .. },
+            ) if op == lhs_op => Some(op.as_str()),
+            _ => None,
+        };
+        let (kind, child_depth) = match infix {
+            Infix::Binary(op) => (
+                ExprKind::Binary {
                     op,
-                    operand: Box::new(expr),
-                },
-            };
-        }
-        Ok((expr, depth))
-    }
-
-    /// `a of b of c`, which reads as `a of (b of c)`.
-    fn of_chain(&self, pair: Pair<'_, Rule>) -> Built<(Expr, usize)> {
-        let span = self.span(&pair);
-        let operands: Vec<(Expr, usize)> = parts(pair)
-            .map(|p| self.expr_depth(p))
-            .collect::<Built<_>>()?;
-        let mut rev = operands.into_iter().rev();
-        let (mut expr, mut depth) = rev
-            .next()
-            .ok_or_else(|| self.malformed(span, "an operand"))?;
-        for (lhs, lhs_depth) in rev {
-            depth = self.check_depth(depth.max(lhs_depth) + 1, lhs.span)?;
-            expr = Expr {
-                span: lhs.span.to(expr.span),
-                kind: ExprKind::Binary {
-                    op: BinaryOp::Of,
                     lhs: Box::new(lhs),
-                    rhs: Box::new(expr),
+                    rhs: Box::new(rhs),
                 },
-            };
+                child_depth,
+            ),
+            Infix::Compare(op) => (
+                ExprKind::Compare {
+                    op,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                },
+                child_depth,
+            ),
+            Infix::In { negated } => (
+                ExprKind::In {
+                    negated,
+                    value: Box::new(lhs),
+                    list: Box::new(rhs),
+                },
+                child_depth,
+            ),
+            Infix::Between {
+                negated,
+                low,
+                low_depth,
+            } => (
+                ExprKind::Between {
+                    negated,
+                    value: Box::new(lhs),
+                    low,
+                    high: Box::new(rhs),
+                },
+                child_depth.max(low_depth),
+            ),
+        };
+        let depth = child_depth + 1;
+        if depth > self.max_depth {
+            return Err(match chain_word {
+                Some(word) => Diagnostic::new(
+                    Code::NestingTooDeep,
+                    op_span,
+                    format!("this condition joins more than {} parts with `{word}`", self.max_depth),
+                )
+                .with_label("the part past the limit")
+                .with_help("list the values instead: `store.id in [\"S-1\", \"S-2\"]`, or split the condition into segments"),
+                None => too_deep(op_span, depth, self.max_depth),
+            });
         }
-        Ok((expr, depth))
+        Ok((Expr { kind, span }, depth))
     }
 
-    /// `customer.birth_date`: a name with fields.
-    fn path(&self, pair: Pair<'_, Rule>) -> Built<(Expr, usize)> {
+    /// `path_expr`: a literal, a bracketed expression, a list, a call, or a name with fields.
+    fn operand(&self, pair: Pair<'_, Rule>) -> Built<(Expr, usize)> {
         let span = self.span(&pair);
         let mut it = pair.into_inner();
         let head = self.next(&mut it, span, "a value")?;
         let fields: Vec<Ident> = it.map(|f| self.ident(&f)).collect();
         if fields.is_empty() {
-            return self.expr_depth(head);
+            return self.primary(head);
         }
-        if head.as_rule() != Rule::ident {
-            let head_span = self.span(&head);
-            return Err(Diagnostic::new(
-                Code::UnknownObject,
-                head_span,
-                "fields can only be read from a named object such as `customer`",
-            )
-            .with_label("not an object"));
-        }
-        let mut segments = vec![self.ident(&head)];
+        let head_span = self.span(&head);
+        let mut head_parts = head.clone().into_inner();
+        let name = match (head.as_rule(), head_parts.next(), head_parts.next()) {
+            (Rule::name_or_call, Some(ident), None) => self.ident(&ident),
+            _ => {
+                return Err(Diagnostic::new(
+                    Code::UnknownObject,
+                    head_span,
+                    "fields can only be read from a named object such as `customer`",
+                )
+                .with_label("not an object"))
+            }
+        };
+        let mut segments = vec![name];
         segments.extend(fields);
         Ok((
             Expr {
@@ -896,6 +1183,24 @@ impl Builder<'_> {
             },
             1,
         ))
+    }
+
+    fn primary(&self, pair: Pair<'_, Rule>) -> Built<(Expr, usize)> {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::paren => {
+                let inner = self.next(&mut parts(pair), span, "an expression")?;
+                return self.expr_depth(inner);
+            }
+            Rule::list => return self.list(pair),
+            Rule::name_or_call => return self.name_or_call(pair),
+            Rule::quantity => ExprKind::Quantity(self.quantity(pair)?),
+            Rule::string => ExprKind::Text(self.string(pair)?.value),
+            Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
+            Rule::date | Rule::datetime => ExprKind::Moment(self.moment(pair)?),
+            _ => return Err(self.malformed(span, "an expression")),
+        };
+        Ok((Expr { kind, span }, 1))
     }
 
     fn list(&self, pair: Pair<'_, Rule>) -> Built<(Expr, usize)> {
@@ -917,158 +1222,24 @@ impl Builder<'_> {
         ))
     }
 
-    /// Names and literals (and, defensively, a wrapper `single_operand` did not step through).
-    fn atom(&self, pair: Pair<'_, Rule>) -> Built<(Expr, usize)> {
-        let span = self.span(&pair);
-        let kind = match pair.as_rule() {
-            Rule::expr | Rule::paren => {
-                let inner = self.next(&mut parts(pair), span, "an expression")?;
-                return self.expr_depth(inner);
-            }
-            Rule::ident => ExprKind::Path(vec![self.ident(&pair)]),
-            Rule::quantity => ExprKind::Quantity(self.quantity(pair)?),
-            Rule::string => ExprKind::Text(self.string(pair)?.value),
-            Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
-            Rule::date | Rule::datetime => ExprKind::Moment(self.moment(pair)?),
-            _ => return Err(self.malformed(span, "an expression")),
-        };
-        Ok((Expr { kind, span }, 1))
-    }
-
-    /// A left-associative chain `a op b op c`, folded without recursion. `fixed` is the operator
-    /// of chains whose operator is a (filtered-out) keyword; `+ - * /` chains carry operator pairs.
-    fn left_chain(&self, pair: Pair<'_, Rule>, fixed: Option<BinaryOp>) -> Built<(Expr, usize)> {
-        let span = self.span(&pair);
-        let mut it = parts(pair);
-        let first = self.next(&mut it, span, "an operand")?;
-        let (mut expr, mut depth) = self.expr_depth(first)?;
-        let mut pending_op = fixed;
-        for part in it {
-            if matches!(part.as_rule(), Rule::add_op | Rule::mul_op) {
-                pending_op = Some(match part.as_str() {
-                    "+" => BinaryOp::Add,
-                    "-" => BinaryOp::Sub,
-                    "*" => BinaryOp::Mul,
-                    _ => BinaryOp::Div,
-                });
-                continue;
-            }
-            let op = pending_op.ok_or_else(|| self.malformed(span, "an operator"))?;
-            let (rhs, rhs_depth) = self.expr_depth(part)?;
-            depth = self.check_depth(depth.max(rhs_depth) + 1, rhs.span)?;
-            expr = Expr {
-                span: expr.span.to(rhs.span),
-                kind: ExprKind::Binary {
-                    op,
-                    lhs: Box::new(expr),
-                    rhs: Box::new(rhs),
-                },
-            };
-        }
-        Ok((expr, depth))
-    }
-
-    fn comparison(&self, pair: Pair<'_, Rule>) -> Built<(Expr, usize)> {
-        let span = self.span(&pair);
-        let mut it = parts(pair);
-        let (lhs, lhs_depth) = self.expr_depth(self.next(&mut it, span, "a value")?)?;
-        let Some(tail) = it.next() else {
-            return Ok((lhs, lhs_depth));
-        };
-        let tail_rule = tail.as_rule();
-        let mut tail_parts = parts(tail).peekable();
-        let negated = tail_parts
-            .next_if(|p| p.as_rule() == Rule::negation)
-            .is_some();
-        let mut operands = Vec::new();
-        let mut cmp = None;
-        for part in tail_parts {
-            if part.as_rule() == Rule::cmp_op {
-                cmp = Some(match part.as_str() {
-                    "<=" => CompareOp::Le,
-                    ">=" => CompareOp::Ge,
-                    "!=" => CompareOp::Ne,
-                    "<" => CompareOp::Lt,
-                    ">" => CompareOp::Gt,
-                    _ => CompareOp::Eq,
-                });
-            } else {
-                operands.push(self.expr_depth(part)?);
-            }
-        }
-        let depth = operands.iter().map(|(_, d)| *d).fold(lhs_depth, usize::max) + 1;
-        let depth = self.check_depth(depth, span)?;
-        let mut operands = operands.into_iter().map(|(e, _)| Box::new(e));
-        let mut operand = || {
-            operands
-                .next()
-                .ok_or_else(|| self.malformed(span, "an operand"))
-        };
-        let value = Box::new(lhs);
-        let kind = match tail_rule {
-            Rule::compare_tail => ExprKind::Compare {
-                op: cmp.ok_or_else(|| self.malformed(span, "a comparison"))?,
-                lhs: value,
-                rhs: operand()?,
-            },
-            Rule::in_tail => ExprKind::In {
-                negated,
-                value,
-                list: operand()?,
-            },
-            _ => ExprKind::Between {
-                negated,
-                value,
-                low: operand()?,
-                high: operand()?,
-            },
-        };
-        Ok((Expr { kind, span }, depth))
-    }
-
-    fn call(&self, pair: Pair<'_, Rule>) -> Built<(Expr, usize)> {
+    fn name_or_call(&self, pair: Pair<'_, Rule>) -> Built<(Expr, usize)> {
         let span = self.span(&pair);
         let mut it = pair.into_inner();
-        let name = self.ident(&self.next(&mut it, span, "a function name")?);
+        let name = self.ident(&self.next(&mut it, span, "a name")?);
+        let Some(call_args) = it.next() else {
+            return Ok((
+                Expr {
+                    kind: ExprKind::Path(vec![name]),
+                    span,
+                },
+                1,
+            ));
+        };
         let mut args = Vec::new();
         let mut depth = 0;
-        for arg in it {
-            let arg_span = self.span(&arg);
-            let inner = self.next(&mut arg.into_inner(), arg_span, "an argument")?;
-            let rule = inner.as_rule();
-            let mut p = parts(inner);
-            let built = match rule {
-                Rule::window_arg => {
-                    Arg::Window(self.quantity(self.next(&mut p, arg_span, "a window")?)?)
-                }
-                Rule::items_arg => {
-                    let filter = match p.next() {
-                        Some(e) => {
-                            let (e, d) = self.expr_depth(e)?;
-                            depth = depth.max(d);
-                            Some(e)
-                        }
-                        None => None,
-                    };
-                    Arg::Items {
-                        filter,
-                        span: arg_span,
-                    }
-                }
-                _ => {
-                    let (value, d) = self.expr_depth(self.next(&mut p, arg_span, "a value")?)?;
-                    depth = depth.max(d);
-                    let filter = match p.next() {
-                        Some(e) => {
-                            let (e, d) = self.expr_depth(e)?;
-                            depth = depth.max(d);
-                            Some(e)
-                        }
-                        None => None,
-                    };
-                    Arg::Value { value, filter }
-                }
-            };
+        for arg in call_args.into_inner() {
+            let (built, d) = self.arg(arg)?;
+            depth = depth.max(d);
             args.push(built);
         }
         let depth = self.check_depth(depth + 1, span)?;
@@ -1080,34 +1251,86 @@ impl Builder<'_> {
             depth,
         ))
     }
+
+    fn arg(&self, arg: Pair<'_, Rule>) -> Built<(Arg, usize)> {
+        let arg_span = self.span(&arg);
+        let inner = self.next(&mut arg.into_inner(), arg_span, "an argument")?;
+        let rule = inner.as_rule();
+        let mut p = parts(inner);
+        let mut depth = 0;
+        let mut optional = |p: Option<Pair<'_, Rule>>| -> Built<Option<Expr>> {
+            p.map(|e| {
+                self.expr_depth(e).map(|(e, d)| {
+                    depth = depth.max(d);
+                    e
+                })
+            })
+            .transpose()
+        };
+        let built = match rule {
+            Rule::window_arg => {
+                Arg::Window(self.quantity(self.next(&mut p, arg_span, "a window")?)?)
+            }
+            Rule::items_arg => Arg::Items {
+                filter: optional(p.next())?,
+                span: arg_span,
+            },
+            _ => {
+                let value =
+                    optional(p.next())?.ok_or_else(|| self.malformed(arg_span, "a value"))?;
+                let filter = optional(p.next())?;
+                Arg::Value { value, filter }
+            }
+        };
+        Ok((built, depth))
+    }
 }
 
-/// Steps down, in a loop, through the nodes that only wrap one operand: `expr`, `( )`, and each
-/// precedence level written without its operator. Every bracket level passes through about ten
-/// such nodes; recursing through each (a large frame in debug builds) overflowed a 2 MiB stack
-/// at about 15 levels, well inside the nesting limit. Now a level costs one or two frames.
-fn single_operand(mut pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
-    while matches!(
-        pair.as_rule(),
-        Rule::expr
-            | Rule::paren
-            | Rule::or_expr
-            | Rule::and_expr
-            | Rule::not_expr
-            | Rule::cmp_expr
-            | Rule::add_expr
-            | Rule::mul_expr
-            | Rule::unary_expr
-            | Rule::of_expr
-            | Rule::path_expr
-    ) {
-        let mut children = pair.clone().into_inner();
-        match (children.next(), children.next()) {
-            (Some(only), None) => pair = only,
-            _ => break,
+/// Binding powers of prefix operators (see `Infix::powers`).
+const NOT_POWER: u8 = 5;
+const NEG_POWER: u8 = 13;
+
+/// One element of an expression's flat sequence.
+enum Piece<'i> {
+    Prefix(UnaryOp, Span),
+    Operand(Pair<'i, Rule>),
+    Infix(Infix, Span),
+}
+
+/// An infix operator, with the lower bound of `between` already built.
+enum Infix {
+    Binary(BinaryOp),
+    Compare(CompareOp),
+    In {
+        negated: bool,
+    },
+    Between {
+        negated: bool,
+        low: Box<Expr>,
+        low_depth: usize,
+    },
+}
+
+impl Infix {
+    /// Left and right binding power: loosest `or` (1, 2) ... tightest `of` (16, 15, right
+    /// associative). `not` binds at 5 and unary `-` at 13, between their neighbours.
+    fn powers(&self) -> (u8, u8) {
+        match self {
+            Infix::Binary(BinaryOp::Or) => (1, 2),
+            Infix::Binary(BinaryOp::And) => (3, 4),
+            Infix::Compare(_) | Infix::In { .. } | Infix::Between { .. } => (7, 8),
+            Infix::Binary(BinaryOp::Add | BinaryOp::Sub) => (9, 10),
+            Infix::Binary(BinaryOp::Mul | BinaryOp::Div) => (11, 12),
+            Infix::Binary(BinaryOp::Of) => (16, 15),
         }
     }
-    pair
+
+    fn is_comparison(&self) -> bool {
+        matches!(
+            self,
+            Infix::Compare(_) | Infix::In { .. } | Infix::Between { .. }
+        )
+    }
 }
 
 fn duration_unit(text: &str) -> DurationUnit {
