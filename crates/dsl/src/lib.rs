@@ -29,8 +29,10 @@ pub use format::{expr as format_expr, format};
 pub use parser::{parse, parse_with, ParseOptions, Parsed};
 pub use source::{LineCol, SourceFile, Span};
 
-/// Reads source bytes as UTF-8, or returns a diagnostic pointing at the first invalid byte.
+/// Reads source bytes as UTF-8 (a leading byte-order mark, as some Windows editors write, is
+/// dropped), or returns a diagnostic pointing at the first invalid byte.
 pub fn decode_source(bytes: &[u8]) -> Result<&str, Diagnostic> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
         Diagnostic::new(

@@ -528,3 +528,11 @@ fn diagnostic_spans_stay_inside_the_text_for_broken_endings() {
         assert!(parsed.file.decls.is_empty(), "{text:?}");
     }
 }
+
+#[test]
+fn a_byte_order_mark_is_dropped_before_parsing() {
+    let bytes = b"\xEF\xBB\xBFprogram \"P\" {\n  currency RUB\n}\n";
+    let text = puntos_dsl::decode_source(bytes).unwrap();
+    assert!(text.starts_with("program"));
+    assert!(parse(text).diagnostics.is_empty());
+}
