@@ -1,8 +1,11 @@
 //! `puntos`: the command line of the puntos loyalty-points rule engine.
 
 mod check;
+mod eval;
+mod explain;
 mod fmt;
 mod input;
+mod programs;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -43,6 +46,28 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Decide one transaction: the points, discounts and coupons, and why.
+    #[command(after_help = EXIT_CODES)]
+    Eval {
+        /// The program: a file, or several files or folders holding its effective-dated versions.
+        #[arg(required = true)]
+        programs: Vec<std::path::PathBuf>,
+        /// The transaction, as JSON.
+        #[arg(long)]
+        tx: std::path::PathBuf,
+        /// The customer's profile, as JSON.
+        #[arg(long)]
+        customer: Option<std::path::PathBuf>,
+        /// The account's state and history, as JSON.
+        #[arg(long)]
+        account: Option<std::path::PathBuf>,
+        /// Explain every rule, promotion, coupon and offer, applied or not.
+        #[arg(long)]
+        trace: bool,
+        /// Output format: `human` or `json`.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Explain a diagnostic code, such as `P0203`.
     Explain {
         /// The code.
@@ -64,6 +89,21 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check { paths, format } => check::run(&paths, format),
         Command::Fmt { paths, check } => fmt::run(&paths, check),
+        Command::Eval {
+            programs,
+            tx,
+            customer,
+            account,
+            trace,
+            format,
+        } => eval::run(&eval::Request {
+            programs: &programs,
+            tx: &tx,
+            customer: customer.as_deref(),
+            account: account.as_deref(),
+            trace,
+            format,
+        }),
         Command::Explain { code } => explain(&code),
     };
     ExitCode::from(code)

@@ -22,9 +22,13 @@
 //! [`schema`] (what a program can read), [`types`].
 
 pub mod compile;
+pub mod eval;
 pub mod program;
 pub mod schema;
 pub mod types;
+pub mod versions;
 
 pub use compile::{compile, compile_with, CompileOptions, Compiled};
+pub use eval::{Context, Decision, EvalError, EvalOptions};
 pub use program::Program;
+pub use versions::Versions;

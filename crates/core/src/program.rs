@@ -45,6 +45,8 @@ pub struct Program {
     pub redemption: Option<Redemption>,
     /// The history the caller must supply with each evaluation.
     pub requirements: Requirements,
+    /// The source it was compiled from: traces quote it, errors point into it.
+    pub source: std::sync::Arc<puntos_dsl::SourceFile>,
 }
 
 /// Rounding of earned points.
@@ -198,7 +200,8 @@ pub struct Window {
 /// How a promotion combines with others.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stacking {
-    /// Alone: the highest-priority exclusive promotion that fires excludes every other promotion.
+    /// Alone: it applies only if no promotion applied before it (by priority), and once it
+    /// applies no other promotion does.
     Exclusive,
     /// With every other promotion.
     WithAll,

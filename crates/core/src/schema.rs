@@ -285,6 +285,23 @@ pub const CURRENCIES: &[&str] = &[
     "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
 ];
 
+/// Decimal places of a currency's minor unit (ISO 4217): 0 for the yen, 3 for the dinar, 2 for
+/// most.
+pub fn currency_decimals(code: &str) -> u32 {
+    const NONE: &[&str] = &[
+        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
+        "XAF", "XOF", "XPF",
+    ];
+    const THREE: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+    if NONE.contains(&code) {
+        0
+    } else if THREE.contains(&code) {
+        3
+    } else {
+        2
+    }
+}
+
 /// Withdrawn ISO 4217 codes that people still write, with the codes that replaced them.
 pub const OBSOLETE_CURRENCIES: &[(&str, &str)] = &[
     ("RUR", "RUB"),

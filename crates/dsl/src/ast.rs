@@ -296,6 +296,19 @@ pub enum Period {
     Year,
 }
 
+impl Period {
+    /// The period as written after `per`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Transaction => "transaction",
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+            Period::Year => "year",
+        }
+    }
+}
+
 /// Which points lots a redemption consumes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LotOrder {

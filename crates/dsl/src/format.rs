@@ -303,13 +303,7 @@ fn reward_text(reward: &OfferReward) -> String {
 }
 
 fn period_text(period: Period) -> &'static str {
-    match period {
-        Period::Transaction => "transaction",
-        Period::Day => "day",
-        Period::Week => "week",
-        Period::Month => "month",
-        Period::Year => "year",
-    }
+    period.as_str()
 }
 
 fn idents(names: &[Ident]) -> String {

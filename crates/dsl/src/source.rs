@@ -41,7 +41,7 @@ pub struct LineCol {
 }
 
 /// A named source text with an index of line starts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
     name: String,
     text: String,

@@ -18,6 +18,7 @@ use std::str::FromStr;
 /// any diagnostic is an error). `syntax_ok` is false when some declarations failed to parse, in
 /// which case diagnostics that would only echo that failure are left out.
 pub(crate) fn lower(
+    source: &puntos_dsl::SourceFile,
     file: &File,
     diagnostics: &mut Vec<Diagnostic>,
     syntax_ok: bool,
@@ -136,6 +137,7 @@ pub(crate) fn lower(
         offers,
         redemption,
         requirements,
+        source: std::sync::Arc::new(source.clone()),
     };
     if syntax_ok {
         lints::overlapping_exclusive(&program, diagnostics);

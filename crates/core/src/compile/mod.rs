@@ -66,7 +66,7 @@ pub fn compile_with(source: &SourceFile, options: CompileOptions) -> Compiled {
     let parsed = puntos_dsl::parse_with(source.text(), options.parse);
     let mut diagnostics = parsed.diagnostics;
     let syntax_ok = diagnostics.is_empty();
-    let program = decls::lower(&parsed.file, &mut diagnostics, syntax_ok);
+    let program = decls::lower(source, &parsed.file, &mut diagnostics, syntax_ok);
     puntos_dsl::sort_diagnostics(&mut diagnostics);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     Compiled {

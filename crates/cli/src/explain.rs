@@ -1,0 +1,118 @@
+//! A decision as text for people: the effects, the coupons refused, the totals, and the trace.
+
+use puntos::eval::{Decision, Effect, Step};
+use std::fmt::Write as _;
+
+/// Renders `decision` for a terminal.
+pub fn decision_text(decision: &Decision) -> String {
+    let currency = &decision.currency;
+    let mut out = String::new();
+    let id = if decision.transaction.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", decision.transaction)
+    };
+    let _ = writeln!(out, "{}{id} under {}", decision.kind, decision.program);
+    if decision.effects.is_empty() {
+        let _ = writeln!(out, "  no effects");
+    }
+    for effect in &decision.effects {
+        let _ = writeln!(out, "  {}", effect_text(effect, currency));
+    }
+    for refused in &decision.refused_coupons {
+        let _ = writeln!(out, "  refused coupon {}: {}", refused.code, refused.reason);
+    }
+    let _ = writeln!(
+        out,
+        "total: {} points earned, {} points redeemed, {} {currency} off",
+        decision.points_earned(),
+        decision.points_redeemed(),
+        decision.discount_total()
+    );
+    if let Some(trace) = &decision.trace {
+        let _ = writeln!(out, "why:");
+        for step in trace {
+            out.push_str(&step_text(step));
+        }
+    }
+    out
+}
+
+/// One effect on one line.
+pub fn effect_text(effect: &Effect, currency: &str) -> String {
+    match effect {
+        Effect::Earn {
+            source,
+            points,
+            available_at,
+            expires_at,
+            ..
+        } => {
+            let mut s = format!("earn {points} points from {source}");
+            if let Some(t) = available_at {
+                let _ = write!(s, ", available {}", t.to_rfc3339());
+            }
+            if let Some(t) = expires_at {
+                let _ = write!(s, ", expire {}", t.to_rfc3339());
+            }
+            s
+        }
+        Effect::Redeem { points, value, .. } => {
+            format!("redeem {points} points for {value} {currency}")
+        }
+        Effect::Discount {
+            source,
+            code,
+            amount,
+            ..
+        } => match code {
+            Some(code) => format!("discount {amount} {currency} from {source} (code {code})"),
+            None => format!("discount {amount} {currency} from {source}"),
+        },
+        Effect::IssueCoupon {
+            coupon,
+            valid_until,
+        } => match valid_until {
+            Some(t) => format!("issue coupon {coupon}, valid until {}", t.to_rfc3339()),
+            None => format!("issue coupon {coupon}"),
+        },
+        Effect::ConsumeCoupon { coupon, code } => format!("use up code {code} of coupon {coupon}"),
+        Effect::TierChange { from, to, until } => {
+            let name = |t: &Option<String>| t.clone().unwrap_or_else(|| "no tier".to_string());
+            let mut s = format!("tier {} -> {}", name(from), name(to));
+            if let Some(u) = until {
+                let _ = write!(s, ", kept until {u}");
+            }
+            s
+        }
+        Effect::BudgetConsumed { promotion, amount } => {
+            format!("spend {amount} of the budget of promotion {promotion}")
+        }
+        Effect::LimitCounted { source } => format!("count one use of {source}"),
+        Effect::ReverseEarn {
+            source,
+            points,
+            of_transaction,
+        } => format!("take back {points} points earned from {source} on {of_transaction}"),
+        Effect::ReturnRedeemed {
+            points,
+            value,
+            of_transaction,
+        } => format!("give back {points} points ({value} {currency}) redeemed on {of_transaction}"),
+    }
+}
+
+/// One trace step, indented, with its facts and arithmetic.
+pub fn step_text(step: &Step) -> String {
+    let mut out = String::new();
+    let mark = if step.applied { "+" } else { "-" };
+    let _ = write!(out, "  {mark} {}", step.subject);
+    if let Some(reason) = &step.reason {
+        let _ = write!(out, ": {reason}");
+    }
+    out.push('\n');
+    for fact in step.facts.iter().chain(&step.arithmetic) {
+        let _ = writeln!(out, "      {} = {}", fact.what, fact.value);
+    }
+    out
+}

@@ -1,0 +1,584 @@
+//! Earning points: rules in dependency order, then promotions by priority with their windows,
+//! audiences, limits, budgets and stacking, then rounding of the transaction's total.
+//!
+//! Per rule or promotion: the amount (per line for `for each item`, negative amounts count as
+//! zero), rounding at its scope (per item, per rule; per transaction waits for the total), then
+//! the cap against what the account already earned from it in the cap's period. What a rule
+//! finally earns is what `N% of rule` reads. Promotions then stack: a best-of group keeps its
+//! largest member (ties to the higher priority); the rest are taken highest priority first, and
+//! each applies unless it does not stack with one already applied. A budget grants at most
+//! what is left of it.
+
+use super::calendar;
+use super::decision::{Effect, Fact, Share, Source, Step};
+use super::engine::Engine;
+use super::error::EvalError;
+use super::rounding::{allocate, round, Scaled};
+use super::trace::Tracer;
+use crate::program::{Accrual, Budget, Promotion, Stacking};
+use puntos_dsl::ast::{Period, RoundingMode, RoundingScope};
+use rust_decimal::Decimal;
+
+/// An accrual that earns, before its effects are written.
+struct Earned<'a> {
+    /// Its place in the trace: rules in dependency order, then promotions by priority.
+    order: usize,
+    accrual: &'a Accrual,
+    promotion: Option<&'a Promotion>,
+    /// Points, rounded unless its scope is the transaction.
+    points: Decimal,
+    /// How the points spread over the lines (before final allocation).
+    weights: Vec<(usize, Decimal)>,
+    /// Whether rounding waits for the transaction's total.
+    joint: bool,
+    /// The trace's arithmetic so far.
+    arithmetic: Vec<Fact>,
+    facts: Vec<Fact>,
+}
+
+/// Why an accrual earned nothing, with the values that decided it.
+struct Skip(String, Vec<Fact>);
+
+impl<'a, T: Tracer> Engine<'a, T> {
+    /// Runs every rule and promotion, and writes their effects.
+    pub fn accrue(&mut self) -> Result<(), EvalError> {
+        let program = self.program;
+        let mut earned: Vec<Earned<'a>> = Vec::new();
+        let mut steps: Vec<(usize, Step)> = Vec::new();
+        for (id, rule) in program.rules.iter().enumerate() {
+            self.enter("rule", &rule.name);
+            match self.work(id, rule, None)? {
+                Ok(e) => {
+                    if let Some(slot) = self.rule_points.get_mut(id) {
+                        *slot = e.points;
+                    }
+                    if let Some(slot) = self.rule_shares.get_mut(id) {
+                        *slot = e
+                            .weights
+                            .iter()
+                            .map(|&(line, amount)| Share { line, amount })
+                            .collect();
+                    }
+                    earned.push(e);
+                }
+                Err(Skip(reason, facts)) => skipped::<T>(
+                    &mut steps,
+                    id,
+                    Source::Rule(rule.name.clone()),
+                    reason,
+                    facts,
+                ),
+            }
+        }
+        self.promotions(&mut earned, &mut steps)?;
+        self.round_jointly(&mut earned);
+        for e in earned {
+            self.emit(e, &mut steps)?;
+        }
+        if T::ON {
+            steps.sort_by_key(|(order, _)| *order);
+            for (_, step) in steps {
+                self.trace.step(step);
+            }
+        }
+        Ok(())
+    }
+
+    /// Computes what one accrual earns, or why it earns nothing.
+    fn work(
+        &mut self,
+        order: usize,
+        accrual: &'a Accrual,
+        promotion: Option<&'a Promotion>,
+    ) -> Result<Result<Earned<'a>, Skip>, EvalError> {
+        let tx = &self.ctx.transaction;
+        if accrual.event != tx.kind {
+            return Ok(Err(Skip(
+                format!("listens to {}, not {}", accrual.event, tx.kind),
+                Vec::new(),
+            )));
+        }
+        if let Some(p) = promotion {
+            if !calendar::in_window(&p.valid, &self.now) {
+                return Ok(Err(Skip(
+                    "outside its validity window".to_string(),
+                    Vec::new(),
+                )));
+            }
+            if !p.audience.is_empty() {
+                let mut member = false;
+                for &segment in &p.audience {
+                    if self.segment(segment)? {
+                        member = true;
+                        break;
+                    }
+                }
+                if !member {
+                    let names: Vec<&str> = p
+                        .audience
+                        .iter()
+                        .filter_map(|&s| self.program.segments.get(s).map(|s| s.name.as_str()))
+                        .collect();
+                    return Ok(Err(Skip(
+                        format!("the customer is not in {}", names.join(" or ")),
+                        Vec::new(),
+                    )));
+                }
+            }
+        }
+        let mut facts = Vec::new();
+        if let Some(condition) = &accrual.condition {
+            let holds = self.holds(condition, None)?;
+            if T::ON {
+                facts = self.facts(condition, None);
+            }
+            if !holds {
+                return Ok(Err(Skip(
+                    format!("`when {}` does not hold", self.text(condition.span)),
+                    facts,
+                )));
+            }
+        }
+        if let Some(limit) = promotion.and_then(|p| p.limit) {
+            let used = self
+                .ctx
+                .account
+                .uses
+                .get(&accrual.name)
+                .copied()
+                .unwrap_or(0);
+            if used >= limit.count {
+                let per = limit
+                    .period
+                    .map_or(String::new(), |p| format!(" per {}", p.as_str()));
+                return Ok(Err(Skip(
+                    format!(
+                        "limit reached: {} per customer{per}, used {used}",
+                        limit.count
+                    ),
+                    facts,
+                )));
+            }
+        }
+        let settings = self.program.points;
+        let mode = accrual.rounding.map_or(settings.mode, |r| r.mode);
+        let scope = accrual
+            .rounding
+            .and_then(|r| r.scope)
+            .unwrap_or(settings.scope);
+        let precision = settings.precision;
+        let mut arithmetic = Vec::new();
+        let (raw, weights) = match &accrual.earn.per_item {
+            Some(filter) => {
+                let mut raw = Decimal::ZERO;
+                let mut weights = Vec::new();
+                for i in 0..self.lines().len() {
+                    if let Some(f) = filter {
+                        if !self.holds(f, Some(i))? {
+                            if T::ON {
+                                facts.push(Fact::new(self.line_label(i), "excluded by the filter"));
+                            }
+                            continue;
+                        }
+                    }
+                    let mut x = self
+                        .number(&accrual.earn.amount, Some(i))?
+                        .max(Decimal::ZERO);
+                    if scope == RoundingScope::Item {
+                        x = round(x, precision, mode);
+                    }
+                    if T::ON {
+                        facts.push(Fact::new(
+                            self.line_label(i),
+                            format!("{} points", x.normalize()),
+                        ));
+                    }
+                    raw += x;
+                    if !x.is_zero() {
+                        weights.push((i, x));
+                    }
+                }
+                (raw, weights)
+            }
+            None => {
+                let raw = self.number(&accrual.earn.amount, None)?.max(Decimal::ZERO);
+                (raw, self.basket_weights(accrual))
+            }
+        };
+        if T::ON {
+            arithmetic.push(Fact::new(
+                format!("earn {}", self.text(accrual.earn.amount.span)),
+                format!("{} points", raw.normalize()),
+            ));
+        }
+        let mut points = raw;
+        let joint = scope == RoundingScope::Transaction;
+        if scope == RoundingScope::Rule {
+            points = round(raw, precision, mode);
+            if T::ON && points != raw {
+                arithmetic.push(Fact::new(
+                    format!("rounded {} per rule", mode_text(mode)),
+                    format!("{points} points"),
+                ));
+            }
+        }
+        if let Some(cap) = accrual.cap {
+            let used = if cap.period == Period::Transaction {
+                Decimal::ZERO
+            } else {
+                self.ctx
+                    .account
+                    .earned
+                    .get(&accrual.name)
+                    .copied()
+                    .unwrap_or_default()
+            };
+            let left = (cap.points - used).max(Decimal::ZERO);
+            if points > left {
+                points = left;
+                if T::ON {
+                    arithmetic.push(Fact::new(
+                        format!(
+                            "capped at {} points per {} ({} earned before)",
+                            cap.points,
+                            cap.period.as_str(),
+                            used.normalize()
+                        ),
+                        format!("{} points", points.normalize()),
+                    ));
+                }
+            }
+        }
+        if points.is_zero() {
+            let reason = if raw.is_zero() {
+                "earned nothing"
+            } else {
+                "nothing left after rounding and the cap"
+            };
+            let mut all = facts;
+            all.extend(arithmetic);
+            return Ok(Err(Skip(reason.to_string(), all)));
+        }
+        Ok(Ok(Earned {
+            order,
+            accrual,
+            promotion,
+            points,
+            weights,
+            joint,
+            arithmetic,
+            facts,
+        }))
+    }
+
+    /// A line's name in the trace: its index and SKU.
+    fn line_label(&self, i: usize) -> String {
+        match self.lines().get(i) {
+            Some(l) if !l.sku.is_empty() => format!("line {i} ({})", l.sku),
+            _ => format!("line {i}"),
+        }
+    }
+
+    /// How a basket-level accrual's points spread over lines: like the rules it reads, or in
+    /// proportion to line amounts.
+    fn basket_weights(&self, accrual: &Accrual) -> Vec<(usize, Decimal)> {
+        if accrual.depends_on.is_empty() {
+            return self
+                .amounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (i, *a))
+                .collect();
+        }
+        let mut weights: Vec<(usize, Decimal)> = Vec::new();
+        for rule in &accrual.depends_on {
+            for share in self
+                .rule_shares
+                .get(*rule)
+                .map_or(&[][..], |s| s.as_slice())
+            {
+                match weights.iter_mut().find(|(line, _)| *line == share.line) {
+                    Some(w) => w.1 += share.amount,
+                    None => weights.push((share.line, share.amount)),
+                }
+            }
+        }
+        weights.sort_by_key(|(line, _)| *line);
+        weights
+    }
+
+    /// Promotions: eligibility, best-of groups, stacking by priority, budgets.
+    fn promotions(
+        &mut self,
+        earned: &mut Vec<Earned<'a>>,
+        steps: &mut Vec<(usize, Step)>,
+    ) -> Result<(), EvalError> {
+        let program = self.program;
+        let mut candidates: Vec<Earned<'a>> = Vec::new();
+        for (i, p) in program.promotions.iter().enumerate() {
+            self.enter("promotion", &p.accrual.name);
+            let order = program.rules.len() + i;
+            match self.work(order, &p.accrual, Some(p))? {
+                Ok(e) => candidates.push(e),
+                Err(Skip(reason, facts)) => skipped::<T>(
+                    steps,
+                    order,
+                    Source::Promotion(p.accrual.name.clone()),
+                    reason,
+                    facts,
+                ),
+            }
+        }
+        // Best-of groups: the largest member stays (ties: the earlier, higher priority).
+        let mut losers = vec![None; candidates.len()];
+        for (i, c) in candidates.iter().enumerate() {
+            let Some(Stacking::BestOf(group)) = c.promotion.map(|p| &p.stacking) else {
+                continue;
+            };
+            let winner = candidates
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| matches!(o.promotion.map(|p| &p.stacking), Some(Stacking::BestOf(g)) if g == group))
+                .fold(None::<(usize, Decimal)>, |best, (j, o)| match best {
+                    Some((_, pts)) if pts >= o.points => best,
+                    _ => Some((j, o.points)),
+                });
+            if let Some((w, _)) = winner.filter(|(w, _)| *w != i) {
+                let name = candidates.get(w).map_or("", |c| c.accrual.name.as_str());
+                if let Some(slot) = losers.get_mut(i) {
+                    *slot = Some(format!(
+                        "best of {group}: {name} earns more and applies instead"
+                    ));
+                }
+            }
+        }
+        let mut applied: Vec<&'a Promotion> = Vec::new();
+        for (c, lost) in candidates.into_iter().zip(losers) {
+            let Some(p) = c.promotion else { continue };
+            let subject = || Source::Promotion(p.accrual.name.clone());
+            if let Some(reason) = lost {
+                skipped::<T>(steps, c.order, subject(), reason, c.facts);
+                continue;
+            }
+            if let Some(other) = applied.iter().find(|o| !stacks(p, o) || !stacks(o, p)) {
+                let reason = format!(
+                    "does not stack with promotion {}, which applied first (higher priority)",
+                    other.accrual.name
+                );
+                skipped::<T>(steps, c.order, subject(), reason, c.facts);
+                continue;
+            }
+            let mut c = c;
+            if let Some(budget) = p.budget {
+                self.enter("promotion", &p.accrual.name);
+                let left = self.budget_left_in_points(p, budget)?;
+                if left.is_zero() {
+                    skipped::<T>(
+                        steps,
+                        c.order,
+                        subject(),
+                        "its budget is spent".to_string(),
+                        c.facts,
+                    );
+                    continue;
+                }
+                if c.points > left {
+                    c.points = left;
+                    if T::ON {
+                        c.arithmetic.push(Fact::new(
+                            "granted what is left of the budget",
+                            format!("{} points", left.normalize()),
+                        ));
+                    }
+                }
+            }
+            applied.push(p);
+            earned.push(c);
+        }
+        Ok(())
+    }
+
+    /// Points a promotion's budget can still pay for.
+    fn budget_left_in_points(&self, p: &Promotion, budget: Budget) -> Result<Decimal, EvalError> {
+        let used = self
+            .ctx
+            .account
+            .budget_used
+            .get(&p.accrual.name)
+            .copied()
+            .unwrap_or_default();
+        Ok(match budget {
+            Budget::Points(total) => (total - used).max(Decimal::ZERO),
+            Budget::Money(total) => {
+                let rate = self.point_value(p)?;
+                let money_left = (total - used).max(Decimal::ZERO);
+                (money_left / rate).round_dp_with_strategy(
+                    self.program.points.precision,
+                    rust_decimal::RoundingStrategy::ToZero,
+                )
+            }
+        })
+    }
+
+    /// The money value of one point (the redemption rate), for money budgets.
+    fn point_value(&self, p: &Promotion) -> Result<Decimal, EvalError> {
+        match &self.program.redemption {
+            Some(r) if !r.rate_points.is_zero() && !r.rate_money.is_zero() => {
+                Ok(r.rate_money / r.rate_points)
+            }
+            _ => Err(self.computation(
+                p.accrual.span,
+                "a money budget values points at the redemption rate, and the program has none",
+            )),
+        }
+    }
+
+    /// Rounds the accruals whose scope is the transaction: their total once, with the units
+    /// handed out by largest remainder so each keeps its share.
+    fn round_jointly(&self, earned: &mut [Earned<'a>]) {
+        let joint: Vec<usize> = (0..earned.len())
+            .filter(|&i| earned.get(i).is_some_and(|e| e.joint))
+            .collect();
+        if joint.is_empty() {
+            return;
+        }
+        let precision = self.program.points.precision;
+        let total: Decimal = joint
+            .iter()
+            .filter_map(|&i| earned.get(i))
+            .map(|e| e.points)
+            .sum();
+        let target = round(total, precision, self.program.points.mode);
+        let weights: Vec<(usize, Decimal)> = joint
+            .iter()
+            .filter_map(|&i| earned.get(i).map(|e| (i, e.points)))
+            .collect();
+        let parts = allocate(target, &weights, precision);
+        for &i in &joint {
+            let part = parts
+                .iter()
+                .find(|s| s.line == i)
+                .map_or(Decimal::ZERO, |s| s.amount);
+            if let Some(e) = earned.get_mut(i) {
+                if T::ON && part != e.points {
+                    e.arithmetic.push(Fact::new(
+                        format!(
+                            "its part of the transaction's total, rounded {}",
+                            mode_text(self.program.points.mode)
+                        ),
+                        format!("{part} points"),
+                    ));
+                }
+                e.points = part;
+            }
+        }
+    }
+
+    /// Writes an accrual's effects (earn, budget, limit) and its trace step.
+    fn emit(&mut self, e: Earned<'a>, steps: &mut Vec<(usize, Step)>) -> Result<(), EvalError> {
+        let precision = self.program.points.precision;
+        let points = e.points.normalize_to(precision);
+        let source = match e.promotion {
+            Some(_) => Source::Promotion(e.accrual.name.clone()),
+            None => Source::Rule(e.accrual.name.clone()),
+        };
+        if T::ON {
+            let mut arithmetic = e.arithmetic;
+            arithmetic.push(Fact::new("earned", format!("{points} points")));
+            steps.push((
+                e.order,
+                Step {
+                    subject: source.clone(),
+                    applied: !points.is_zero(),
+                    reason: points.is_zero().then(|| "rounded to nothing".to_string()),
+                    facts: e.facts,
+                    arithmetic,
+                },
+            ));
+        }
+        if points.is_zero() {
+            return Ok(());
+        }
+        let tz = self.program.timezone;
+        let time = self.ctx.transaction.time;
+        let shift = |d| {
+            calendar::shift_instant(time, d, false, tz).ok_or_else(|| {
+                EvalError::input("transaction.time", "the expiry date is out of range")
+            })
+        };
+        let available_at = e.accrual.pending.map(shift).transpose()?;
+        let expires_at = e.accrual.expire_after.map(shift).transpose()?;
+        let lines = allocate(points, &e.weights, precision);
+        self.effects.push(Effect::Earn {
+            source: source.clone(),
+            points,
+            available_at,
+            expires_at,
+            lines,
+        });
+        if let Some(p) = e.promotion {
+            if let Some(budget) = p.budget {
+                let amount = match budget {
+                    Budget::Points(_) => points,
+                    Budget::Money(_) => {
+                        let value = points * self.point_value(p)?;
+                        value.round_dp(self.money_precision())
+                    }
+                };
+                self.effects.push(Effect::BudgetConsumed {
+                    promotion: p.accrual.name.clone(),
+                    amount,
+                });
+            }
+            if p.limit.is_some() {
+                self.effects.push(Effect::LimitCounted { source });
+            }
+        }
+        Ok(())
+    }
+
+    /// Decimal places of the program's currency.
+    pub fn money_precision(&self) -> u32 {
+        crate::schema::currency_decimals(&self.program.currency)
+    }
+}
+
+/// Records a step for an accrual that earned nothing (only when tracing).
+fn skipped<T: Tracer>(
+    steps: &mut Vec<(usize, Step)>,
+    order: usize,
+    subject: Source,
+    reason: String,
+    facts: Vec<Fact>,
+) {
+    if T::ON {
+        steps.push((
+            order,
+            Step {
+                subject,
+                applied: false,
+                reason: Some(reason),
+                facts,
+                arithmetic: Vec::new(),
+            },
+        ));
+    }
+}
+
+/// Whether promotion `a` allows promotion `b` alongside it.
+fn stacks(a: &Promotion, b: &Promotion) -> bool {
+    match &a.stacking {
+        Stacking::Exclusive => false,
+        Stacking::WithAll | Stacking::BestOf(_) => true,
+        Stacking::With(names) => names.contains(&b.accrual.name),
+    }
+}
+
+fn mode_text(mode: RoundingMode) -> &'static str {
+    match mode {
+        RoundingMode::Down => "down",
+        RoundingMode::Up => "up",
+        RoundingMode::HalfUp => "half up",
+        RoundingMode::HalfEven => "half even",
+    }
+}

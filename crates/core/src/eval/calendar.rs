@@ -1,0 +1,227 @@
+//! Time in the program's zone: the local date, weekday and hour of a transaction, calendar
+//! arithmetic with durations, validity windows and the periods caps and limits count over.
+
+use crate::program::{Duration, Window};
+use chrono::{DateTime, Datelike, FixedOffset, Months, NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+use puntos_dsl::ast::{DurationUnit, Moment, Period};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+
+/// A transaction's moment, read in the program's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Now {
+    /// The instant as the caller gave it.
+    pub instant: DateTime<FixedOffset>,
+    /// The wall-clock time in the program's zone.
+    pub local: NaiveDateTime,
+}
+
+impl Now {
+    /// Reads `instant` in `tz`.
+    pub fn new(tz: Tz, instant: DateTime<FixedOffset>) -> Now {
+        Now {
+            instant,
+            local: instant.with_timezone(&tz).naive_local(),
+        }
+    }
+
+    /// The local calendar date.
+    pub fn date(&self) -> NaiveDate {
+        self.local.date()
+    }
+}
+
+/// Whether `now` falls in `window`: a date bound covers its whole local day.
+pub(crate) fn in_window(window: &Window, now: &Now) -> bool {
+    let after_start = match window.from {
+        None => true,
+        Some(Moment::Date(d)) => now.date() >= d,
+        Some(Moment::DateTime(t)) => now.instant >= t,
+    };
+    let before_end = match window.until {
+        None => true,
+        Some(Moment::Date(d)) => now.date() <= d,
+        Some(Moment::DateTime(t)) => now.instant <= t,
+    };
+    after_start && before_end
+}
+
+/// The instant a moment stands for: a date is the start of that local day.
+pub(crate) fn moment_start(moment: Moment, tz: Tz) -> Option<DateTime<FixedOffset>> {
+    match moment {
+        Moment::DateTime(t) => Some(t),
+        Moment::Date(d) => local_to_instant(d.and_hms_opt(0, 0, 0)?, tz),
+    }
+}
+
+/// The last instant a moment covers: a date runs to the end of that local day.
+pub(crate) fn moment_end(moment: Moment, tz: Tz) -> Option<DateTime<FixedOffset>> {
+    match moment {
+        Moment::DateTime(t) => Some(t),
+        Moment::Date(d) => local_to_instant(d.and_hms_opt(23, 59, 59)?, tz),
+    }
+}
+
+/// Maps a wall-clock time to an instant; in a spring-forward gap, the first valid time after it.
+fn local_to_instant(local: NaiveDateTime, tz: Tz) -> Option<DateTime<FixedOffset>> {
+    let mut probe = local;
+    for _ in 0..4 {
+        if let Some(t) = tz.from_local_datetime(&probe).earliest() {
+            return Some(t.fixed_offset());
+        }
+        probe = probe.checked_add_signed(chrono::TimeDelta::minutes(30))?;
+    }
+    None
+}
+
+/// `local` moved by `sign * duration` on the calendar (months and years keep the day of the
+/// month, clamped to the month's end). `None` if out of range or not a whole number of months.
+pub(crate) fn shift_local(
+    local: NaiveDateTime,
+    duration: Duration,
+    negative: bool,
+) -> Option<NaiveDateTime> {
+    let months = match duration.unit {
+        DurationUnit::Month => Some(duration.amount),
+        DurationUnit::Year => duration.amount.checked_mul(Decimal::from(12)),
+        _ => None,
+    };
+    if let Some(months) = months {
+        if months.fract().is_zero() {
+            let m = Months::new(months.abs().to_u32()?);
+            return if negative ^ months.is_sign_negative() {
+                local.checked_sub_months(m)
+            } else {
+                local.checked_add_months(m)
+            };
+        }
+    }
+    let minutes_per_unit = match duration.unit {
+        DurationUnit::Minute => 1,
+        DurationUnit::Hour => 60,
+        DurationUnit::Day => 1440,
+        DurationUnit::Week => 10080,
+        DurationUnit::Month => 43200,
+        DurationUnit::Year => 525600,
+    };
+    let minutes = duration
+        .amount
+        .checked_mul(Decimal::from(minutes_per_unit))?
+        .trunc()
+        .to_i64()?;
+    let delta = chrono::TimeDelta::try_minutes(if negative { -minutes } else { minutes })?;
+    local.checked_add_signed(delta)
+}
+
+/// `date` moved by a duration on the calendar.
+pub(crate) fn shift_date(date: NaiveDate, duration: Duration, negative: bool) -> Option<NaiveDate> {
+    shift_local(date.and_hms_opt(0, 0, 0)?, duration, negative).map(|t| t.date())
+}
+
+/// `instant` moved by a duration on the calendar of the program's zone, as an instant.
+pub(crate) fn shift_instant(
+    instant: DateTime<FixedOffset>,
+    duration: Duration,
+    negative: bool,
+    tz: Tz,
+) -> Option<DateTime<FixedOffset>> {
+    let local = instant.with_timezone(&tz).naive_local();
+    local_to_instant(shift_local(local, duration, negative)?, tz)
+}
+
+/// The first local day of the period that contains `date` (weeks start on Monday).
+pub fn period_start(period: Period, date: NaiveDate) -> NaiveDate {
+    match period {
+        Period::Transaction | Period::Day => date,
+        Period::Week => date - chrono::Days::new(u64::from(date.weekday().num_days_from_monday())),
+        Period::Month => date.with_day(1).unwrap_or(date),
+        Period::Year => date.with_ordinal(1).unwrap_or(date),
+    }
+}
+
+/// Whole years from `birth` to `on`.
+pub(crate) fn age(birth: NaiveDate, on: NaiveDate) -> i32 {
+    let mut years = on.year() - birth.year();
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    years
+}
+
+/// The next birthday on or after `today` (29 February counts on 28 February in other years).
+pub(crate) fn next_birthday(birth: NaiveDate, today: NaiveDate) -> Option<NaiveDate> {
+    let in_year = |year: i32| {
+        NaiveDate::from_ymd_opt(year, birth.month(), birth.day())
+            .or_else(|| NaiveDate::from_ymd_opt(year, birth.month(), birth.day() - 1))
+    };
+    let this_year = in_year(today.year())?;
+    if this_year >= today {
+        Some(this_year)
+    } else {
+        in_year(today.year() + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn months_clamp_to_the_end_of_the_month() {
+        let dur = Duration {
+            amount: Decimal::ONE,
+            unit: DurationUnit::Month,
+        };
+        assert_eq!(
+            shift_date(d("2026-01-31"), dur, false),
+            Some(d("2026-02-28"))
+        );
+        assert_eq!(
+            shift_date(d("2026-03-31"), dur, true),
+            Some(d("2026-02-28"))
+        );
+    }
+
+    #[test]
+    fn periods_start_on_monday_first_of_month_and_january_first() {
+        assert_eq!(period_start(Period::Week, d("2026-03-15")), d("2026-03-09"));
+        assert_eq!(
+            period_start(Period::Month, d("2026-03-15")),
+            d("2026-03-01")
+        );
+        assert_eq!(period_start(Period::Year, d("2026-03-15")), d("2026-01-01"));
+    }
+
+    #[test]
+    fn leap_day_birthdays_fall_on_the_28th() {
+        assert_eq!(
+            next_birthday(d("2000-02-29"), d("2026-02-01")),
+            Some(d("2026-02-28"))
+        );
+        assert_eq!(
+            next_birthday(d("1990-05-10"), d("2026-05-11")),
+            Some(d("2027-05-10"))
+        );
+        assert_eq!(age(d("1966-03-15"), d("2026-03-14")), 59);
+        assert_eq!(age(d("1966-03-15"), d("2026-03-15")), 60);
+    }
+
+    #[test]
+    fn a_date_window_covers_whole_local_days() {
+        let window = Window {
+            from: Some(Moment::Date(d("2026-03-01"))),
+            until: Some(Moment::Date(d("2026-03-31"))),
+        };
+        let tz: Tz = "Europe/Moscow".parse().unwrap();
+        // 22:30 UTC on 31 March is 01:30 on 1 April in Moscow: outside.
+        let late = DateTime::parse_from_rfc3339("2026-03-31T22:30:00Z").unwrap();
+        assert!(!in_window(&window, &Now::new(tz, late)));
+        let inside = DateTime::parse_from_rfc3339("2026-03-31T20:30:00Z").unwrap();
+        assert!(in_window(&window, &Now::new(tz, inside)));
+    }
+}

@@ -1,0 +1,351 @@
+//! What an evaluation reads: the transaction, the customer, the account's state and history.
+//!
+//! Every type here deserializes from JSON (and from scenario files) with unknown fields refused,
+//! so a misspelt field is an error rather than a silently missing value. Money and points are
+//! [`Decimal`]s, read from JSON numbers or strings exactly, never through a binary float.
+
+use crate::program::Duration;
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+
+use super::decision::Decision;
+
+/// Everything one evaluation reads.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    /// The transaction being decided.
+    pub transaction: Transaction,
+    /// Who made it.
+    #[serde(default)]
+    pub customer: Customer,
+    /// The account's state before the transaction.
+    #[serde(default)]
+    pub account: AccountView,
+}
+
+/// A transaction: a purchase, a refund, a signup or any event the program names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transaction {
+    /// Its identifier, as the caller knows it.
+    #[serde(default)]
+    pub id: String,
+    /// The event: `purchase`, `refund`, `signup`, `referral`, `birthday` or a declared event.
+    #[serde(default = "purchase")]
+    pub kind: String,
+    /// When it happened, with its UTC offset (`2026-03-14T12:30:00+03:00`).
+    #[serde(deserialize_with = "instant", serialize_with = "instant_out")]
+    pub time: DateTime<FixedOffset>,
+    /// The currency of its amounts; when given it must be the program's.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Where it happened: `store`, `online`, `app`...
+    #[serde(default)]
+    pub channel: String,
+    /// The store or merchant.
+    #[serde(default)]
+    pub store: Store,
+    /// The amount paid; the basket total after item offers when absent.
+    #[serde(default)]
+    pub amount: Option<Decimal>,
+    /// The basket lines (purchases and refunds).
+    #[serde(default)]
+    pub lines: Vec<Line>,
+    /// Coupon codes presented.
+    #[serde(default)]
+    pub coupons: Vec<String>,
+    /// Points the customer asks to pay with.
+    #[serde(default)]
+    pub redeem: Option<Decimal>,
+    /// For a refund: the purchase being refunded.
+    #[serde(default)]
+    pub refund: Option<RefundOf>,
+}
+
+fn purchase() -> String {
+    "purchase".to_string()
+}
+
+impl Default for Transaction {
+    fn default() -> Self {
+        Transaction {
+            id: String::new(),
+            kind: purchase(),
+            time: DateTime::UNIX_EPOCH.fixed_offset(),
+            currency: None,
+            channel: String::new(),
+            store: Store::default(),
+            amount: None,
+            lines: Vec::new(),
+            coupons: Vec::new(),
+            redeem: None,
+            refund: None,
+        }
+    }
+}
+
+/// A store or merchant. Absent text fields read as empty text.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Store {
+    /// Its identifier.
+    pub id: String,
+    /// Its region.
+    pub region: String,
+    /// Its city.
+    pub city: String,
+    /// Its format (`pharmacy`, `kiosk`, `online`...).
+    pub format: String,
+    /// The partner brand of the merchant, if any.
+    pub partner: String,
+}
+
+/// A basket line. Absent text fields read as empty text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    /// The product code.
+    #[serde(default)]
+    pub sku: String,
+    /// The product name.
+    #[serde(default)]
+    pub name: String,
+    /// The product category.
+    #[serde(default)]
+    pub category: String,
+    /// The brand.
+    #[serde(default)]
+    pub brand: String,
+    /// The price of one unit.
+    pub unit_price: Decimal,
+    /// How many units (fractions for goods sold by weight).
+    #[serde(default = "one")]
+    pub quantity: Decimal,
+    /// The line amount; `unit_price * quantity` when absent.
+    #[serde(default)]
+    pub amount: Option<Decimal>,
+    /// For a refund: the index of the refunded line in the original purchase.
+    #[serde(default)]
+    pub original_line: Option<usize>,
+}
+
+fn one() -> Decimal {
+    Decimal::ONE
+}
+
+/// The purchase a refund returns goods from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundOf {
+    /// The purchase's decision, as it was made under the program of that day.
+    pub original: Decision,
+    /// Units of each original line refunded by earlier refunds.
+    #[serde(default)]
+    pub refunded_before: Vec<RefundedUnits>,
+}
+
+/// Units of one original line already refunded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundedUnits {
+    /// The original line's index.
+    pub line: usize,
+    /// How many units.
+    pub quantity: Decimal,
+}
+
+/// The customer's profile.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Customer {
+    /// Their identifier.
+    pub id: String,
+    /// Their birth date, if known.
+    pub birth_date: Option<NaiveDate>,
+    /// When they joined the program, if known.
+    pub enrolled_at: Option<NaiveDate>,
+    /// Their status (`active`, `blocked`...).
+    pub status: String,
+}
+
+/// The account's state before the transaction, as the ledger (or a simulation) knows it.
+///
+/// Counters are what was used *in the current period* of the cap or limit they serve (the
+/// period that contains the transaction, in the program's time zone); absent counters are zero.
+/// History windows the program reads ([`crate::program::Requirements`]) must be present.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountView {
+    /// Points the customer can spend.
+    pub available: Decimal,
+    /// Points earned but still pending.
+    pub pending: Decimal,
+    /// The tier held, if any.
+    pub tier: Option<HeldTier>,
+    /// Money spent on purchases before this transaction, per window (`"12 months": 35000`).
+    #[serde(deserialize_with = "windows", serialize_with = "windows_out")]
+    pub spend: Vec<(Duration, Decimal)>,
+    /// Purchases before this transaction, per window.
+    #[serde(deserialize_with = "windows", serialize_with = "windows_out")]
+    pub visits: Vec<(Duration, Decimal)>,
+    /// The local date of the last purchase before this transaction.
+    pub last_purchase: Option<NaiveDate>,
+    /// Points each rule or promotion earned in the current period of its cap.
+    pub earned: BTreeMap<String, Decimal>,
+    /// Times each promotion, offer or coupon applied in the current period of its limit
+    /// (coupons: over the customer's whole life).
+    pub uses: BTreeMap<String, u32>,
+    /// Budget each promotion has spent so far, across all customers.
+    pub budget_used: BTreeMap<String, Decimal>,
+    /// Personal coupons the customer holds.
+    pub coupons: Vec<HeldCoupon>,
+}
+
+/// A tier the account holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeldTier {
+    /// The tier's name.
+    pub name: String,
+    /// The last day it is kept (inclusive); absent: kept until the ledger changes it. Only
+    /// tiers with `keep` are held; a tier without it lasts while its condition holds.
+    #[serde(default)]
+    pub until: Option<NaiveDate>,
+}
+
+/// A personal coupon code the customer holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeldCoupon {
+    /// The code.
+    pub code: String,
+    /// The coupon it belongs to.
+    pub coupon: String,
+    /// When it was issued.
+    #[serde(deserialize_with = "instant", serialize_with = "instant_out")]
+    pub issued_at: DateTime<FixedOffset>,
+    /// Times this code was used.
+    #[serde(default)]
+    pub uses: u32,
+}
+
+/// Reads an RFC 3339 instant and refuses one without a UTC offset, naming the fix.
+fn instant<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<FixedOffset>, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_instant(&text).map_err(serde::de::Error::custom)
+}
+
+fn instant_out<S: Serializer>(t: &DateTime<FixedOffset>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339())
+}
+
+/// Parses `2026-03-14T12:30:00+03:00` (or `Z`); explains what is missing otherwise.
+pub fn parse_instant(text: &str) -> Result<DateTime<FixedOffset>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(t);
+    }
+    let local = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S"))
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M"));
+    Err(match local {
+        Ok(_) => format!(
+            "`{text}` has no UTC offset, so the moment is ambiguous; add one, such as `{text}+03:00` or `{text}Z`"
+        ),
+        Err(_) => format!(
+            "`{text}` is not a date-time with an offset, such as `2026-03-14T12:30:00+03:00`"
+        ),
+    })
+}
+
+/// Reads `{"12 months": 35000, "30 days": 4}` into durations and amounts.
+fn windows<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(Duration, Decimal)>, D::Error> {
+    let map = BTreeMap::<String, Decimal>::deserialize(d)?;
+    map.into_iter()
+        .map(|(key, value)| {
+            parse_duration(&key)
+                .map(|duration| (duration, value))
+                .map_err(serde::de::Error::custom)
+        })
+        .collect()
+}
+
+fn windows_out<S: Serializer>(w: &[(Duration, Decimal)], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(w.len()))?;
+    for (duration, value) in w {
+        map.serialize_entry(&duration.to_string(), value)?;
+    }
+    map.end()
+}
+
+/// Parses a window such as `12 months`, `1 year` or `30 days`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    use puntos_dsl::ast::DurationUnit as U;
+    let mut parts = text.split_whitespace();
+    let (Some(amount), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!(
+            "`{text}` is not a window; write a number and a unit, such as `12 months`"
+        ));
+    };
+    let amount: Decimal = amount
+        .parse()
+        .map_err(|_| format!("`{amount}` in `{text}` is not a number"))?;
+    let unit = match unit.trim_end_matches('s') {
+        "minute" => U::Minute,
+        "hour" => U::Hour,
+        "day" => U::Day,
+        "week" => U::Week,
+        "month" => U::Month,
+        "year" => U::Year,
+        _ => {
+            return Err(format!(
+            "`{unit}` in `{text}` is not a unit; use minutes, hours, days, weeks, months or years"
+        ))
+        }
+    };
+    Ok(Duration { amount, unit })
+}
+
+impl std::fmt::Display for Duration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = if self.amount == Decimal::ONE {
+            self.unit.singular()
+        } else {
+            self.unit.plural()
+        };
+        write!(f, "{} {unit}", self.amount)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_instant_without_offset_is_refused_with_the_fix() {
+        let err = parse_instant("2026-03-14T12:30:00").unwrap_err();
+        assert!(err.contains("no UTC offset"), "{err}");
+        assert!(err.contains("2026-03-14T12:30:00+03:00"), "{err}");
+        assert!(parse_instant("2026-03-14T12:30:00Z").is_ok());
+    }
+
+    #[test]
+    fn windows_parse_singular_and_plural() {
+        let d = parse_duration("1 year").unwrap();
+        assert_eq!(d.to_string(), "1 year");
+        assert_eq!(
+            parse_duration("12 months").unwrap().to_string(),
+            "12 months"
+        );
+        assert!(parse_duration("12 moons").is_err());
+    }
+
+    #[test]
+    fn json_numbers_are_read_exactly() {
+        let line: Line = serde_json::from_str(r#"{"unit_price": 0.1, "quantity": 3}"#).unwrap();
+        assert_eq!(line.unit_price * line.quantity, Decimal::new(3, 1));
+    }
+}

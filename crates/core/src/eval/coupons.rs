@@ -1,0 +1,254 @@
+//! Coupons: each code presented is honoured or refused with a reason a cashier can read out,
+//! never skipped silently; and coupons issued on an event.
+//!
+//! A code is looked up among the customer's personal codes, then among the program's fixed
+//! codes (case does not matter). It must be valid on the transaction's date (its window, or its
+//! duration since issue), for the customer's segment, within its uses per customer, and its
+//! condition must hold on the basket after item offers. The discount is capped by its maximum
+//! and by what is left to pay, rounded down to the currency's minor unit, and spread over the
+//! lines in proportion to their amounts.
+
+use super::calendar;
+use super::decision::{Effect, Fact, RefusedCoupon, Source, Step};
+use super::engine::Engine;
+use super::error::EvalError;
+use super::rounding::allocate;
+use super::trace::Tracer;
+use crate::program::{CodeBatch, Coupon};
+use rust_decimal::{Decimal, RoundingStrategy};
+
+impl<'a, T: Tracer> Engine<'a, T> {
+    /// Honours or refuses each presented code.
+    pub fn apply_coupons(&mut self) -> Result<(), EvalError> {
+        let codes = &self.ctx.transaction.coupons;
+        let mut used_here: Vec<&str> = Vec::new();
+        for (n, code) in codes.iter().enumerate() {
+            let code = code.trim();
+            let earlier = codes
+                .iter()
+                .take(n)
+                .any(|c| c.trim().eq_ignore_ascii_case(code));
+            let outcome = if earlier {
+                Err((
+                    None,
+                    "presented twice in this transaction".to_string(),
+                    Vec::new(),
+                ))
+            } else {
+                self.coupon(code, &used_here)?
+            };
+            match outcome {
+                Ok(coupon) => used_here.push(&coupon.name),
+                Err((coupon, reason, facts)) => {
+                    if T::ON {
+                        self.trace.step(Step {
+                            subject: Source::Coupon(
+                                coupon.map_or_else(|| code.to_string(), |c| c.name.clone()),
+                            ),
+                            applied: false,
+                            reason: Some(format!("code {code}: {reason}")),
+                            facts,
+                            arithmetic: Vec::new(),
+                        });
+                    }
+                    self.refused.push(RefusedCoupon {
+                        code: code.to_string(),
+                        coupon: coupon.map(|c| c.name.clone()),
+                        reason,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one code, or says why not.
+    #[allow(clippy::type_complexity)]
+    fn coupon(
+        &mut self,
+        code: &str,
+        used_here: &[&str],
+    ) -> Result<Result<&'a Coupon, (Option<&'a Coupon>, String, Vec<Fact>)>, EvalError> {
+        let program = self.program;
+        let held = self
+            .ctx
+            .account
+            .coupons
+            .iter()
+            .find(|h| h.code.trim().eq_ignore_ascii_case(code));
+        let coupon = match held {
+            Some(h) => program.coupons.iter().find(|c| c.name == h.coupon),
+            None => program.coupons.iter().find(|c| {
+                matches!(&c.codes, CodeBatch::Fixed(list) if list.iter().any(|f| f.eq_ignore_ascii_case(code)))
+            }),
+        };
+        let Some(coupon) = coupon else {
+            let personal = program.coupons.iter().any(|c| {
+                matches!(&c.codes, CodeBatch::Unique { prefix, .. } if !prefix.is_empty() && code.to_ascii_uppercase().starts_with(&prefix.to_ascii_uppercase()))
+            });
+            let reason = if held.is_some() {
+                "its coupon is not in this program".to_string()
+            } else if personal {
+                "a personal code not issued to this customer".to_string()
+            } else {
+                "unknown code".to_string()
+            };
+            return Ok(Err((None, reason, Vec::new())));
+        };
+        self.enter("coupon", &coupon.name);
+        let refuse = |reason: String| Ok(Err((Some(coupon), reason, Vec::new())));
+        if !self.is_purchase() {
+            return refuse(format!(
+                "coupons apply to purchases, not to a {}",
+                self.ctx.transaction.kind
+            ));
+        }
+        if !calendar::in_window(&coupon.valid, &self.now) {
+            let starts_later = coupon
+                .valid
+                .from
+                .and_then(|f| calendar::moment_start(f, self.program.timezone))
+                .is_some_and(|start| self.now.instant < start);
+            return refuse(if starts_later {
+                "not valid yet".to_string()
+            } else {
+                "expired".to_string()
+            });
+        }
+        if let (Some(duration), Some(h)) = (coupon.valid_for, held) {
+            let end = calendar::shift_instant(h.issued_at, duration, false, self.program.timezone);
+            if end.is_none_or(|end| self.now.instant > end) {
+                return refuse(format!(
+                    "expired: valid for {duration} after issue on {}",
+                    h.issued_at.to_rfc3339()
+                ));
+            }
+        }
+        if !coupon.audience.is_empty() {
+            let mut member = false;
+            for &s in &coupon.audience {
+                member |= self.segment(s)?;
+            }
+            if !member {
+                return refuse("not for this customer's segment".to_string());
+            }
+        }
+        if let Some(uses) = coupon.uses_per_customer {
+            let before = self
+                .ctx
+                .account
+                .uses
+                .get(&coupon.name)
+                .copied()
+                .unwrap_or(0);
+            let here = used_here.iter().filter(|n| **n == coupon.name).count();
+            if u64::from(before) + here as u64 >= u64::from(uses) {
+                return refuse(format!(
+                    "used up: {uses} use(s) per customer, used {}",
+                    u64::from(before) + here as u64
+                ));
+            }
+        }
+        let mut facts = Vec::new();
+        if let Some(condition) = &coupon.condition {
+            let holds = self.holds(condition, None)?;
+            if T::ON {
+                facts = self.facts(condition, None);
+            }
+            if !holds {
+                let reason = format!("conditions unmet: `when {}`", self.text(condition.span));
+                return Ok(Err((Some(coupon), reason, facts)));
+            }
+        }
+        let precision = self.money_precision();
+        let mut amount = self.number(&coupon.discount, None)?.max(Decimal::ZERO);
+        let mut arithmetic = Vec::new();
+        if T::ON {
+            arithmetic.push(Fact::new(
+                format!("discount {}", self.text(coupon.discount.span)),
+                format!("{} {}", amount.normalize(), self.program.currency),
+            ));
+        }
+        if let Some(max) = &coupon.discount_max {
+            let max = self.number(max, None)?;
+            if amount > max {
+                amount = max;
+                if T::ON {
+                    arithmetic.push(Fact::new(
+                        "at most",
+                        format!("{max} {}", self.program.currency),
+                    ));
+                }
+            }
+        }
+        let left = (self.basket_total - self.coupon_discount).max(Decimal::ZERO);
+        amount = amount
+            .min(left)
+            .round_dp_with_strategy(precision, RoundingStrategy::ToZero);
+        if amount.is_zero() {
+            return Ok(Err((
+                Some(coupon),
+                "nothing left to discount".to_string(),
+                facts,
+            )));
+        }
+        self.coupon_discount += amount;
+        let weights: Vec<(usize, Decimal)> = self.amounts.iter().copied().enumerate().collect();
+        let lines = allocate(amount, &weights, precision);
+        if T::ON {
+            arithmetic.push(Fact::new(
+                "discount",
+                format!("{amount} {}", self.program.currency),
+            ));
+            self.trace.step(Step {
+                subject: Source::Coupon(coupon.name.clone()),
+                applied: true,
+                reason: Some(format!("code {code}")),
+                facts,
+                arithmetic,
+            });
+        }
+        let code = held.map_or_else(|| code.to_string(), |h| h.code.clone());
+        self.effects.push(Effect::Discount {
+            source: Source::Coupon(coupon.name.clone()),
+            code: Some(code.clone()),
+            amount,
+            lines,
+        });
+        self.effects.push(Effect::ConsumeCoupon {
+            coupon: coupon.name.clone(),
+            code,
+        });
+        Ok(Ok(coupon))
+    }
+
+    /// Issues the coupons whose `issue on` is this transaction's event.
+    pub fn issue_coupons(&mut self) -> Result<(), EvalError> {
+        let program = self.program;
+        for coupon in &program.coupons {
+            if coupon.issue_on.as_deref() != Some(self.ctx.transaction.kind.as_str()) {
+                continue;
+            }
+            self.enter("coupon", &coupon.name);
+            let mut member = coupon.audience.is_empty();
+            for &s in &coupon.audience {
+                member |= self.segment(s)?;
+            }
+            if !member {
+                continue;
+            }
+            let valid_until = match (coupon.valid_for, coupon.valid.until) {
+                (Some(d), _) => {
+                    calendar::shift_instant(self.ctx.transaction.time, d, false, program.timezone)
+                }
+                (None, Some(until)) => calendar::moment_end(until, program.timezone),
+                (None, None) => None,
+            };
+            self.effects.push(Effect::IssueCoupon {
+                coupon: coupon.name.clone(),
+                valid_until,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,299 @@
+//! What an evaluation decides: ordered effects for the ledger and the till, coupons refused with
+//! their reasons, and, on request, a trace of every rule, promotion, coupon and offer.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// The outcome of one evaluation. Serializes to the same JSON byte for byte for the same input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// The transaction's identifier.
+    pub transaction: String,
+    /// The event.
+    pub kind: String,
+    /// The name of the program version that decided.
+    pub program: String,
+    /// The currency of every money amount in the decision.
+    pub currency: String,
+    /// The basket as the decision saw it, line by line (what a refund later prorates).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<DecidedLine>,
+    /// What happens, in order.
+    pub effects: Vec<Effect>,
+    /// Coupon codes presented and not honoured, each with its reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_coupons: Vec<RefusedCoupon>,
+    /// Why, step by step; present only when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Vec<Step>>,
+}
+
+impl Decision {
+    /// Points earned by this decision (reversals subtracted).
+    pub fn points_earned(&self) -> Decimal {
+        self.effects
+            .iter()
+            .map(|e| match e {
+                Effect::Earn { points, .. } => *points,
+                Effect::ReverseEarn { points, .. } => -*points,
+                _ => Decimal::ZERO,
+            })
+            .sum()
+    }
+
+    /// Points spent by this decision (returned redemptions subtracted).
+    pub fn points_redeemed(&self) -> Decimal {
+        self.effects
+            .iter()
+            .map(|e| match e {
+                Effect::Redeem { points, .. } => *points,
+                Effect::ReturnRedeemed { points, .. } => -*points,
+                _ => Decimal::ZERO,
+            })
+            .sum()
+    }
+
+    /// Money taken off the basket by offers and coupons.
+    pub fn discount_total(&self) -> Decimal {
+        self.effects
+            .iter()
+            .map(|e| match e {
+                Effect::Discount { amount, .. } => *amount,
+                _ => Decimal::ZERO,
+            })
+            .sum()
+    }
+}
+
+/// One basket line as decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecidedLine {
+    /// Units bought.
+    pub quantity: Decimal,
+    /// The line amount after item offers: what rules read as `item.amount`.
+    pub amount: Decimal,
+}
+
+/// Where an effect or a trace step comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A rule.
+    Rule(String),
+    /// A promotion.
+    Promotion(String),
+    /// A coupon.
+    Coupon(String),
+    /// An item offer.
+    Offer(String),
+    /// A tier.
+    Tier(String),
+    /// The redemption block.
+    Redemption,
+    /// The refund of an earlier purchase.
+    Refund,
+}
+
+impl Source {
+    /// The declaration's name (`redemption` and `refund` for those).
+    pub fn name(&self) -> &str {
+        match self {
+            Source::Rule(n)
+            | Source::Promotion(n)
+            | Source::Coupon(n)
+            | Source::Offer(n)
+            | Source::Tier(n) => n,
+            Source::Redemption => "redemption",
+            Source::Refund => "refund",
+        }
+    }
+
+    /// The kind of declaration, as a word.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Rule(_) => "rule",
+            Source::Promotion(_) => "promotion",
+            Source::Coupon(_) => "coupon",
+            Source::Offer(_) => "offer",
+            Source::Tier(_) => "tier",
+            Source::Redemption => "redemption",
+            Source::Refund => "refund",
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Redemption | Source::Refund => f.write_str(self.kind()),
+            _ => write!(f, "{} {}", self.kind(), self.name()),
+        }
+    }
+}
+
+/// A share of an effect carried by one basket line (points or money).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Share {
+    /// The line's index in the basket.
+    pub line: usize,
+    /// Its part of the effect's amount.
+    pub amount: Decimal,
+}
+
+/// One thing the decision does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Effect {
+    /// Points earned: one lot for the ledger.
+    Earn {
+        /// The rule or promotion.
+        source: Source,
+        /// How many points.
+        points: Decimal,
+        /// When they become spendable (`pending`); at once when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        available_at: Option<DateTime<FixedOffset>>,
+        /// When they expire (`expire after`); never when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<DateTime<FixedOffset>>,
+        /// The points carried by each basket line, for refunds.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        lines: Vec<Share>,
+    },
+    /// Points spent to pay part of the basket.
+    Redeem {
+        /// How many points.
+        points: Decimal,
+        /// Their money value.
+        value: Decimal,
+        /// The value carried by each basket line, for refunds.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        lines: Vec<Share>,
+    },
+    /// Money off the basket.
+    Discount {
+        /// The offer or coupon.
+        source: Source,
+        /// The coupon code, for a coupon.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        /// How much.
+        amount: Decimal,
+        /// The amount taken off each line.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        lines: Vec<Share>,
+    },
+    /// A coupon to issue to the customer (the ledger makes the code).
+    IssueCoupon {
+        /// The coupon.
+        coupon: String,
+        /// The last moment it can be used, if limited.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        valid_until: Option<DateTime<FixedOffset>>,
+    },
+    /// A coupon code used up by this transaction.
+    ConsumeCoupon {
+        /// The coupon.
+        coupon: String,
+        /// The code.
+        code: String,
+    },
+    /// The customer's tier changes.
+    TierChange {
+        /// The tier held before (none: no tier).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        /// The tier held after (none: no tier).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+        /// The last day the new tier is kept, if it is kept.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<NaiveDate>,
+    },
+    /// Part of a promotion's shared budget spent.
+    BudgetConsumed {
+        /// The promotion.
+        promotion: String,
+        /// How much of the budget (points, or money for a money budget).
+        amount: Decimal,
+    },
+    /// A use counted against a per-customer limit.
+    LimitCounted {
+        /// The promotion or offer.
+        source: Source,
+    },
+    /// Points taken back because goods were refunded.
+    ReverseEarn {
+        /// The rule or promotion that earned them.
+        source: Source,
+        /// How many points.
+        points: Decimal,
+        /// The purchase that earned them.
+        of_transaction: String,
+    },
+    /// Points given back because goods paid with them were refunded.
+    ReturnRedeemed {
+        /// How many points.
+        points: Decimal,
+        /// Their money value.
+        value: Decimal,
+        /// The purchase that spent them.
+        of_transaction: String,
+    },
+}
+
+/// A coupon code presented and not honoured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefusedCoupon {
+    /// The code as presented.
+    pub code: String,
+    /// The coupon it belongs to, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupon: Option<String>,
+    /// Why, in words a cashier can read out.
+    pub reason: String,
+}
+
+/// One step of the trace: a declaration that applied or did not, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// What was considered.
+    pub subject: Source,
+    /// Whether it applied.
+    pub applied: bool,
+    /// Why it did not apply, or a note on how it applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The values that decided it: each expression as written and its value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<Fact>,
+    /// The arithmetic, in order: computed, rounded, capped, granted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arithmetic: Vec<Fact>,
+}
+
+/// A named value in the trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fact {
+    /// The expression or quantity, as written.
+    pub what: String,
+    /// Its value.
+    pub value: String,
+}
+
+impl Fact {
+    /// A fact from anything printable.
+    pub fn new(what: impl Into<String>, value: impl std::fmt::Display) -> Fact {
+        Fact {
+            what: what.into(),
+            value: value.to_string(),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The evaluator: a compiled [`Program`] and a [`Context`] in, a [`Decision`] out.
+//!
+//! Evaluation is pure: no I/O, no clock, no randomness; the same program and context give the
+//! same decision, byte for byte once serialized. Stages run in a fixed order (see
+//! [`engine`](self) docs in the source): item offers, coupons, accrual, redemption, refund
+//! reversal, coupon issue, tier change. The README's language reference states every rule of
+//! the semantics.
+//!
+//! ```
+//! use puntos::compile;
+//! use puntos::eval::Context;
+//! use puntos_dsl::SourceFile;
+//!
+//! let source = SourceFile::new("club.pts", r#"
+//! program "Club" { currency RUB  timezone "Europe/Moscow" }
+//! rule base { on purchase  earn floor(item.amount / 10 RUB) points for each item }
+//! "#);
+//! let program = compile(&source).program.unwrap();
+//! let context = Context::from_json(r#"{"transaction": {
+//!     "time": "2026-03-14T12:30:00+03:00",
+//!     "lines": [{"sku": "A1", "unit_price": 199.90, "quantity": 2}]
+//! }}"#).unwrap();
+//! let decision = program.evaluate(&context).unwrap();
+//! assert_eq!(decision.points_earned().to_string(), "39");
+//! ```
+
+mod accrual;
+mod calendar;
+mod context;
+mod coupons;
+mod decision;
+mod engine;
+mod error;
+mod expr;
+mod offers;
+mod redemption;
+mod refund;
+mod rounding;
+mod tiers;
+mod trace;
+mod validate;
+
+pub use calendar::period_start;
+pub use context::{
+    parse_duration, parse_instant, AccountView, Context, Customer, HeldCoupon, HeldTier, Line,
+    RefundOf, RefundedUnits, Store, Transaction,
+};
+pub use decision::{DecidedLine, Decision, Effect, Fact, RefusedCoupon, Share, Source, Step};
+pub use error::EvalError;
+
+/// The instant a program moment starts: a date is the start of that day in `tz`.
+pub(crate) fn moment_start_of(
+    moment: crate::program::Moment,
+    tz: chrono_tz::Tz,
+) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    calendar::moment_start(moment, tz)
+}
+
+use crate::program::Program;
+use engine::Engine;
+use trace::{Recording, Silent};
+
+/// Limits and switches for one evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvalOptions {
+    /// Record a trace of every rule, promotion, coupon and offer.
+    pub trace: bool,
+    /// The most basket lines accepted.
+    pub max_lines: usize,
+    /// The most coupon codes accepted on one transaction.
+    pub max_coupons: usize,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            trace: false,
+            max_lines: 10_000,
+            max_coupons: 20,
+        }
+    }
+}
+
+impl Program {
+    /// Decides `context` without a trace.
+    pub fn evaluate(&self, context: &Context) -> Result<Decision, EvalError> {
+        Engine::run(self, context, &EvalOptions::default(), Silent)
+    }
+
+    /// Decides `context` and records why, step by step.
+    pub fn evaluate_traced(&self, context: &Context) -> Result<Decision, EvalError> {
+        Engine::run(self, context, &EvalOptions::default(), Recording::default())
+    }
+
+    /// Decides `context` under `options`.
+    pub fn evaluate_with(
+        &self,
+        context: &Context,
+        options: &EvalOptions,
+    ) -> Result<Decision, EvalError> {
+        if options.trace {
+            Engine::run(self, context, options, Recording::default())
+        } else {
+            Engine::run(self, context, options, Silent)
+        }
+    }
+}
+
+impl Context {
+    /// Reads a context from JSON; an error names the path of the field at fault, such as
+    /// `transaction.lines[2].quantity`.
+    pub fn from_json(text: &str) -> Result<Context, EvalError> {
+        from_json(text)
+    }
+}
+
+/// Reads any input type from JSON, naming the path of the field at fault on error.
+pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, EvalError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        EvalError::input(
+            if path == "." {
+                "input".to_string()
+            } else {
+                path
+            },
+            inner.to_string(),
+        )
+    })?;
+    de.end()
+        .map_err(|e| EvalError::input("input", e.to_string()))?;
+    Ok(value)
+}

@@ -1,0 +1,130 @@
+//! Paying with points. A request the program does not allow is an error that says which rule
+//! refused it (balance, minimum balance, step, maximum share of the basket), so the till can
+//! ask again; a redemption is never quietly trimmed.
+
+use super::decision::{Effect, Fact, Source, Step};
+use super::engine::Engine;
+use super::error::EvalError;
+use super::rounding::allocate;
+use super::trace::Tracer;
+use crate::types::Type;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+const FIELD: &str = "transaction.redeem";
+
+impl<'a, T: Tracer> Engine<'a, T> {
+    /// Turns the requested points into a payment, or refuses with the reason.
+    pub fn redeem(&mut self) -> Result<(), EvalError> {
+        let Some(points) = self.ctx.transaction.redeem.filter(|p| !p.is_zero()) else {
+            return Ok(());
+        };
+        let program = self.program;
+        let Some(rules) = &program.redemption else {
+            return Err(EvalError::input(
+                FIELD,
+                format!(
+                    "the program `{}` has no redemption block: points cannot be spent",
+                    program.name
+                ),
+            ));
+        };
+        if !self.is_purchase() {
+            return Err(EvalError::input(
+                FIELD,
+                format!(
+                    "points pay for purchases, not for a {}",
+                    self.ctx.transaction.kind
+                ),
+            ));
+        }
+        let available = self.ctx.account.available;
+        if points > available {
+            return Err(EvalError::input(
+                FIELD,
+                format!(
+                    "asks for {points} points but the account has {available} available{}",
+                    if self.ctx.account.pending.is_zero() {
+                        String::new()
+                    } else {
+                        format!(" ({} more are pending)", self.ctx.account.pending)
+                    }
+                ),
+            ));
+        }
+        if let Some(min) = rules.min_balance {
+            if available < min {
+                return Err(EvalError::input(
+                    FIELD,
+                    format!(
+                        "points can be spent once the balance reaches {min}; it is {available}"
+                    ),
+                ));
+            }
+        }
+        if let Some(step) = rules.step.filter(|s| !s.is_zero()) {
+            if !(points % step).is_zero() {
+                let lower = (points / step).floor() * step;
+                return Err(EvalError::input(
+                    FIELD,
+                    format!("points are spent in steps of {step}; {points} is not a multiple (try {lower})"),
+                ));
+            }
+        }
+        let precision = self.money_precision();
+        let value = (points * rules.rate_money / rules.rate_points)
+            .round_dp_with_strategy(precision, RoundingStrategy::ToZero);
+        let currency = &program.currency;
+        let mut facts = vec![
+            Fact::new("asked", format!("{points} points")),
+            Fact::new("worth", format!("{value} {currency}")),
+        ];
+        if let Some(max) = &rules.max {
+            self.enter("redemption", "block");
+            let limit = self.number(max, None)?;
+            let text = self.text(max.span);
+            facts.push(Fact::new(format!("max {text}"), limit.normalize()));
+            let over = match max.ty {
+                Type::Points => points > limit,
+                _ => value > limit,
+            };
+            if over {
+                let unit = if max.ty == Type::Points {
+                    "points".to_string()
+                } else {
+                    currency.clone()
+                };
+                return Err(EvalError::input(
+                    FIELD,
+                    format!(
+                        "{points} points ({value} {currency}) exceed what may be paid with points on this basket: {text} = {} {unit}",
+                        limit.normalize()
+                    ),
+                ));
+            }
+        }
+        let payable = self.basket_total - self.coupon_discount;
+        if value > payable {
+            return Err(EvalError::input(
+                FIELD,
+                format!("{points} points are worth {value} {currency}, more than the {payable} {currency} left to pay"),
+            ));
+        }
+        let weights: Vec<(usize, Decimal)> = self.amounts.iter().copied().enumerate().collect();
+        let lines = allocate(value, &weights, precision);
+        if T::ON {
+            self.trace.step(Step {
+                subject: Source::Redemption,
+                applied: true,
+                reason: None,
+                facts,
+                arithmetic: Vec::new(),
+            });
+        }
+        self.effects.push(Effect::Redeem {
+            points,
+            value,
+            lines,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,242 @@
+//! Input checks made before anything is decided, so a bad field is reported by its path and
+//! nothing half-decided comes back.
+
+use super::calendar;
+use super::context::Context;
+use super::error::EvalError;
+use super::EvalOptions;
+use crate::program::{HistoryMetric, Program};
+use crate::schema::{BASKET_EVENTS, BUILTIN_EVENTS};
+use rust_decimal::Decimal;
+
+/// The largest money amount accepted on a line (a quadrillion): far above any real basket, and
+/// low enough that no sum or product of accepted amounts can overflow.
+const MAX_AMOUNT: Decimal = Decimal::from_parts(0xA4C6_8000, 0x3_8D7E, 0, false, 0);
+/// The largest quantity accepted on a line.
+const MAX_QUANTITY: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+
+/// Checks `ctx` against `program` and the limits; returns each line's amount.
+pub(crate) fn check(
+    program: &Program,
+    ctx: &Context,
+    options: &EvalOptions,
+) -> Result<Vec<Decimal>, EvalError> {
+    let tx = &ctx.transaction;
+    let known = BUILTIN_EVENTS.contains(&tx.kind.as_str()) || program.events.contains(&tx.kind);
+    if !known {
+        let mut names: Vec<&str> = BUILTIN_EVENTS.to_vec();
+        names.extend(program.events.iter().map(String::as_str));
+        return Err(EvalError::input(
+            "transaction.kind",
+            format!(
+                "`{}` is not an event of this program; it knows {}",
+                tx.kind,
+                names.join(", ")
+            ),
+        ));
+    }
+    if let Some(currency) = &tx.currency {
+        if !currency.eq_ignore_ascii_case(&program.currency) {
+            return Err(EvalError::input(
+                "transaction.currency",
+                format!(
+                    "the transaction is in {currency} but the program `{}` counts in {}; convert the amounts first",
+                    program.name, program.currency
+                ),
+            ));
+        }
+    }
+    if let Some(from) = program.effective_from {
+        if calendar::moment_start(from, program.timezone).is_some_and(|start| tx.time < start) {
+            return Err(EvalError::input(
+                "transaction.time",
+                format!(
+                    "{} is before this version of `{}` takes effect ({}); evaluate it with the version in effect then",
+                    tx.time.to_rfc3339(),
+                    program.name,
+                    moment_text(from)
+                ),
+            ));
+        }
+    }
+    check_refund_shape(ctx)?;
+    let amounts = check_lines(ctx, options)?;
+    if tx.coupons.len() > options.max_coupons {
+        return Err(EvalError::input(
+            "transaction.coupons",
+            format!(
+                "{} coupon codes, more than the limit of {}",
+                tx.coupons.len(),
+                options.max_coupons
+            ),
+        ));
+    }
+    if let Some(points) = tx.redeem {
+        if points.is_sign_negative() {
+            return Err(EvalError::input(
+                "transaction.redeem",
+                format!("{points} points: a redemption cannot be negative"),
+            ));
+        }
+    }
+    if let Some(amount) = tx.amount {
+        if amount.is_sign_negative() || amount > MAX_AMOUNT {
+            return Err(EvalError::input(
+                "transaction.amount",
+                format!("{amount} is not an amount between 0 and {MAX_AMOUNT}"),
+            ));
+        }
+    }
+    check_account(program, ctx)?;
+    Ok(amounts)
+}
+
+fn moment_text(m: crate::program::Moment) -> String {
+    match m {
+        crate::program::Moment::Date(d) => d.to_string(),
+        crate::program::Moment::DateTime(t) => t.to_rfc3339(),
+    }
+}
+
+fn check_refund_shape(ctx: &Context) -> Result<(), EvalError> {
+    let tx = &ctx.transaction;
+    match (&tx.refund, tx.kind == "refund") {
+        (None, true) => Err(EvalError::input(
+            "transaction.refund",
+            "a refund needs the original purchase: give `refund.original`, the purchase's decision",
+        )),
+        (Some(_), false) => Err(EvalError::input(
+            "transaction.refund",
+            format!(
+                "only a refund refers to an original purchase, not a {}",
+                tx.kind
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_lines(ctx: &Context, options: &EvalOptions) -> Result<Vec<Decimal>, EvalError> {
+    let tx = &ctx.transaction;
+    if tx.lines.len() > options.max_lines {
+        return Err(EvalError::input(
+            "transaction.lines",
+            format!(
+                "{} lines, more than the limit of {} lines per basket",
+                tx.lines.len(),
+                options.max_lines
+            ),
+        ));
+    }
+    if !tx.lines.is_empty() && !BASKET_EVENTS.contains(&tx.kind.as_str()) {
+        return Err(EvalError::input(
+            "transaction.lines",
+            format!(
+                "a {} carries no basket; only purchases and refunds have lines",
+                tx.kind
+            ),
+        ));
+    }
+    let original_lines = tx.refund.as_ref().map(|r| r.original.lines.len());
+    let mut amounts = Vec::with_capacity(tx.lines.len());
+    for (i, line) in tx.lines.iter().enumerate() {
+        let at = |field: &str| format!("transaction.lines[{i}].{field}");
+        if line.quantity <= Decimal::ZERO || line.quantity > MAX_QUANTITY {
+            return Err(EvalError::input(
+                at("quantity"),
+                format!(
+                    "{} units: a quantity must be more than 0 and at most {MAX_QUANTITY} (a return is a refund, not a negative quantity)",
+                    line.quantity
+                ),
+            ));
+        }
+        if line.unit_price.is_sign_negative() || line.unit_price > MAX_AMOUNT {
+            return Err(EvalError::input(
+                at("unit_price"),
+                format!(
+                    "{}: a price must be between 0 and {MAX_AMOUNT} (a discount is an offer or a coupon, not a negative price)",
+                    line.unit_price
+                ),
+            ));
+        }
+        let amount = match line.amount {
+            Some(a) => a,
+            None => line
+                .unit_price
+                .checked_mul(line.quantity)
+                .ok_or_else(|| EvalError::input(at("quantity"), "the line amount is too large"))?,
+        };
+        if amount.is_sign_negative() || amount > MAX_AMOUNT {
+            return Err(EvalError::input(
+                at("amount"),
+                format!("{amount}: a line amount must be between 0 and {MAX_AMOUNT}"),
+            ));
+        }
+        match (line.original_line, original_lines) {
+            (None, Some(_)) => {
+                return Err(EvalError::input(
+                    at("original_line"),
+                    "a refunded line must say which line of the original purchase it returns",
+                ))
+            }
+            (Some(_), None) => {
+                return Err(EvalError::input(
+                    at("original_line"),
+                    "only a refund's lines refer to an original line",
+                ))
+            }
+            (Some(n), Some(count)) if n >= count => {
+                return Err(EvalError::input(
+                    at("original_line"),
+                    format!("line {n} does not exist: the original purchase has {count} lines"),
+                ))
+            }
+            _ => {}
+        }
+        amounts.push(amount);
+    }
+    Ok(amounts)
+}
+
+fn check_account(program: &Program, ctx: &Context) -> Result<(), EvalError> {
+    let account = &ctx.account;
+    for (metric, window) in &program.requirements.windows {
+        let (list, field, function) = match metric {
+            HistoryMetric::Spend => (&account.spend, "account.spend", "spend"),
+            HistoryMetric::Visits => (&account.visits, "account.visits", "visits"),
+        };
+        if !list.iter().any(|(d, _)| d == window) {
+            return Err(EvalError::input(
+                field,
+                format!(
+                    "the program reads {function}(last {window}); give it as \"{window}\": the {} before this transaction",
+                    if *metric == HistoryMetric::Spend { "money spent in that window" } else { "purchases in that window" }
+                ),
+            ));
+        }
+    }
+    if account.available.is_sign_negative() {
+        return Err(EvalError::input(
+            "account.available",
+            format!("{} points: a balance cannot be negative", account.available),
+        ));
+    }
+    if let Some(held) = &account.tier {
+        if !program.tiers.iter().any(|t| t.name == held.name) {
+            let names: Vec<&str> = program.tiers.iter().map(|t| t.name.as_str()).collect();
+            return Err(EvalError::input(
+                "account.tier.name",
+                format!(
+                    "`{}` is not a tier of this program; its tiers are {}",
+                    held.name,
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
