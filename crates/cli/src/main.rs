@@ -6,6 +6,7 @@ mod explain;
 mod fmt;
 mod input;
 mod programs;
+mod test;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -13,7 +14,8 @@ use std::process::ExitCode;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success (warnings do not fail `check`)
-  1  the programs have errors, or `fmt --check` found files to reformat
+  1  the programs have errors, `fmt --check` found files to reformat, `test` had a
+     failing scenario, or `eval` refused the transaction
   2  the command could not run: bad arguments, or a file that cannot be read";
 
 /// Write, check and format loyalty programs in the puntos rule language.
@@ -68,6 +70,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Run scenario files (`*.test.toml`): each scenario ok or FAILED, with the diff and trace.
+    #[command(after_help = EXIT_CODES)]
+    Test {
+        /// Scenario files or folders holding them.
+        #[arg(default_value = ".")]
+        paths: Vec<std::path::PathBuf>,
+        /// Run only the scenarios whose name contains this.
+        #[arg(long)]
+        filter: Option<String>,
+    },
     /// Explain a diagnostic code, such as `P0203`.
     Explain {
         /// The code.
@@ -104,6 +116,7 @@ fn main() -> ExitCode {
             trace,
             format,
         }),
+        Command::Test { paths, filter } => test::run(&paths, filter.as_deref()),
         Command::Explain { code } => explain(&code),
     };
     ExitCode::from(code)

@@ -130,6 +130,11 @@ pub(crate) fn shift_instant(
     local_to_instant(shift_local(local, duration, negative)?, tz)
 }
 
+/// The first local moment of the window of `duration` that ends at `local` (`last 12 months`).
+pub fn window_start(local: NaiveDateTime, duration: Duration) -> Option<NaiveDateTime> {
+    shift_local(local, duration, true)
+}
+
 /// The first local day of the period that contains `date` (weeks start on Monday).
 pub fn period_start(period: Period, date: NaiveDate) -> NaiveDate {
     match period {

@@ -227,9 +227,6 @@ pub struct HeldCoupon {
     /// When it was issued.
     #[serde(deserialize_with = "instant", serialize_with = "instant_out")]
     pub issued_at: DateTime<FixedOffset>,
-    /// Times this code was used.
-    #[serde(default)]
-    pub uses: u32,
 }
 
 /// Reads an RFC 3339 instant and refuses one without a UTC offset, naming the fix.

@@ -40,7 +40,7 @@ mod tiers;
 mod trace;
 mod validate;
 
-pub use calendar::period_start;
+pub use calendar::{period_start, window_start};
 pub use context::{
     parse_duration, parse_instant, AccountView, Context, Customer, HeldCoupon, HeldTier, Line,
     RefundOf, RefundedUnits, Store, Transaction,

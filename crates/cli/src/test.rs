@@ -1,0 +1,120 @@
+//! `puntos test`: run scenario files (`*.test.toml`) like a test runner.
+
+use crate::explain::step_text;
+use crate::programs::load_versions;
+use puntos::scenario::{self, mentioned};
+use puntos::Versions;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Scenario files end with this.
+const SUFFIX: &str = ".test.toml";
+
+/// Runs every scenario under `paths` whose name contains `filter`; returns the exit code
+/// (0 all passed, 1 a scenario failed or a file could not be used, 2 bad arguments).
+pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
+    let files = match scenario_files(paths) {
+        Ok(f) if !f.is_empty() => f,
+        Ok(_) => {
+            eprintln!("error: no scenario file (`*{SUFFIX}`) found");
+            return 2;
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            return 2;
+        }
+    };
+    let mut programs: BTreeMap<Vec<PathBuf>, Option<Versions>> = BTreeMap::new();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for file in &files {
+        println!("{}", file.display());
+        let parsed = std::fs::read_to_string(file)
+            .map_err(|e| e.to_string())
+            .and_then(|text| scenario::parse(&text));
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(message) => {
+                println!("  FAILED  the file cannot be read: {message}");
+                failed += 1;
+                continue;
+            }
+        };
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let program_paths: Vec<PathBuf> = parsed.programs.iter().map(|p| dir.join(p)).collect();
+        let versions = programs
+            .entry(program_paths.clone())
+            .or_insert_with(|| load_versions(&program_paths).ok());
+        let Some(versions) = versions else {
+            println!("  FAILED  its program cannot be compiled");
+            failed += 1;
+            continue;
+        };
+        for s in &parsed.scenarios {
+            if filter.is_some_and(|f| !s.name.contains(f)) {
+                continue;
+            }
+            let outcome = scenario::run(versions, s);
+            if outcome.passed() {
+                passed += 1;
+                println!("  ok      {}", outcome.name);
+                continue;
+            }
+            failed += 1;
+            println!("  FAILED  {}", outcome.name);
+            for failure in &outcome.failures {
+                println!("          {failure}");
+            }
+            let involved: Vec<_> = outcome
+                .trace
+                .iter()
+                .filter(|step| mentioned(&outcome.failures, &step.subject))
+                .collect();
+            let shown = if involved.is_empty() {
+                outcome.trace.iter().filter(|step| step.applied).collect()
+            } else {
+                involved
+            };
+            if !shown.is_empty() {
+                println!("          trace:");
+                for step in shown {
+                    for line in step_text(step).lines() {
+                        println!("          {line}");
+                    }
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    u8::from(failed > 0)
+}
+
+/// The scenario files under `paths`, sorted within each folder.
+fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            collect(path, &mut found)
+                .map_err(|e| format!("cannot read folder `{}`: {e}", path.display()))?;
+            found.sort();
+            files.extend(found);
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            return Err(format!("`{}` does not exist", path.display()));
+        }
+    }
+    Ok(files)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.to_string_lossy().ends_with(SUFFIX) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
