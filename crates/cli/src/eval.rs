@@ -74,6 +74,7 @@ fn read_context(request: &Request<'_>) -> Result<Context, String> {
         transaction,
         customer,
         account,
+        as_of: None,
     })
 }
 

@@ -3,6 +3,9 @@
 //! the first line of that file). Run with `PUNTOS_BLESS=1` to rewrite the expected files after a
 //! deliberate change, then review the diff.
 
+mod golden;
+
+use golden::compare;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -27,27 +30,6 @@ fn check_output(dir: &Path, file: &str) -> String {
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stderr)
     )
-}
-
-fn compare(expected_path: &Path, actual: &str) -> Result<(), String> {
-    if std::env::var_os("PUNTOS_BLESS").is_some() {
-        std::fs::write(expected_path, actual).map_err(|e| e.to_string())?;
-        return Ok(());
-    }
-    let expected = std::fs::read_to_string(expected_path).map_err(|_| {
-        format!(
-            "{} is missing; run with PUNTOS_BLESS=1 to create it",
-            expected_path.display()
-        )
-    })?;
-    if expected == actual {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} differs\n--- expected\n{expected}\n--- actual\n{actual}",
-            expected_path.display()
-        ))
-    }
 }
 
 /// The checked-in cases, by file name (`NAME.pts`), sorted; none if `tests/ui` cannot be read,

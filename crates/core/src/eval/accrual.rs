@@ -522,7 +522,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     Budget::Points(_) => points,
                     Budget::Money(_) => {
                         let value = points * self.point_value(p)?;
-                        value.round_dp(self.money_precision())
+                        round(value, self.money_precision(), RoundingMode::Down)
                     }
                 };
                 self.effects.push(Effect::BudgetConsumed {

@@ -24,6 +24,15 @@ pub struct Context {
     /// The account's state before the transaction.
     #[serde(default)]
     pub account: AccountView,
+    /// When the decision is made; the transaction's time when absent. A transaction dated
+    /// after it is refused: a till whose clock runs ahead must not earn tomorrow's promotions.
+    #[serde(
+        default,
+        deserialize_with = "optional_instant",
+        serialize_with = "optional_instant_out",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub as_of: Option<DateTime<FixedOffset>>,
 }
 
 /// A transaction: a purchase, a refund, a signup or any event the program names.
@@ -233,6 +242,22 @@ pub struct HeldCoupon {
 fn instant<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<FixedOffset>, D::Error> {
     let text = String::deserialize(d)?;
     parse_instant(&text).map_err(serde::de::Error::custom)
+}
+
+fn optional_instant<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
+    instant(d).map(Some)
+}
+
+fn optional_instant_out<S: Serializer>(
+    t: &Option<DateTime<FixedOffset>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => instant_out(t, s),
+        None => s.serialize_none(),
+    }
 }
 
 fn instant_out<S: Serializer>(t: &DateTime<FixedOffset>, s: S) -> Result<S::Ok, S::Error> {

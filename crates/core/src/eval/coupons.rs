@@ -12,10 +12,11 @@ use super::calendar;
 use super::decision::{Effect, Fact, RefusedCoupon, Source, Step};
 use super::engine::Engine;
 use super::error::EvalError;
-use super::rounding::allocate;
+use super::rounding::{allocate, round};
 use super::trace::Tracer;
 use crate::program::{CodeBatch, Coupon};
-use rust_decimal::{Decimal, RoundingStrategy};
+use puntos_dsl::ast::RoundingMode;
+use rust_decimal::Decimal;
 
 impl<'a, T: Tracer> Engine<'a, T> {
     /// Honours or refuses each presented code.
@@ -46,7 +47,10 @@ impl<'a, T: Tracer> Engine<'a, T> {
                                 coupon.map_or_else(|| code.to_string(), |c| c.name.clone()),
                             ),
                             applied: false,
-                            reason: Some(format!("code {code}: {reason}")),
+                            reason: Some(match coupon {
+                                Some(_) => format!("code {code}: {reason}"),
+                                None => reason.clone(),
+                            }),
                             facts,
                             arithmetic: Vec::new(),
                         });
@@ -182,9 +186,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             }
         }
         let left = (self.basket_total - self.coupon_discount).max(Decimal::ZERO);
-        amount = amount
-            .min(left)
-            .round_dp_with_strategy(precision, RoundingStrategy::ToZero);
+        amount = round(amount.min(left), precision, RoundingMode::Down);
         if amount.is_zero() {
             return Ok(Err((
                 Some(coupon),

@@ -10,10 +10,12 @@ use super::calendar;
 use super::decision::{Effect, Fact, Share, Source, Step};
 use super::engine::Engine;
 use super::error::EvalError;
+use super::rounding::round;
 use super::trace::Tracer;
 use crate::program::{Offer, OfferReward, OfferShape};
+use puntos_dsl::ast::RoundingMode;
 use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
 impl<'a, T: Tracer> Engine<'a, T> {
     /// Applies every item offer, in source order.
@@ -162,8 +164,11 @@ impl<'a, T: Tracer> Engine<'a, T> {
             if rewarded == 0 {
                 continue;
             }
-            let off = (Decimal::from(rewarded) * price * percent / Decimal::ONE_HUNDRED)
-                .round_dp_with_strategy(precision, RoundingStrategy::ToZero);
+            let off = round(
+                Decimal::from(rewarded) * price * percent / Decimal::ONE_HUNDRED,
+                precision,
+                RoundingMode::Down,
+            );
             let Some(amount) = self.amounts.get_mut(line) else {
                 continue;
             };

@@ -5,10 +5,11 @@
 use super::decision::{Effect, Fact, Source, Step};
 use super::engine::Engine;
 use super::error::EvalError;
-use super::rounding::allocate;
+use super::rounding::{allocate, round};
 use super::trace::Tracer;
 use crate::types::Type;
-use rust_decimal::{Decimal, RoundingStrategy};
+use puntos_dsl::ast::RoundingMode;
+use rust_decimal::Decimal;
 
 const FIELD: &str = "transaction.redeem";
 
@@ -71,8 +72,11 @@ impl<'a, T: Tracer> Engine<'a, T> {
             }
         }
         let precision = self.money_precision();
-        let value = (points * rules.rate_money / rules.rate_points)
-            .round_dp_with_strategy(precision, RoundingStrategy::ToZero);
+        let value = round(
+            points * rules.rate_money / rules.rate_points,
+            precision,
+            RoundingMode::Down,
+        );
         let currency = &program.currency;
         let mut facts = vec![
             Fact::new("asked", format!("{points} points")),
@@ -82,7 +86,15 @@ impl<'a, T: Tracer> Engine<'a, T> {
             self.enter("redemption", "block");
             let limit = self.number(max, None)?;
             let text = self.text(max.span);
-            facts.push(Fact::new(format!("max {text}"), limit.normalize()));
+            let unit = if max.ty == Type::Points {
+                "points".to_string()
+            } else {
+                currency.clone()
+            };
+            facts.push(Fact::new(
+                format!("max {text}"),
+                format!("{} {unit}", limit.normalize()),
+            ));
             let over = match max.ty {
                 Type::Points => points > limit,
                 _ => value > limit,

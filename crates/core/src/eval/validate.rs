@@ -59,6 +59,18 @@ pub(crate) fn check(
             ));
         }
     }
+    if let Some(as_of) = ctx.as_of {
+        if tx.time > as_of {
+            return Err(EvalError::input(
+                "transaction.time",
+                format!(
+                    "{} is after the moment of the decision ({}): check the till's clock",
+                    tx.time.to_rfc3339(),
+                    as_of.to_rfc3339()
+                ),
+            ));
+        }
+    }
     check_refund_shape(ctx)?;
     let amounts = check_lines(ctx, options)?;
     if tx.coupons.len() > options.max_coupons {

@@ -133,6 +133,7 @@ fn context_for(
         transaction,
         customer,
         account,
+        as_of: None,
     })
 }
 

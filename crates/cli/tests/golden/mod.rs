@@ -1,0 +1,26 @@
+//! Golden-file comparison shared by the CLI's output tests: `PUNTOS_BLESS=1` rewrites the
+//! expected files after a deliberate change (review the diff), otherwise a difference fails.
+
+use std::path::Path;
+
+/// Compares `actual` with the file at `expected_path`, or rewrites it when blessing.
+pub fn compare(expected_path: &Path, actual: &str) -> Result<(), String> {
+    if std::env::var_os("PUNTOS_BLESS").is_some() {
+        std::fs::write(expected_path, actual).map_err(|e| e.to_string())?;
+        return Ok(());
+    }
+    let expected = std::fs::read_to_string(expected_path).map_err(|_| {
+        format!(
+            "{} is missing; run with PUNTOS_BLESS=1 to create it",
+            expected_path.display()
+        )
+    })?;
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} differs\n--- expected\n{expected}\n--- actual\n{actual}",
+            expected_path.display()
+        ))
+    }
+}
