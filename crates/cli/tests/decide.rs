@@ -32,9 +32,8 @@ fn run(args: &[&str]) -> String {
 
 fn check(golden: &str, args: &[&str]) {
     let path = root().join("tests/cli").join(golden);
-    if let Err(diff) = golden::compare(&path, &run(args)) {
-        panic!("{diff}");
-    }
+    let result = golden::compare(&path, &run(args));
+    assert!(result.is_ok(), "{}", result.err().unwrap_or_default());
 }
 
 const PHARMACY: &str = "examples/pharmacy/program.pts";
