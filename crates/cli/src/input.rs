@@ -14,11 +14,20 @@ pub enum Loaded {
 
 /// Expands folders to the `.pts` files under them (sorted, so output order is stable).
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    expand_matching(paths, |path| path.extension().is_some_and(|e| e == "pts"))
+}
+
+/// Expands folders to the files under them that `wanted` accepts, sorted per folder; paths
+/// that are files are kept as given.
+pub fn expand_matching(
+    paths: &[PathBuf],
+    wanted: fn(&Path) -> bool,
+) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
             let mut found = Vec::new();
-            collect_pts(path, &mut found)
+            collect(path, wanted, &mut found)
                 .map_err(|e| format!("cannot read folder `{}`: {e}", path.display()))?;
             found.sort();
             files.extend(found);
@@ -29,12 +38,12 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-fn collect_pts(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+fn collect(dir: &Path, wanted: fn(&Path) -> bool, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
-            collect_pts(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "pts") {
+            collect(&path, wanted, out)?;
+        } else if wanted(&path) {
             out.push(path);
         }
     }

@@ -1,6 +1,7 @@
 //! `puntos test`: run scenario files (`*.test.toml`) like a test runner.
 
 use crate::explain::step_text;
+use crate::input::expand_matching;
 use crate::programs::load_versions;
 use puntos::scenario::{self, mentioned};
 use puntos::Versions;
@@ -13,7 +14,7 @@ const SUFFIX: &str = ".test.toml";
 /// Runs every scenario under `paths` whose name contains `filter`; returns the exit code
 /// (0 all passed, 1 a scenario failed or a file could not be used, 2 bad arguments).
 pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
-    let files = match scenario_files(paths) {
+    let files = match expand_matching(paths, is_scenario) {
         Ok(f) if !f.is_empty() => f,
         Ok(_) => {
             eprintln!("error: no scenario file (`*{SUFFIX}`) found");
@@ -88,33 +89,7 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
     u8::from(failed > 0)
 }
 
-/// The scenario files under `paths`, sorted within each folder.
-fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let mut found = Vec::new();
-            collect(path, &mut found)
-                .map_err(|e| format!("cannot read folder `{}`: {e}", path.display()))?;
-            found.sort();
-            files.extend(found);
-        } else if path.exists() {
-            files.push(path.clone());
-        } else {
-            return Err(format!("`{}` does not exist", path.display()));
-        }
-    }
-    Ok(files)
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else if path.to_string_lossy().ends_with(SUFFIX) {
-            out.push(path);
-        }
-    }
-    Ok(())
+/// Whether `path` is a scenario file.
+fn is_scenario(path: &Path) -> bool {
+    path.to_string_lossy().ends_with(SUFFIX)
 }

@@ -105,25 +105,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     Vec::new(),
                 )));
             }
-            if !p.audience.is_empty() {
-                let mut member = false;
-                for &segment in &p.audience {
-                    if self.segment(segment)? {
-                        member = true;
-                        break;
-                    }
-                }
-                if !member {
-                    let names: Vec<&str> = p
-                        .audience
-                        .iter()
-                        .filter_map(|&s| self.program.segments.get(s).map(|s| s.name.as_str()))
-                        .collect();
-                    return Ok(Err(Skip(
-                        format!("the customer is not in {}", names.join(" or ")),
-                        Vec::new(),
-                    )));
-                }
+            if let Some(reason) = self.outside_audience(&p.audience)? {
+                return Ok(Err(Skip(reason, Vec::new())));
             }
         }
         let mut facts = Vec::new();

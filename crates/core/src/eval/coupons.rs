@@ -128,14 +128,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 ));
             }
         }
-        if !coupon.audience.is_empty() {
-            let mut member = false;
-            for &s in &coupon.audience {
-                member |= self.segment(s)?;
-            }
-            if !member {
-                return refuse("not for this customer's segment".to_string());
-            }
+        if let Some(reason) = self.outside_audience(&coupon.audience)? {
+            return refuse(reason);
         }
         if let Some(uses) = coupon.uses_per_customer {
             let before = self
@@ -232,11 +226,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 continue;
             }
             self.enter("coupon", &coupon.name);
-            let mut member = coupon.audience.is_empty();
-            for &s in &coupon.audience {
-                member |= self.segment(s)?;
-            }
-            if !member {
+            if self.outside_audience(&coupon.audience)?.is_some() {
                 continue;
             }
             let valid_until = match (coupon.valid_for, coupon.valid.until) {

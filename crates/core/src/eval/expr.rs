@@ -254,6 +254,30 @@ impl<'a, T: Tracer> Engine<'a, T> {
         Ok(holds)
     }
 
+    /// Why the customer is outside `audience` (`None`: in one of its segments, or the audience
+    /// is everyone).
+    pub fn outside_audience(
+        &mut self,
+        audience: &[crate::program::SegmentId],
+    ) -> Result<Option<String>, EvalError> {
+        if audience.is_empty() {
+            return Ok(None);
+        }
+        for &segment in audience {
+            if self.segment(segment)? {
+                return Ok(None);
+            }
+        }
+        let names: Vec<&str> = audience
+            .iter()
+            .filter_map(|&s| self.program.segments.get(s).map(|s| s.name.as_str()))
+            .collect();
+        Ok(Some(format!(
+            "the customer is not in {}",
+            names.join(" or ")
+        )))
+    }
+
     fn history(
         &self,
         metric: HistoryMetric,

@@ -52,17 +52,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
         if !calendar::in_window(&offer.valid, &self.now) {
             return Ok(Err(("outside its validity window".to_string(), Vec::new())));
         }
-        if !offer.audience.is_empty() {
-            let mut member = false;
-            for &s in &offer.audience {
-                member |= self.segment(s)?;
-            }
-            if !member {
-                return Ok(Err((
-                    "the customer is not in its audience".to_string(),
-                    Vec::new(),
-                )));
-            }
+        if let Some(reason) = self.outside_audience(&offer.audience)? {
+            return Ok(Err((reason, Vec::new())));
         }
         if let Some(condition) = &offer.condition {
             if !self.holds(condition, None)? {
