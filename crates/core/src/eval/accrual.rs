@@ -145,10 +145,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         }
         let settings = self.program.points;
         let mode = accrual.rounding.map_or(settings.mode, |r| r.mode);
-        let scope = accrual
-            .rounding
-            .and_then(|r| r.scope)
-            .unwrap_or(settings.scope);
+        let scope = effective_scope(accrual, settings.scope);
         let precision = settings.precision;
         let mut arithmetic = Vec::new();
         let (raw, weights) = match &accrual.earn.per_item {
@@ -196,7 +193,10 @@ impl<'a, T: Tracer> Engine<'a, T> {
         }
         let mut points = raw;
         let joint = scope == RoundingScope::Transaction;
-        if scope == RoundingScope::Rule {
+        // Item scope on a per-transaction amount has one item: the transaction.
+        let whole = scope == RoundingScope::Rule
+            || (scope == RoundingScope::Item && accrual.earn.per_item.is_none());
+        if whole {
             points = round(raw, precision, mode);
             if T::ON && points != raw {
                 arithmetic.push(Fact::new(
@@ -523,6 +523,19 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// Decimal places of the program's currency.
     pub fn money_precision(&self) -> u32 {
         crate::schema::currency_decimals(&self.program.currency)
+    }
+}
+
+/// The rounding scope of an accrual: its own, else the program's — except that an accrual which
+/// sets its own rounding mode in a program rounding per transaction rounds per rule, since a
+/// mode of its own cannot apply to a total it shares.
+fn effective_scope(accrual: &Accrual, program: RoundingScope) -> RoundingScope {
+    match accrual.rounding {
+        Some(r) => r.scope.unwrap_or(match program {
+            RoundingScope::Transaction => RoundingScope::Rule,
+            other => other,
+        }),
+        None => program,
     }
 }
 

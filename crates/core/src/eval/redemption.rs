@@ -38,6 +38,13 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 ),
             ));
         }
+        let places = program.points.precision;
+        if points.normalize().scale() > places {
+            return Err(EvalError::input(
+                FIELD,
+                format!("{points} points: this program counts points with {places} decimal places"),
+            ));
+        }
         let available = self.ctx.account.available;
         if points > available {
             return Err(EvalError::input(
