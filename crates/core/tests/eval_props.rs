@@ -184,10 +184,7 @@ fn account() -> impl Strategy<Value = AccountView> {
                         name: name.to_string(),
                         until,
                     }),
-                    spend: vec![(
-                        parse_duration("12 months").unwrap(),
-                        Decimal::new(spend, 2),
-                    )],
+                    spend: vec![(parse_duration("12 months").unwrap(), Decimal::new(spend, 2))],
                     ..AccountView::default()
                 };
                 account
@@ -245,9 +242,8 @@ fn any_purchase() -> impl Strategy<Value = Context> {
             ctx.transaction.coupons = coupons.into_iter().map(str::to_string).collect();
             ctx.transaction.redeem = redeem.map(Decimal::from);
             if holds_code {
-                let issued_at = ctx.transaction.time - chrono::Duration::days(
-                    i64::try_from(issued_days_ago).unwrap(),
-                );
+                let issued_at = ctx.transaction.time
+                    - chrono::Duration::days(i64::try_from(issued_days_ago).unwrap());
                 ctx.account.coupons.push(HeldCoupon {
                     code: "W-ABCD1234".to_string(),
                     coupon: "WELCOME10".to_string(),
@@ -318,7 +314,8 @@ fn refund(
         transaction: Transaction {
             id: format!("R-{n}"),
             kind: "refund".to_string(),
-            time: purchase.transaction.time + chrono::Duration::hours(i64::try_from(n).unwrap() + 1),
+            time: purchase.transaction.time
+                + chrono::Duration::hours(i64::try_from(n).unwrap() + 1),
             lines,
             refund: Some(RefundOf {
                 original: original.clone(),
@@ -377,7 +374,7 @@ fn config(cases: u32) -> ProptestConfig {
 // ------------------------------------------------------------------ properties
 
 proptest! {
-    #![proptest_config(config(128))]
+    #![proptest_config(config(256))]
 
     #[test]
     fn evaluation_is_deterministic_with_and_without_trace(ctx in any_purchase()) {
@@ -517,6 +514,62 @@ proptest! {
     }
 
     #[test]
+    fn refunds_give_back_exactly_the_points_paid_with(
+        ctx in purchase(),
+        ratio in 1i64..=100,
+        keys in proptest::collection::vec(any::<u32>(), 40),
+        cuts in proptest::collection::vec(any::<bool>(), 40),
+    ) {
+        let p = pharmacy();
+        let mut ctx = ctx;
+        ctx.account.available += Decimal::from(100);
+        let plain = p.evaluate(&ctx).unwrap();
+        // At most 30% of the basket, whole points, within the balance.
+        let total: Decimal = plain.lines.iter().map(|l| l.amount).sum();
+        let most = (total * Decimal::from(3) / Decimal::from(10))
+            .floor()
+            .min(ctx.account.available);
+        let asked = (most * Decimal::from(ratio) / Decimal::ONE_HUNDRED).floor();
+        prop_assume!(asked > Decimal::ZERO);
+        ctx.transaction.redeem = Some(asked);
+        let bought = p.evaluate(&ctx).unwrap();
+        prop_assert_eq!(bought.points_redeemed(), asked);
+        prop_assert_eq!(earned_by_source(&bought), earned_by_source(&plain));
+        let paid_value: Decimal = bought
+            .effects
+            .iter()
+            .map(|e| match e {
+                Effect::Redeem { value, .. } => *value,
+                _ => Decimal::ZERO,
+            })
+            .sum();
+        let plan = refund_plan(&ctx.transaction.lines, &keys, &cuts);
+        let mut before: Vec<RefundedUnits> = Vec::new();
+        let mut given = Decimal::ZERO;
+        let mut given_value = Decimal::ZERO;
+        let mut taken = Decimal::ZERO;
+        for (n, units) in plan.iter().enumerate() {
+            let r = refund(&ctx, &bought, units, &before, u64::try_from(n).unwrap());
+            let decision = p.evaluate(&r).unwrap();
+            for effect in &decision.effects {
+                if let Effect::ReturnRedeemed { points, value, of_transaction } = effect {
+                    prop_assert!(*points > Decimal::ZERO);
+                    prop_assert!(*value >= Decimal::ZERO);
+                    prop_assert_eq!(of_transaction, "T-1");
+                    given += *points;
+                    given_value += *value;
+                }
+            }
+            taken -= decision.points_earned();
+            before.extend(units.iter().map(|&(line, quantity)| RefundedUnits { line, quantity }));
+            prop_assert!(given <= asked, "gave back {} of {}", given, asked);
+            prop_assert!(given_value <= paid_value, "gave back {} of {}", given_value, paid_value);
+        }
+        prop_assert_eq!(given, asked);
+        prop_assert_eq!(taken, bought.points_earned());
+    }
+
+    #[test]
     fn buying_and_refunding_never_nets_a_point(
         rounds in proptest::collection::vec(
             (
@@ -552,6 +605,28 @@ proptest! {
                 before.extend(units.iter().map(|&(line, quantity)| RefundedUnits { line, quantity }));
                 returned_units += units.iter().map(|u| u.1).sum::<Decimal>();
                 prop_assert!(taken <= earned, "took back {} of {}", taken, earned);
+                // What is kept is at most what the kept units carried (60 times, in whole
+                // numbers: every bought quantity divides 60).
+                let mut kept_share_60 = Decimal::ZERO;
+                for share in bought.effects.iter().flat_map(|e| match e {
+                    Effect::Earn { lines, .. } => lines.as_slice(),
+                    _ => &[],
+                }) {
+                    let bought_q = lines[share.line].quantity;
+                    let returned: Decimal = before
+                        .iter()
+                        .filter(|r| r.line == share.line)
+                        .map(|r| r.quantity)
+                        .sum();
+                    kept_share_60 +=
+                        share.amount * (bought_q - returned) * (Decimal::from(LCM) / bought_q);
+                }
+                prop_assert!(
+                    (earned - taken) * Decimal::from(LCM) <= kept_share_60,
+                    "keeps {} points, more than the kept goods' share {}/60",
+                    earned - taken,
+                    kept_share_60
+                );
                 // Everything returned: nothing may be kept.
                 if returned_units == total_units {
                     prop_assert_eq!(earned - taken, Decimal::ZERO);
@@ -577,7 +652,7 @@ fn step() -> impl Strategy<Value = (u64, u32, i32, Vec<Line>)> {
 }
 
 proptest! {
-    #![proptest_config(config(96))]
+    #![proptest_config(config(128))]
 
     #[test]
     fn caps_and_budgets_are_never_exceeded(

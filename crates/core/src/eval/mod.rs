@@ -114,19 +114,24 @@ impl Context {
     }
 }
 
+/// A deserialization path as a field name: `root` for the whole input, and without the
+/// internal segment serde_json adds inside exact numbers.
+pub(crate) fn field_path(path: &str, root: &str) -> String {
+    let path = path.trim_end_matches(".$serde_json::private::Number");
+    if path == "." {
+        root.to_string()
+    } else {
+        path.to_string()
+    }
+}
+
 /// Reads any input type from JSON, naming the path of the field at fault on error.
 pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, EvalError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
         EvalError::input(
-            if path == "." {
-                "input".to_string()
-            } else {
-                path
-            },
-            inner.to_string(),
+            field_path(&e.path().to_string(), "input"),
+            e.into_inner().to_string(),
         )
     })?;
     de.end()

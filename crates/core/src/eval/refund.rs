@@ -146,7 +146,14 @@ fn take(shares: &[Share], returned: &[Returned], precision: u32, mode: RoundingM
         if r.bought.is_zero() {
             continue;
         }
-        let upto = |units: Decimal| round(share.amount * units / r.bought, precision, mode);
+        // All units returned carry the whole share, exactly (no division to lose a digit).
+        let upto = |units: Decimal| {
+            if units >= r.bought {
+                share.amount
+            } else {
+                round(share.amount * units / r.bought, precision, mode).min(share.amount)
+            }
+        };
         total += upto(r.before + r.now) - upto(r.before);
     }
     total

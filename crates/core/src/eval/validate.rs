@@ -227,11 +227,42 @@ fn check_account(program: &Program, ctx: &Context) -> Result<(), EvalError> {
             ));
         }
     }
-    if account.available.is_sign_negative() {
-        return Err(EvalError::input(
-            "account.available",
-            format!("{} points: a balance cannot be negative", account.available),
-        ));
+    let amounts = [
+        ("account.available".to_string(), account.available),
+        ("account.pending".to_string(), account.pending),
+    ]
+    .into_iter()
+    .chain(
+        account
+            .spend
+            .iter()
+            .map(|(w, v)| (format!("account.spend.{w}"), *v)),
+    )
+    .chain(
+        account
+            .visits
+            .iter()
+            .map(|(w, v)| (format!("account.visits.{w}"), *v)),
+    )
+    .chain(
+        account
+            .earned
+            .iter()
+            .map(|(n, v)| (format!("account.earned.{n}"), *v)),
+    )
+    .chain(
+        account
+            .budget_used
+            .iter()
+            .map(|(n, v)| (format!("account.budget_used.{n}"), *v)),
+    );
+    for (field, value) in amounts {
+        if value.is_sign_negative() || value > MAX_AMOUNT {
+            return Err(EvalError::input(
+                field,
+                format!("{value}: must be between 0 and {MAX_AMOUNT}"),
+            ));
+        }
     }
     if let Some(held) = &account.tier {
         if !program.tiers.iter().any(|t| t.name == held.name) {

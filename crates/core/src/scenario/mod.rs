@@ -140,8 +140,8 @@ fn context_for(
 /// Reads a typed value from scenario data; errors name the path under `root`.
 fn from_value<T: serde::de::DeserializeOwned>(value: Value, root: &str) -> Result<T, EvalError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
+        let path = crate::eval::field_path(&e.path().to_string(), "");
+        let field = if path.is_empty() {
             root.to_string()
         } else {
             format!("{root}.{path}")
