@@ -326,12 +326,15 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     Some((_, pts)) if pts >= o.points => best,
                     _ => Some((j, o.points)),
                 });
-            if let Some((w, _)) = winner.filter(|(w, _)| *w != i) {
+            if let Some((w, best)) = winner.filter(|(w, _)| *w != i) {
                 let name = candidates.get(w).map_or("", |c| c.accrual.name.as_str());
+                let why = if best == c.points {
+                    "earns as much with a higher priority"
+                } else {
+                    "earns more"
+                };
                 if let Some(slot) = losers.get_mut(i) {
-                    *slot = Some(format!(
-                        "best of {group}: {name} earns more and applies instead"
-                    ));
+                    *slot = Some(format!("best of {group}: {name} {why} and applies instead"));
                 }
             }
         }

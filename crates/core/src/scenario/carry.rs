@@ -94,6 +94,25 @@ impl Carry {
         })
     }
 
+    /// Whether what `source` earned on step `purchase` (1-based) is still pending at `time`.
+    fn pending_at(
+        &self,
+        purchase: Option<usize>,
+        source: &crate::eval::Source,
+        time: DateTime<FixedOffset>,
+    ) -> bool {
+        let Some(original) = purchase
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| self.entries.get(i))
+        else {
+            return false;
+        };
+        original.decision.effects.iter().any(|e| {
+            matches!(e, crate::eval::Effect::Earn { source: s, available_at: Some(at), .. }
+                if s == source && *at > time)
+        })
+    }
+
     /// The account as it stands at `time`.
     pub fn view(&self, program: Option<&Program>, time: DateTime<FixedOffset>) -> AccountView {
         let mut view = self.start.clone();
@@ -134,8 +153,13 @@ impl Carry {
                     }
                     E::Redeem { points, .. } => view.available -= *points,
                     E::ReturnRedeemed { points, .. } => view.available += *points,
-                    E::ReverseEarn { points, .. } => {
-                        view.available = (view.available - *points).max(Decimal::ZERO)
+                    E::ReverseEarn { source, points, .. } => {
+                        // Points still pending at `time` are cancelled from pending.
+                        if self.pending_at(entry.refund_of, source, time) {
+                            view.pending = (view.pending - *points).max(Decimal::ZERO);
+                        } else {
+                            view.available = (view.available - *points).max(Decimal::ZERO);
+                        }
                     }
                     E::LimitCounted { source } => {
                         if same_period(limit_period(program, source.name()), day) {
