@@ -1189,8 +1189,11 @@ impl Builder<'_> {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
             Rule::paren => {
+                // The parentheses belong to the expression's text, so quoting it (traces,
+                // reasons) keeps them balanced.
                 let inner = self.next(&mut parts(pair), span, "an expression")?;
-                return self.expr_depth(inner);
+                let (inner, depth) = self.expr_depth(inner)?;
+                return Ok((Expr { span, ..inner }, depth));
             }
             Rule::list => return self.list(pair),
             Rule::name_or_call => return self.name_or_call(pair),
