@@ -427,11 +427,19 @@ impl Checker<'_> {
                 return unknown(span);
             }
         }
-        typed(
-            TypedKind::List(checked),
-            Type::List(Box::new(element)),
-            span,
-        )
+        let ty = Type::List(Box::new(element));
+        // A list of constants is one constant, so evaluation compares without evaluating.
+        let constants: Option<Vec<Value>> = checked
+            .iter()
+            .map(|item| match &item.kind {
+                TypedKind::Const(v) => Some(v.clone()),
+                _ => None,
+            })
+            .collect();
+        match constants {
+            Some(values) => typed(TypedKind::Const(Value::List(values)), ty, span),
+            None => typed(TypedKind::List(checked), ty, span),
+        }
     }
 
     /// Help for a list mixing quoted text with weekdays or tiers, which are written bare.

@@ -10,11 +10,11 @@
 //! what is left of it.
 
 use super::calendar;
-use super::decision::{Effect, Fact, Share, Source, Step};
+use super::decision::{Effect, Fact, Source, Step};
 use super::engine::Engine;
 use super::error::EvalError;
 use super::rounding::{allocate, round, Scaled};
-use super::trace::Tracer;
+use super::trace::{why, Tracer};
 use crate::program::{Accrual, Budget, Promotion, Stacking};
 use puntos_dsl::ast::{Period, RoundingMode, RoundingScope};
 use rust_decimal::Decimal;
@@ -27,8 +27,11 @@ struct Earned<'a> {
     promotion: Option<&'a Promotion>,
     /// Points, rounded unless its scope is the transaction.
     points: Decimal,
-    /// How the points spread over the lines (before final allocation).
+    /// How the points spread over the lines (before final allocation); a rule's are kept in
+    /// `Engine::rule_weights` meanwhile.
     weights: Vec<(usize, Decimal)>,
+    /// The rule's index, for a rule.
+    rule: Option<usize>,
     /// Whether rounding waits for the transaction's total.
     joint: bool,
     /// The trace's arithmetic so far.
@@ -43,28 +46,28 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// Runs every rule and promotion, and writes their effects.
     pub fn accrue(&mut self) -> Result<(), EvalError> {
         let program = self.program;
-        let mut earned: Vec<Earned<'a>> = Vec::new();
+        let mut earned: Vec<Earned<'a>> =
+            Vec::with_capacity(program.rules.len() + program.promotions.len());
         let mut steps: Vec<(usize, Step)> = Vec::new();
         for (id, rule) in program.rules.iter().enumerate() {
             self.enter("rule", &rule.name);
             match self.work(id, rule, None)? {
-                Ok(e) => {
+                Ok(mut e) => {
                     if let Some(slot) = self.rule_points.get_mut(id) {
                         *slot = e.points;
                     }
-                    if let Some(slot) = self.rule_shares.get_mut(id) {
-                        *slot = e
-                            .weights
-                            .iter()
-                            .map(|&(line, amount)| Share { line, amount })
-                            .collect();
+                    // Rules that read this one spread their points the same way; the weights
+                    // come back to this rule when its effect is written.
+                    if let Some(slot) = self.rule_weights.get_mut(id) {
+                        *slot = std::mem::take(&mut e.weights);
+                        e.rule = Some(id);
                     }
                     earned.push(e);
                 }
                 Err(Skip(reason, facts)) => skipped::<T>(
                     &mut steps,
                     id,
-                    Source::Rule(rule.name.clone()),
+                    || Source::Rule(rule.name.clone()),
                     reason,
                     facts,
                 ),
@@ -94,18 +97,19 @@ impl<'a, T: Tracer> Engine<'a, T> {
         let tx = &self.ctx.transaction;
         if accrual.event != tx.kind {
             return Ok(Err(Skip(
-                format!("listens to {}, not {}", accrual.event, tx.kind),
+                why::<T>(|| format!("listens to {}, not {}", accrual.event, tx.kind)),
                 Vec::new(),
             )));
         }
         if let Some(p) = promotion {
             if !calendar::in_window(&p.valid, &self.now) {
                 return Ok(Err(Skip(
-                    "outside its validity window".to_string(),
+                    why::<T>(|| "outside its validity window".to_string()),
                     Vec::new(),
                 )));
             }
-            if let Some(reason) = self.outside_audience(&p.audience)? {
+            if self.outside_audience(&p.audience)? {
+                let reason = why::<T>(|| self.audience_refusal(&p.audience));
                 return Ok(Err(Skip(reason, Vec::new())));
             }
         }
@@ -116,10 +120,9 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 facts = self.facts(condition, None);
             }
             if !holds {
-                return Ok(Err(Skip(
-                    format!("`when {}` does not hold", self.text(condition.span)),
-                    facts,
-                )));
+                let reason =
+                    why::<T>(|| format!("`when {}` does not hold", self.text(condition.span)));
+                return Ok(Err(Skip(reason, facts)));
             }
         }
         if let Some(limit) = promotion.and_then(|p| p.limit) {
@@ -131,16 +134,16 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 .copied()
                 .unwrap_or(0);
             if used >= limit.count {
-                let per = limit
-                    .period
-                    .map_or(String::new(), |p| format!(" per {}", p.as_str()));
-                return Ok(Err(Skip(
+                let reason = why::<T>(|| {
+                    let per = limit
+                        .period
+                        .map_or(String::new(), |p| format!(" per {}", p.as_str()));
                     format!(
                         "limit reached: {} per customer{per}, used {used}",
                         limit.count
-                    ),
-                    facts,
-                )));
+                    )
+                });
+                return Ok(Err(Skip(reason, facts)));
             }
         }
         let settings = self.program.points;
@@ -151,7 +154,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         let (raw, weights) = match &accrual.earn.per_item {
             Some(filter) => {
                 let mut raw = Decimal::ZERO;
-                let mut weights = Vec::new();
+                let mut weights = Vec::with_capacity(self.lines().len());
                 for i in 0..self.lines().len() {
                     if let Some(f) = filter {
                         if !self.holds(f, Some(i))? {
@@ -240,10 +243,11 @@ impl<'a, T: Tracer> Engine<'a, T> {
             };
             let mut all = facts;
             all.extend(arithmetic);
-            return Ok(Err(Skip(reason.to_string(), all)));
+            return Ok(Err(Skip(why::<T>(|| reason.to_string()), all)));
         }
         Ok(Ok(Earned {
             order,
+            rule: None,
             accrual,
             promotion,
             points,
@@ -265,29 +269,24 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// How a basket-level accrual's points spread over lines: like the rules it reads, or in
     /// proportion to line amounts.
     fn basket_weights(&self, accrual: &Accrual) -> Vec<(usize, Decimal)> {
-        if accrual.depends_on.is_empty() {
-            return self
-                .amounts
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (i, *a))
-                .collect();
-        }
-        let mut weights: Vec<(usize, Decimal)> = Vec::new();
-        for rule in &accrual.depends_on {
-            for share in self
-                .rule_shares
-                .get(*rule)
-                .map_or(&[][..], |s| s.as_slice())
-            {
-                match weights.iter_mut().find(|(line, _)| *line == share.line) {
-                    Some(w) => w.1 += share.amount,
-                    None => weights.push((share.line, share.amount)),
+        let of_rule = |rule: &usize| self.rule_weights.get(*rule).map_or(&[][..], Vec::as_slice);
+        match accrual.depends_on.as_slice() {
+            [] => self.amounts.iter().copied().enumerate().collect(),
+            [one] => of_rule(one).to_vec(),
+            many => {
+                let mut dense = vec![Decimal::ZERO; self.amounts.len()];
+                for (line, amount) in many.iter().flat_map(of_rule) {
+                    if let Some(slot) = dense.get_mut(*line) {
+                        *slot += *amount;
+                    }
                 }
+                dense
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, w)| !w.is_zero())
+                    .collect()
             }
         }
-        weights.sort_by_key(|(line, _)| *line);
-        weights
     }
 
     /// Promotions: eligibility, best-of groups, stacking by priority, budgets.
@@ -306,7 +305,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 Err(Skip(reason, facts)) => skipped::<T>(
                     steps,
                     order,
-                    Source::Promotion(p.accrual.name.clone()),
+                    || Source::Promotion(p.accrual.name.clone()),
                     reason,
                     facts,
                 ),
@@ -343,7 +342,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             let Some(p) = c.promotion else { continue };
             let subject = || Source::Promotion(p.accrual.name.clone());
             if let Some(reason) = lost {
-                skipped::<T>(steps, c.order, subject(), reason, c.facts);
+                skipped::<T>(steps, c.order, subject, reason, c.facts);
                 continue;
             }
             if let Some(other) = applied.iter().find(|o| !stacks(p, o) || !stacks(o, p)) {
@@ -351,7 +350,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     "does not stack with promotion {}, which applied first (higher priority)",
                     other.accrual.name
                 );
-                skipped::<T>(steps, c.order, subject(), reason, c.facts);
+                skipped::<T>(steps, c.order, subject, reason, c.facts);
                 continue;
             }
             let mut c = c;
@@ -362,7 +361,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     skipped::<T>(
                         steps,
                         c.order,
-                        subject(),
+                        subject,
                         "its budget is spent".to_string(),
                         c.facts,
                     );
@@ -494,9 +493,17 @@ impl<'a, T: Tracer> Engine<'a, T> {
         };
         let available_at = e.accrual.pending.map(shift).transpose()?;
         let expires_at = e.accrual.expire_after.map(shift).transpose()?;
-        let lines = allocate(points, &e.weights, precision);
+        let weights = match e.rule.and_then(|id| self.rule_weights.get_mut(id)) {
+            Some(kept) => std::mem::take(kept),
+            None => e.weights,
+        };
+        let lines = allocate(points, &weights, precision);
+        let counted = e
+            .promotion
+            .filter(|p| p.limit.is_some())
+            .map(|_| source.clone());
         self.effects.push(Effect::Earn {
-            source: source.clone(),
+            source,
             points,
             available_at,
             expires_at,
@@ -516,7 +523,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     amount,
                 });
             }
-            if p.limit.is_some() {
+            if let Some(source) = counted {
                 self.effects.push(Effect::LimitCounted { source });
             }
         }
@@ -546,7 +553,7 @@ fn effective_scope(accrual: &Accrual, program: RoundingScope) -> RoundingScope {
 fn skipped<T: Tracer>(
     steps: &mut Vec<(usize, Step)>,
     order: usize,
-    subject: Source,
+    subject: impl FnOnce() -> Source,
     reason: String,
     facts: Vec<Fact>,
 ) {
@@ -554,7 +561,7 @@ fn skipped<T: Tracer>(
         steps.push((
             order,
             Step {
-                subject,
+                subject: subject(),
                 applied: false,
                 reason: Some(reason),
                 facts,

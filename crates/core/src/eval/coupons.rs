@@ -128,8 +128,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 ));
             }
         }
-        if let Some(reason) = self.outside_audience(&coupon.audience)? {
-            return refuse(reason);
+        if self.outside_audience(&coupon.audience)? {
+            return refuse(self.audience_refusal(&coupon.audience));
         }
         if let Some(uses) = coupon.uses_per_customer {
             let before = self
@@ -226,7 +226,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 continue;
             }
             self.enter("coupon", &coupon.name);
-            if self.outside_audience(&coupon.audience)?.is_some() {
+            if self.outside_audience(&coupon.audience)? {
                 continue;
             }
             let valid_until = match (coupon.valid_for, coupon.valid.until) {

@@ -7,7 +7,7 @@
 
 use super::calendar::Now;
 use super::context::{Context, Line};
-use super::decision::{DecidedLine, Decision, Effect, RefusedCoupon, Share};
+use super::decision::{DecidedLine, Decision, Effect, RefusedCoupon};
 use super::error::EvalError;
 use super::trace::Tracer;
 use super::validate;
@@ -25,7 +25,7 @@ pub(crate) struct Engine<'a, T: Tracer> {
     pub tier: Option<TierId>,
     /// Each line's amount after item offers: `item.amount`.
     pub amounts: Vec<Decimal>,
-    /// What offers took off each line.
+    /// Whether each line already took part in an offer (empty when the program has none).
     pub offered: Vec<bool>,
     /// `basket.total`: the sum of `amounts`.
     pub basket_total: Decimal,
@@ -35,8 +35,8 @@ pub(crate) struct Engine<'a, T: Tracer> {
     pub segments: Vec<Option<bool>>,
     /// The points each rule earned, for `N% of rule`.
     pub rule_points: Vec<Decimal>,
-    /// How each rule's points spread over the lines.
-    pub rule_shares: Vec<Vec<Share>>,
+    /// How each rule's points spread over the lines (line, weight), for the rules that read it.
+    pub rule_weights: Vec<Vec<(usize, Decimal)>>,
     /// While deciding the tier after the transaction: this transaction's spend and visits,
     /// added to the history windows.
     pub history_delta: Option<(Decimal, Decimal)>,
@@ -62,16 +62,20 @@ impl<'a, T: Tracer> Engine<'a, T> {
             ctx,
             now: Now::new(program.timezone, ctx.transaction.time),
             tier: None,
-            offered: vec![false; amounts.len()],
+            offered: if program.offers.is_empty() {
+                Vec::new()
+            } else {
+                vec![false; amounts.len()]
+            },
             amounts,
             basket_total,
             coupon_discount: Decimal::ZERO,
             segments: vec![None; program.segments.len()],
             rule_points: vec![Decimal::ZERO; program.rules.len()],
-            rule_shares: vec![Vec::new(); program.rules.len()],
+            rule_weights: vec![Vec::new(); program.rules.len()],
             history_delta: None,
             at: ("program", &program.name),
-            effects: Vec::new(),
+            effects: Vec::with_capacity(program.rules.len() + 2 * program.promotions.len() + 4),
             refused: Vec::new(),
             trace,
         };

@@ -135,18 +135,16 @@ impl<'a, T: Tracer> Engine<'a, T> {
                         let mut found = false;
                         for candidate in items {
                             let c = self.value(candidate, item)?;
-                            if self.compare(needle, c) == Some(Ordering::Equal) {
+                            if self.equals(needle, c) {
                                 found = true;
                                 break;
                             }
                         }
                         found
                     }
-                    V::Consts(items) => items
-                        .iter()
-                        .any(|c| self.compare(needle, from_const(c)) == Some(Ordering::Equal)),
+                    V::Consts(items) => items.iter().any(|c| self.equals(needle, from_const(c))),
                     V::Unknown => return Ok(V::Unknown),
-                    single => self.compare(needle, single) == Some(Ordering::Equal),
+                    single => self.equals(needle, single),
                 };
                 Ok(V::Bool(found != *negated))
             }
@@ -254,28 +252,29 @@ impl<'a, T: Tracer> Engine<'a, T> {
         Ok(holds)
     }
 
-    /// Why the customer is outside `audience` (`None`: in one of its segments, or the audience
-    /// is everyone).
+    /// Whether the customer is outside `audience` (an empty audience is everyone).
     pub fn outside_audience(
         &mut self,
         audience: &[crate::program::SegmentId],
-    ) -> Result<Option<String>, EvalError> {
+    ) -> Result<bool, EvalError> {
         if audience.is_empty() {
-            return Ok(None);
+            return Ok(false);
         }
         for &segment in audience {
             if self.segment(segment)? {
-                return Ok(None);
+                return Ok(false);
             }
         }
+        Ok(true)
+    }
+
+    /// Why the customer is outside `audience`, in words.
+    pub fn audience_refusal(&self, audience: &[crate::program::SegmentId]) -> String {
         let names: Vec<&str> = audience
             .iter()
             .filter_map(|&s| self.program.segments.get(s).map(|s| s.name.as_str()))
             .collect();
-        Ok(Some(format!(
-            "the customer is not in {}",
-            names.join(" or ")
-        )))
+        format!("the customer is not in {}", names.join(" or "))
     }
 
     fn history(
@@ -355,7 +354,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                         if y.is_zero() {
                             return Err(self.computation(e.span, "division by zero"));
                         }
-                        x.checked_div(y)
+                        divide(x, y)
                     }
                     BinaryOp::Of => x.checked_mul(y).map(|p| p / Decimal::ONE_HUNDRED),
                     BinaryOp::And | BinaryOp::Or => None,
@@ -401,6 +400,14 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     .ok_or_else(|| self.computation(e.span, "the date is out of range"))
             }
             _ => Err(self.computation(e.span, "operands of the wrong kind")),
+        }
+    }
+
+    /// Whether two values are equal (text compared directly, without ordering).
+    fn equals(&self, a: V<'a>, b: V<'a>) -> bool {
+        match (a, b) {
+            (V::Text(x), V::Text(y)) => x == y,
+            _ => self.compare(a, b) == Some(Ordering::Equal),
         }
     }
 
@@ -577,6 +584,25 @@ impl<'a, T: Tracer> Engine<'a, T> {
             V::Unknown => "unknown".to_string(),
         }
     }
+}
+
+/// `x / y`; by a power of ten (`/ 10 RUB`, the usual points-per-money rate) it is a shift of
+/// the decimal point, exact and much cheaper than a division.
+fn divide(x: Decimal, y: Decimal) -> Option<Decimal> {
+    if y.scale() == 0 {
+        let mut power = 1i128;
+        for k in 0..=9u32 {
+            if y.mantissa() == power {
+                let mut shifted = x;
+                if shifted.set_scale(x.scale() + k).is_ok() {
+                    return Some(shifted);
+                }
+                break;
+            }
+            power *= 10;
+        }
+    }
+    x.checked_div(y)
 }
 
 /// The sub-expressions whose values a reader needs: fields, segments, rule points, calls.

@@ -11,7 +11,7 @@ use super::decision::{Effect, Fact, Share, Source, Step};
 use super::engine::Engine;
 use super::error::EvalError;
 use super::rounding::round;
-use super::trace::Tracer;
+use super::trace::{why, Tracer};
 use crate::program::{Offer, OfferReward, OfferShape};
 use puntos_dsl::ast::RoundingMode;
 use rust_decimal::prelude::ToPrimitive;
@@ -50,9 +50,13 @@ impl<'a, T: Tracer> Engine<'a, T> {
         offer: &'a Offer,
     ) -> Result<Result<(), (String, Vec<Fact>)>, EvalError> {
         if !calendar::in_window(&offer.valid, &self.now) {
-            return Ok(Err(("outside its validity window".to_string(), Vec::new())));
+            return Ok(Err((
+                why::<T>(|| "outside its validity window".to_string()),
+                Vec::new(),
+            )));
         }
-        if let Some(reason) = self.outside_audience(&offer.audience)? {
+        if self.outside_audience(&offer.audience)? {
+            let reason = why::<T>(|| self.audience_refusal(&offer.audience));
             return Ok(Err((reason, Vec::new())));
         }
         if let Some(condition) = &offer.condition {
@@ -63,7 +67,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     Vec::new()
                 };
                 return Ok(Err((
-                    format!("`when {}` does not hold", self.text(condition.span)),
+                    why::<T>(|| format!("`when {}` does not hold", self.text(condition.span))),
                     facts,
                 )));
             }
@@ -72,7 +76,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             let used = self.ctx.account.uses.get(&offer.name).copied().unwrap_or(0);
             if used >= limit.count {
                 return Ok(Err((
-                    format!("limit reached: used {used} of {}", limit.count),
+                    why::<T>(|| format!("limit reached: used {used} of {}", limit.count)),
                     Vec::new(),
                 )));
             }

@@ -7,6 +7,12 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 /// Rounds `x` to `precision` decimal places the way `mode` says.
 pub(crate) fn round(x: Decimal, precision: u32, mode: RoundingMode) -> Decimal {
+    if x.scale() <= precision {
+        // Already on the grid: only the number of places shown may change.
+        let mut y = x;
+        y.rescale(precision);
+        return y;
+    }
     let strategy = match mode {
         RoundingMode::Down => RoundingStrategy::ToZero,
         RoundingMode::Up => RoundingStrategy::AwayFromZero,
@@ -42,6 +48,11 @@ pub(crate) fn allocate(total: Decimal, weights: &[(usize, Decimal)], precision: 
     if total.is_zero() || weights.is_empty() {
         return Vec::new();
     }
+    allocate_units(total, weights, precision).unwrap_or_else(|| general(total, weights, precision))
+}
+
+/// [`allocate`] in decimals, for weights too fine or too large for whole units.
+fn general(total: Decimal, weights: &[(usize, Decimal)], precision: u32) -> Vec<Share> {
     let sum: Decimal = weights.iter().map(|(_, w)| *w).sum();
     let count = Decimal::from(weights.len());
     let mut parts: Vec<(usize, Decimal, Decimal)> = weights
@@ -86,6 +97,92 @@ pub(crate) fn allocate(total: Decimal, weights: &[(usize, Decimal)], precision: 
         .collect()
 }
 
+/// `x` as a whole number of units of `10^-precision`, if it is on that grid and fits.
+fn units(x: Decimal, precision: u32) -> Option<u64> {
+    const POWERS: [u64; 10] = [
+        1,
+        10,
+        100,
+        1_000,
+        10_000,
+        100_000,
+        1_000_000,
+        10_000_000,
+        100_000_000,
+        1_000_000_000,
+    ];
+    let shift = precision.checked_sub(x.scale())?;
+    let power = POWERS.get(usize::try_from(shift).ok()?)?;
+    u64::try_from(x.mantissa()).ok()?.checked_mul(*power)
+}
+
+/// [`allocate`] in whole units, exactly, when the total is on the grid and the weights fit in
+/// integers at their largest scale (the usual case: rounded points, money); `None` sends the
+/// caller to the general path.
+fn allocate_units(
+    total: Decimal,
+    weights: &[(usize, Decimal)],
+    precision: u32,
+) -> Option<Vec<Share>> {
+    let total = units(total, precision)?;
+    // Weights are proportions: any common scale will do (money weights have two places).
+    let scale = weights.iter().map(|(_, w)| w.scale()).max().unwrap_or(0);
+    let mut sum: u64 = 0;
+    for &(_, w) in weights {
+        sum = sum.checked_add(units(w, scale)?)?;
+    }
+    if sum == 0 {
+        return None;
+    }
+    // Weights that already are the parts need no arithmetic.
+    let exact = scale == precision && sum == total;
+    let part_of = |w: u64| -> (u64, u64) {
+        if exact {
+            return (w, 0);
+        }
+        match total.checked_mul(w) {
+            Some(product) => (product / sum, product % sum),
+            None => {
+                let product = u128::from(total) * u128::from(w);
+                let sum = u128::from(sum);
+                // The quotient is at most `total`, and the remainder below `sum`: both fit.
+                (
+                    u64::try_from(product / sum).unwrap_or(u64::MAX),
+                    u64::try_from(product % sum).unwrap_or(u64::MAX),
+                )
+            }
+        }
+    };
+    let mut shares: Vec<Share> = Vec::with_capacity(weights.len());
+    let mut handed: u64 = 0;
+    for &(line, w) in weights {
+        let (part, _) = part_of(units(w, scale)?);
+        handed += part;
+        shares.push(Share {
+            line,
+            amount: Decimal::new(i64::try_from(part).ok()?, precision),
+        });
+    }
+    let leftover = total.checked_sub(handed)?;
+    if leftover > 0 {
+        // One more unit for the largest remainders, ties to the earlier line.
+        let mut order: Vec<(u64, usize)> = weights
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, w))| (units(w, scale).map_or(0, |w| part_of(w).1), i))
+            .collect();
+        order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let unit = Decimal::new(1, precision);
+        for (_, i) in order.into_iter().take(usize::try_from(leftover).ok()?) {
+            if let Some(share) = shares.get_mut(i) {
+                share.amount += unit;
+            }
+        }
+    }
+    shares.retain(|s| !s.amount.is_zero());
+    Some(shares)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +216,19 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_whole_unit_path_agrees_with_the_general_one(
+            total in 0u32..100_000,
+            weights in proptest::collection::vec(0u32..10_000, 1..20),
+            precision in 0u32..3,
+        ) {
+            let total = Decimal::new(i64::from(total), precision);
+            let weights: Vec<_> = weights.iter().enumerate().map(|(i, w)| (i, Decimal::new(i64::from(*w), precision))).collect();
+            if let Some(fast) = allocate_units(total, &weights, precision) {
+                prop_assert_eq!(fast, general(total, &weights, precision));
+            }
+        }
+
         #[test]
         fn parts_add_up_to_the_total(
             total in 0u32..100_000,

@@ -38,3 +38,13 @@ impl Tracer for Recording {
         Some(self.0)
     }
 }
+
+/// Text for the trace, built only when tracing (an empty string, which does not allocate,
+/// otherwise).
+pub(crate) fn why<T: Tracer>(text: impl FnOnce() -> String) -> String {
+    if T::ON {
+        text()
+    } else {
+        String::new()
+    }
+}

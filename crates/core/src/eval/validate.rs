@@ -227,41 +227,32 @@ fn check_account(program: &Program, ctx: &Context) -> Result<(), EvalError> {
             ));
         }
     }
-    let amounts = [
-        ("account.available".to_string(), account.available),
-        ("account.pending".to_string(), account.pending),
-    ]
-    .into_iter()
-    .chain(
-        account
-            .spend
-            .iter()
-            .map(|(w, v)| (format!("account.spend.{w}"), *v)),
-    )
-    .chain(
-        account
-            .visits
-            .iter()
-            .map(|(w, v)| (format!("account.visits.{w}"), *v)),
-    )
-    .chain(
-        account
-            .earned
-            .iter()
-            .map(|(n, v)| (format!("account.earned.{n}"), *v)),
-    )
-    .chain(
-        account
-            .budget_used
-            .iter()
-            .map(|(n, v)| (format!("account.budget_used.{n}"), *v)),
-    );
-    for (field, value) in amounts {
-        if value.is_sign_negative() || value > MAX_AMOUNT {
-            return Err(EvalError::input(
-                field,
-                format!("{value}: must be between 0 and {MAX_AMOUNT}"),
-            ));
+    let bad = |value: &Decimal| value.is_sign_negative() || *value > MAX_AMOUNT;
+    let refuse = |field: String, value: &Decimal| {
+        EvalError::input(
+            field,
+            format!("{value}: must be between 0 and {MAX_AMOUNT}"),
+        )
+    };
+    for (field, value) in [
+        ("account.available", &account.available),
+        ("account.pending", &account.pending),
+    ] {
+        if bad(value) {
+            return Err(refuse(field.to_string(), value));
+        }
+    }
+    for (name, list) in [("spend", &account.spend), ("visits", &account.visits)] {
+        if let Some((window, value)) = list.iter().find(|(_, v)| bad(v)) {
+            return Err(refuse(format!("account.{name}.{window}"), value));
+        }
+    }
+    for (name, map) in [
+        ("earned", &account.earned),
+        ("budget_used", &account.budget_used),
+    ] {
+        if let Some((key, value)) = map.iter().find(|(_, v)| bad(v)) {
+            return Err(refuse(format!("account.{name}.{key}"), value));
         }
     }
     if let Some(held) = &account.tier {
