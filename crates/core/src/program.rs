@@ -377,6 +377,60 @@ pub struct Requirements {
     pub fields: BTreeSet<Field>,
 }
 
+/// The counters an evaluation reads from the account, by the name of what they count
+/// (see [`crate::eval::AccountView`]); a caller that supplies these supplies everything.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Counters<'p> {
+    /// Rules and promotions with a cap over a period: `account.earned[name]`.
+    pub earned: Vec<&'p str>,
+    /// Promotions and offers with a limit, and coupons with uses per customer:
+    /// `account.uses[name]`.
+    pub uses: Vec<&'p str>,
+    /// Promotions with a budget: `account.budget_used[name]`.
+    pub budgets: Vec<&'p str>,
+}
+
+impl Program {
+    /// The account counters this program reads, so the ledger (or a simulation) fills exactly
+    /// those; the history windows are in [`Program::requirements`].
+    pub fn counters(&self) -> Counters<'_> {
+        let accruals = self
+            .rules
+            .iter()
+            .chain(self.promotions.iter().map(|p| &p.accrual));
+        Counters {
+            earned: accruals
+                .filter(|a| a.cap.is_some_and(|c| c.period != Period::Transaction))
+                .map(|a| a.name.as_str())
+                .collect(),
+            uses: self
+                .promotions
+                .iter()
+                .filter(|p| p.limit.is_some())
+                .map(|p| p.accrual.name.as_str())
+                .chain(
+                    self.offers
+                        .iter()
+                        .filter(|o| o.limit.is_some())
+                        .map(|o| o.name.as_str()),
+                )
+                .chain(
+                    self.coupons
+                        .iter()
+                        .filter(|c| c.uses_per_customer.is_some())
+                        .map(|c| c.name.as_str()),
+                )
+                .collect(),
+            budgets: self
+                .promotions
+                .iter()
+                .filter(|p| p.budget.is_some())
+                .map(|p| p.accrual.name.as_str())
+                .collect(),
+        }
+    }
+}
+
 /// A type-checked expression.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TypedExpr {
@@ -482,5 +536,28 @@ mod tests {
     #[test]
     fn program_is_shareable_across_threads() {
         assert_send_sync::<Program>();
+    }
+
+    #[test]
+    fn the_pharmacy_names_the_counters_it_reads() {
+        let text = include_str!("../../../examples/pharmacy/program.pts");
+        let program = crate::compile(&puntos_dsl::SourceFile::new("p.pts", text))
+            .program
+            .unwrap();
+        let counters = program.counters();
+        assert_eq!(counters.earned, ["referral", "vitamin_month"]);
+        assert_eq!(
+            counters.uses,
+            [
+                "cold_season",
+                "birthday_week",
+                "senior_weekend",
+                "WELCOME10"
+            ]
+        );
+        assert_eq!(
+            counters.budgets,
+            ["cold_season", "vitamin_month", "senior_weekend"]
+        );
     }
 }
