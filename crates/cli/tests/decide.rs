@@ -38,21 +38,21 @@ fn check(golden: &str, args: &[&str]) {
 
 const PHARMACY: &str = "examples/pharmacy/program.pts";
 
+/// A Gold customer's basket with a coupon, an unknown code and a redemption.
+const GOLD: [&str; 6] = [
+    "--tx",
+    "tests/cli/gold-basket.json",
+    "--customer",
+    "tests/cli/gold-customer.json",
+    "--account",
+    "tests/cli/gold-account.json",
+];
+
 #[test]
 fn eval_explains_a_decision_with_its_trace() {
     check(
         "eval-trace.out",
-        &[
-            "eval",
-            PHARMACY,
-            "--tx",
-            "tests/cli/gold-basket.json",
-            "--customer",
-            "tests/cli/gold-customer.json",
-            "--account",
-            "tests/cli/gold-account.json",
-            "--trace",
-        ],
+        &[&["eval", PHARMACY], &GOLD[..], &["--trace"]].concat(),
     );
 }
 
@@ -60,18 +60,7 @@ fn eval_explains_a_decision_with_its_trace() {
 fn eval_prints_json_for_programs() {
     check(
         "eval-json.out",
-        &[
-            "eval",
-            PHARMACY,
-            "--tx",
-            "tests/cli/gold-basket.json",
-            "--customer",
-            "tests/cli/gold-customer.json",
-            "--account",
-            "tests/cli/gold-account.json",
-            "--format",
-            "json",
-        ],
+        &[&["eval", PHARMACY], &GOLD[..], &["--format", "json"]].concat(),
     );
 }
 

@@ -9,6 +9,9 @@
 // Setup failures here are bugs in the benchmark itself.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::generated_program;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use puntos::{Context, Program};
 use puntos_dsl::SourceFile;
@@ -41,40 +44,6 @@ const PHARMACY_CONTEXT: &str = r#"{
     "budget_used": {"senior_weekend": 1250000, "vitamin_month": 48000}
   }
 }"#;
-
-/// A program with `rules` accrual rules of the shape `compile.rs` generates (a line filter, a
-/// condition, every tenth rule reading the previous one), and one promotion per ten rules.
-fn generated_program(rules: usize) -> String {
-    let mut text = String::from(
-        "program \"Generated\" {\n  currency RUB\n  timezone \"Europe/Moscow\"\n}\n\n\
-         segment seniors = customer.birth_date <= transaction.date - 60 years\n\n",
-    );
-    for i in 0..rules {
-        if i % 10 == 9 {
-            text.push_str(&format!(
-                "rule r{i} {{\n  on purchase\n  when seniors and basket.total >= {} RUB\n  earn 50% of r{}\n}}\n\n",
-                100 * i,
-                i - 1
-            ));
-            text.push_str(&format!(
-                "promotion p{i} {{\n  valid 2026-01-01 .. 2026-12-31\n  on purchase\n  \
-                 when transaction.weekday in [Sat, Sun] and basket.total >= {} RUB\n  \
-                 earn 100% of r{}\n  priority {i}\n  pending 14 days\n}}\n\n",
-                500 * (i / 10 + 1),
-                i - 9
-            ));
-        } else {
-            text.push_str(&format!(
-                "rule r{i} \"Category {i}\" {{\n  on purchase\n  when transaction.weekday in [Sat, Sun] or spend(last 12 months) >= {} RUB\n  \
-                 earn floor(item.amount / 10 RUB) * {} points for each item where item.category = \"cat{i}\" and item.quantity >= 1\n  \
-                 pending 14 days\n  expire after 365 days\n}}\n\n",
-                1000 * (i + 1),
-                i % 5 + 1
-            ));
-        }
-    }
-    text
-}
 
 /// Five lines in categories the generated program's rules `r0` .. `r4` reward.
 const GENERATED_CONTEXT: &str = r#"{
@@ -217,7 +186,7 @@ fn bench_evaluate(c: &mut Criterion) {
         "pharmacy.pts",
         include_str!("../../../examples/pharmacy/program.pts"),
     );
-    let generated = compiled("generated.pts", &generated_program(100));
+    let generated = compiled("generated.pts", &generated_program(100, true));
     let small = compiled("small.pts", SMALL_PROGRAM);
     let pharmacy_ctx = context(PHARMACY_CONTEXT);
     let generated_ctx = context(GENERATED_CONTEXT);

@@ -11,43 +11,16 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::{bank, pharmacy, program};
 use proptest::prelude::*;
 use puntos::eval::{parse_duration, AccountView, Line, Transaction};
-use puntos::{compile, Context, Decision, EvalError, Program};
-use puntos_dsl::SourceFile;
+use puntos::{Context, Decision, EvalError, Program};
 use rust_decimal::Decimal;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 // ------------------------------------------------------------------ helpers
-
-fn program(name: &str, text: &str) -> Program {
-    let compiled = compile(&SourceFile::new(name, text));
-    match compiled.program {
-        Some(p) => p,
-        None => panic!("{name} does not compile: {:#?}", compiled.diagnostics),
-    }
-}
-
-fn pharmacy() -> &'static Program {
-    static P: OnceLock<Program> = OnceLock::new();
-    P.get_or_init(|| {
-        program(
-            "pharmacy.pts",
-            include_str!("../../../examples/pharmacy/program.pts"),
-        )
-    })
-}
-
-fn bank() -> &'static Program {
-    static P: OnceLock<Program> = OnceLock::new();
-    P.get_or_init(|| {
-        program(
-            "bank.pts",
-            include_str!("../../../examples/bank/program.pts"),
-        )
-    })
-}
 
 /// The pharmacy's account part: the spend window its tiers read, and `available` points.
 fn account(available: u32) -> String {

@@ -20,38 +20,22 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, TimeZone};
+use common::{pharmacy, program};
 use proptest::prelude::*;
 use proptest::sample::select;
 use puntos::eval::{
     parse_duration, AccountView, Customer, Effect, HeldCoupon, HeldTier, Line, RefundOf,
     RefundedUnits, Source, Transaction,
 };
-use puntos::{compile, Context, Decision, EvalOptions, Program};
-use puntos_dsl::SourceFile;
+use puntos::{Context, Decision, EvalOptions, Program};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 // ------------------------------------------------------------------ programs
-
-fn program(name: &str, text: &str) -> Program {
-    let compiled = compile(&SourceFile::new(name, text));
-    match compiled.program {
-        Some(p) => p,
-        None => panic!("{name} does not compile: {:#?}", compiled.diagnostics),
-    }
-}
-
-fn pharmacy() -> &'static Program {
-    static P: OnceLock<Program> = OnceLock::new();
-    P.get_or_init(|| {
-        program(
-            "pharmacy.pts",
-            include_str!("../../../examples/pharmacy/program.pts"),
-        )
-    })
-}
 
 /// A rule capped per month and a promotion with a shared budget.
 const CAPPED: &str = r#"
