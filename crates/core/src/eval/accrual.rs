@@ -13,9 +13,10 @@ use super::calendar;
 use super::decision::{Effect, Fact, Source, Step};
 use super::engine::Engine;
 use super::error::EvalError;
-use super::rounding::{allocate, round, Scaled};
+use super::rounding::{allocate, non_negative, round, Scaled};
 use super::trace::{why, Tracer};
-use crate::program::{Accrual, Budget, Promotion, Stacking};
+use crate::program::{Accrual, Budget, Duration, Promotion, Stacking};
+use chrono::{DateTime, FixedOffset};
 use puntos_dsl::ast::{Period, RoundingMode, RoundingScope};
 use rust_decimal::Decimal;
 
@@ -164,9 +165,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                             continue;
                         }
                     }
-                    let mut x = self
-                        .number(&accrual.earn.amount, Some(i))?
-                        .max(Decimal::ZERO);
+                    let mut x = non_negative(self.number(&accrual.earn.amount, Some(i))?);
                     if scope == RoundingScope::Item {
                         x = round(x, precision, mode);
                     }
@@ -184,7 +183,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 (raw, weights)
             }
             None => {
-                let raw = self.number(&accrual.earn.amount, None)?.max(Decimal::ZERO);
+                let raw = non_negative(self.number(&accrual.earn.amount, None)?);
                 (raw, self.basket_weights(accrual))
             }
         };
@@ -219,7 +218,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     .copied()
                     .unwrap_or_default()
             };
-            let left = (cap.points - used).max(Decimal::ZERO);
+            let left = non_negative(cap.points - used);
             if points > left {
                 points = left;
                 if T::ON {
@@ -393,10 +392,10 @@ impl<'a, T: Tracer> Engine<'a, T> {
             .copied()
             .unwrap_or_default();
         Ok(match budget {
-            Budget::Points(total) => (total - used).max(Decimal::ZERO),
+            Budget::Points(total) => non_negative(total - used),
             Budget::Money(total) => {
                 let rate = self.point_value(p)?;
-                let money_left = (total - used).max(Decimal::ZERO);
+                let money_left = non_negative(total - used);
                 (money_left / rate).round_dp_with_strategy(
                     self.program.points.precision,
                     rust_decimal::RoundingStrategy::ToZero,
@@ -484,15 +483,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
         if points.is_zero() {
             return Ok(());
         }
-        let tz = self.program.timezone;
-        let time = self.ctx.transaction.time;
-        let shift = |d| {
-            calendar::shift_instant(time, d, false, tz).ok_or_else(|| {
-                EvalError::input("transaction.time", "the expiry date is out of range")
-            })
-        };
-        let available_at = e.accrual.pending.map(shift).transpose()?;
-        let expires_at = e.accrual.expire_after.map(shift).transpose()?;
+        let available_at = e.accrual.pending.map(|d| self.after(d)).transpose()?;
+        let expires_at = e.accrual.expire_after.map(|d| self.after(d)).transpose()?;
         let weights = match e.rule.and_then(|id| self.rule_weights.get_mut(id)) {
             Some(kept) => std::mem::take(kept),
             None => e.weights,
@@ -528,6 +520,24 @@ impl<'a, T: Tracer> Engine<'a, T> {
             }
         }
         Ok(())
+    }
+
+    /// The moment `duration` after the transaction, on the program's calendar; computed once per
+    /// duration (most accruals share their pending and expiry periods).
+    fn after(&mut self, duration: Duration) -> Result<DateTime<FixedOffset>, EvalError> {
+        if let Some((_, at)) = self.moments.iter().find(|(d, _)| *d == duration) {
+            return Ok(*at);
+        }
+        let tz = self.program.timezone;
+        let at = calendar::shift_instant(self.ctx.transaction.time, duration, false, tz)
+            .ok_or_else(|| {
+                EvalError::input(
+                    "transaction.time",
+                    format!("{duration} after it is out of the calendar's range"),
+                )
+            })?;
+        self.moments.push((duration, at));
+        Ok(at)
     }
 
     /// Decimal places of the program's currency.

@@ -12,7 +12,7 @@ use super::calendar;
 use super::decision::{Effect, Fact, RefusedCoupon, Source, Step};
 use super::engine::Engine;
 use super::error::EvalError;
-use super::rounding::{allocate, round};
+use super::rounding::{allocate, non_negative, round};
 use super::trace::Tracer;
 use crate::program::{CodeBatch, Coupon};
 use puntos_dsl::ast::RoundingMode;
@@ -159,7 +159,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             }
         }
         let precision = self.money_precision();
-        let mut amount = self.number(&coupon.discount, None)?.max(Decimal::ZERO);
+        let mut amount = non_negative(self.number(&coupon.discount, None)?);
         let mut arithmetic = Vec::new();
         if T::ON {
             arithmetic.push(Fact::new(
@@ -179,7 +179,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 }
             }
         }
-        let left = (self.basket_total - self.coupon_discount).max(Decimal::ZERO);
+        let left = non_negative(self.basket_total - self.coupon_discount);
         amount = round(amount.min(left), precision, RoundingMode::Down);
         if amount.is_zero() {
             return Ok(Err((

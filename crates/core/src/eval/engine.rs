@@ -12,7 +12,8 @@ use super::error::EvalError;
 use super::trace::Tracer;
 use super::validate;
 use super::EvalOptions;
-use crate::program::{Program, TierId};
+use crate::program::{Duration, Program, TierId};
+use chrono::{DateTime, FixedOffset};
 use puntos_dsl::Span;
 use rust_decimal::Decimal;
 
@@ -40,6 +41,8 @@ pub(crate) struct Engine<'a, T: Tracer> {
     /// While deciding the tier after the transaction: this transaction's spend and visits,
     /// added to the history windows.
     pub history_delta: Option<(Decimal, Decimal)>,
+    /// Moments a duration after the transaction, computed so far (pending and expiry).
+    pub moments: Vec<(Duration, DateTime<FixedOffset>)>,
     /// The declaration being evaluated, for error messages.
     pub at: (&'static str, &'a str),
     pub effects: Vec<Effect>,
@@ -55,12 +58,13 @@ impl<'a, T: Tracer> Engine<'a, T> {
         options: &EvalOptions,
         trace: T,
     ) -> Result<Decision, EvalError> {
-        let amounts = validate::check(program, ctx, options)?;
+        let now = Now::new(program.timezone, ctx.transaction.time);
+        let amounts = validate::check(program, ctx, &now, options)?;
         let basket_total = amounts.iter().copied().sum();
         let mut engine = Engine {
             program,
             ctx,
-            now: Now::new(program.timezone, ctx.transaction.time),
+            now,
             tier: None,
             offered: if program.offers.is_empty() {
                 Vec::new()
@@ -74,6 +78,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             rule_points: vec![Decimal::ZERO; program.rules.len()],
             rule_weights: vec![Vec::new(); program.rules.len()],
             history_delta: None,
+            moments: Vec::new(),
             at: ("program", &program.name),
             effects: Vec::with_capacity(program.rules.len() + 2 * program.promotions.len() + 4),
             refused: Vec::new(),

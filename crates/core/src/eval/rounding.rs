@@ -23,6 +23,15 @@ pub(crate) fn round(x: Decimal, precision: u32, mode: RoundingMode) -> Decimal {
         .normalize_to(precision)
 }
 
+/// `x`, or zero if it is negative (a sign test, cheaper than a comparison).
+pub(crate) fn non_negative(x: Decimal) -> Decimal {
+    if x.is_sign_negative() {
+        Decimal::ZERO
+    } else {
+        x
+    }
+}
+
 /// Helpers on decimals the evaluator needs in several places.
 pub(crate) trait Scaled {
     /// The value without trailing zeros but with at least `precision` decimal places

@@ -1,7 +1,7 @@
 //! Input checks made before anything is decided, so a bad field is reported by its path and
 //! nothing half-decided comes back.
 
-use super::calendar;
+use super::calendar::Now;
 use super::context::Context;
 use super::error::EvalError;
 use super::EvalOptions;
@@ -19,6 +19,7 @@ const MAX_QUANTITY: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0)
 pub(crate) fn check(
     program: &Program,
     ctx: &Context,
+    now: &Now,
     options: &EvalOptions,
 ) -> Result<Vec<Decimal>, EvalError> {
     let tx = &ctx.transaction;
@@ -47,7 +48,11 @@ pub(crate) fn check(
         }
     }
     if let Some(from) = program.effective_from {
-        if calendar::moment_start(from, program.timezone).is_some_and(|start| tx.time < start) {
+        let before = match from {
+            crate::program::Moment::Date(day) => now.date() < day,
+            crate::program::Moment::DateTime(start) => tx.time < start,
+        };
+        if before {
             return Err(EvalError::input(
                 "transaction.time",
                 format!(
