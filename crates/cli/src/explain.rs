@@ -78,7 +78,8 @@ pub fn effect_text(effect: &Effect, currency: &str) -> String {
         },
         Effect::ConsumeCoupon { coupon, code } => format!("use up code {code} of coupon {coupon}"),
         Effect::TierChange { from, to, until } => {
-            let name = |t: &Option<String>| t.clone().unwrap_or_else(|| "no tier".to_string());
+            let name =
+                |t: &Option<puntos::program::Name>| t.as_deref().unwrap_or("no tier").to_string();
             let mut s = format!("tier {} -> {}", name(from), name(to));
             if let Some(u) = until {
                 let _ = write!(s, ", kept until {u}");

@@ -14,13 +14,17 @@ use std::collections::BTreeSet;
 
 pub use puntos_dsl::ast::Moment;
 
+/// A declared name. Shared rather than copied: every decision names the rules, promotions and
+/// coupons it applied, and a reference count is cheaper than a copy of the text.
+pub type Name = std::sync::Arc<str>;
+
 /// A compiled loyalty program.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Program {
     /// The display name from the `program` header.
-    pub name: String,
+    pub name: Name,
     /// The program's ISO 4217 currency; every money amount is in it.
-    pub currency: String,
+    pub currency: Name,
     /// The program's time zone: dates, weekdays, hours and periods are read in it.
     pub timezone: chrono_tz::Tz,
     /// How points are rounded.
@@ -116,7 +120,7 @@ pub struct Segment {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tier {
     /// Its name.
-    pub name: String,
+    pub name: Name,
     /// Its display title.
     pub title: Option<String>,
     /// Its rank; higher is better.
@@ -162,7 +166,7 @@ pub struct Rounding {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Accrual {
     /// Its name.
-    pub name: String,
+    pub name: Name,
     /// Its display title.
     pub title: Option<String>,
     /// The event it listens to.
@@ -266,7 +270,7 @@ pub enum CodeBatch {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Coupon {
     /// Its name.
-    pub name: String,
+    pub name: Name,
     /// Its display title.
     pub title: Option<String>,
     /// How codes are made.
@@ -319,7 +323,7 @@ pub enum OfferShape {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Offer {
     /// Its name.
-    pub name: String,
+    pub name: Name,
     /// Its display title.
     pub title: Option<String>,
     /// When it runs.
@@ -401,31 +405,31 @@ impl Program {
         Counters {
             earned: accruals
                 .filter(|a| a.cap.is_some_and(|c| c.period != Period::Transaction))
-                .map(|a| a.name.as_str())
+                .map(|a| a.name.as_ref())
                 .collect(),
             uses: self
                 .promotions
                 .iter()
                 .filter(|p| p.limit.is_some())
-                .map(|p| p.accrual.name.as_str())
+                .map(|p| p.accrual.name.as_ref())
                 .chain(
                     self.offers
                         .iter()
                         .filter(|o| o.limit.is_some())
-                        .map(|o| o.name.as_str()),
+                        .map(|o| o.name.as_ref()),
                 )
                 .chain(
                     self.coupons
                         .iter()
                         .filter(|c| c.uses_per_customer.is_some())
-                        .map(|c| c.name.as_str()),
+                        .map(|c| c.name.as_ref()),
                 )
                 .collect(),
             budgets: self
                 .promotions
                 .iter()
                 .filter(|p| p.budget.is_some())
-                .map(|p| p.accrual.name.as_str())
+                .map(|p| p.accrual.name.as_ref())
                 .collect(),
         }
     }

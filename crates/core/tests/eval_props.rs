@@ -678,15 +678,15 @@ proptest! {
             for effect in &decision.effects {
                 match effect {
                     Effect::Earn { source: Source::Rule(name), points, .. } => {
-                        prop_assert_eq!(name, "base");
+                        prop_assert_eq!(&**name, "base");
                         earned_in_month += *points;
                     }
                     Effect::Earn { source: Source::Promotion(name), points, .. } => {
-                        prop_assert_eq!(name, "promo");
+                        prop_assert_eq!(&**name, "promo");
                         promo_earned += *points;
                     }
                     Effect::BudgetConsumed { promotion, amount } => {
-                        prop_assert_eq!(promotion, "promo");
+                        prop_assert_eq!(&**promotion, "promo");
                         consumed += *amount;
                         consumed_effects += 1;
                     }
@@ -733,11 +733,11 @@ fn caps_and_budgets_are_filled_to_the_limit() {
         let decision = p.evaluate(&ctx).unwrap();
         let by_source = earned_by_source(&decision);
         let base = by_source
-            .get(&Source::Rule("base".to_string()))
+            .get(&Source::Rule("base".into()))
             .copied()
             .unwrap_or_default();
         let promo = by_source
-            .get(&Source::Promotion("promo".to_string()))
+            .get(&Source::Promotion("promo".into()))
             .copied()
             .unwrap_or_default();
         earned += base;

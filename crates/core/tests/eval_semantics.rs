@@ -197,7 +197,7 @@ redemption { rate 100 points = 1 RUB }
     // 1.50 RUB left buys 150 points.
     assert_eq!(earned(&decision, "p"), d("150"));
     assert!(decision.effects.contains(&Effect::BudgetConsumed {
-        promotion: "p".to_string(),
+        promotion: "p".into(),
         amount: d("1.50"),
     }));
 }

@@ -50,7 +50,7 @@ pub(crate) fn lower(
         "segment",
         lowering.diagnostics,
     );
-    let rule_names: Vec<String> = rules.iter().map(|r| r.name.clone()).collect();
+    let rule_names: Vec<String> = rules.iter().map(|r| r.name.to_string()).collect();
     let rule_order = dependency_order(
         rule_names.len(),
         &rule_edges,
@@ -123,8 +123,8 @@ pub(crate) fn lower(
     let requirements = lowering.requirements;
     let header = header?;
     let program = Program {
-        name: header.name,
-        currency: header.currency,
+        name: header.name.into(),
+        currency: header.currency.into(),
         timezone: header.timezone?,
         points: header.points,
         effective_from: header.effective_from,
@@ -486,7 +486,7 @@ impl Lowering<'_> {
             }
             segments.push((
                 Segment {
-                    name: name.name.clone(),
+                    name: name.name.as_str().into(),
                     title: title.as_ref().map(|t| t.value.clone()),
                     condition: typed,
                 },
@@ -574,7 +574,7 @@ impl Lowering<'_> {
             if let (Some(qualify), true) = (qualify, rank_ok) {
                 tiers.push((
                     Tier {
-                        name: name.name.clone(),
+                        name: name.name.as_str().into(),
                         title: title.as_ref().map(|t| t.value.clone()),
                         rank: rank.value,
                         qualify,
@@ -784,7 +784,7 @@ impl Lowering<'_> {
         depends_on.dedup();
         Some((
             Accrual {
-                name: name.name.clone(),
+                name: name.name.as_str().into(),
                 title: title.as_ref().map(|t| t.value.clone()),
                 event: event?,
                 condition,
@@ -1194,7 +1194,7 @@ impl Lowering<'_> {
             };
             if let (Some(codes), Some(discount)) = (codes, discount) {
                 coupons.push(Coupon {
-                    name: name.name.clone(),
+                    name: name.name.as_str().into(),
                     title: title.as_ref().map(|t| t.value.clone()),
                     codes,
                     issue_on,
@@ -1404,7 +1404,7 @@ impl Lowering<'_> {
             let once = set.get("once").is_some();
             if let Some((shape, reward, filter)) = shape_reward_filter {
                 offers.push(Offer {
-                    name: name.name.clone(),
+                    name: name.name.as_str().into(),
                     title: title.as_ref().map(|t| t.value.clone()),
                     valid,
                     audience,
@@ -1627,7 +1627,7 @@ fn code_text_like(text: &str, max: usize, fallback: &str) -> String {
 /// discarded; see `Lowering::rules`.
 fn placeholder_rule(name: &Ident) -> Rule {
     Accrual {
-        name: name.name.clone(),
+        name: name.name.as_str().into(),
         title: None,
         event: String::new(),
         condition: None,

@@ -131,7 +131,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 .ctx
                 .account
                 .uses
-                .get(&accrual.name)
+                .get(&*accrual.name)
                 .copied()
                 .unwrap_or(0);
             if used >= limit.count {
@@ -214,7 +214,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 self.ctx
                     .account
                     .earned
-                    .get(&accrual.name)
+                    .get(&*accrual.name)
                     .copied()
                     .unwrap_or_default()
             };
@@ -325,7 +325,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     _ => Some((j, o.points)),
                 });
             if let Some((w, best)) = winner.filter(|(w, _)| *w != i) {
-                let name = candidates.get(w).map_or("", |c| c.accrual.name.as_str());
+                let name = candidates.get(w).map_or("", |c| c.accrual.name.as_ref());
                 let why = if best == c.points {
                     "earns as much with a higher priority"
                 } else {
@@ -388,7 +388,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             .ctx
             .account
             .budget_used
-            .get(&p.accrual.name)
+            .get(&*p.accrual.name)
             .copied()
             .unwrap_or_default();
         Ok(match budget {
@@ -586,7 +586,7 @@ fn stacks(a: &Promotion, b: &Promotion) -> bool {
     match &a.stacking {
         Stacking::Exclusive => false,
         Stacking::WithAll | Stacking::BestOf(_) => true,
-        Stacking::With(names) => names.contains(&b.accrual.name),
+        Stacking::With(names) => names.iter().any(|n| **n == *b.accrual.name),
     }
 }
 

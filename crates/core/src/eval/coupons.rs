@@ -44,7 +44,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     if T::ON {
                         self.trace.step(Step {
                             subject: Source::Coupon(
-                                coupon.map_or_else(|| code.to_string(), |c| c.name.clone()),
+                                coupon.map_or_else(|| code.into(), |c| c.name.clone()),
                             ),
                             applied: false,
                             reason: Some(match coupon {
@@ -81,7 +81,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             .iter()
             .find(|h| h.code.trim().eq_ignore_ascii_case(code));
         let coupon = match held {
-            Some(h) => program.coupons.iter().find(|c| c.name == h.coupon),
+            Some(h) => program.coupons.iter().find(|c| *c.name == *h.coupon),
             None => program.coupons.iter().find(|c| {
                 matches!(&c.codes, CodeBatch::Fixed(list) if list.iter().any(|f| f.eq_ignore_ascii_case(code)))
             }),
@@ -136,10 +136,10 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 .ctx
                 .account
                 .uses
-                .get(&coupon.name)
+                .get(&*coupon.name)
                 .copied()
                 .unwrap_or(0);
-            let here = used_here.iter().filter(|n| **n == coupon.name).count();
+            let here = used_here.iter().filter(|n| **n == &*coupon.name).count();
             if u64::from(before) + here as u64 >= u64::from(uses) {
                 return refuse(format!(
                     "used up: {uses} use(s) per customer, used {}",

@@ -1,6 +1,7 @@
 //! What an evaluation decides: ordered effects for the ledger and the till, coupons refused with
 //! their reasons, and, on request, a trace of every rule, promotion, coupon and offer.
 
+use crate::program::Name;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -14,9 +15,9 @@ pub struct Decision {
     /// The event.
     pub kind: String,
     /// The name of the program version that decided.
-    pub program: String,
+    pub program: Name,
     /// The currency of every money amount in the decision.
-    pub currency: String,
+    pub currency: Name,
     /// The basket as the decision saw it, line by line (what a refund later prorates).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<DecidedLine>,
@@ -82,15 +83,15 @@ pub struct DecidedLine {
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// A rule.
-    Rule(String),
+    Rule(Name),
     /// A promotion.
-    Promotion(String),
+    Promotion(Name),
     /// A coupon.
-    Coupon(String),
+    Coupon(Name),
     /// An item offer.
-    Offer(String),
+    Offer(Name),
     /// A tier.
-    Tier(String),
+    Tier(Name),
     /// The redemption block.
     Redemption,
     /// The refund of an earlier purchase.
@@ -190,7 +191,7 @@ pub enum Effect {
     /// A coupon to issue to the customer (the ledger makes the code).
     IssueCoupon {
         /// The coupon.
-        coupon: String,
+        coupon: Name,
         /// The last moment it can be used, if limited.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         valid_until: Option<DateTime<FixedOffset>>,
@@ -198,7 +199,7 @@ pub enum Effect {
     /// A coupon code used up by this transaction.
     ConsumeCoupon {
         /// The coupon.
-        coupon: String,
+        coupon: Name,
         /// The code.
         code: String,
     },
@@ -206,10 +207,10 @@ pub enum Effect {
     TierChange {
         /// The tier held before (none: no tier).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        from: Option<String>,
+        from: Option<Name>,
         /// The tier held after (none: no tier).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        to: Option<String>,
+        to: Option<Name>,
         /// The last day the new tier is kept, if it is kept.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         until: Option<NaiveDate>,
@@ -217,7 +218,7 @@ pub enum Effect {
     /// Part of a promotion's shared budget spent.
     BudgetConsumed {
         /// The promotion.
-        promotion: String,
+        promotion: Name,
         /// How much of the budget (points, or money for a money budget).
         amount: Decimal,
     },
@@ -254,7 +255,7 @@ pub struct RefusedCoupon {
     pub code: String,
     /// The coupon it belongs to, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub coupon: Option<String>,
+    pub coupon: Option<Name>,
     /// Why, in words a cashier can read out.
     pub reason: String,
 }

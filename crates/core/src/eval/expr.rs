@@ -579,7 +579,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 .program
                 .tiers
                 .get(t)
-                .map_or_else(|| "?".to_string(), |t| t.name.clone()),
+                .map_or_else(|| "?".to_string(), |t| t.name.to_string()),
             V::List(_) | V::Consts(_) => "a list".to_string(),
             V::Unknown => "unknown".to_string(),
         }

@@ -73,7 +73,13 @@ impl<'a, T: Tracer> Engine<'a, T> {
             }
         }
         if let Some(limit) = offer.limit {
-            let used = self.ctx.account.uses.get(&offer.name).copied().unwrap_or(0);
+            let used = self
+                .ctx
+                .account
+                .uses
+                .get(&*offer.name)
+                .copied()
+                .unwrap_or(0);
             if used >= limit.count {
                 return Ok(Err((
                     why::<T>(|| format!("limit reached: used {used} of {}", limit.count)),

@@ -96,7 +96,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             let unit = if max.ty == Type::Points {
                 "points".to_string()
             } else {
-                currency.clone()
+                currency.to_string()
             };
             facts.push(Fact::new(
                 format!("max {text}"),
@@ -110,7 +110,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 let unit = if max.ty == Type::Points {
                     "points".to_string()
                 } else {
-                    currency.clone()
+                    currency.to_string()
                 };
                 return Err(EvalError::input(
                     FIELD,

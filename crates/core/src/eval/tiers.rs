@@ -21,7 +21,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             .program
             .tiers
             .iter()
-            .position(|t| t.name == held.name)?;
+            .position(|t| *t.name == *held.name)?;
         let tier = self.program.tiers.get(id)?;
         let kept = tier.keep.is_some() && held.until.is_none_or(|u| u >= self.now.date());
         kept.then_some(id)
@@ -99,7 +99,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
         let qualified = after?;
         let program = self.program;
         let held_record = self.ctx.account.tier.as_ref();
-        let held_id = held_record.and_then(|h| program.tiers.iter().position(|t| t.name == h.name));
+        let held_id =
+            held_record.and_then(|h| program.tiers.iter().position(|t| *t.name == *h.name));
         let still_held = self.held_tier();
         let new = still_held.max(qualified);
         let renewed = still_held.is_none() && held_id.is_some() && new == held_id;
@@ -119,7 +120,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             None => None,
         };
         self.effects.push(Effect::TierChange {
-            from: held_record.map(|h| h.name.clone()),
+            from: held_record.map(|h| h.name.as_str().into()),
             to: tier.map(|t| t.name.clone()),
             until,
         });

@@ -261,8 +261,8 @@ fn check_account(program: &Program, ctx: &Context) -> Result<(), EvalError> {
         }
     }
     if let Some(held) = &account.tier {
-        if !program.tiers.iter().any(|t| t.name == held.name) {
-            let names: Vec<&str> = program.tiers.iter().map(|t| t.name.as_str()).collect();
+        if !program.tiers.iter().any(|t| *t.name == *held.name) {
+            let names: Vec<&str> = program.tiers.iter().map(|t| t.name.as_ref()).collect();
             return Err(EvalError::input(
                 "account.tier.name",
                 format!(

@@ -167,22 +167,27 @@ impl Carry {
                         }
                     }
                     E::ConsumeCoupon { coupon, .. } => {
-                        *view.uses.entry(coupon.clone()).or_default() += 1
+                        *view.uses.entry(coupon.to_string()).or_default() += 1
                     }
                     E::BudgetConsumed { promotion, amount } => {
-                        *view.budget_used.entry(promotion.clone()).or_default() += *amount
+                        *view.budget_used.entry(promotion.to_string()).or_default() += *amount
                     }
                     E::TierChange { to, until, .. } => {
                         view.tier = to.as_ref().map(|name| HeldTier {
-                            name: name.clone(),
+                            name: name.to_string(),
                             until: *until,
                         })
                     }
                     E::IssueCoupon { coupon, .. } => {
-                        let n = view.coupons.iter().filter(|h| &h.coupon == coupon).count() + 1;
+                        let n = view
+                            .coupons
+                            .iter()
+                            .filter(|h| *h.coupon == **coupon)
+                            .count()
+                            + 1;
                         view.coupons.push(HeldCoupon {
                             code: format!("{coupon}-{n}"),
-                            coupon: coupon.clone(),
+                            coupon: coupon.to_string(),
                             issued_at: entry.time,
                         })
                     }
@@ -232,7 +237,7 @@ fn cap_period(program: &Program, name: &str) -> Option<Period> {
         .rules
         .iter()
         .chain(program.promotions.iter().map(|p| &p.accrual))
-        .find(|a| a.name == name)
+        .find(|a| &*a.name == name)
         .and_then(|a| a.cap.map(|c| c.period))
 }
 
@@ -241,13 +246,13 @@ fn limit_period(program: &Program, name: &str) -> Option<Period> {
     program
         .promotions
         .iter()
-        .find(|p| p.accrual.name == name)
+        .find(|p| &*p.accrual.name == name)
         .and_then(|p| p.limit)
         .or_else(|| {
             program
                 .offers
                 .iter()
-                .find(|o| o.name == name)
+                .find(|o| &*o.name == name)
                 .and_then(|o| o.limit)
         })
         .and_then(|l| l.period)

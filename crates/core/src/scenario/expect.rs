@@ -160,9 +160,7 @@ impl Expect {
         }
         if let Some(tier) = &self.tier_change {
             let change = d.effects.iter().find_map(|e| match e {
-                Effect::TierChange { to, .. } => {
-                    Some(to.clone().unwrap_or_else(|| "none".to_string()))
-                }
+                Effect::TierChange { to, .. } => Some(to.as_deref().unwrap_or("none").to_string()),
                 _ => None,
             });
             match (tier, change) {
@@ -186,7 +184,7 @@ impl Expect {
                 .effects
                 .iter()
                 .filter_map(|e| match e {
-                    Effect::IssueCoupon { coupon, .. } => Some(coupon.clone()),
+                    Effect::IssueCoupon { coupon, .. } => Some(coupon.to_string()),
                     _ => None,
                 })
                 .collect();
@@ -221,7 +219,9 @@ impl Expect {
         }
         if let Some(expected) = &self.budget {
             let got = sums(d, |e| match e {
-                Effect::BudgetConsumed { promotion, amount } => Some((promotion.clone(), *amount)),
+                Effect::BudgetConsumed { promotion, amount } => {
+                    Some((promotion.to_string(), *amount))
+                }
                 _ => None,
             });
             exact("budget", expected, &got, out);
