@@ -352,13 +352,11 @@ fn puntos_points(decision: &puntos::Decision) -> Result<Points, String> {
     };
     for effect in &decision.effects {
         if let Effect::Earn { source, points, .. } = effect {
-            match source {
-                Source::Rule(r) if r == "base" => p.base += points,
-                Source::Rule(r) if r == "silver_bonus" || r == "gold_bonus" => {
-                    p.tier_bonus += points
-                }
-                Source::Promotion(r) if r == "senior_weekend" => p.promo += points,
-                other => return Err(format!("unexpected points from {other}")),
+            match (source, source.name()) {
+                (Source::Rule(_), "base") => p.base += points,
+                (Source::Rule(_), "silver_bonus" | "gold_bonus") => p.tier_bonus += points,
+                (Source::Promotion(_), "senior_weekend") => p.promo += points,
+                (other, _) => return Err(format!("unexpected points from {other}")),
             }
         }
     }
