@@ -15,6 +15,21 @@ const MAX_AMOUNT: Decimal = Decimal::from_parts(0xA4C6_8000, 0x3_8D7E, 0, false,
 /// The largest quantity accepted on a line.
 const MAX_QUANTITY: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
 
+/// Whether `x` is more than `10^digits` — from its mantissa and scale, without the rescaling a
+/// decimal comparison needs (this runs for every field of every line).
+fn above_power_of_ten(x: Decimal, digits: u32) -> bool {
+    let Some(limit) = 10u128.checked_pow(digits + x.scale()) else {
+        // 10^(digits + scale) exceeds any 96-bit mantissa.
+        return false;
+    };
+    x.mantissa().unsigned_abs() > limit
+}
+
+/// At most a quadrillion (`MAX_AMOUNT`).
+fn too_large(x: Decimal) -> bool {
+    above_power_of_ten(x, 15)
+}
+
 /// Checks `ctx` against `program` and the limits; returns each line's amount.
 pub(crate) fn check(
     program: &Program,
@@ -97,7 +112,7 @@ pub(crate) fn check(
         }
     }
     if let Some(amount) = tx.amount {
-        if amount.is_sign_negative() || amount > MAX_AMOUNT {
+        if amount.is_sign_negative() || too_large(amount) {
             return Err(EvalError::input(
                 "transaction.amount",
                 format!("{amount} is not an amount between 0 and {MAX_AMOUNT}"),
@@ -158,7 +173,10 @@ fn check_lines(ctx: &Context, options: &EvalOptions) -> Result<Vec<Decimal>, Eva
     let mut amounts = Vec::with_capacity(tx.lines.len());
     for (i, line) in tx.lines.iter().enumerate() {
         let at = |field: &str| format!("transaction.lines[{i}].{field}");
-        if line.quantity <= Decimal::ZERO || line.quantity > MAX_QUANTITY {
+        if line.quantity.is_sign_negative()
+            || line.quantity.is_zero()
+            || above_power_of_ten(line.quantity, 9)
+        {
             return Err(EvalError::input(
                 at("quantity"),
                 format!(
@@ -167,7 +185,7 @@ fn check_lines(ctx: &Context, options: &EvalOptions) -> Result<Vec<Decimal>, Eva
                 ),
             ));
         }
-        if line.unit_price.is_sign_negative() || line.unit_price > MAX_AMOUNT {
+        if line.unit_price.is_sign_negative() || too_large(line.unit_price) {
             return Err(EvalError::input(
                 at("unit_price"),
                 format!(
@@ -183,7 +201,7 @@ fn check_lines(ctx: &Context, options: &EvalOptions) -> Result<Vec<Decimal>, Eva
                 .checked_mul(line.quantity)
                 .ok_or_else(|| EvalError::input(at("quantity"), "the line amount is too large"))?,
         };
-        if amount.is_sign_negative() || amount > MAX_AMOUNT {
+        if amount.is_sign_negative() || too_large(amount) {
             return Err(EvalError::input(
                 at("amount"),
                 format!("{amount}: a line amount must be between 0 and {MAX_AMOUNT}"),
@@ -232,7 +250,7 @@ fn check_account(program: &Program, ctx: &Context) -> Result<(), EvalError> {
             ));
         }
     }
-    let bad = |value: &Decimal| value.is_sign_negative() || *value > MAX_AMOUNT;
+    let bad = |value: &Decimal| value.is_sign_negative() || too_large(*value);
     let refuse = |field: String, value: &Decimal| {
         EvalError::input(
             field,
@@ -278,4 +296,26 @@ fn check_account(program: &Program, ctx: &Context) -> Result<(), EvalError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_agree_with_decimal_comparison() {
+        for text in [
+            "1000000000000000",
+            "1000000000000000.01",
+            "999999999999999.99",
+            "0.5",
+            "1e16",
+        ] {
+            let x = Decimal::from_scientific(text)
+                .or_else(|_| text.parse())
+                .unwrap();
+            assert_eq!(too_large(x), x > MAX_AMOUNT, "{text}");
+            assert_eq!(above_power_of_ten(x, 9), x > MAX_QUANTITY, "{text}");
+        }
+    }
 }
