@@ -379,6 +379,8 @@ pub struct Requirements {
     pub days_since_last_purchase: bool,
     /// Fields read anywhere in the program.
     pub fields: BTreeSet<Field>,
+    /// Customer attributes read with `attribute("name")`.
+    pub attributes: BTreeSet<String>,
 }
 
 /// The counters an evaluation reads from the account, by the name of what they count

@@ -220,6 +220,8 @@ pub enum Function {
     Month,
     /// `birthday_in(N days)`: the customer's birthday falls within the next N days (today counts).
     BirthdayIn,
+    /// `attribute("name")`: a text attribute of the customer's profile, such as a card type.
+    Attribute,
     /// `spend(last N unit)`: money spent in the window before the transaction.
     Spend,
     /// `visits(last N unit)`: purchase transactions in the window.
@@ -249,6 +251,7 @@ pub const FUNCTIONS: &[(&str, Function)] = &[
     ("hour", Function::Hour),
     ("month", Function::Month),
     ("birthday_in", Function::BirthdayIn),
+    ("attribute", Function::Attribute),
     ("spend", Function::Spend),
     ("visits", Function::Visits),
     ("days_since_last_purchase", Function::DaysSinceLastPurchase),

@@ -140,6 +140,7 @@ fn customer() -> impl Strategy<Value = Customer> {
             birth_date,
             enrolled_at,
             status: "active".to_string(),
+            ..Customer::default()
         })
 }
 

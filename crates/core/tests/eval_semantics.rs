@@ -321,3 +321,44 @@ fn a_trace_costs_nothing_in_the_decision() {
     traced.trace = None;
     assert_eq!(plain, traced);
 }
+
+#[test]
+fn attributes_of_the_profile_are_read_by_name_and_unknown_when_absent() {
+    let p = program(
+        "",
+        r#"
+segment staff = attribute("card") = "employee"
+rule staff_bonus { on purchase when staff earn 5 points }
+rule not_staff { on purchase when not staff earn 1 points }
+"#,
+    );
+    assert_eq!(
+        p.requirements.attributes.iter().collect::<Vec<_>>(),
+        ["card"]
+    );
+    let with = |attributes: serde_json::Value| {
+        context(json!({
+            "transaction": {"time": "2026-03-14T12:00:00+03:00"},
+            "customer": {"attributes": attributes}
+        }))
+    };
+    let staff = p.evaluate(&with(json!({"card": "employee"}))).unwrap();
+    assert_eq!(earned(&staff, "staff_bonus"), d("5"));
+    let other = p.evaluate(&with(json!({"card": "classic"}))).unwrap();
+    assert_eq!(earned(&other, "not_staff"), d("1"));
+    // Not given: the condition is unknown, so the customer is not in the segment.
+    let unknown = p.evaluate(&with(json!({}))).unwrap();
+    assert_eq!(earned(&unknown, "staff_bonus"), d("0"));
+    assert_eq!(earned(&unknown, "not_staff"), d("1"));
+}
+
+#[test]
+fn an_attribute_name_must_be_written_in_quotes() {
+    let text = format!(
+        "{}\nrule r {{ on purchase when attribute(customer.status) = \"x\" earn 1 points }}",
+        HEADER.replace("POINTS", "")
+    );
+    let compiled = puntos::compile(&SourceFile::new("t.pts", text));
+    let error = compiled.diagnostics.iter().find(|d| d.is_error()).unwrap();
+    assert!(error.message.contains("in quotes"), "{}", error.message);
+}

@@ -1160,6 +1160,22 @@ impl Checker<'_> {
                 )),
                 None => Ok(Type::Number),
             },
+            Function::Attribute => match checked.first().map(|a| &a.kind) {
+                Some(TypedKind::Const(Value::Text(attribute))) => {
+                    self.requirements.attributes.insert(attribute.clone());
+                    Ok(Type::Text)
+                }
+                _ => {
+                    let at = checked.first().map_or(span, |a| a.span);
+                    Err(Diagnostic::new(
+                        Code::ArgumentType,
+                        at,
+                        format!("`{name}` takes the attribute's name written in quotes"),
+                    )
+                    .with_label("not a text literal")
+                    .with_help(self.usage_help(function, name)))
+                }
+            },
             Function::BirthdayIn => match bad(&|t: &Type| *t == Type::Duration) {
                 Some((arg, expr)) => {
                     let mut d = self.argument_error(
@@ -1263,6 +1279,10 @@ fn usage(function: Function, name: &str, currency: &str) -> (&'static str, Strin
         }
         Function::Hour => ("reads a date-time", "hour(transaction.time)".to_string()),
         Function::BirthdayIn => ("takes a duration", "birthday_in(7 days)".to_string()),
+        Function::Attribute => (
+            "takes the attribute's name as text",
+            "attribute(\"card_type\")".to_string(),
+        ),
         Function::Spend | Function::Visits => ("takes a window", format!("{name}(last 12 months)")),
         Function::DaysSinceLastPurchase => (
             "takes no arguments",
@@ -1290,6 +1310,7 @@ fn arity(function: Function) -> &'static str {
         Function::Weekday | Function::Month => "one date",
         Function::Hour => "one date-time",
         Function::BirthdayIn => "one duration",
+        Function::Attribute => "one attribute name in quotes",
         Function::Spend | Function::Visits => "one window",
         Function::DaysSinceLastPurchase => "no arguments",
         Function::Sum => "one value per basket line",

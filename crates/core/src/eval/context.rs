@@ -178,6 +178,9 @@ pub struct Customer {
     pub enrolled_at: Option<NaiveDate>,
     /// Their status (`active`, `blocked`...).
     pub status: String,
+    /// Further text attributes of the profile (card type, preferred store...), read with
+    /// `attribute("name")`; an attribute not given is unknown.
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// The account's state before the transaction, as the ledger (or a simulation) knows it.

@@ -500,6 +500,15 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 )),
                 _ => V::Unknown,
             }),
+            Function::Attribute => Ok(match first()? {
+                V::Text(attribute) => self
+                    .ctx
+                    .customer
+                    .attributes
+                    .get(attribute)
+                    .map_or(V::Unknown, |v| V::Text(v)),
+                _ => V::Unknown,
+            }),
             Function::BirthdayIn => {
                 let within = match first()? {
                     V::Duration(d) => d,
