@@ -23,6 +23,7 @@
 
 pub mod compile;
 pub mod eval;
+pub mod ledger;
 pub mod program;
 pub mod scenario;
 pub mod schema;

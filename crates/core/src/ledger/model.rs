@@ -1,0 +1,203 @@
+//! The CRM data the ledger keeps: accounts with their lots, counters, tier, coupons and purchase
+//! history; the journal; stored transactions; the outbox of events for the CRM.
+//!
+//! An account's state is kept whole ([`AccountState`]) and replaced atomically with the journal
+//! entries that explain the change, so a store needs no knowledge of the rules.
+
+use crate::eval::{Customer, Decision, HeldCoupon, HeldTier};
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An account and everything the evaluator and the ledger need to know about it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountState {
+    /// The account's identifier (the customer's id, or a master account's).
+    pub id: String,
+    /// The customer's profile.
+    pub customer: Customer,
+    /// Card numbers and legacy identifiers that lead to this account.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Points lots, oldest first.
+    #[serde(default)]
+    pub lots: Vec<Lot>,
+    /// The tier held.
+    #[serde(default)]
+    pub tier: Option<HeldTier>,
+    /// Purchases and refunds, for history windows: (time, amount; refunds negative).
+    #[serde(default)]
+    pub history: Vec<(DateTime<FixedOffset>, Decimal)>,
+    /// Points earned per rule or promotion, per period start (`name -> period start -> points`).
+    #[serde(default)]
+    pub earned: BTreeMap<String, BTreeMap<NaiveDate, Decimal>>,
+    /// Uses per promotion or offer per period start, and per coupon (period: none).
+    #[serde(default)]
+    pub uses: BTreeMap<String, BTreeMap<NaiveDate, u32>>,
+    /// Personal coupon codes held.
+    #[serde(default)]
+    pub coupons: Vec<HeldCoupon>,
+    /// The last moment the account was brought up to date (activations and expiries).
+    #[serde(default)]
+    pub as_of: Option<DateTime<FixedOffset>>,
+}
+
+impl AccountState {
+    /// Points the customer can spend: the remainders of available lots (negative lots, debts
+    /// from reversals, included).
+    pub fn available(&self) -> Decimal {
+        self.lots.iter().filter(|l| !l.pending).map(|l| l.remaining).sum()
+    }
+
+    /// Points earned but not yet available.
+    pub fn pending(&self) -> Decimal {
+        self.lots.iter().filter(|l| l.pending).map(|l| l.remaining).sum()
+    }
+
+    /// The balance: the sum of every lot's remainder.
+    pub fn balance(&self) -> Decimal {
+        self.lots.iter().map(|l| l.remaining).sum()
+    }
+}
+
+/// A batch of points earned together, spent and expiring together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lot {
+    /// Its identifier: the transaction and the effect's position (`T-1#2`).
+    pub id: String,
+    /// What earned it (`rule base`, `refund of T-1`, `opening balance`...).
+    pub source: String,
+    /// Points earned.
+    pub points: Decimal,
+    /// Points left.
+    pub remaining: Decimal,
+    /// When it was earned.
+    pub earned_at: DateTime<FixedOffset>,
+    /// When it becomes spendable.
+    pub available_at: Option<DateTime<FixedOffset>>,
+    /// When it expires.
+    pub expires_at: Option<DateTime<FixedOffset>>,
+    /// Whether it is still pending.
+    pub pending: bool,
+    /// Whether the customer was told it expires soon.
+    #[serde(default)]
+    pub expiry_notified: bool,
+}
+
+/// One line of the append-only journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalEntry {
+    /// Its position in the journal, from 1.
+    pub seq: u64,
+    /// The account it concerns.
+    pub account: String,
+    /// When it takes effect.
+    pub at: DateTime<FixedOffset>,
+    /// The transaction that caused it, if any.
+    pub transaction: Option<String>,
+    /// What happened.
+    pub kind: EntryKind,
+    /// The lot concerned.
+    pub lot: Option<String>,
+    /// Points added (positive) or removed (negative).
+    pub points: Decimal,
+    /// Why, in words (the rule, the lots consumed...).
+    pub note: String,
+    /// The hash of the previous entry (hex), chaining the journal.
+    pub previous: String,
+    /// This entry's hash (hex) over `previous` and its content.
+    pub hash: String,
+}
+
+/// Kinds of journal entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A lot was earned.
+    Earn,
+    /// A pending lot became available.
+    Activate,
+    /// Points were spent from a lot.
+    Redeem,
+    /// A lot's remainder expired.
+    Expire,
+    /// Earned points were taken back (refund).
+    Reverse,
+    /// Redeemed points were given back (refund).
+    Return,
+    /// A correction by an operator.
+    Adjust,
+    /// A balance carried over from a legacy system.
+    Opening,
+}
+
+/// A transaction as applied: its payload fingerprint and its decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredTransaction {
+    /// The transaction's identifier.
+    pub id: String,
+    /// The account it was applied to.
+    pub account: String,
+    /// A hash of the payload, to tell a retry from a conflicting reuse of the id.
+    pub fingerprint: String,
+    /// The decision made.
+    pub decision: Decision,
+    /// Units of each line refunded so far (for purchases).
+    #[serde(default)]
+    pub refunded: Vec<crate::eval::RefundedUnits>,
+    /// When it happened.
+    pub time: DateTime<FixedOffset>,
+}
+
+/// An event for the CRM's communications, written with the change that caused it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxEvent {
+    /// Its position in the outbox, from 1.
+    pub seq: u64,
+    /// The account.
+    pub account: String,
+    /// When.
+    pub at: DateTime<FixedOffset>,
+    /// What.
+    pub event: Event,
+}
+
+/// What the CRM is told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    /// Points were earned.
+    PointsEarned {
+        /// How many.
+        points: Decimal,
+        /// The transaction.
+        transaction: String,
+    },
+    /// Points will expire soon.
+    PointsExpiring {
+        /// How many.
+        points: Decimal,
+        /// When.
+        expires_at: DateTime<FixedOffset>,
+    },
+    /// The tier changed.
+    TierChanged {
+        /// From.
+        from: Option<String>,
+        /// To.
+        to: Option<String>,
+    },
+    /// A coupon was issued.
+    CouponIssued {
+        /// The coupon.
+        coupon: String,
+        /// The code.
+        code: String,
+    },
+}

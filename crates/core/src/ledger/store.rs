@@ -1,0 +1,262 @@
+//! Where the ledger's state lives. One trait, [`Store`], whose only job is atomic persistence:
+//! every rule is applied by the ledger before a store sees anything, so each backend (memory,
+//! SQLite, PostgreSQL) implements the same small set of reads and writes, and one conformance
+//! suite checks them all.
+
+use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+/// A failure of the storage itself (I/O, a constraint, a lost connection).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("store: {0}")]
+pub struct StoreError(pub String);
+
+/// The reads and writes of one atomic unit of work.
+pub trait Session {
+    /// The account with this id, or holding this alias (a card number, a legacy id).
+    fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError>;
+    /// Creates or replaces an account (and its aliases).
+    fn put_account(&mut self, account: &AccountState) -> Result<(), StoreError>;
+    /// A transaction applied before.
+    fn transaction(&mut self, id: &str) -> Result<Option<StoredTransaction>, StoreError>;
+    /// Records a transaction (or replaces it, to record refunded units).
+    fn put_transaction(&mut self, transaction: &StoredTransaction) -> Result<(), StoreError>;
+    /// What a promotion's shared budget has spent.
+    fn budget_used(&mut self, promotion: &str) -> Result<Decimal, StoreError>;
+    /// Adds to a promotion's spent budget.
+    fn add_budget_used(&mut self, promotion: &str, amount: Decimal) -> Result<(), StoreError>;
+    /// The last journal entry's sequence number and hash.
+    fn journal_head(&mut self) -> Result<Option<(u64, String)>, StoreError>;
+    /// Appends journal entries (their `seq` continue the head's).
+    fn append_journal(&mut self, entries: &[JournalEntry]) -> Result<(), StoreError>;
+    /// Journal entries from `after` (exclusive), at most `limit`, in order; of one account if
+    /// given.
+    fn journal(
+        &mut self,
+        account: Option<&str>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<JournalEntry>, StoreError>;
+    /// The last outbox sequence number.
+    fn outbox_head(&mut self) -> Result<u64, StoreError>;
+    /// Appends events to the outbox.
+    fn push_events(&mut self, events: &[OutboxEvent]) -> Result<(), StoreError>;
+    /// Events not yet acknowledged, oldest first, at most `limit`.
+    fn pending_events(&mut self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError>;
+    /// Acknowledges events up to and including `seq`.
+    fn acknowledge(&mut self, seq: u64) -> Result<(), StoreError>;
+}
+
+/// A store: runs work atomically.
+pub trait Store {
+    /// Runs `work` as one atomic unit: all its writes happen, or none (when it returns an error
+    /// or the store fails).
+    fn atomically<R, E: From<StoreError>>(
+        &mut self,
+        work: impl FnOnce(&mut dyn Session) -> Result<R, E>,
+    ) -> Result<R, E>;
+}
+
+/// Everything a memory store holds.
+#[derive(Debug, Clone, Default)]
+struct Tables {
+    accounts: BTreeMap<String, AccountState>,
+    aliases: BTreeMap<String, String>,
+    transactions: BTreeMap<String, StoredTransaction>,
+    budgets: BTreeMap<String, Decimal>,
+    journal: Vec<JournalEntry>,
+    outbox: Vec<OutboxEvent>,
+    acknowledged: u64,
+}
+
+/// The store for tests and simulations: everything in memory. Writes of a unit of work are
+/// buffered and merged only when it succeeds, so a failed unit leaves nothing behind.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    tables: Tables,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+}
+
+/// The writes of one unit of work over a memory store.
+struct Overlay<'s> {
+    base: &'s Tables,
+    accounts: BTreeMap<String, AccountState>,
+    aliases: BTreeMap<String, String>,
+    transactions: BTreeMap<String, StoredTransaction>,
+    budgets: BTreeMap<String, Decimal>,
+    journal: Vec<JournalEntry>,
+    outbox: Vec<OutboxEvent>,
+    acknowledged: Option<u64>,
+}
+
+impl Store for MemoryStore {
+    fn atomically<R, E: From<StoreError>>(
+        &mut self,
+        work: impl FnOnce(&mut dyn Session) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let mut overlay = Overlay {
+            base: &self.tables,
+            accounts: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+            transactions: BTreeMap::new(),
+            budgets: BTreeMap::new(),
+            journal: Vec::new(),
+            outbox: Vec::new(),
+            acknowledged: None,
+        };
+        let result = work(&mut overlay)?;
+        let Overlay {
+            accounts,
+            aliases,
+            transactions,
+            budgets,
+            journal,
+            outbox,
+            acknowledged,
+            ..
+        } = overlay;
+        let tables = &mut self.tables;
+        tables.accounts.extend(accounts);
+        tables.aliases.extend(aliases);
+        tables.transactions.extend(transactions);
+        tables.budgets.extend(budgets);
+        tables.journal.extend(journal);
+        tables.outbox.extend(outbox);
+        if let Some(seq) = acknowledged {
+            tables.acknowledged = tables.acknowledged.max(seq);
+        }
+        Ok(result)
+    }
+}
+
+impl Session for Overlay<'_> {
+    fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
+        let id = self
+            .aliases
+            .get(id_or_alias)
+            .or_else(|| self.base.aliases.get(id_or_alias))
+            .map_or(id_or_alias, String::as_str);
+        Ok(self
+            .accounts
+            .get(id)
+            .or_else(|| self.base.accounts.get(id))
+            .cloned())
+    }
+
+    fn put_account(&mut self, account: &AccountState) -> Result<(), StoreError> {
+        for alias in &account.aliases {
+            let owner = self
+                .aliases
+                .get(alias)
+                .or_else(|| self.base.aliases.get(alias));
+            if owner.is_some_and(|o| *o != account.id) {
+                return Err(StoreError(format!(
+                    "alias {alias} already belongs to another account"
+                )));
+            }
+            self.aliases.insert(alias.clone(), account.id.clone());
+        }
+        self.accounts.insert(account.id.clone(), account.clone());
+        Ok(())
+    }
+
+    fn transaction(&mut self, id: &str) -> Result<Option<StoredTransaction>, StoreError> {
+        Ok(self
+            .transactions
+            .get(id)
+            .or_else(|| self.base.transactions.get(id))
+            .cloned())
+    }
+
+    fn put_transaction(&mut self, transaction: &StoredTransaction) -> Result<(), StoreError> {
+        self.transactions
+            .insert(transaction.id.clone(), transaction.clone());
+        Ok(())
+    }
+
+    fn budget_used(&mut self, promotion: &str) -> Result<Decimal, StoreError> {
+        Ok(self
+            .budgets
+            .get(promotion)
+            .or_else(|| self.base.budgets.get(promotion))
+            .copied()
+            .unwrap_or_default())
+    }
+
+    fn add_budget_used(&mut self, promotion: &str, amount: Decimal) -> Result<(), StoreError> {
+        let used = self.budget_used(promotion)?;
+        self.budgets.insert(promotion.to_string(), used + amount);
+        Ok(())
+    }
+
+    fn journal_head(&mut self) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(self
+            .journal
+            .last()
+            .or_else(|| self.base.journal.last())
+            .map(|e| (e.seq, e.hash.clone())))
+    }
+
+    fn append_journal(&mut self, entries: &[JournalEntry]) -> Result<(), StoreError> {
+        self.journal.extend_from_slice(entries);
+        Ok(())
+    }
+
+    fn journal(
+        &mut self,
+        account: Option<&str>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<JournalEntry>, StoreError> {
+        Ok(self
+            .base
+            .journal
+            .iter()
+            .chain(&self.journal)
+            .filter(|e| e.seq > after && account.is_none_or(|a| e.account == a))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn outbox_head(&mut self) -> Result<u64, StoreError> {
+        Ok(self
+            .outbox
+            .last()
+            .or_else(|| self.base.outbox.last())
+            .map_or(0, |e| e.seq))
+    }
+
+    fn push_events(&mut self, events: &[OutboxEvent]) -> Result<(), StoreError> {
+        self.outbox.extend_from_slice(events);
+        Ok(())
+    }
+
+    fn pending_events(&mut self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
+        let acknowledged = self
+            .acknowledged
+            .unwrap_or(0)
+            .max(self.base.acknowledged);
+        Ok(self
+            .base
+            .outbox
+            .iter()
+            .chain(&self.outbox)
+            .filter(|e| e.seq > acknowledged)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn acknowledge(&mut self, seq: u64) -> Result<(), StoreError> {
+        self.acknowledged = Some(self.acknowledged.unwrap_or(0).max(seq));
+        Ok(())
+    }
+}
