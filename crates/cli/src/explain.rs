@@ -1,6 +1,7 @@
 //! A decision as text for people: the effects, the coupons refused, the totals, and the trace.
 
 use puntos::eval::{Decision, Effect, Step};
+use puntos::ledger::{AccountState, JournalEntry};
 use std::fmt::Write as _;
 
 /// Renders `decision` for a terminal.
@@ -114,6 +115,63 @@ pub fn step_text(step: &Step) -> String {
     out.push('\n');
     for fact in step.facts.iter().chain(&step.arithmetic) {
         let _ = writeln!(out, "      {} = {}", fact.what, fact.value);
+    }
+    out
+}
+
+/// An account for a person: balances, tier, lots, then every journal entry with its reason.
+pub fn account_text(state: &AccountState, entries: &[JournalEntry]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "account {}", state.id);
+    if !state.aliases.is_empty() {
+        let _ = writeln!(out, "  cards and aliases: {}", state.aliases.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "  balance {} points: {} available, {} pending",
+        state.balance(),
+        state.available(),
+        state.pending()
+    );
+    match &state.tier {
+        Some(t) => {
+            let until = t.until.map_or(String::new(), |u| format!(" until {u}"));
+            let _ = writeln!(out, "  tier {}{until}", t.name);
+        }
+        None => {
+            let _ = writeln!(out, "  no tier");
+        }
+    }
+    let open: Vec<_> = state
+        .lots
+        .iter()
+        .filter(|l| !l.remaining.is_zero())
+        .collect();
+    if !open.is_empty() {
+        let _ = writeln!(out, "lots:");
+        for lot in open {
+            let status = if lot.pending { "pending" } else { "available" };
+            let expires = lot
+                .expires_at
+                .map_or(String::new(), |e| format!(", expires {}", e.date_naive()));
+            let _ = writeln!(
+                out,
+                "  {} {} of {} points, {status}{expires} ({})",
+                lot.id, lot.remaining, lot.points, lot.source
+            );
+        }
+    }
+    let _ = writeln!(out, "journal:");
+    for e in entries {
+        let _ = writeln!(
+            out,
+            "  {:>5} {} {:<8} {:>8}  {}",
+            e.seq,
+            e.at.date_naive(),
+            format!("{:?}", e.kind).to_lowercase(),
+            e.points,
+            e.note
+        );
     }
     out
 }

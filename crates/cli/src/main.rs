@@ -1,6 +1,7 @@
 //! `puntos`: the command line of the puntos loyalty-points rule engine.
 
 mod check;
+mod db;
 mod eval;
 mod explain;
 mod fmt;
@@ -80,10 +81,65 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Manage the ledger's database.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Apply transactions (JSON lines) to the ledger; refused rows go to a rejects file.
+    #[command(after_help = EXIT_CODES)]
+    Apply {
+        /// The database file.
+        #[arg(long)]
+        db: std::path::PathBuf,
+        /// The program: files or folders of its effective-dated versions.
+        #[arg(required = true)]
+        programs: Vec<std::path::PathBuf>,
+        /// The transactions, one JSON object per line.
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// Where refused rows go (default: the input's name + `.rejects.jsonl`).
+        #[arg(long)]
+        rejects: Option<std::path::PathBuf>,
+    },
+    /// Show an account: balance, lots, tier and its journal, each entry explained.
+    Account {
+        /// The database file.
+        #[arg(long)]
+        db: std::path::PathBuf,
+        /// The account's id, card number or alias.
+        id: String,
+    },
+    /// Check the journal's hash chain: any edited or removed entry is found.
+    Verify {
+        /// The database file.
+        #[arg(long)]
+        db: std::path::PathBuf,
+    },
+    /// List the events for the CRM not yet acknowledged, as JSON lines.
+    Events {
+        /// The database file.
+        #[arg(long)]
+        db: std::path::PathBuf,
+        /// Acknowledge the events up to this sequence number.
+        #[arg(long)]
+        ack: Option<u64>,
+    },
     /// Explain a diagnostic code, such as `P0203`.
     Explain {
         /// The code.
         code: String,
+    },
+}
+
+/// `puntos db` subcommands.
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Create the database file, or bring its schema up to date.
+    Init {
+        /// The database file.
+        #[arg(long)]
+        db: std::path::PathBuf,
     },
 }
 
@@ -117,6 +173,18 @@ fn main() -> ExitCode {
             format,
         }),
         Command::Test { paths, filter } => test::run(&paths, filter.as_deref()),
+        Command::Db {
+            command: DbCommand::Init { db },
+        } => db::init(&db),
+        Command::Apply {
+            db,
+            programs,
+            input,
+            rejects,
+        } => db::apply(&db, &programs, &input, rejects.as_deref()),
+        Command::Account { db, id } => db::account(&db, &id),
+        Command::Verify { db } => db::verify(&db),
+        Command::Events { db, ack } => db::events(&db, ack),
         Command::Explain { code } => explain(&code),
     };
     ExitCode::from(code)

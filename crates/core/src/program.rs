@@ -397,6 +397,31 @@ pub struct Counters<'p> {
 }
 
 impl Program {
+    /// The period of the cap of the rule or promotion `name`, if it has one.
+    pub fn cap_period(&self, name: &str) -> Option<Period> {
+        self.rules
+            .iter()
+            .chain(self.promotions.iter().map(|p| &p.accrual))
+            .find(|a| &*a.name == name)
+            .and_then(|a| a.cap.map(|c| c.period))
+    }
+
+    /// The period of the limit of the promotion or offer `name` (`None`: no limit, or a limit
+    /// over the whole life of the promotion).
+    pub fn limit_period(&self, name: &str) -> Option<Period> {
+        self.promotions
+            .iter()
+            .find(|p| &*p.accrual.name == name)
+            .and_then(|p| p.limit)
+            .or_else(|| {
+                self.offers
+                    .iter()
+                    .find(|o| &*o.name == name)
+                    .and_then(|o| o.limit)
+            })
+            .and_then(|l| l.period)
+    }
+
     /// The account counters this program reads, so the ledger (or a simulation) fills exactly
     /// those; the history windows are in [`Program::requirements`].
     pub fn counters(&self) -> Counters<'_> {

@@ -1,11 +1,327 @@
 //! The points ledger: the only place where state changes. It reads an account from a
 //! [`Store`], decides a transaction with the evaluator, turns the decision into journal
 //! entries, lots, counters and events, and writes them back in one atomic unit.
+//!
+//! - Idempotent: a transaction id seen before with the same payload returns the stored
+//!   decision and changes nothing; with another payload it is a [`LedgerError::Conflict`].
+//! - Time moves forward: pending lots activate and lots expire as of each transaction's time,
+//!   or on [`Ledger::advance`]; expiries are journal entries.
+//! - A `signup` with a customer profile opens the account; other transactions need one.
+//! - Refunds name their purchase (`refund_of`); the ledger passes its stored decision to the
+//!   evaluator and records the units returned. Corrections are new entries, never edits.
+//! - The balance is the sum of lot remainders; it goes below zero only through a reversal of
+//!   points already spent, and the journal entry says so.
+//! - The journal is a hash chain; [`Ledger::verify`] finds an edited or removed entry.
 
+mod chain;
 pub mod model;
+mod post;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 pub mod store;
+mod view;
 
+pub use chain::Broken;
 pub use model::{
     AccountState, EntryKind, Event, JournalEntry, Lot, OutboxEvent, StoredTransaction,
 };
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 pub use store::{MemoryStore, Session, Store, StoreError};
+
+use crate::eval::{Context, Decision, EvalError, EvalOptions, RefundOf, Transaction};
+use crate::versions::Versions;
+use chrono::{DateTime, FixedOffset};
+use post::{advance, post, Posting, Postings};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A transaction for the ledger: the account it belongs to and, for a refund, the purchase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incoming {
+    /// The account: its id, a card number or another alias.
+    pub account: String,
+    /// For a refund: the id of the purchase it returns goods from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_of: Option<String>,
+    /// For a signup: the new customer's profile; the account is opened with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<crate::eval::Customer>,
+    /// The transaction (without `refund`: the ledger fills it from `refund_of`).
+    pub transaction: Transaction,
+}
+
+/// What [`Ledger::apply`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    /// The transaction was decided and recorded.
+    New(Decision),
+    /// The same transaction was applied before: its decision, nothing changed.
+    Duplicate(Decision),
+}
+
+impl Applied {
+    /// The decision, new or stored.
+    pub fn decision(&self) -> &Decision {
+        match self {
+            Applied::New(d) | Applied::Duplicate(d) => d,
+        }
+    }
+}
+
+/// Why the ledger refused a transaction; nothing of it was recorded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LedgerError {
+    /// The evaluator refused it (bad input, a redemption not allowed...).
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No account has this id or alias.
+    #[error("account {0}: no account has this id, card number or alias")]
+    UnknownAccount(String),
+    /// The account exists already.
+    #[error("account {0} exists already")]
+    AccountExists(String),
+    /// A refund names a purchase the ledger has not seen.
+    #[error("refund_of {0}: no purchase with this id was applied")]
+    UnknownOriginal(String),
+    /// The id was used before for a different transaction.
+    #[error(
+        "transaction {0} was applied before with different content; give the new one its own id"
+    )]
+    Conflict(String),
+}
+
+/// Settings of a ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerOptions {
+    /// How long before expiry a customer is told points are expiring.
+    pub expiry_notice: chrono::TimeDelta,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        LedgerOptions {
+            expiry_notice: chrono::TimeDelta::days(30),
+        }
+    }
+}
+
+/// The ledger over a store.
+pub struct Ledger<S: Store> {
+    store: S,
+    versions: Versions,
+    options: LedgerOptions,
+}
+
+impl<S: Store> Ledger<S> {
+    /// A ledger applying `versions` of a program to `store`.
+    pub fn new(store: S, versions: Versions) -> Ledger<S> {
+        Ledger {
+            store,
+            versions,
+            options: LedgerOptions::default(),
+        }
+    }
+
+    /// The same ledger with other settings.
+    pub fn with_options(mut self, options: LedgerOptions) -> Ledger<S> {
+        self.options = options;
+        self
+    }
+
+    /// The store, for reads.
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// Opens an account; an id or alias already taken is an error.
+    pub fn open_account(&mut self, account: AccountState) -> Result<(), LedgerError> {
+        self.store.atomically(|session| {
+            if session.account(&account.id)?.is_some() {
+                return Err(LedgerError::AccountExists(account.id.clone()));
+            }
+            session.put_account(&account)?;
+            Ok(())
+        })
+    }
+
+    /// The account with this id or alias.
+    pub fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, LedgerError> {
+        self.store
+            .atomically(|session| Ok(session.account(id_or_alias)?))
+    }
+
+    /// Decides `incoming` and records it, atomically; see the module docs.
+    pub fn apply(&mut self, incoming: &Incoming) -> Result<Applied, LedgerError> {
+        let tx = &incoming.transaction;
+        if tx.id.trim().is_empty() {
+            return Err(EvalError::input(
+                "transaction.id",
+                "the ledger needs an id per transaction, to apply each exactly once",
+            )
+            .into());
+        }
+        if tx.refund.is_some() {
+            return Err(EvalError::input(
+                "transaction.refund",
+                "give the purchase's id as `refund_of`; the ledger has its decision",
+            )
+            .into());
+        }
+        let fingerprint = fingerprint(incoming);
+        let versions = &self.versions;
+        let notice = self.options.expiry_notice;
+        self.store.atomically(|session| {
+            if let Some(stored) = session.transaction(&tx.id)? {
+                return if stored.fingerprint == fingerprint {
+                    Ok(Applied::Duplicate(stored.decision))
+                } else {
+                    Err(LedgerError::Conflict(tx.id.clone()))
+                };
+            }
+            let mut state = match (session.account(&incoming.account)?, &incoming.customer) {
+                (Some(state), _) => state,
+                (None, Some(customer)) if tx.kind == "signup" => AccountState {
+                    id: incoming.account.clone(),
+                    customer: customer.clone(),
+                    ..AccountState::default()
+                },
+                (None, _) => return Err(LedgerError::UnknownAccount(incoming.account.clone())),
+            };
+            let program = versions.at(tx.time).ok_or_else(|| {
+                EvalError::input(
+                    "transaction.time",
+                    "no version of the program is in effect at this time",
+                )
+            })?;
+            let mut out = Postings::default();
+            advance(&mut state, tx.time, notice, &mut out);
+            let mut original = match &incoming.refund_of {
+                Some(id) => Some(
+                    session
+                        .transaction(id)?
+                        .ok_or_else(|| LedgerError::UnknownOriginal(id.clone()))?,
+                ),
+                None => None,
+            };
+            let mut transaction = tx.clone();
+            transaction.refund = original.as_ref().map(|o| RefundOf {
+                original: o.decision.clone(),
+                refunded_before: o.refunded.clone(),
+            });
+            let context = Context {
+                account: view::account_view(program, &state, tx.time, session)?,
+                customer: state.customer.clone(),
+                transaction,
+                as_of: None,
+            };
+            let decision = program.evaluate_with(&context, &EvalOptions::default())?;
+            let mut posting = Posting {
+                program,
+                transaction: &context.transaction,
+                decision: &decision,
+                original: original.as_mut(),
+                consumed: Vec::new(),
+            };
+            post(&mut state, &mut posting, session, &mut out)?;
+            let consumed = posting.consumed;
+            record(session, &state, out)?;
+            if let Some(original) = &original {
+                session.put_transaction(original)?;
+            }
+            session.put_transaction(&StoredTransaction {
+                id: tx.id.clone(),
+                account: state.id.clone(),
+                fingerprint: fingerprint.clone(),
+                decision: decision.clone(),
+                refunded: Vec::new(),
+                consumed,
+                returned: rust_decimal::Decimal::ZERO,
+                time: tx.time,
+            })?;
+            Ok(Applied::New(decision))
+        })
+    }
+
+    /// Brings an account to `as_of`: pending points activate, points expire, expiry notices go
+    /// out, all recorded.
+    pub fn advance(
+        &mut self,
+        id_or_alias: &str,
+        as_of: DateTime<FixedOffset>,
+    ) -> Result<AccountState, LedgerError> {
+        let notice = self.options.expiry_notice;
+        self.store.atomically(|session| {
+            let mut state = session
+                .account(id_or_alias)?
+                .ok_or_else(|| LedgerError::UnknownAccount(id_or_alias.to_string()))?;
+            let mut out = Postings::default();
+            advance(&mut state, as_of, notice, &mut out);
+            record(session, &state, out)?;
+            Ok(state)
+        })
+    }
+
+    /// Checks the whole journal's hash chain; returns the number of entries checked.
+    pub fn verify(&mut self) -> Result<Result<u64, Broken>, LedgerError> {
+        Ok(verify(&mut self.store)?)
+    }
+}
+
+/// Checks a store's whole journal hash chain; returns the number of entries checked, or where
+/// the chain breaks.
+pub fn verify<S: Store>(store: &mut S) -> Result<Result<u64, Broken>, StoreError> {
+    store.atomically(|session| {
+        let (mut seq, mut previous) = (0u64, chain::GENESIS.to_string());
+        loop {
+            let page = session.journal(None, seq, 1000)?;
+            if page.is_empty() {
+                return Ok(Ok(seq));
+            }
+            match chain::check(&page, seq, previous) {
+                Ok((s, p)) => (seq, previous) = (s, p),
+                Err(broken) => return Ok(Err(broken)),
+            }
+        }
+    })
+}
+
+/// Writes an account's new state with its sealed journal entries and its events.
+fn record(
+    session: &mut dyn Session,
+    state: &AccountState,
+    mut out: Postings,
+) -> Result<(), StoreError> {
+    let head = session.journal_head()?;
+    chain::seal(&mut out.entries, head);
+    session.append_journal(&out.entries)?;
+    let mut seq = session.outbox_head()?;
+    let events: Vec<OutboxEvent> = out
+        .events
+        .into_iter()
+        .map(|(account, at, event)| {
+            seq += 1;
+            OutboxEvent {
+                seq,
+                account,
+                at,
+                event,
+            }
+        })
+        .collect();
+    session.push_events(&events)?;
+    session.put_account(state)
+}
+
+/// A hash of the incoming transaction's content, to tell a retry from a different transaction.
+fn fingerprint(incoming: &Incoming) -> String {
+    let text = serde_json::to_string(incoming).unwrap_or_default();
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

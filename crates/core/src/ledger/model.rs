@@ -48,12 +48,20 @@ impl AccountState {
     /// Points the customer can spend: the remainders of available lots (negative lots, debts
     /// from reversals, included).
     pub fn available(&self) -> Decimal {
-        self.lots.iter().filter(|l| !l.pending).map(|l| l.remaining).sum()
+        self.lots
+            .iter()
+            .filter(|l| !l.pending)
+            .map(|l| l.remaining)
+            .sum()
     }
 
     /// Points earned but not yet available.
     pub fn pending(&self) -> Decimal {
-        self.lots.iter().filter(|l| l.pending).map(|l| l.remaining).sum()
+        self.lots
+            .iter()
+            .filter(|l| l.pending)
+            .map(|l| l.remaining)
+            .sum()
     }
 
     /// The balance: the sum of every lot's remainder.
@@ -80,6 +88,12 @@ pub struct Lot {
     pub available_at: Option<DateTime<FixedOffset>>,
     /// When it expires.
     pub expires_at: Option<DateTime<FixedOffset>>,
+    /// Points of it that expired.
+    #[serde(default)]
+    pub expired: Decimal,
+    /// Points of it taken back by refunds.
+    #[serde(default)]
+    pub reversed: Decimal,
     /// Whether it is still pending.
     pub pending: bool,
     /// Whether the customer was told it expires soon.
@@ -150,6 +164,12 @@ pub struct StoredTransaction {
     /// Units of each line refunded so far (for purchases).
     #[serde(default)]
     pub refunded: Vec<crate::eval::RefundedUnits>,
+    /// The lots its redemption spent, with the points taken from each, in order.
+    #[serde(default)]
+    pub consumed: Vec<(String, Decimal)>,
+    /// Redeemed points given back by refunds so far.
+    #[serde(default)]
+    pub returned: Decimal,
     /// When it happened.
     pub time: DateTime<FixedOffset>,
 }

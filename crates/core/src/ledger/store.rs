@@ -240,10 +240,7 @@ impl Session for Overlay<'_> {
     }
 
     fn pending_events(&mut self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
-        let acknowledged = self
-            .acknowledged
-            .unwrap_or(0)
-            .max(self.base.acknowledged);
+        let acknowledged = self.acknowledged.unwrap_or(0).max(self.base.acknowledged);
         Ok(self
             .base
             .outbox

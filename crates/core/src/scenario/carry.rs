@@ -128,9 +128,9 @@ impl Carry {
         };
         // Starting counters belong to the first step's periods.
         view.earned
-            .retain(|name, _| same_period(cap_period(program, name), first_day));
+            .retain(|name, _| same_period(program.cap_period(name), first_day));
         view.uses
-            .retain(|name, _| same_period(limit_period(program, name), first_day));
+            .retain(|name, _| same_period(program.limit_period(name), first_day));
         for entry in &self.entries {
             let day = local(entry.time);
             for effect in &entry.decision.effects {
@@ -147,7 +147,7 @@ impl Carry {
                         } else {
                             view.pending += *points;
                         }
-                        if same_period(cap_period(program, source.name()), day) {
+                        if same_period(program.cap_period(source.name()), day) {
                             *view.earned.entry(source.name().to_string()).or_default() += *points;
                         }
                     }
@@ -162,7 +162,7 @@ impl Carry {
                         }
                     }
                     E::LimitCounted { source } => {
-                        if same_period(limit_period(program, source.name()), day) {
+                        if same_period(program.limit_period(source.name()), day) {
                             *view.uses.entry(source.name().to_string()).or_default() += 1;
                         }
                     }
@@ -229,31 +229,4 @@ fn in_window(
     let local = now.with_timezone(&tz).naive_local();
     let start = crate::eval::window_start(local, duration);
     at <= now && start.is_none_or(|s| at.with_timezone(&tz).naive_local() >= s)
-}
-
-/// The period of the cap of the rule or promotion `name`.
-fn cap_period(program: &Program, name: &str) -> Option<Period> {
-    program
-        .rules
-        .iter()
-        .chain(program.promotions.iter().map(|p| &p.accrual))
-        .find(|a| &*a.name == name)
-        .and_then(|a| a.cap.map(|c| c.period))
-}
-
-/// The period of the limit of the promotion or offer `name` (`None`: for life).
-fn limit_period(program: &Program, name: &str) -> Option<Period> {
-    program
-        .promotions
-        .iter()
-        .find(|p| &*p.accrual.name == name)
-        .and_then(|p| p.limit)
-        .or_else(|| {
-            program
-                .offers
-                .iter()
-                .find(|o| &*o.name == name)
-                .and_then(|o| o.limit)
-        })
-        .and_then(|l| l.period)
 }

@@ -1,0 +1,207 @@
+//! The ledger on a database file: `puntos db init`, `apply`, `account`, `verify`, `events`.
+
+use crate::programs::load_versions;
+use puntos::eval::from_json;
+use puntos::ledger::{verify as verify_chain, Applied, Incoming, Ledger, SqliteStore, Store};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+/// Opens (creating or migrating) the database, or prints why not.
+fn open(db: &Path) -> Result<SqliteStore, u8> {
+    SqliteStore::open(db).map_err(|e| {
+        eprintln!("error: {}: {e}", db.display());
+        2
+    })
+}
+
+/// `puntos db init`: creates the database file, or brings its schema up to date.
+pub fn init(db: &Path) -> u8 {
+    match open(db) {
+        Ok(store) => {
+            let version = store.schema_version().unwrap_or_default();
+            println!("{}: ready (schema version {version})", db.display());
+            0
+        }
+        Err(code) => code,
+    }
+}
+
+/// `puntos apply`: applies a JSONL file of transactions, one per line, in order. Rows that
+/// cannot be read or are refused go to the rejects file with their line and reason; everything
+/// else stays applied. Running it again after an interruption resumes: rows applied before are
+/// recognised by their id and skipped.
+pub fn apply(db: &Path, programs: &[PathBuf], input: &Path, rejects: Option<&Path>) -> u8 {
+    let versions = match load_versions(programs) {
+        Ok(v) => v,
+        Err(failed) => return failed.exit,
+    };
+    let store = match open(db) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let file = match std::fs::File::open(input) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", input.display());
+            return 2;
+        }
+    };
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let rejects_path = rejects.map_or_else(
+        || PathBuf::from(format!("{}.rejects.jsonl", input.display())),
+        Path::to_path_buf,
+    );
+    let mut rejects_file: Option<std::fs::File> = None;
+    let mut ledger = Ledger::new(store, versions);
+    let progress = indicatif::ProgressBar::new(size);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {per_sec} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let (mut applied, mut duplicates, mut rejected) = (0u64, 0u64, 0u64);
+    let mut reader = BufReader::new(file);
+    let mut line = String::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let read = match reader.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                eprintln!("error: {}: line {}: {e}", input.display(), number + 1);
+                return 2;
+            }
+        };
+        number += 1;
+        progress.inc(read as u64);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let outcome = from_json::<Incoming>(&line)
+            .map_err(|e| e.to_string())
+            .and_then(|incoming| ledger.apply(&incoming).map_err(|e| e.to_string()));
+        match outcome {
+            Ok(Applied::New(_)) => applied += 1,
+            Ok(Applied::Duplicate(_)) => duplicates += 1,
+            Err(reason) => {
+                rejected += 1;
+                let record = serde_json::json!({
+                    "line": number,
+                    "reason": reason,
+                    "row": line.trim_end(),
+                });
+                let file = match &mut rejects_file {
+                    Some(f) => f,
+                    None => match std::fs::File::create(&rejects_path) {
+                        Ok(f) => rejects_file.insert(f),
+                        Err(e) => {
+                            eprintln!("error: cannot write `{}`: {e}", rejects_path.display());
+                            return 2;
+                        }
+                    },
+                };
+                if let Err(e) = writeln!(file, "{record}") {
+                    eprintln!("error: cannot write `{}`: {e}", rejects_path.display());
+                    return 2;
+                }
+            }
+        }
+    }
+    progress.finish_and_clear();
+    println!("applied {applied}, already applied {duplicates}, rejected {rejected}");
+    if rejected > 0 {
+        println!(
+            "rejected rows, with their line and reason: {}",
+            rejects_path.display()
+        );
+    }
+    u8::from(rejected > 0)
+}
+
+/// `puntos account`: an account's balance, lots and journal, each entry explained.
+pub fn account(db: &Path, id: &str) -> u8 {
+    let mut store = match open(db) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let result = store.atomically(|session| {
+        let Some(state) = session.account(id)? else {
+            return Ok(None);
+        };
+        let entries = session.journal(Some(&state.id), 0, usize::MAX)?;
+        Ok::<_, puntos::ledger::StoreError>(Some((state, entries)))
+    });
+    match result {
+        Ok(Some((state, entries))) => {
+            print!("{}", crate::explain::account_text(&state, &entries));
+            0
+        }
+        Ok(None) => {
+            eprintln!("error: no account has the id or alias `{id}`");
+            1
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+/// `puntos verify`: checks the journal's hash chain.
+pub fn verify(db: &Path) -> u8 {
+    let mut store = match open(db) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match verify_chain(&mut store) {
+        Ok(Ok(count)) => {
+            println!("journal intact: {count} entries, hash chain verified");
+            0
+        }
+        Ok(Err(broken)) => {
+            println!("journal BROKEN: {broken}");
+            1
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+/// `puntos events`: unacknowledged events for the CRM as JSON lines; `--ack N` acknowledges
+/// those up to N.
+pub fn events(db: &Path, ack: Option<u64>) -> u8 {
+    let mut store = match open(db) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let result = store.atomically(|session| {
+        if let Some(seq) = ack {
+            session.acknowledge(seq)?;
+            return Ok(Vec::new());
+        }
+        session.pending_events(usize::MAX)
+    });
+    match result {
+        Ok(events) => {
+            for event in events {
+                match serde_json::to_string(&event) {
+                    Ok(json) => println!("{json}"),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return 2;
+                    }
+                }
+            }
+            if let Some(seq) = ack {
+                println!("acknowledged events up to {seq}");
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}

@@ -1,0 +1,523 @@
+//! Posting: turning time and decisions into lots, journal entries, counters and events.
+//!
+//! Time first: pending lots whose date has come become available, lots past their expiry
+//! expire, and lots expiring soon are announced. Then each effect of the decision: an earn
+//! opens a lot, a redemption spends lots in the program's order, a reversal takes points back
+//! from the lot the purchase opened (a debt if they were spent, forgiven if they expired), a
+//! return puts redeemed points back into the lots they came from, counters and budgets count,
+//! coupons are issued and used, the tier changes.
+
+use super::model::{AccountState, EntryKind, Event, JournalEntry, Lot, StoredTransaction};
+use super::store::{Session, StoreError};
+use super::view::{period_key, FOR_LIFE};
+use crate::eval::{Decision, Effect, HeldCoupon, HeldTier, Source, Transaction};
+use crate::program::{CodeBatch, Program};
+use chrono::{DateTime, FixedOffset};
+use puntos_dsl::ast::LotOrder;
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+
+/// Entries and events produced by one unit of work, before they are sealed and stored.
+#[derive(Debug, Default)]
+pub(super) struct Postings {
+    pub entries: Vec<JournalEntry>,
+    pub events: Vec<(String, DateTime<FixedOffset>, Event)>,
+}
+
+impl Postings {
+    #[allow(clippy::too_many_arguments)]
+    fn entry(
+        &mut self,
+        account: &str,
+        at: DateTime<FixedOffset>,
+        transaction: Option<&str>,
+        kind: EntryKind,
+        lot: Option<&str>,
+        points: Decimal,
+        note: String,
+    ) {
+        self.entries.push(JournalEntry {
+            seq: 0,
+            account: account.to_string(),
+            at,
+            transaction: transaction.map(str::to_string),
+            kind,
+            lot: lot.map(str::to_string),
+            points,
+            note,
+            previous: String::new(),
+            hash: String::new(),
+        });
+    }
+}
+
+/// Brings `state` to `as_of`: activations, expiries, expiry notices (`notice` before).
+pub(super) fn advance(
+    state: &mut AccountState,
+    as_of: DateTime<FixedOffset>,
+    notice: chrono::TimeDelta,
+    out: &mut Postings,
+) {
+    let account = state.id.clone();
+    for lot in &mut state.lots {
+        if lot.pending && lot.available_at.is_none_or(|a| a <= as_of) {
+            lot.pending = false;
+            out.entry(
+                &account,
+                lot.available_at.unwrap_or(as_of),
+                None,
+                EntryKind::Activate,
+                Some(&lot.id),
+                Decimal::ZERO,
+                format!("{} pending points became available", lot.remaining),
+            );
+        }
+        let Some(expires) = lot.expires_at else {
+            continue;
+        };
+        if expires <= as_of && lot.remaining > Decimal::ZERO {
+            let gone = lot.remaining;
+            lot.remaining = Decimal::ZERO;
+            lot.expired += gone;
+            out.entry(
+                &account,
+                expires,
+                None,
+                EntryKind::Expire,
+                Some(&lot.id),
+                -gone,
+                format!("{gone} points of {} expired", lot.source),
+            );
+        } else if !lot.expiry_notified
+            && !lot.pending
+            && lot.remaining > Decimal::ZERO
+            && expires
+                .checked_sub_signed(notice)
+                .is_some_and(|n| n <= as_of)
+        {
+            lot.expiry_notified = true;
+            out.events.push((
+                account.clone(),
+                as_of,
+                Event::PointsExpiring {
+                    points: lot.remaining,
+                    expires_at: expires,
+                },
+            ));
+        }
+    }
+    state.as_of = Some(state.as_of.map_or(as_of, |a| a.max(as_of)));
+}
+
+/// What posting a decision needs besides the account.
+pub(super) struct Posting<'a> {
+    pub program: &'a Program,
+    pub transaction: &'a Transaction,
+    pub decision: &'a Decision,
+    /// For a refund: the original purchase, updated with what this refund returns.
+    pub original: Option<&'a mut StoredTransaction>,
+    /// Filled with the lots a redemption spends.
+    pub consumed: Vec<(String, Decimal)>,
+}
+
+/// Applies every effect of the decision to `state`.
+pub(super) fn post(
+    state: &mut AccountState,
+    posting: &mut Posting<'_>,
+    session: &mut dyn Session,
+    out: &mut Postings,
+) -> Result<(), StoreError> {
+    let tx = posting.transaction;
+    let program = posting.program;
+    let time = tx.time;
+    let account = state.id.clone();
+    let today = time.with_timezone(&program.timezone).date_naive();
+    let mut earned_total = Decimal::ZERO;
+    for (index, effect) in posting.decision.effects.iter().enumerate() {
+        match effect {
+            Effect::Earn {
+                source,
+                points,
+                available_at,
+                expires_at,
+                ..
+            } => {
+                let id = format!("{}#{index}", tx.id);
+                let pending = available_at.is_some_and(|a| a > time);
+                out.entry(
+                    &account,
+                    time,
+                    Some(&tx.id),
+                    EntryKind::Earn,
+                    Some(&id),
+                    *points,
+                    format!("{source}"),
+                );
+                state.lots.push(Lot {
+                    id,
+                    source: source.to_string(),
+                    points: *points,
+                    remaining: *points,
+                    earned_at: time,
+                    available_at: *available_at,
+                    expires_at: *expires_at,
+                    expired: Decimal::ZERO,
+                    reversed: Decimal::ZERO,
+                    pending,
+                    expiry_notified: false,
+                });
+                earned_total += *points;
+                if let Some(period) = program.cap_period(source.name()) {
+                    *state
+                        .earned
+                        .entry(source.name().to_string())
+                        .or_default()
+                        .entry(period_key(Some(period), today))
+                        .or_default() += *points;
+                }
+            }
+            Effect::Redeem { points, value, .. } => {
+                let order = program
+                    .redemption
+                    .as_ref()
+                    .map_or(LotOrder::Oldest, |r| r.order);
+                let redemption = Redemption {
+                    points: *points,
+                    value: *value,
+                    order,
+                    transaction: &tx.id,
+                    time,
+                };
+                spend(state, &redemption, out, &mut posting.consumed);
+            }
+            Effect::ReverseEarn {
+                source,
+                points,
+                of_transaction,
+            } => reverse(state, source, *points, of_transaction, &tx.id, time, out),
+            Effect::ReturnRedeemed {
+                points,
+                of_transaction,
+                ..
+            } => {
+                if let Some(original) = posting.original.as_deref_mut() {
+                    give_back(state, original, *points, &tx.id, time, out);
+                } else {
+                    out.entry(
+                        &account,
+                        time,
+                        Some(&tx.id),
+                        EntryKind::Return,
+                        None,
+                        *points,
+                        format!("redeemed on {of_transaction}, given back"),
+                    );
+                }
+            }
+            Effect::BudgetConsumed { promotion, amount } => {
+                session.add_budget_used(promotion, *amount)?;
+            }
+            Effect::LimitCounted { source } => {
+                let key = period_key(program.limit_period(source.name()), today);
+                *state
+                    .uses
+                    .entry(source.name().to_string())
+                    .or_default()
+                    .entry(key)
+                    .or_default() += 1;
+            }
+            Effect::ConsumeCoupon { coupon, .. } => {
+                *state
+                    .uses
+                    .entry(coupon.to_string())
+                    .or_default()
+                    .entry(FOR_LIFE)
+                    .or_default() += 1;
+            }
+            Effect::IssueCoupon { coupon, .. } => {
+                let code = coupon_code(program, coupon, &tx.id, index);
+                state.coupons.push(HeldCoupon {
+                    code: code.clone(),
+                    coupon: coupon.to_string(),
+                    issued_at: time,
+                });
+                out.events.push((
+                    account.clone(),
+                    time,
+                    Event::CouponIssued {
+                        coupon: coupon.to_string(),
+                        code,
+                    },
+                ));
+            }
+            Effect::TierChange { from, to, until } => {
+                state.tier = to.as_ref().map(|name| HeldTier {
+                    name: name.to_string(),
+                    until: *until,
+                });
+                out.events.push((
+                    account.clone(),
+                    time,
+                    Event::TierChanged {
+                        from: from.as_deref().map(str::to_string),
+                        to: to.as_deref().map(str::to_string),
+                    },
+                ));
+            }
+            Effect::Discount { .. } => {}
+        }
+    }
+    if earned_total > Decimal::ZERO {
+        out.events.push((
+            account.clone(),
+            time,
+            Event::PointsEarned {
+                points: earned_total,
+                transaction: tx.id.clone(),
+            },
+        ));
+    }
+    let amount: Decimal = posting.decision.lines.iter().map(|l| l.amount).sum();
+    match tx.kind.as_str() {
+        "purchase" => state.history.push((time, tx.amount.unwrap_or(amount))),
+        "refund" => state.history.push((time, -amount)),
+        _ => {}
+    }
+    if let Some(original) = posting.original.as_deref_mut() {
+        for line in &tx.lines {
+            if let Some(index) = line.original_line {
+                match original.refunded.iter_mut().find(|r| r.line == index) {
+                    Some(r) => r.quantity += line.quantity,
+                    None => original.refunded.push(crate::eval::RefundedUnits {
+                        line: index,
+                        quantity: line.quantity,
+                    }),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A redemption to post.
+struct Redemption<'a> {
+    points: Decimal,
+    value: Decimal,
+    order: LotOrder,
+    transaction: &'a str,
+    time: DateTime<FixedOffset>,
+}
+
+/// Spends the redemption's points from available lots in its order, recording each lot taken
+/// from.
+fn spend(
+    state: &mut AccountState,
+    redemption: &Redemption<'_>,
+    out: &mut Postings,
+    consumed: &mut Vec<(String, Decimal)>,
+) {
+    let Redemption {
+        points,
+        value,
+        order,
+        transaction,
+        time,
+    } = *redemption;
+    let mut candidates: Vec<usize> = (0..state.lots.len())
+        .filter(|&i| {
+            state
+                .lots
+                .get(i)
+                .is_some_and(|l| !l.pending && l.remaining > Decimal::ZERO)
+        })
+        .collect();
+    let key = |i: &usize| state.lots.get(*i).map(|l| (l.earned_at, l.expires_at));
+    match order {
+        LotOrder::Oldest => candidates.sort_by_key(|i| key(i).map(|k| k.0)),
+        LotOrder::Newest => candidates.sort_by_key(|i| std::cmp::Reverse(key(i).map(|k| k.0))),
+        // Lots that never expire go last.
+        LotOrder::Expiring => candidates
+            .sort_by_key(|i| key(i).map(|(earned, expires)| (expires.is_none(), expires, earned))),
+    }
+    let account = state.id.clone();
+    let mut left = points;
+    for i in candidates {
+        if left <= Decimal::ZERO {
+            break;
+        }
+        let Some(lot) = state.lots.get_mut(i) else {
+            continue;
+        };
+        let take = left.min(lot.remaining);
+        lot.remaining -= take;
+        left -= take;
+        consumed.push((lot.id.clone(), take));
+        out.entry(
+            &account,
+            time,
+            Some(transaction),
+            EntryKind::Redeem,
+            Some(&lot.id),
+            -take,
+            format!("{take} of {points} points redeemed for {value}"),
+        );
+    }
+}
+
+/// Takes back `points` that `source` earned on `of_transaction`.
+fn reverse(
+    state: &mut AccountState,
+    source: &Source,
+    points: Decimal,
+    of_transaction: &str,
+    transaction: &str,
+    time: DateTime<FixedOffset>,
+    out: &mut Postings,
+) {
+    let account = state.id.clone();
+    let prefix = format!("{of_transaction}#");
+    let label = source.to_string();
+    match state
+        .lots
+        .iter_mut()
+        .find(|l| l.id.starts_with(&prefix) && l.source == label)
+    {
+        Some(lot) => {
+            // Points that expired meanwhile are gone already; the rest comes out of the lot,
+            // below zero (a debt) if the customer spent them.
+            let reversible = lot.points - lot.expired - lot.reversed;
+            let taken = points.min(reversible.max(Decimal::ZERO));
+            lot.remaining -= taken;
+            lot.reversed += taken;
+            let mut note = format!("{label} on {of_transaction}, refunded");
+            if taken < points {
+                note.push_str(&format!(
+                    "; {} points had expired and are not taken again",
+                    points - taken
+                ));
+            }
+            if lot.remaining < Decimal::ZERO {
+                note.push_str(&format!("; {} points owed", -lot.remaining));
+            }
+            let id = lot.id.clone();
+            out.entry(
+                &account,
+                time,
+                Some(transaction),
+                EntryKind::Reverse,
+                Some(&id),
+                -taken,
+                note,
+            );
+        }
+        None => {
+            // The purchase is older than this ledger (a migrated account): a debt lot.
+            let id = format!("{transaction}#reversal-{}", state.lots.len());
+            state.lots.push(Lot {
+                id: id.clone(),
+                source: format!("refund of {of_transaction}"),
+                points: -points,
+                remaining: -points,
+                earned_at: time,
+                available_at: None,
+                expires_at: None,
+                expired: Decimal::ZERO,
+                reversed: Decimal::ZERO,
+                pending: false,
+                expiry_notified: false,
+            });
+            out.entry(
+                &account,
+                time,
+                Some(transaction),
+                EntryKind::Reverse,
+                Some(&id),
+                -points,
+                format!("{label} on {of_transaction}, refunded; no lot of it in this ledger"),
+            );
+        }
+    }
+}
+
+/// Puts redeemed points back into the lots they were spent from, latest first.
+fn give_back(
+    state: &mut AccountState,
+    original: &mut StoredTransaction,
+    points: Decimal,
+    transaction: &str,
+    time: DateTime<FixedOffset>,
+    out: &mut Postings,
+) {
+    let account = state.id.clone();
+    // Skip what earlier refunds gave back, walking from the last lot spent.
+    let mut skip = original.returned;
+    let mut left = points;
+    for (lot_id, taken) in original.consumed.iter().rev() {
+        let available = if skip >= *taken {
+            skip -= *taken;
+            continue;
+        } else {
+            let a = *taken - skip;
+            skip = Decimal::ZERO;
+            a
+        };
+        if left <= Decimal::ZERO {
+            break;
+        }
+        let back = left.min(available);
+        left -= back;
+        if let Some(lot) = state.lots.iter_mut().find(|l| l.id == *lot_id) {
+            lot.remaining += back;
+            out.entry(
+                &account,
+                time,
+                Some(transaction),
+                EntryKind::Return,
+                Some(lot_id),
+                back,
+                format!("redeemed on {}, given back", original.id),
+            );
+            // Points returned to a lot past its expiry expire at once.
+            if lot.expires_at.is_some_and(|e| e <= time) {
+                lot.remaining -= back;
+                lot.expired += back;
+                out.entry(
+                    &account,
+                    time,
+                    None,
+                    EntryKind::Expire,
+                    Some(lot_id),
+                    -back,
+                    format!("{back} returned points of {} had expired", lot.source),
+                );
+            }
+        }
+    }
+    original.returned += points - left;
+}
+
+/// A personal coupon code: the batch prefix and characters derived from the transaction, so
+/// applying the same transaction again gives the same code.
+fn coupon_code(program: &Program, coupon: &str, transaction: &str, index: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let Some(c) = program.coupons.iter().find(|c| &*c.name == coupon) else {
+        return format!("{coupon}-{transaction}");
+    };
+    match &c.codes {
+        CodeBatch::Fixed(codes) => codes.first().cloned().unwrap_or_default(),
+        CodeBatch::Unique { length, prefix } => {
+            let digest = Sha256::digest(format!("{coupon}/{transaction}/{index}").as_bytes());
+            let body: String = digest
+                .iter()
+                .cycle()
+                .take(usize::try_from(*length).unwrap_or(8))
+                .map(|b| {
+                    ALPHABET
+                        .get(usize::from(*b) % ALPHABET.len())
+                        .map_or('X', |c| char::from(*c))
+                })
+                .collect();
+            format!("{prefix}{body}")
+        }
+    }
+}

@@ -1,0 +1,525 @@
+//! The SQLite store: the ledger in one file (or in memory), for a single shop or a command-line
+//! ledger. SQLite is compiled in, so no system library is needed.
+//!
+//! - Each unit of work is one `BEGIN IMMEDIATE` transaction: writers, even in other processes,
+//!   take the write lock before reading, so a read-modify-write never loses an update. A writer
+//!   that finds the lock taken waits (up to [`BUSY_TIMEOUT`]) rather than failing.
+//! - The file is in WAL mode with `synchronous = NORMAL`: readers never block the writer, and a
+//!   commit survives a crash of the process (a power loss may lose the last commits, never the
+//!   file's consistency).
+//! - Records are kept whole as JSON (`serde_json`), beside the columns they are looked up by;
+//!   decimals are text, never floating point.
+//! - The schema is versioned: [`MIGRATIONS`] are applied in order, in one transaction, when a
+//!   database is opened, and each applied version is recorded in `schema_version`. A database
+//!   written by a newer puntos is refused.
+
+use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
+use super::store::{Session, Store, StoreError};
+use rusqlite::{
+    params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior,
+};
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// How long a unit of work waits for another writer (another process on the same file) to
+/// finish before it fails.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The schema's migrations, in order: the script at index `i` brings a database from version `i`
+/// to version `i + 1`. Append only; never edit a released script.
+const MIGRATIONS: &[&str] = &[
+    // 1: the ledger's tables.
+    "CREATE TABLE accounts (
+         id TEXT PRIMARY KEY NOT NULL,
+         state TEXT NOT NULL
+     ) STRICT;
+     CREATE TABLE aliases (
+         alias TEXT PRIMARY KEY NOT NULL,
+         account TEXT NOT NULL REFERENCES accounts (id)
+     ) STRICT;
+     CREATE INDEX aliases_account ON aliases (account);
+     CREATE TABLE transactions (
+         id TEXT PRIMARY KEY NOT NULL,
+         account TEXT NOT NULL,
+         body TEXT NOT NULL
+     ) STRICT;
+     CREATE INDEX transactions_account ON transactions (account);
+     CREATE TABLE budgets (
+         promotion TEXT PRIMARY KEY NOT NULL,
+         used TEXT NOT NULL
+     ) STRICT;
+     CREATE TABLE journal (
+         seq INTEGER PRIMARY KEY NOT NULL CHECK (seq > 0),
+         account TEXT NOT NULL,
+         body TEXT NOT NULL,
+         hash TEXT NOT NULL
+     ) STRICT;
+     CREATE INDEX journal_account ON journal (account, seq);
+     CREATE TABLE outbox (
+         seq INTEGER PRIMARY KEY NOT NULL CHECK (seq > 0),
+         account TEXT NOT NULL,
+         body TEXT NOT NULL
+     ) STRICT;
+     CREATE TABLE outbox_ack (
+         id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+         acknowledged INTEGER NOT NULL
+     ) STRICT;
+     INSERT INTO outbox_ack (id, acknowledged) VALUES (1, 0);",
+];
+
+/// The ledger stored in SQLite. See the [module](self) for how it keeps units of work atomic
+/// and concurrent writers serialized.
+#[derive(Debug)]
+pub struct SqliteStore {
+    connection: Connection,
+}
+
+impl SqliteStore {
+    /// The schema version this build writes (and the newest it can open).
+    pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+    /// Opens (creating it if needed) the database at `path`, and brings its schema up to date.
+    /// Fails if the database was written by a newer puntos.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref();
+        let connection = Connection::open(path)
+            .map_err(|e| StoreError(format!("opening {}: {e}", path.display())))?;
+        SqliteStore::setup(connection, true)
+            .map_err(|StoreError(e)| StoreError(format!("{}: {e}", path.display())))
+    }
+
+    /// A new, empty database in memory, gone when the store is dropped.
+    pub fn in_memory() -> Result<SqliteStore, StoreError> {
+        let connection = Connection::open_in_memory().map_err(sql("opening a memory database"))?;
+        SqliteStore::setup(connection, false)
+    }
+
+    /// The database's schema version (the number of migrations applied).
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        current_version(&self.connection)
+    }
+
+    fn setup(mut connection: Connection, file: bool) -> Result<SqliteStore, StoreError> {
+        connection
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(sql("setting the busy timeout"))?;
+        if file {
+            wal(&connection)?;
+        }
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql("setting synchronous mode"))?;
+        connection
+            .pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql("enabling foreign keys"))?;
+        migrate(&mut connection)?;
+        Ok(SqliteStore { connection })
+    }
+}
+
+/// Puts a database file in WAL mode (it stays so: the mode is recorded in the file). Another
+/// connection switching the same new file at the same moment makes SQLite answer "busy" at once
+/// rather than wait, so this retries until [`BUSY_TIMEOUT`]. A file system without shared memory
+/// keeps its rollback journal, which is slower but just as safe.
+fn wal(connection: &Connection) -> Result<(), StoreError> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        let mode = connection
+            .query_row("PRAGMA journal_mode", [], |row| row.get::<_, String>(0))
+            .and_then(|mode| {
+                if mode.eq_ignore_ascii_case("wal") {
+                    Ok(mode)
+                } else {
+                    connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+                }
+            });
+        match mode {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                ) && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(StoreError(format!("setting WAL mode: {e}"))),
+        }
+    }
+}
+
+/// The schema version recorded in the database (0 when none is).
+fn current_version(connection: &Connection) -> Result<u32, StoreError> {
+    let exists: bool = connection
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema
+                            WHERE type = 'table' AND name = 'schema_version')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(sql("reading the schema version"))?;
+    if !exists {
+        return Ok(0);
+    }
+    let version: i64 = connection
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(sql("reading the schema version"))?;
+    u32::try_from(version).map_err(|_| {
+        StoreError(format!(
+            "the recorded schema version {version} is not valid"
+        ))
+    })
+}
+
+/// Applies the migrations the database lacks, all in one transaction (another process opening
+/// the same file at the same time waits, then finds them applied).
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let tx = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql("starting the schema migration"))?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version INTEGER PRIMARY KEY NOT NULL,
+             applied_at TEXT NOT NULL
+         ) STRICT",
+    )
+    .map_err(sql("creating the schema_version table"))?;
+    let current = current_version(&tx)?;
+    if current > SqliteStore::SCHEMA_VERSION {
+        return Err(StoreError(format!(
+            "the database has schema version {current}, newer than this puntos supports ({}); \
+             open it with a newer puntos",
+            SqliteStore::SCHEMA_VERSION
+        )));
+    }
+    let pending = MIGRATIONS
+        .iter()
+        .zip(1u32..)
+        .skip_while(|(_, v)| *v <= current);
+    for (script, version) in pending {
+        tx.execute_batch(script)
+            .map_err(|e| StoreError(format!("applying schema migration {version}: {e}")))?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at)
+             VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+            params![version],
+        )
+        .map_err(|e| StoreError(format!("recording schema migration {version}: {e}")))?;
+    }
+    tx.commit().map_err(sql("committing the schema migration"))
+}
+
+impl Store for SqliteStore {
+    fn atomically<R, E: From<StoreError>>(
+        &mut self,
+        work: impl FnOnce(&mut dyn Session) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql("starting a unit of work"))?;
+        let result = work(&mut SqliteSession { tx: &tx });
+        match result {
+            Ok(value) => {
+                tx.commit().map_err(sql("committing a unit of work"))?;
+                Ok(value)
+            }
+            Err(e) => {
+                // The work's error is the one to report; a failed rollback leaves the
+                // transaction to be rolled back when the connection next starts one.
+                let _ = tx.rollback();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The reads and writes of one unit of work: statements within the open transaction.
+struct SqliteSession<'t, 'c> {
+    tx: &'t Transaction<'c>,
+}
+
+impl SqliteSession<'_, '_> {
+    /// The first column of the rows of `query` with `params`, decoded from JSON.
+    fn bodies<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        query: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<T>, StoreError> {
+        let context = || format!("reading {what}");
+        let mut statement = self
+            .tx
+            .prepare_cached(query)
+            .map_err(|e| StoreError(format!("{}: {e}", context())))?;
+        let rows = statement
+            .query_map(params, |row| row.get::<_, String>(0))
+            .map_err(|e| StoreError(format!("{}: {e}", context())))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let body = row.map_err(|e| StoreError(format!("{}: {e}", context())))?;
+            out.push(decode(what, &body)?);
+        }
+        Ok(out)
+    }
+
+    /// The last sequence number of `table` (`journal` or `outbox`), 0 when it is empty.
+    fn last_seq(&self, table: &str) -> Result<u64, StoreError> {
+        let seq: i64 = self
+            .tx
+            .prepare_cached(&format!("SELECT COALESCE(MAX(seq), 0) FROM {table}"))
+            .and_then(|mut s| s.query_row([], |row| row.get(0)))
+            .map_err(|e| StoreError(format!("reading the {table}'s last sequence number: {e}")))?;
+        from_seq(seq)
+    }
+}
+
+impl Session for SqliteSession<'_, '_> {
+    fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
+        let state: Option<String> = self
+            .tx
+            .prepare_cached(
+                "SELECT state FROM accounts
+                 WHERE id = COALESCE((SELECT account FROM aliases WHERE alias = ?1), ?1)",
+            )
+            .and_then(|mut s| s.query_row([id_or_alias], |row| row.get(0)).optional())
+            .map_err(|e| StoreError(format!("reading account {id_or_alias}: {e}")))?;
+        state
+            .map(|s| decode(&format!("account {id_or_alias}"), &s))
+            .transpose()
+    }
+
+    fn put_account(&mut self, account: &AccountState) -> Result<(), StoreError> {
+        let id = account.id.as_str();
+        let fail = |e: rusqlite::Error| StoreError(format!("writing account {id}: {e}"));
+        let state = encode(&format!("account {id}"), account)?;
+        {
+            let mut owner = self
+                .tx
+                .prepare_cached("SELECT account FROM aliases WHERE alias = ?1")
+                .map_err(fail)?;
+            for alias in &account.aliases {
+                let current: Option<String> = owner
+                    .query_row([alias], |row| row.get(0))
+                    .optional()
+                    .map_err(fail)?;
+                if current.is_some_and(|o| o != id) {
+                    return Err(StoreError(format!(
+                        "alias {alias} already belongs to another account"
+                    )));
+                }
+            }
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO accounts (id, state) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+            )
+            .and_then(|mut s| s.execute(params![id, state]))
+            .map_err(fail)?;
+        // The account's aliases become exactly those it lists.
+        self.tx
+            .prepare_cached("DELETE FROM aliases WHERE account = ?1")
+            .and_then(|mut s| s.execute([id]))
+            .map_err(fail)?;
+        let mut insert = self
+            .tx
+            .prepare_cached("INSERT OR IGNORE INTO aliases (alias, account) VALUES (?1, ?2)")
+            .map_err(fail)?;
+        for alias in &account.aliases {
+            insert.execute(params![alias, id]).map_err(fail)?;
+        }
+        Ok(())
+    }
+
+    fn transaction(&mut self, id: &str) -> Result<Option<StoredTransaction>, StoreError> {
+        let body: Option<String> = self
+            .tx
+            .prepare_cached("SELECT body FROM transactions WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id], |row| row.get(0)).optional())
+            .map_err(|e| StoreError(format!("reading transaction {id}: {e}")))?;
+        body.map(|b| decode(&format!("transaction {id}"), &b))
+            .transpose()
+    }
+
+    fn put_transaction(&mut self, transaction: &StoredTransaction) -> Result<(), StoreError> {
+        let id = transaction.id.as_str();
+        let body = encode(&format!("transaction {id}"), transaction)?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO transactions (id, account, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET account = excluded.account, body = excluded.body",
+            )
+            .and_then(|mut s| s.execute(params![id, transaction.account, body]))
+            .map_err(|e| StoreError(format!("writing transaction {id}: {e}")))?;
+        Ok(())
+    }
+
+    fn budget_used(&mut self, promotion: &str) -> Result<Decimal, StoreError> {
+        let used: Option<String> = self
+            .tx
+            .prepare_cached("SELECT used FROM budgets WHERE promotion = ?1")
+            .and_then(|mut s| s.query_row([promotion], |row| row.get(0)).optional())
+            .map_err(|e| StoreError(format!("reading the budget of {promotion}: {e}")))?;
+        match used {
+            None => Ok(Decimal::ZERO),
+            Some(text) => Decimal::from_str(&text).map_err(|e| {
+                StoreError(format!(
+                    "the stored budget of {promotion} ({text:?}) is not a decimal: {e}"
+                ))
+            }),
+        }
+    }
+
+    fn add_budget_used(&mut self, promotion: &str, amount: Decimal) -> Result<(), StoreError> {
+        // Atomic: the unit of work holds the database's write lock from its start.
+        let used = self.budget_used(promotion)?;
+        let total = used.checked_add(amount).ok_or_else(|| {
+            StoreError(format!(
+                "the budget of {promotion} overflows ({used} + {amount})"
+            ))
+        })?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO budgets (promotion, used) VALUES (?1, ?2)
+                 ON CONFLICT (promotion) DO UPDATE SET used = excluded.used",
+            )
+            .and_then(|mut s| s.execute(params![promotion, total.to_string()]))
+            .map_err(|e| StoreError(format!("writing the budget of {promotion}: {e}")))?;
+        Ok(())
+    }
+
+    fn journal_head(&mut self) -> Result<Option<(u64, String)>, StoreError> {
+        let head: Option<(i64, String)> = self
+            .tx
+            .prepare_cached("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")
+            .and_then(|mut s| {
+                s.query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+            })
+            .map_err(|e| StoreError(format!("reading the journal's head: {e}")))?;
+        head.map(|(seq, hash)| Ok((from_seq(seq)?, hash)))
+            .transpose()
+    }
+
+    fn append_journal(&mut self, entries: &[JournalEntry]) -> Result<(), StoreError> {
+        let mut last = self.last_seq("journal")?;
+        let mut insert = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO journal (seq, account, body, hash) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(|e| StoreError(format!("appending to the journal: {e}")))?;
+        for entry in entries {
+            if entry.seq <= last {
+                return Err(StoreError(format!(
+                    "journal entry {} does not follow the journal's last entry {last}",
+                    entry.seq
+                )));
+            }
+            let body = encode(&format!("journal entry {}", entry.seq), entry)?;
+            insert
+                .execute(params![to_seq(entry.seq)?, entry.account, body, entry.hash])
+                .map_err(|e| StoreError(format!("appending journal entry {}: {e}", entry.seq)))?;
+            last = entry.seq;
+        }
+        Ok(())
+    }
+
+    fn journal(
+        &mut self,
+        account: Option<&str>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<JournalEntry>, StoreError> {
+        // A position past any storable one: nothing follows it.
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        match account {
+            Some(account) => self.bodies(
+                "the journal",
+                "SELECT body FROM journal WHERE account = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                params![account, after, limit],
+            ),
+            None => self.bodies(
+                "the journal",
+                "SELECT body FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                params![after, limit],
+            ),
+        }
+    }
+
+    fn outbox_head(&mut self) -> Result<u64, StoreError> {
+        self.last_seq("outbox")
+    }
+
+    fn push_events(&mut self, events: &[OutboxEvent]) -> Result<(), StoreError> {
+        let mut insert = self
+            .tx
+            .prepare_cached("INSERT INTO outbox (seq, account, body) VALUES (?1, ?2, ?3)")
+            .map_err(|e| StoreError(format!("writing to the outbox: {e}")))?;
+        for event in events {
+            let body = encode(&format!("outbox event {}", event.seq), event)?;
+            insert
+                .execute(params![to_seq(event.seq)?, event.account, body])
+                .map_err(|e| StoreError(format!("writing outbox event {}: {e}", event.seq)))?;
+        }
+        Ok(())
+    }
+
+    fn pending_events(&mut self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.bodies(
+            "the outbox",
+            "SELECT body FROM outbox
+             WHERE seq > (SELECT acknowledged FROM outbox_ack WHERE id = 1)
+             ORDER BY seq LIMIT ?1",
+            [limit],
+        )
+    }
+
+    fn acknowledge(&mut self, seq: u64) -> Result<(), StoreError> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        self.tx
+            .prepare_cached(
+                "UPDATE outbox_ack SET acknowledged = MAX(acknowledged, ?1) WHERE id = 1",
+            )
+            .and_then(|mut s| s.execute([seq]))
+            .map_err(|e| StoreError(format!("acknowledging outbox events: {e}")))?;
+        Ok(())
+    }
+}
+
+/// Maps an SQLite error to a store error saying what was being done.
+fn sql(doing: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| StoreError(format!("{doing}: {e}"))
+}
+
+/// A record as the JSON kept in the database.
+fn encode<T: Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError(format!("encoding {what}: {e}")))
+}
+
+/// A record from the JSON kept in the database.
+fn decode<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError(format!("the stored {what} cannot be read: {e}")))
+}
+
+/// A sequence number as SQLite's integer.
+fn to_seq(seq: u64) -> Result<i64, StoreError> {
+    i64::try_from(seq).map_err(|_| StoreError(format!("sequence number {seq} is too large")))
+}
+
+/// A sequence number from SQLite's integer.
+fn from_seq(seq: i64) -> Result<u64, StoreError> {
+    u64::try_from(seq).map_err(|_| StoreError(format!("stored sequence number {seq} is negative")))
+}

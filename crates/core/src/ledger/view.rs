@@ -1,0 +1,92 @@
+//! Reading an account as the evaluator needs it: balances, tier, the history windows and the
+//! counters of the current periods, all as of the transaction's time.
+
+use super::model::AccountState;
+use super::store::{Session, StoreError};
+use crate::eval::{period_start, window_start, AccountView};
+use crate::program::{HistoryMetric, Program};
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use puntos_dsl::ast::Period;
+use rust_decimal::Decimal;
+
+/// The key under which counters without a period (limits for life, coupon uses) are kept.
+pub const FOR_LIFE: NaiveDate = NaiveDate::MIN;
+
+/// The counter key of `period` at `date` (a period's first day, or [`FOR_LIFE`]).
+pub fn period_key(period: Option<Period>, date: NaiveDate) -> NaiveDate {
+    match period {
+        None | Some(Period::Transaction) => FOR_LIFE,
+        Some(p) => period_start(p, date),
+    }
+}
+
+/// The account view of `state` for a transaction at `time` under `program`.
+pub fn account_view(
+    program: &Program,
+    state: &AccountState,
+    time: DateTime<FixedOffset>,
+    session: &mut dyn Session,
+) -> Result<AccountView, StoreError> {
+    let tz = program.timezone;
+    let local = time.with_timezone(&tz).naive_local();
+    let today = local.date();
+    let mut view = AccountView {
+        available: state.available(),
+        pending: state.pending(),
+        tier: state.tier.clone(),
+        coupons: state.coupons.clone(),
+        ..AccountView::default()
+    };
+    for (metric, window) in &program.requirements.windows {
+        let start = window_start(local, *window);
+        let in_window = |at: &DateTime<FixedOffset>| {
+            *at <= time && start.is_none_or(|s| at.with_timezone(&tz).naive_local() >= s)
+        };
+        let entries = state.history.iter().filter(|(at, _)| in_window(at));
+        let value = match metric {
+            HistoryMetric::Spend => entries.map(|(_, amount)| *amount).sum(),
+            HistoryMetric::Visits => Decimal::from(
+                entries
+                    .filter(|(_, amount)| !amount.is_sign_negative())
+                    .count(),
+            ),
+        };
+        let list = match metric {
+            HistoryMetric::Spend => &mut view.spend,
+            HistoryMetric::Visits => &mut view.visits,
+        };
+        list.push((*window, value));
+    }
+    view.last_purchase = state
+        .history
+        .iter()
+        .filter(|(at, amount)| *at <= time && !amount.is_sign_negative())
+        .map(|(at, _)| at.with_timezone(&tz).date_naive())
+        .max();
+    let counters = program.counters();
+    for name in counters.earned {
+        let key = period_key(program.cap_period(name), today);
+        let earned = state
+            .earned
+            .get(name)
+            .and_then(|by_period| by_period.get(&key))
+            .copied()
+            .unwrap_or_default();
+        view.earned.insert(name.to_string(), earned);
+    }
+    for name in counters.uses {
+        let key = period_key(program.limit_period(name), today);
+        let uses = state
+            .uses
+            .get(name)
+            .and_then(|by_period| by_period.get(&key))
+            .copied()
+            .unwrap_or_default();
+        view.uses.insert(name.to_string(), uses);
+    }
+    for name in counters.budgets {
+        view.budget_used
+            .insert(name.to_string(), session.budget_used(name)?);
+    }
+    Ok(view)
+}

@@ -1,0 +1,274 @@
+//! The ledger over the memory store: lots, pending points, expiry, redemption, refunds,
+//! idempotency, the hash chain and the outbox, on the pharmacy program.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use puntos::eval::{from_json, Customer};
+use puntos::ledger::{
+    AccountState, Applied, EntryKind, Event, Incoming, Ledger, LedgerError, MemoryStore, Session,
+    Store,
+};
+use puntos::Versions;
+use rust_decimal::Decimal;
+use serde_json::json;
+
+fn ledger() -> Ledger<MemoryStore> {
+    let versions = Versions::new(vec![common::pharmacy().clone()]).unwrap();
+    let mut ledger = Ledger::new(MemoryStore::new(), versions);
+    ledger
+        .open_account(AccountState {
+            id: "C-1".to_string(),
+            customer: Customer {
+                id: "C-1".to_string(),
+                birth_date: chrono::NaiveDate::from_ymd_opt(1985, 4, 12),
+                ..Customer::default()
+            },
+            aliases: vec!["2770000000017".to_string()],
+            ..AccountState::default()
+        })
+        .unwrap();
+    ledger
+}
+
+fn incoming(value: serde_json::Value) -> Incoming {
+    from_json(&value.to_string()).unwrap()
+}
+
+fn purchase(id: &str, time: &str, price: &str) -> Incoming {
+    incoming(json!({"account": "2770000000017", "transaction": {
+        "id": id, "time": time,
+        "lines": [{"sku": "A", "category": "otc", "unit_price": price, "quantity": 2}]
+    }}))
+}
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn journal(ledger: &mut Ledger<MemoryStore>) -> Vec<puntos::ledger::JournalEntry> {
+    ledger
+        .store_mut()
+        .atomically(|s: &mut dyn Session| s.journal(None, 0, 10_000))
+        .unwrap()
+}
+
+#[test]
+fn points_wait_while_pending_then_can_be_spent_and_refunds_take_them_back() {
+    let mut ledger = ledger();
+    // 2 x 1000 RUB: 200 points, pending 14 days.
+    let first = ledger
+        .apply(&purchase("T-1", "2026-02-10T12:00:00+03:00", "1000"))
+        .unwrap();
+    assert_eq!(first.decision().points_earned(), d("200"));
+    let account = ledger.account("C-1").unwrap().unwrap();
+    assert_eq!((account.available(), account.pending()), (d("0"), d("200")));
+
+    // Too early to spend.
+    let early = incoming(json!({"account": "C-1", "transaction": {
+        "id": "T-2", "time": "2026-02-20T12:00:00+03:00", "redeem": 150,
+        "lines": [{"category": "otc", "unit_price": 1000}]}}));
+    assert!(matches!(ledger.apply(&early), Err(LedgerError::Eval(_))));
+
+    // After the 14 days the lot is available; 150 points pay part of a basket.
+    let later = incoming(json!({"account": "C-1", "transaction": {
+        "id": "T-3", "time": "2026-02-25T12:00:00+03:00", "redeem": 150,
+        "lines": [{"category": "otc", "unit_price": 1000}]}}));
+    let decision = ledger.apply(&later).unwrap();
+    assert_eq!(decision.decision().points_redeemed(), d("150"));
+    let account = ledger.account("C-1").unwrap().unwrap();
+    assert_eq!(account.available(), d("50"));
+    assert_eq!(account.pending(), d("100"));
+
+    // Refunding one unit of T-1 takes back 100 of its points: 50 remain on the lot, which
+    // goes to -50 (a debt recorded in the journal).
+    let refund = incoming(
+        json!({"account": "C-1", "refund_of": "T-1", "transaction": {
+        "id": "R-1", "kind": "refund", "time": "2026-02-26T12:00:00+03:00",
+        "lines": [{"original_line": 0, "unit_price": 1000, "quantity": 1}]}}),
+    );
+    let refunded = ledger.apply(&refund).unwrap();
+    assert_eq!(refunded.decision().points_earned(), d("-100"));
+    let account = ledger.account("C-1").unwrap().unwrap();
+    assert_eq!(account.available(), d("-50"));
+    let entries = journal(&mut ledger);
+    let reversal = entries
+        .iter()
+        .find(|e| e.kind == EntryKind::Reverse)
+        .unwrap();
+    assert!(reversal.note.contains("owed"), "{}", reversal.note);
+    // The balance is always what the journal says.
+    let journal_sum: Decimal = entries.iter().map(|e| e.points).sum();
+    assert_eq!(journal_sum, account.balance());
+    assert_eq!(ledger.verify().unwrap(), Ok(entries.len() as u64));
+}
+
+#[test]
+fn the_same_transaction_twice_changes_nothing_and_a_reused_id_is_a_conflict() {
+    let mut ledger = ledger();
+    let t = purchase("T-1", "2026-02-10T12:00:00+03:00", "1000");
+    assert!(matches!(ledger.apply(&t).unwrap(), Applied::New(_)));
+    let before = journal(&mut ledger).len();
+    assert!(matches!(ledger.apply(&t).unwrap(), Applied::Duplicate(_)));
+    assert_eq!(journal(&mut ledger).len(), before);
+    let other = purchase("T-1", "2026-02-10T12:00:00+03:00", "999");
+    assert_eq!(
+        ledger.apply(&other),
+        Err(LedgerError::Conflict("T-1".to_string()))
+    );
+}
+
+#[test]
+fn lots_expire_with_an_entry_and_a_notice_first() {
+    let mut ledger = ledger();
+    ledger
+        .apply(&purchase("T-1", "2026-02-10T12:00:00+03:00", "1000"))
+        .unwrap();
+    // 335 days later: within 30 days of the expiry (365 days): a notice.
+    let soon = chrono::DateTime::parse_from_rfc3339("2027-01-11T12:00:00+03:00").unwrap();
+    ledger.advance("C-1", soon).unwrap();
+    let events = ledger
+        .store_mut()
+        .atomically(|s: &mut dyn Session| s.pending_events(100))
+        .unwrap();
+    assert!(events
+        .iter()
+        .any(|e| matches!(e.event, Event::PointsExpiring { points, .. } if points == d("200"))));
+    let gone = chrono::DateTime::parse_from_rfc3339("2027-02-11T12:00:00+03:00").unwrap();
+    let account = ledger.advance("C-1", gone).unwrap();
+    assert_eq!(account.balance(), d("0"));
+    let entries = journal(&mut ledger);
+    assert!(entries
+        .iter()
+        .any(|e| e.kind == EntryKind::Expire && e.points == d("-200")));
+}
+
+#[test]
+fn unknown_accounts_and_purchases_are_refused_and_nothing_is_recorded() {
+    let mut ledger = ledger();
+    let stranger = incoming(json!({"account": "nobody", "transaction": {
+        "id": "T-9", "time": "2026-02-10T12:00:00+03:00"}}));
+    assert_eq!(
+        ledger.apply(&stranger),
+        Err(LedgerError::UnknownAccount("nobody".to_string()))
+    );
+    let refund = incoming(
+        json!({"account": "C-1", "refund_of": "T-404", "transaction": {
+        "id": "R-9", "kind": "refund", "time": "2026-02-10T12:00:00+03:00",
+        "lines": [{"original_line": 0, "unit_price": 1}]}}),
+    );
+    assert_eq!(
+        ledger.apply(&refund),
+        Err(LedgerError::UnknownOriginal("T-404".to_string()))
+    );
+    assert!(journal(&mut ledger).is_empty());
+}
+
+mod invariants {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A step of a generated history.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Buy { price: u32, quantity: u8 },
+        Redeem { points: u32 },
+        Refund { purchase: usize, quantity: u8 },
+        Wait { days: u8 },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => (100u32..5000, 1u8..4).prop_map(|(price, quantity)| Step::Buy { price, quantity }),
+            2 => (100u32..600).prop_map(|points| Step::Redeem { points }),
+            2 => (0usize..8, 1u8..3).prop_map(|(purchase, quantity)| Step::Refund { purchase, quantity }),
+            2 => (1u8..120).prop_map(|days| Step::Wait { days }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Whatever happens, the balance is the sum of lot remainders and equals the sum of the
+        /// journal, every refused step changes nothing, and the chain verifies.
+        #[test]
+        fn the_journal_explains_the_balance(steps in proptest::collection::vec(step(), 1..30)) {
+            let mut ledger = ledger();
+            let mut time = chrono::DateTime::parse_from_rfc3339("2026-01-05T12:00:00+03:00").unwrap();
+            let mut purchases: Vec<(String, u8)> = Vec::new();
+            for (n, step) in steps.iter().enumerate() {
+                time += chrono::TimeDelta::hours(5);
+                let id = format!("S-{n}");
+                let at = time.to_rfc3339();
+                let before = journal(&mut ledger).len();
+                let incoming = match step {
+                    Step::Buy { price, quantity } => incoming(json!({"account": "C-1", "transaction": {
+                        "id": id, "time": at,
+                        "lines": [{"category": "otc", "unit_price": price, "quantity": quantity}]}})),
+                    Step::Redeem { points } => incoming(json!({"account": "C-1", "transaction": {
+                        "id": id, "time": at, "redeem": points,
+                        "lines": [{"category": "otc", "unit_price": 5000}]}})),
+                    Step::Refund { purchase, quantity } => {
+                        let Some((original, _)) = purchases.get(*purchase) else { continue };
+                        incoming(json!({"account": "C-1", "refund_of": original, "transaction": {
+                            "id": id, "kind": "refund", "time": at,
+                            "lines": [{"original_line": 0, "unit_price": 1, "quantity": quantity}]}}))
+                    }
+                    Step::Wait { days } => {
+                        time += chrono::TimeDelta::days(i64::from(*days));
+                        ledger.advance("C-1", time).unwrap();
+                        continue;
+                    }
+                };
+                match ledger.apply(&incoming) {
+                    Ok(_) => {
+                        if let Step::Buy { quantity, .. } = step {
+                            purchases.push((id, *quantity));
+                        }
+                    }
+                    Err(_) => prop_assert_eq!(journal(&mut ledger).len(), before),
+                }
+                let account = ledger.account("C-1").unwrap().unwrap();
+                let lots: Decimal = account.lots.iter().map(|l| l.remaining).sum();
+                prop_assert_eq!(account.balance(), lots);
+                let entries = journal(&mut ledger);
+                let journal_sum: Decimal = entries.iter().map(|e| e.points).sum();
+                prop_assert_eq!(journal_sum, account.balance());
+            }
+            let checked = ledger.verify().unwrap();
+            prop_assert!(checked.is_ok(), "{:?}", checked);
+        }
+    }
+}
+
+#[test]
+fn a_signup_opens_the_account_and_issues_the_welcome_coupon() {
+    let mut ledger = ledger();
+    let signup = incoming(
+        json!({"account": "C-2", "customer": {"id": "C-2"}, "transaction": {
+        "id": "U-1", "kind": "signup", "time": "2026-03-01T10:00:00+03:00"}}),
+    );
+    ledger.apply(&signup).unwrap();
+    let account = ledger.account("C-2").unwrap().unwrap();
+    let coupon = &account.coupons[0];
+    assert_eq!(coupon.coupon, "WELCOME10");
+    assert!(
+        coupon.code.starts_with("W-") && coupon.code.len() == 10,
+        "{}",
+        coupon.code
+    );
+    // The code works at the till.
+    let purchase = incoming(json!({"account": "C-2", "transaction": {
+        "id": "T-1", "time": "2026-03-05T10:00:00+03:00", "coupons": [coupon.code],
+        "lines": [{"category": "otc", "unit_price": 1000}]}}));
+    let decision = ledger.apply(&purchase).unwrap();
+    assert_eq!(decision.decision().discount_total(), d("100.00"));
+    // Without a profile, an unknown account is refused.
+    let stranger = incoming(json!({"account": "C-3", "transaction": {
+        "id": "U-2", "kind": "signup", "time": "2026-03-01T10:00:00+03:00"}}));
+    assert!(matches!(
+        ledger.apply(&stranger),
+        Err(LedgerError::UnknownAccount(_))
+    ));
+}
