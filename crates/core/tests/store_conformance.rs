@@ -504,15 +504,8 @@ conformance!(
     caller_errors_pass_through,
     reads_see_own_writes,
     decimals_round_trip,
+    dropped_alias_is_freed,
 );
-
-// The memory store keeps an alias after the account drops it (`Overlay::put_account` only ever
-// inserts aliases); the SQLite store frees it.
-#[test]
-#[ignore = "MemoryStore keeps aliases an account no longer lists"]
-fn memory_dropped_alias_is_freed() {
-    dropped_alias_is_freed(MemoryStore::new);
-}
 
 // ---------------------------------------------------------------------------------------------
 // What only an SQLite file shows.
@@ -562,13 +555,6 @@ mod sqlite {
             .collect::<Result<Vec<i64>, _>>()
             .unwrap();
         versions
-    }
-
-    #[test]
-    fn dropped_alias_is_freed() {
-        super::dropped_alias_is_freed(|| SqliteStore::in_memory().unwrap());
-        let dir = TempDir::new("dropped_alias_is_freed");
-        super::dropped_alias_is_freed(|| SqliteStore::open(dir.file()).unwrap());
     }
 
     #[test]

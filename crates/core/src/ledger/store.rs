@@ -88,12 +88,23 @@ impl MemoryStore {
 struct Overlay<'s> {
     base: &'s Tables,
     accounts: BTreeMap<String, AccountState>,
-    aliases: BTreeMap<String, String>,
+    /// Alias changes: `Some(account)` given, `None` taken away.
+    aliases: BTreeMap<String, Option<String>>,
     transactions: BTreeMap<String, StoredTransaction>,
     budgets: BTreeMap<String, Decimal>,
     journal: Vec<JournalEntry>,
     outbox: Vec<OutboxEvent>,
     acknowledged: Option<u64>,
+}
+
+impl Overlay<'_> {
+    /// The account an alias leads to, with this unit's changes.
+    fn alias_owner(&self, alias: &str) -> Option<&str> {
+        match self.aliases.get(alias) {
+            Some(change) => change.as_deref(),
+            None => self.base.aliases.get(alias).map(String::as_str),
+        }
+    }
 }
 
 impl Store for MemoryStore {
@@ -124,7 +135,12 @@ impl Store for MemoryStore {
         } = overlay;
         let tables = &mut self.tables;
         tables.accounts.extend(accounts);
-        tables.aliases.extend(aliases);
+        for (alias, owner) in aliases {
+            match owner {
+                Some(account) => tables.aliases.insert(alias, account),
+                None => tables.aliases.remove(&alias),
+            };
+        }
         tables.transactions.extend(transactions);
         tables.budgets.extend(budgets);
         tables.journal.extend(journal);
@@ -138,11 +154,7 @@ impl Store for MemoryStore {
 
 impl Session for Overlay<'_> {
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
-        let id = self
-            .aliases
-            .get(id_or_alias)
-            .or_else(|| self.base.aliases.get(id_or_alias))
-            .map_or(id_or_alias, String::as_str);
+        let id = self.alias_owner(id_or_alias).unwrap_or(id_or_alias);
         Ok(self
             .accounts
             .get(id)
@@ -152,16 +164,26 @@ impl Session for Overlay<'_> {
 
     fn put_account(&mut self, account: &AccountState) -> Result<(), StoreError> {
         for alias in &account.aliases {
-            let owner = self
-                .aliases
-                .get(alias)
-                .or_else(|| self.base.aliases.get(alias));
-            if owner.is_some_and(|o| *o != account.id) {
+            if self.alias_owner(alias).is_some_and(|o| o != account.id) {
                 return Err(StoreError(format!(
                     "alias {alias} already belongs to another account"
                 )));
             }
-            self.aliases.insert(alias.clone(), account.id.clone());
+        }
+        // The account's aliases become exactly the ones it lists.
+        let previous = self
+            .accounts
+            .get(&account.id)
+            .or_else(|| self.base.accounts.get(&account.id))
+            .map(|a| a.aliases.clone())
+            .unwrap_or_default();
+        for alias in previous {
+            if !account.aliases.contains(&alias) {
+                self.aliases.insert(alias, None);
+            }
+        }
+        for alias in &account.aliases {
+            self.aliases.insert(alias.clone(), Some(account.id.clone()));
         }
         self.accounts.insert(account.id.clone(), account.clone());
         Ok(())
@@ -192,7 +214,10 @@ impl Session for Overlay<'_> {
 
     fn add_budget_used(&mut self, promotion: &str, amount: Decimal) -> Result<(), StoreError> {
         let used = self.budget_used(promotion)?;
-        self.budgets.insert(promotion.to_string(), used + amount);
+        let total = used
+            .checked_add(amount)
+            .ok_or_else(|| StoreError(format!("the budget of {promotion} overflowed")))?;
+        self.budgets.insert(promotion.to_string(), total);
         Ok(())
     }
 
