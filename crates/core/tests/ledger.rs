@@ -272,3 +272,64 @@ fn a_signup_opens_the_account_and_issues_the_welcome_coupon() {
         Err(LedgerError::UnknownAccount(_))
     ));
 }
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn erasing_a_customer_leaves_no_personal_value_in_the_database_file() {
+    use puntos::ledger::SqliteStore;
+    let dir = std::env::temp_dir().join(format!("puntos-erase-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ledger.db");
+    let _ = std::fs::remove_file(&path);
+    let versions = Versions::new(vec![common::pharmacy().clone()]).unwrap();
+    let mut ledger = Ledger::new(SqliteStore::open(&path).unwrap(), versions);
+    let signup = incoming(json!({"account": "C-7", "customer": {
+        "id": "C-7", "name": "Zinaida Prokofyevna", "phones": ["+79161234567"],
+        "email": "zina.prok@example.org", "birth_date": "1951-07-23",
+        "attributes": {"card_type": "gold-plastic-zx"},
+        "consents": {"sms": {"granted": true, "at": "2026-03-01T10:00:00+03:00"}}
+    }, "transaction": {"id": "U-7", "kind": "signup", "time": "2026-03-01T10:00:00+03:00"}}));
+    ledger.apply(&signup).unwrap();
+    let mut account = ledger.account("C-7").unwrap().unwrap();
+    account.aliases.push("2779999999991".to_string());
+    ledger
+        .store_mut()
+        .atomically(|s: &mut dyn Session| s.put_account(&account))
+        .unwrap();
+    ledger
+        .apply(&incoming(
+            json!({"account": "2779999999991", "transaction": {
+            "id": "T-7", "time": "2026-03-02T10:00:00+03:00",
+            "lines": [{"category": "otc", "unit_price": 1000}]}}),
+        ))
+        .unwrap();
+
+    let erased = ledger.erase("C-7").unwrap();
+    assert_eq!(erased.customer.status, "erased");
+    assert_eq!(erased.balance(), d("100"));
+    assert_eq!(ledger.verify().unwrap(), Ok(1));
+
+    // Read the files while the database is still open: the write-ahead log too.
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    for personal in [
+        "Zinaida",
+        "Prokofyevna",
+        "+79161234567",
+        "79161234567",
+        "zina.prok@example.org",
+        "1951-07-23",
+        "gold-plastic-zx",
+        "2779999999991",
+    ] {
+        assert!(
+            !text.contains(personal),
+            "{personal} is still in the database files"
+        );
+    }
+    drop(ledger);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

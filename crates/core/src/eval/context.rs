@@ -172,6 +172,14 @@ pub struct RefundedUnits {
 pub struct Customer {
     /// Their identifier.
     pub id: String,
+    /// Their name.
+    pub name: String,
+    /// Their phone numbers, in E.164 form (`+79161234567`).
+    pub phones: Vec<String>,
+    /// Their e-mail address.
+    pub email: String,
+    /// What they agreed to, and when (`sms`, `email`...).
+    pub consents: BTreeMap<String, Consent>,
     /// Their birth date, if known.
     pub birth_date: Option<NaiveDate>,
     /// When they joined the program, if known.
@@ -181,6 +189,17 @@ pub struct Customer {
     /// Further text attributes of the profile (card type, preferred store...), read with
     /// `attribute("name")`; an attribute not given is unknown.
     pub attributes: BTreeMap<String, String>,
+}
+
+/// A consent given or withdrawn, with its moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    /// Given (true) or withdrawn.
+    pub granted: bool,
+    /// When.
+    #[serde(deserialize_with = "instant", serialize_with = "instant_out")]
+    pub at: DateTime<FixedOffset>,
 }
 
 /// The account's state before the transaction, as the ledger (or a simulation) knows it.

@@ -266,6 +266,30 @@ impl<S: Store> Ledger<S> {
         })
     }
 
+    /// Erases a customer's personal data for privacy law: name, phones, e-mail, birth date,
+    /// consents, attributes and card numbers go; the account keeps its pseudonymous id, lots,
+    /// journal and transactions, so totals and audits stay intact. The store then purges what
+    /// it deleted from its files.
+    pub fn erase(&mut self, id_or_alias: &str) -> Result<AccountState, LedgerError> {
+        let state = self.store.atomically(|session| {
+            let mut state = session
+                .account(id_or_alias)?
+                .ok_or_else(|| LedgerError::UnknownAccount(id_or_alias.to_string()))?;
+            let customer = &mut state.customer;
+            *customer = crate::eval::Customer {
+                id: customer.id.clone(),
+                enrolled_at: customer.enrolled_at,
+                status: "erased".to_string(),
+                ..crate::eval::Customer::default()
+            };
+            state.aliases.clear();
+            session.put_account(&state)?;
+            Ok::<_, LedgerError>(state)
+        })?;
+        self.store.purge()?;
+        Ok(state)
+    }
+
     /// Checks the whole journal's hash chain; returns the number of entries checked.
     pub fn verify(&mut self) -> Result<Result<u64, Broken>, LedgerError> {
         Ok(verify(&mut self.store)?)

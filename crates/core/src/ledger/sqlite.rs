@@ -116,6 +116,11 @@ impl SqliteStore {
         connection
             .pragma_update(None, "foreign_keys", "ON")
             .map_err(sql("enabling foreign keys"))?;
+        // Deleted content is overwritten with zeros, so an erased customer's data does not
+        // linger in free pages.
+        connection
+            .pragma_update(None, "secure_delete", "ON")
+            .map_err(sql("enabling secure delete"))?;
         migrate(&mut connection)?;
         Ok(SqliteStore { connection })
     }
@@ -239,6 +244,19 @@ impl Store for SqliteStore {
                 Err(e)
             }
         }
+    }
+
+    fn purge(&mut self) -> Result<(), StoreError> {
+        // Copy the WAL into the database and empty it, then rebuild the file without free pages.
+        self.connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(sql("checkpointing the write-ahead log"))?;
+        self.connection
+            .execute_batch("VACUUM")
+            .map_err(sql("vacuuming"))?;
+        self.connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(sql("checkpointing the write-ahead log"))
     }
 }
 

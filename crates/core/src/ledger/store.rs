@@ -56,6 +56,12 @@ pub trait Store {
         &mut self,
         work: impl FnOnce(&mut dyn Session) -> Result<R, E>,
     ) -> Result<R, E>;
+
+    /// Makes deleted data unrecoverable from the store's files (after an erasure): a store
+    /// that keeps old pages or logs clears them. Nothing to do in memory.
+    fn purge(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Everything a memory store holds.
