@@ -6,8 +6,8 @@
 
 use puntos::eval::{Decision, Effect, Source};
 use puntos::ledger::{
-    AccountState, EntryKind, Event, JournalEntry, Lot, MemoryStore, OutboxEvent, Session, Store,
-    StoreError, StoredTransaction,
+    AccountState, EntryKind, Event, JournalEntry, Lot, OutboxEvent, Session, Store, StoreError,
+    StoredTransaction,
 };
 use rust_decimal::Decimal;
 use serde_json::json;
