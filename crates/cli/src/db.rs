@@ -205,3 +205,34 @@ pub fn events(db: &Path, ack: Option<u64>) -> u8 {
         }
     }
 }
+
+/// `puntos erase`: removes a customer's personal data, keeps the pseudonymous ledger.
+pub fn erase(db: &Path, id: &str) -> u8 {
+    let store = match open(db) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    // Erasure changes no points, so any program version will do; none is needed.
+    let versions = match puntos::Versions::new(Vec::new()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut ledger = Ledger::new(store, versions);
+    match ledger.erase(id) {
+        Ok(state) => {
+            println!(
+                "erased the personal data of account {}; its {} points and journal remain",
+                state.id,
+                state.balance()
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}

@@ -110,6 +110,14 @@ enum Command {
         /// The account's id, card number or alias.
         id: String,
     },
+    /// Erase a customer's personal data (privacy law); the pseudonymous ledger stays.
+    Erase {
+        /// The database file.
+        #[arg(long)]
+        db: std::path::PathBuf,
+        /// The account's id, card number or alias.
+        id: String,
+    },
     /// Check the journal's hash chain: any edited or removed entry is found.
     Verify {
         /// The database file.
@@ -183,6 +191,7 @@ fn main() -> ExitCode {
             rejects,
         } => db::apply(&db, &programs, &input, rejects.as_deref()),
         Command::Account { db, id } => db::account(&db, &id),
+        Command::Erase { db, id } => db::erase(&db, &id),
         Command::Verify { db } => db::verify(&db),
         Command::Events { db, ack } => db::events(&db, ack),
         Command::Explain { code } => explain(&code),
