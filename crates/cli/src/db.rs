@@ -1,9 +1,9 @@
 //! The ledger on a database file: `puntos db init`, `apply`, `account`, `verify`, `events`.
 
 use crate::programs::load_versions;
-use puntos::eval::from_json;
-use puntos::ledger::{verify as verify_chain, Applied, Incoming, Ledger, SqliteStore, Store};
-use std::io::{BufRead, BufReader, Write};
+use crate::rows;
+use puntos::ledger::{verify as verify_chain, Applied, Ledger, SqliteStore, Store};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Opens (creating or migrating) the database, or prints why not.
@@ -26,7 +26,7 @@ pub fn init(db: &Path) -> u8 {
     }
 }
 
-/// `puntos apply`: applies a JSONL file of transactions, one per line, in order. Rows that
+/// `puntos apply`: applies a file of transactions (JSON lines, or CSV; see [`rows`]) in order. Rows that
 /// cannot be read or are refused go to the rejects file with their line and reason; everything
 /// else stays applied. Running it again after an interruption resumes: rows applied before are
 /// recognised by their id and skipped.
@@ -39,14 +39,7 @@ pub fn apply(db: &Path, programs: &[PathBuf], input: &Path, rejects: Option<&Pat
         Ok(s) => s,
         Err(code) => return code,
     };
-    let file = match std::fs::File::open(input) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: cannot read `{}`: {e}", input.display());
-            return 2;
-        }
-    };
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
     let rejects_path = rejects.map_or_else(
         || PathBuf::from(format!("{}.rejects.jsonl", input.display())),
         Path::to_path_buf,
@@ -59,53 +52,43 @@ pub fn apply(db: &Path, programs: &[PathBuf], input: &Path, rejects: Option<&Pat
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let (mut applied, mut duplicates, mut rejected) = (0u64, 0u64, 0u64);
-    let mut reader = BufReader::new(file);
-    let mut line = String::new();
-    let mut number = 0u64;
-    loop {
-        line.clear();
-        let read = match reader.read_line(&mut line) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) => {
-                eprintln!("error: {}: line {}: {e}", input.display(), number + 1);
-                return 2;
-            }
-        };
-        number += 1;
-        progress.inc(read as u64);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let outcome = from_json::<Incoming>(&line)
-            .map_err(|e| e.to_string())
-            .and_then(|incoming| ledger.apply(&incoming).map_err(|e| e.to_string()));
-        match outcome {
-            Ok(Applied::New(_)) => applied += 1,
-            Ok(Applied::Duplicate(_)) => duplicates += 1,
-            Err(reason) => {
-                rejected += 1;
-                let record = serde_json::json!({
-                    "line": number,
-                    "reason": reason,
-                    "row": line.trim_end(),
-                });
-                let file = match &mut rejects_file {
-                    Some(f) => f,
-                    None => match std::fs::File::create(&rejects_path) {
-                        Ok(f) => rejects_file.insert(f),
-                        Err(e) => {
-                            eprintln!("error: cannot write `{}`: {e}", rejects_path.display());
-                            return 2;
-                        }
-                    },
-                };
-                if let Err(e) = writeln!(file, "{record}") {
-                    eprintln!("error: cannot write `{}`: {e}", rejects_path.display());
-                    return 2;
+    let outcome = rows::read(
+        input,
+        |row| {
+            let result = row
+                .incoming
+                .and_then(|incoming| ledger.apply(&incoming).map_err(|e| e.to_string()));
+            match result {
+                Ok(Applied::New(_)) => applied += 1,
+                Ok(Applied::Duplicate(_)) => duplicates += 1,
+                Err(reason) => {
+                    rejected += 1;
+                    let record = serde_json::json!({
+                        "line": row.line,
+                        "reason": reason,
+                        "row": row.raw,
+                    });
+                    let file = match &mut rejects_file {
+                        Some(f) => f,
+                        None => rejects_file.insert(std::fs::File::create(&rejects_path).map_err(
+                            |e| format!("cannot write `{}`: {e}", rejects_path.display()),
+                        )?),
+                    };
+                    writeln!(file, "{record}")
+                        .map_err(|e| format!("cannot write `{}`: {e}", rejects_path.display()))?;
                 }
             }
-        }
+            Ok(())
+        },
+        |bytes| progress.inc(bytes),
+    );
+    if let Err(message) = outcome {
+        progress.finish_and_clear();
+        eprintln!("error: {message}");
+        println!(
+            "applied {applied}, already applied {duplicates}, rejected {rejected} before stopping"
+        );
+        return 2;
     }
     progress.finish_and_clear();
     println!("applied {applied}, already applied {duplicates}, rejected {rejected}");

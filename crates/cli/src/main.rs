@@ -7,6 +7,7 @@ mod explain;
 mod fmt;
 mod input;
 mod programs;
+mod rows;
 mod test;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -86,7 +87,7 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
-    /// Apply transactions (JSON lines) to the ledger; refused rows go to a rejects file.
+    /// Apply transactions (JSON lines or CSV) to the ledger; refused rows go to a rejects file.
     #[command(after_help = EXIT_CODES)]
     Apply {
         /// The database file.
@@ -95,7 +96,7 @@ enum Command {
         /// The program: files or folders of its effective-dated versions.
         #[arg(required = true)]
         programs: Vec<std::path::PathBuf>,
-        /// The transactions, one JSON object per line.
+        /// The transactions: JSON lines, or CSV with a row per basket line (`.csv`).
         #[arg(long)]
         input: std::path::PathBuf,
         /// Where refused rows go (default: the input's name + `.rejects.jsonl`).

@@ -1,0 +1,84 @@
+//! `puntos db init`, `apply` (JSON lines and CSV, with rejects), `account`, `verify`, `events`
+//! and `erase` on a fresh database, compared with golden output in `tests/cli/ledger/`.
+//! `PUNTOS_BLESS=1` rewrites the golden file.
+
+mod golden;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `puntos ARGS` in `dir`: the command, its exit code and output.
+fn run(dir: &Path, args: &[&str]) -> String {
+    let output = match Command::new(env!("CARGO_BIN_EXE_puntos"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+    {
+        Ok(output) => output,
+        Err(e) => return format!("the puntos binary did not run: {e}\n"),
+    };
+    format!(
+        "$ puntos {}\nexit {}\n{}{}",
+        args.join(" "),
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn a_ledger_session_from_init_to_erase() {
+    let dir = std::env::temp_dir().join(format!("puntos-ledger-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixtures = root().join("tests/cli/ledger");
+    for name in ["signup.jsonl", "transactions.csv"] {
+        std::fs::copy(fixtures.join(name), dir.join(name)).unwrap();
+    }
+    std::fs::copy(
+        root().join("examples/pharmacy/program.pts"),
+        dir.join("program.pts"),
+    )
+    .unwrap();
+    let program = "program.pts";
+    let mut transcript = String::new();
+    for args in [
+        &["db", "init", "--db", "l.db"][..],
+        &["apply", "--db", "l.db", program, "--input", "signup.jsonl"],
+        &[
+            "apply",
+            "--db",
+            "l.db",
+            program,
+            "--input",
+            "transactions.csv",
+        ],
+        &[
+            "apply",
+            "--db",
+            "l.db",
+            program,
+            "--input",
+            "transactions.csv",
+        ],
+        &["account", "--db", "l.db", "C-9"],
+        &["events", "--db", "l.db"],
+        &["events", "--db", "l.db", "--ack", "1"],
+        &["verify", "--db", "l.db"],
+        &["erase", "--db", "l.db", "C-9"],
+        &["account", "--db", "l.db", "nobody"],
+    ] {
+        transcript.push_str(&run(&dir, args));
+    }
+    transcript.push_str("--- transactions.csv.rejects.jsonl\n");
+    transcript
+        .push_str(&std::fs::read_to_string(dir.join("transactions.csv.rejects.jsonl")).unwrap());
+    let result = golden::compare(&fixtures.join("session.out"), &transcript);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(result.is_ok(), "{}", result.err().unwrap_or_default());
+}
