@@ -62,7 +62,7 @@ pub fn run(paths: &[PathBuf], format: Format) -> u8 {
                 "warnings": warnings,
                 "diagnostics": diagnostics,
             });
-            println!("{document}");
+            outln!("{document}");
         }
     }
     u8::from(errors > 0)

@@ -19,7 +19,7 @@ pub fn init(db: &Path) -> u8 {
     match open(db) {
         Ok(store) => {
             let version = store.schema_version().unwrap_or_default();
-            println!("{}: ready (schema version {version})", db.display());
+            outln!("{}: ready (schema version {version})", db.display());
             0
         }
         Err(code) => code,
@@ -85,15 +85,15 @@ pub fn apply(db: &Path, programs: &[PathBuf], input: &Path, rejects: Option<&Pat
     if let Err(message) = outcome {
         progress.finish_and_clear();
         eprintln!("error: {message}");
-        println!(
+        outln!(
             "applied {applied}, already applied {duplicates}, rejected {rejected} before stopping"
         );
         return 2;
     }
     progress.finish_and_clear();
-    println!("applied {applied}, already applied {duplicates}, rejected {rejected}");
+    outln!("applied {applied}, already applied {duplicates}, rejected {rejected}");
     if rejected > 0 {
-        println!(
+        outln!(
             "rejected rows, with their line and reason: {}",
             rejects_path.display()
         );
@@ -116,7 +116,7 @@ pub fn account(db: &Path, id: &str) -> u8 {
     });
     match result {
         Ok(Some((state, entries))) => {
-            print!("{}", crate::explain::account_text(&state, &entries));
+            out!("{}", crate::explain::account_text(&state, &entries));
             0
         }
         Ok(None) => {
@@ -138,11 +138,11 @@ pub fn verify(db: &Path) -> u8 {
     };
     match verify_chain(&mut store) {
         Ok(Ok(count)) => {
-            println!("journal intact: {count} entries, hash chain verified");
+            outln!("journal intact: {count} entries, hash chain verified");
             0
         }
         Ok(Err(broken)) => {
-            println!("journal BROKEN: {broken}");
+            outln!("journal BROKEN: {broken}");
             1
         }
         Err(e) => {
@@ -170,7 +170,7 @@ pub fn events(db: &Path, ack: Option<u64>) -> u8 {
         Ok(events) => {
             for event in events {
                 match serde_json::to_string(&event) {
-                    Ok(json) => println!("{json}"),
+                    Ok(json) => outln!("{json}"),
                     Err(e) => {
                         eprintln!("error: {e}");
                         return 2;
@@ -178,7 +178,7 @@ pub fn events(db: &Path, ack: Option<u64>) -> u8 {
                 }
             }
             if let Some(seq) = ack {
-                println!("acknowledged events up to {seq}");
+                outln!("acknowledged events up to {seq}");
             }
             0
         }
@@ -206,7 +206,7 @@ pub fn erase(db: &Path, id: &str) -> u8 {
     let mut ledger = Ledger::new(store, versions);
     match ledger.erase(id) {
         Ok(state) => {
-            println!(
+            outln!(
                 "erased the personal data of account {}; its {} points and journal remain",
                 state.id,
                 state.balance()

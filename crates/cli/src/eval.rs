@@ -42,9 +42,9 @@ pub fn run(request: &Request<'_>) -> u8 {
     match versions.evaluate_with(&context, &options) {
         Ok(decision) => {
             match request.format {
-                Format::Human => print!("{}", decision_text(&decision)),
+                Format::Human => out!("{}", decision_text(&decision)),
                 Format::Json => match serde_json::to_string_pretty(&decision) {
-                    Ok(json) => println!("{json}"),
+                    Ok(json) => outln!("{json}"),
                     Err(e) => {
                         eprintln!("error: cannot write the decision as JSON: {e}");
                         return 2;
@@ -56,7 +56,7 @@ pub fn run(request: &Request<'_>) -> u8 {
         Err(error) => {
             match request.format {
                 Format::Human => eprintln!("error: {error}"),
-                Format::Json => println!(
+                Format::Json => outln!(
                     "{}",
                     serde_json::json!({ "error": error.to_string(), "field": error.field() })
                 ),

@@ -41,17 +41,17 @@ pub fn run(paths: &[PathBuf], check: bool) -> u8 {
         let stdin = path.as_os_str() == "-";
         if check {
             if formatted != source.text() {
-                println!("would reformat {}", source.name());
+                outln!("would reformat {}", source.name());
                 unformatted += 1;
             }
         } else if stdin {
-            print!("{formatted}");
+            out!("{formatted}");
         } else if formatted != source.text() {
             if let Err(e) = std::fs::write(path, formatted) {
                 eprintln!("error: cannot write `{}`: {e}", source.name());
                 return 2;
             }
-            println!("formatted {}", source.name());
+            outln!("formatted {}", source.name());
         }
     }
     if unformatted > 0 {

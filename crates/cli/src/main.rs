@@ -1,7 +1,25 @@
 //! `puntos`: the command line of the puntos loyalty-points rule engine.
 
+/// Writes a line to standard output; a closed pipe (`puntos demo | head`) ends the output
+/// quietly instead of panicking like `println!`.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// Writes to standard output, without a newline; see [`outln`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod check;
 mod db;
+mod demo;
 mod eval;
 mod explain;
 mod fmt;
@@ -81,6 +99,22 @@ enum Command {
         /// Run only the scenarios whose name contains this.
         #[arg(long)]
         filter: Option<String>,
+    },
+    /// A tour: the pharmacy program, an embedded SQLite ledger, a synthetic population applied
+    /// over a few months, then a report and one customer's explained history.
+    Demo {
+        /// The database file to create (replaced if it is a puntos database).
+        #[arg(long)]
+        db: Option<std::path::PathBuf>,
+        /// How many customers.
+        #[arg(long, default_value_t = 200)]
+        customers: usize,
+        /// How many months of transactions, from 2026-02-01.
+        #[arg(long, default_value_t = 4)]
+        months: u32,
+        /// The seed: the same seed gives the same population and report.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
     },
     /// Manage the ledger's database.
     Db {
@@ -182,6 +216,12 @@ fn main() -> ExitCode {
             format,
         }),
         Command::Test { paths, filter } => test::run(&paths, filter.as_deref()),
+        Command::Demo {
+            db,
+            customers,
+            months,
+            seed,
+        } => demo::run(db.as_deref(), customers, months, seed),
         Command::Db {
             command: DbCommand::Init { db },
         } => db::init(&db),
@@ -207,7 +247,7 @@ fn explain(code: &str) -> u8 {
                 puntos_dsl::Severity::Error => "error",
                 puntos_dsl::Severity::Warning => "warning",
             };
-            println!("{} ({severity}): {}", code.id(), code.summary());
+            outln!("{} ({severity}): {}", code.id(), code.summary());
             0
         }
         Err(()) => {

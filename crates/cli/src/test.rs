@@ -28,14 +28,14 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
     let mut programs: BTreeMap<Vec<PathBuf>, Option<Versions>> = BTreeMap::new();
     let (mut passed, mut failed) = (0usize, 0usize);
     for file in &files {
-        println!("{}", file.display());
+        outln!("{}", file.display());
         let parsed = std::fs::read_to_string(file)
             .map_err(|e| e.to_string())
             .and_then(|text| scenario::parse(&text));
         let parsed = match parsed {
             Ok(p) => p,
             Err(message) => {
-                println!("  FAILED  the file cannot be read: {message}");
+                outln!("  FAILED  the file cannot be read: {message}");
                 failed += 1;
                 continue;
             }
@@ -46,7 +46,7 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
             .entry(program_paths.clone())
             .or_insert_with(|| load_versions(&program_paths).ok());
         let Some(versions) = versions else {
-            println!("  FAILED  its program cannot be compiled");
+            outln!("  FAILED  its program cannot be compiled");
             failed += 1;
             continue;
         };
@@ -57,13 +57,13 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
             let outcome = scenario::run(versions, s);
             if outcome.passed() {
                 passed += 1;
-                println!("  ok      {}", outcome.name);
+                outln!("  ok      {}", outcome.name);
                 continue;
             }
             failed += 1;
-            println!("  FAILED  {}", outcome.name);
+            outln!("  FAILED  {}", outcome.name);
             for failure in &outcome.failures {
-                println!("          {failure}");
+                outln!("          {failure}");
             }
             let involved: Vec<_> = outcome
                 .trace
@@ -76,16 +76,16 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
                 involved
             };
             if !shown.is_empty() {
-                println!("          trace:");
+                outln!("          trace:");
                 for step in shown {
                     for line in step_text(step).lines() {
-                        println!("          {line}");
+                        outln!("          {line}");
                     }
                 }
             }
         }
     }
-    println!("{passed} passed, {failed} failed");
+    outln!("{passed} passed, {failed} failed");
     u8::from(failed > 0)
 }
 

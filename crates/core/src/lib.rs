@@ -27,10 +27,13 @@ pub mod ledger;
 pub mod program;
 pub mod scenario;
 pub mod schema;
+pub mod synth;
 pub mod types;
 pub mod versions;
 
 pub use compile::{compile, compile_with, CompileOptions, Compiled};
 pub use eval::{Context, Decision, EvalError, EvalOptions};
 pub use program::Program;
+/// The decimal type of every amount of money and points.
+pub use rust_decimal::Decimal;
 pub use versions::Versions;

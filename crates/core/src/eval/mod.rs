@@ -42,8 +42,8 @@ mod validate;
 
 pub use calendar::{period_start, window_start};
 pub use context::{
-    parse_duration, parse_instant, AccountView, Consent, Context, Customer, HeldCoupon, HeldTier, Line,
-    RefundOf, RefundedUnits, Store, Transaction,
+    parse_duration, parse_instant, AccountView, Consent, Context, Customer, HeldCoupon, HeldTier,
+    Line, RefundOf, RefundedUnits, Store, Transaction,
 };
 pub use decision::{DecidedLine, Decision, Effect, Fact, RefusedCoupon, Share, Source, Step};
 pub use error::EvalError;
