@@ -14,6 +14,77 @@ fn open(db: &Path) -> Result<SqliteStore, u8> {
     })
 }
 
+/// Transactions applied per commit: one commit per row would make the database the bottleneck;
+/// an interruption loses at most one batch, which the next run applies again.
+const BATCH: usize = 500;
+
+/// What `apply` did so far.
+#[derive(Default)]
+struct Tally {
+    applied: u64,
+    duplicates: u64,
+    rejected: u64,
+}
+
+/// The rejects file, created on the first rejected row.
+struct Rejects {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl Rejects {
+    fn write(&mut self, row: &rows::Row, reason: &str) -> Result<(), String> {
+        let record = serde_json::json!({ "line": row.line, "reason": reason, "row": row.raw });
+        let failed = |e: std::io::Error| format!("cannot write `{}`: {e}", self.path.display());
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self
+                .file
+                .insert(std::fs::File::create(&self.path).map_err(failed)?),
+        };
+        writeln!(file, "{record}").map_err(|e| format!("cannot write rejects: {e}"))
+    }
+}
+
+/// Applies the gathered rows in one batch, rejecting unreadable and refused ones.
+fn flush(
+    ledger: &mut Ledger<SqliteStore>,
+    batch: &mut Vec<rows::Row>,
+    tally: &mut Tally,
+    rejects: &mut Rejects,
+) -> Result<(), String> {
+    let rows: Vec<rows::Row> = std::mem::take(batch);
+    let mut readable = Vec::with_capacity(rows.len());
+    let mut positions = Vec::with_capacity(rows.len());
+    let mut refused: Vec<(usize, String)> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        match &row.incoming {
+            Ok(incoming) => {
+                readable.push(incoming.clone());
+                positions.push(i);
+            }
+            Err(reason) => refused.push((i, reason.clone())),
+        }
+    }
+    let results = ledger.apply_batch(&readable).map_err(|e| e.to_string())?;
+    for (result, i) in results.into_iter().zip(positions) {
+        match result {
+            Ok(Applied::New(_)) => tally.applied += 1,
+            Ok(Applied::Duplicate(_)) => tally.duplicates += 1,
+            Err(e) => refused.push((i, e.to_string())),
+        }
+    }
+    // The rejects file follows the input's order.
+    refused.sort_by_key(|(i, _)| *i);
+    for (i, reason) in refused {
+        tally.rejected += 1;
+        if let Some(row) = rows.get(i) {
+            rejects.write(row, &reason)?;
+        }
+    }
+    Ok(())
+}
+
 /// `puntos db init`: creates the database file, or brings its schema up to date.
 pub fn init(db: &Path) -> u8 {
     match open(db) {
@@ -44,44 +115,37 @@ pub fn apply(db: &Path, programs: &[PathBuf], input: &Path, rejects: Option<&Pat
         || PathBuf::from(format!("{}.rejects.jsonl", input.display())),
         Path::to_path_buf,
     );
-    let mut rejects_file: Option<std::fs::File> = None;
     let mut ledger = Ledger::new(store, versions);
     let progress = indicatif::ProgressBar::new(size);
     progress.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {per_sec} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let (mut applied, mut duplicates, mut rejected) = (0u64, 0u64, 0u64);
-    let outcome = rows::read(
+    let mut tally = Tally::default();
+    let mut rejects = Rejects {
+        path: rejects_path.clone(),
+        file: None,
+    };
+    let mut batch: Vec<rows::Row> = Vec::with_capacity(BATCH);
+    let mut outcome = rows::read(
         input,
         |row| {
-            let result = row
-                .incoming
-                .and_then(|incoming| ledger.apply(&incoming).map_err(|e| e.to_string()));
-            match result {
-                Ok(Applied::New(_)) => applied += 1,
-                Ok(Applied::Duplicate(_)) => duplicates += 1,
-                Err(reason) => {
-                    rejected += 1;
-                    let record = serde_json::json!({
-                        "line": row.line,
-                        "reason": reason,
-                        "row": row.raw,
-                    });
-                    let file = match &mut rejects_file {
-                        Some(f) => f,
-                        None => rejects_file.insert(std::fs::File::create(&rejects_path).map_err(
-                            |e| format!("cannot write `{}`: {e}", rejects_path.display()),
-                        )?),
-                    };
-                    writeln!(file, "{record}")
-                        .map_err(|e| format!("cannot write `{}`: {e}", rejects_path.display()))?;
-                }
+            batch.push(row);
+            if batch.len() >= BATCH {
+                flush(&mut ledger, &mut batch, &mut tally, &mut rejects)?;
             }
             Ok(())
         },
         |bytes| progress.inc(bytes),
     );
+    if outcome.is_ok() {
+        outcome = flush(&mut ledger, &mut batch, &mut tally, &mut rejects);
+    }
+    let Tally {
+        applied,
+        duplicates,
+        rejected,
+    } = tally;
     if let Err(message) = outcome {
         progress.finish_and_clear();
         eprintln!("error: {message}");

@@ -333,3 +333,29 @@ fn erasing_a_customer_leaves_no_personal_value_in_the_database_file() {
     drop(ledger);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_batch_applies_in_order_refuses_each_bad_transaction_alone_and_matches_one_by_one() {
+    let rows = vec![
+        purchase("T-1", "2026-02-10T12:00:00+03:00", "1000"),
+        incoming(json!({"account": "nobody", "transaction": {
+            "id": "T-2", "time": "2026-02-11T12:00:00+03:00"}})),
+        purchase("T-3", "2026-02-12T12:00:00+03:00", "500"),
+        purchase("T-1", "2026-02-10T12:00:00+03:00", "1000"),
+    ];
+    let mut batched = ledger();
+    let results = batched.apply_batch(&rows).unwrap();
+    assert!(matches!(results[0], Ok(Applied::New(_))));
+    assert!(matches!(results[1], Err(LedgerError::UnknownAccount(_))));
+    assert!(matches!(results[2], Ok(Applied::New(_))));
+    assert!(matches!(results[3], Ok(Applied::Duplicate(_))));
+    let mut single = ledger();
+    for row in &rows {
+        let _ = single.apply(row);
+    }
+    assert_eq!(
+        batched.account("C-1").unwrap(),
+        single.account("C-1").unwrap()
+    );
+    assert_eq!(journal(&mut batched), journal(&mut single));
+}

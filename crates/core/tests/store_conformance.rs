@@ -1,6 +1,11 @@
 //! The store conformance suite: every behaviour the ledger relies on, written once as a generic
 //! function over [`Store`] and run against each backend — the memory store, SQLite in memory and
-//! SQLite in a file — plus what only a file can show (reopening, schema versions, two writers).
+//! SQLite in a file, PostgreSQL — plus what only a file or a server can show (reopening, schema
+//! versions, concurrent writers).
+//!
+//! The PostgreSQL tests need a server: `PUNTOS_TEST_POSTGRES` holds its URL (`./scripts/test`
+//! starts one on loopback and sets it); each test works in a schema of its own, dropped at its
+//! end. Without the variable they fail, unless `PUNTOS_SKIP_POSTGRES=1` skips them knowingly.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -489,6 +494,15 @@ macro_rules! conformance {
                 super::$behaviour(|| SqliteStore::open(&path).unwrap());
             })*
         }
+        #[cfg(feature = "postgres")]
+        mod postgres_schema {
+            $(#[test] fn $behaviour() {
+                let Some(schema) = super::pg::TestSchema::new(stringify!($behaviour)) else {
+                    return;
+                };
+                super::$behaviour(|| schema.store());
+            })*
+        }
     };
 }
 
@@ -676,5 +690,410 @@ mod sqlite {
                 .len(),
             400
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What only a PostgreSQL server shows.
+
+#[cfg(feature = "postgres")]
+#[allow(clippy::panic)]
+mod pg {
+    use super::{account, dec, entry, event, run};
+    use puntos::ledger::{PgStore, Session, Store};
+    use rust_decimal::Decimal;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+
+    /// The server's URL, from `PUNTOS_TEST_POSTGRES`; `None` when the PostgreSQL tests are
+    /// skipped on purpose. Fails the test when the server is not configured.
+    pub fn url() -> Option<String> {
+        match std::env::var("PUNTOS_TEST_POSTGRES") {
+            Ok(url) if !url.trim().is_empty() => Some(url),
+            _ if std::env::var("PUNTOS_SKIP_POSTGRES").is_ok_and(|v| v == "1") => {
+                eprintln!("PUNTOS_SKIP_POSTGRES=1: the PostgreSQL store is not tested");
+                None
+            }
+            _ => panic!(
+                "PUNTOS_TEST_POSTGRES is not set, so the PostgreSQL store cannot be tested: run \
+                 ./scripts/test (it starts PostgreSQL on loopback and sets it), or set \
+                 PUNTOS_TEST_POSTGRES to the URL of a server where tests may create and drop \
+                 schemas (postgres://user@127.0.0.1:5432/database); to skip these tests \
+                 knowingly, set PUNTOS_SKIP_POSTGRES=1"
+            ),
+        }
+    }
+
+    /// A schema of its own for one test, dropped (with its tables) when the test ends, passed or
+    /// failed.
+    pub struct TestSchema {
+        url: String,
+        name: String,
+    }
+
+    impl TestSchema {
+        /// A new, empty schema; `None` when the PostgreSQL tests are skipped.
+        pub fn new(test: &str) -> Option<TestSchema> {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let url = url()?;
+            let mut name = format!(
+                "puntos_test_{}_{}_{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed),
+                test.to_ascii_lowercase()
+            );
+            name.truncate(63);
+            let schema = TestSchema { url, name };
+            // A schema of the same name left by a killed run of the same process id.
+            schema.drop_schema();
+            Some(schema)
+        }
+
+        /// A store in this schema (a new connection each time).
+        pub fn store(&self) -> PgStore {
+            PgStore::connect_in(&self.url, &self.name).unwrap()
+        }
+
+        /// A plain client on the server, with `search_path` set to this schema.
+        pub fn client(&self) -> postgres::Client {
+            let mut client = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
+            client
+                .batch_execute(&format!("SET search_path TO \"{}\"", self.name))
+                .unwrap();
+            client
+        }
+
+        fn drop_schema(&self) {
+            let mut client = postgres::Client::connect(&self.url, postgres::NoTls)
+                .unwrap_or_else(|e| panic!("connecting to PUNTOS_TEST_POSTGRES: {e}"));
+            client
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name))
+                .unwrap();
+        }
+    }
+
+    impl Drop for TestSchema {
+        fn drop(&mut self) {
+            // Never a second panic while a failed test unwinds.
+            if let Ok(mut client) = postgres::Client::connect(&self.url, postgres::NoTls) {
+                let _ = client
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name));
+            }
+        }
+    }
+
+    fn migrations_recorded(schema: &TestSchema) -> Vec<i32> {
+        schema
+            .client()
+            .query("SELECT version FROM schema_version ORDER BY version", &[])
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    }
+
+    #[test]
+    fn data_persists_after_reconnecting() {
+        let Some(schema) = TestSchema::new("persists") else {
+            return;
+        };
+        let a = account("A", &["card-1"]);
+        {
+            let mut store = schema.store();
+            run(&mut store, |s| {
+                s.put_account(&a)?;
+                s.add_budget_used("spring", dec("0.1"))?;
+                s.append_journal(&[entry(1, "A", "12345678901234.56")])
+            });
+        }
+        let mut store = schema.store();
+        run(&mut store, |s| {
+            assert_eq!(s.account("card-1")?, Some(a.clone()));
+            assert_eq!(s.budget_used("spring")?, dec("0.1"));
+            assert_eq!(
+                s.journal(None, 0, 10)?,
+                [entry(1, "A", "12345678901234.56")]
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn reconnecting_applies_no_migration_twice() {
+        let Some(schema) = TestSchema::new("migrations") else {
+            return;
+        };
+        let latest = PgStore::SCHEMA_VERSION;
+        assert!(latest >= 1);
+        for _ in 0..3 {
+            let mut store = schema.store();
+            assert_eq!(store.schema(), schema.name);
+            assert_eq!(store.schema_version().unwrap(), latest);
+        }
+        let expected: Vec<i32> = (1..=i32::try_from(latest).unwrap()).collect();
+        assert_eq!(migrations_recorded(&schema), expected);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let Some(schema) = TestSchema::new("newer") else {
+            return;
+        };
+        drop(schema.store());
+        let newer = i32::try_from(PgStore::SCHEMA_VERSION + 1).unwrap();
+        schema
+            .client()
+            .execute(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                &[&newer],
+            )
+            .unwrap();
+        let err = PgStore::connect_in(&schema.url, &schema.name).unwrap_err();
+        assert!(
+            err.0.contains(&format!("schema version {newer}")) && err.0.contains("newer"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn schemas_are_separate_ledgers() {
+        let (Some(one), Some(two)) = (TestSchema::new("one"), TestSchema::new("two")) else {
+            return;
+        };
+        let (mut first, mut second) = (one.store(), two.store());
+        run(&mut first, |s| {
+            s.put_account(&account("A", &["card-1"]))?;
+            s.append_journal(&[entry(1, "A", "1")])
+        });
+        run(&mut second, |s| {
+            assert_eq!(s.account("card-1")?, None);
+            assert_eq!(s.journal_head()?, None);
+            s.put_account(&account("B", &["card-1"]))
+        });
+    }
+
+    #[test]
+    fn bad_schema_names_and_urls_are_refused() {
+        let Some(url) = url() else {
+            return;
+        };
+        for name in [
+            "",
+            "Upper",
+            "1st",
+            "pg_catalog",
+            "a-b",
+            "a\"; DROP",
+            &"x".repeat(64),
+        ] {
+            let err = PgStore::connect_in(&url, name).unwrap_err();
+            assert!(err.0.contains("schema name"), "{name}: {err}");
+        }
+        let err = PgStore::connect("postgres://127.0.0.1:1/none?connect_timeout=2").unwrap_err();
+        assert!(err.0.contains("connecting to PostgreSQL"), "{err}");
+        let err = PgStore::connect("not a url = =").unwrap_err();
+        assert!(err.0.contains("URL"), "{err}");
+    }
+
+    /// A unit whose work goes on after a failed statement (and returns `Ok`) is not committed
+    /// in part.
+    #[test]
+    fn work_that_ignores_a_failed_statement_writes_nothing() {
+        let Some(schema) = TestSchema::new("ignored") else {
+            return;
+        };
+        let mut store = schema.store();
+        run(&mut store, |s| s.append_journal(&[entry(1, "A", "1")]));
+        let outcome = store.atomically(|s| {
+            s.put_account(&account("A", &[]))?;
+            // A duplicate sequence number: PostgreSQL aborts the transaction here.
+            let _ignored = s.push_events(&[event(2, "A", "2"), event(2, "A", "2")]);
+            Ok::<_, puntos::ledger::StoreError>(())
+        });
+        let err = outcome.unwrap_err();
+        assert!(err.0.contains("nothing of it was written"), "{err}");
+        run(&mut store, |s| {
+            assert_eq!(s.account("A")?, None);
+            assert_eq!(s.journal_head()?, Some((1, "h1".to_string())));
+            assert_eq!(s.outbox_head()?, 0);
+            assert_eq!(s.pending_events(10)?, Vec::new());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn purge_keeps_the_data() {
+        let Some(schema) = TestSchema::new("purge") else {
+            return;
+        };
+        let mut store = schema.store();
+        let a = account("A", &["card-2"]);
+        run(&mut store, |s| s.put_account(&account("A", &["card-1"])));
+        run(&mut store, |s| s.put_account(&a));
+        store.purge().unwrap();
+        run(&mut store, |s| {
+            assert_eq!(s.account("card-2")?, Some(a.clone()));
+            assert_eq!(s.account("card-1")?, None);
+            Ok(())
+        });
+    }
+
+    /// A connection the server ends (a restart, an administrator) fails the unit that finds it
+    /// gone; the next unit runs on a new connection.
+    #[test]
+    fn a_lost_connection_is_replaced() {
+        let Some(schema) = TestSchema::new("reconnect") else {
+            return;
+        };
+        let app = format!("puntos_reconnect_{}", std::process::id());
+        let separator = if schema.url.contains('?') { '&' } else { '?' };
+        let url = format!("{}{separator}application_name={app}", schema.url);
+        let mut store = PgStore::connect_in(&url, &schema.name).unwrap();
+        run(&mut store, |s| s.put_account(&account("A", &[])));
+        let mut admin = schema.client();
+        let pids: Vec<i32> = admin
+            .query(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+                &[&app],
+            )
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert_eq!(pids.len(), 1);
+        let ended: bool = admin
+            .query_one("SELECT pg_terminate_backend($1, 5000)", &[&pids[0]])
+            .unwrap()
+            .get(0);
+        assert!(ended);
+        let _gone = store.atomically(|s| s.account("A"));
+        run(&mut store, |s| {
+            assert_eq!(s.account("A")?.map(|a| a.id), Some("A".to_string()));
+            Ok(())
+        });
+    }
+
+    /// The counter account, created on first use with a zero remainder.
+    fn counter(s: &mut dyn Session) -> puntos::ledger::AccountState {
+        s.account("counter").unwrap().unwrap_or_else(|| {
+            let mut a = account("counter", &["counter-card"]);
+            a.lots[0].remaining = Decimal::ZERO;
+            a
+        })
+    }
+
+    /// Two writers, each with its own connection, doing 200 units each that read, increment and
+    /// write one account's counter (a lot's remainder), spend one point of one budget and append
+    /// to the journal: every increment, every point and every entry is kept, and the journal's
+    /// sequence numbers neither fork nor skip. Both connect (and migrate) the new schema at once,
+    /// and their first units race to create the account and the budget.
+    #[test]
+    fn concurrent_writers_lose_no_update() {
+        const UNITS: u64 = 200;
+        let Some(schema) = TestSchema::new("concurrent") else {
+            return;
+        };
+        let schema = Arc::new(schema);
+        let start = Arc::new(Barrier::new(2));
+        let writers: Vec<_> = (0..2)
+            .map(|writer| {
+                let schema = Arc::clone(&schema);
+                let start = Arc::clone(&start);
+                std::thread::spawn(move || {
+                    start.wait();
+                    let mut store = schema.store();
+                    for _ in 0..UNITS {
+                        run(&mut store, |s| {
+                            // One writer finds the account by its id, the other by its alias.
+                            let mut counter = if writer == 0 {
+                                counter(s)
+                            } else {
+                                s.account("counter-card")?.unwrap_or_else(|| counter(s))
+                            };
+                            counter.lots[0].remaining += dec("1");
+                            let used = s.budget_used("spring")?;
+                            s.add_budget_used("spring", dec("1"))?;
+                            assert_eq!(s.budget_used("spring")?, used + dec("1"));
+                            s.put_account(&counter)?;
+                            let seq = s.journal_head()?.map_or(0, |(seq, _)| seq) + 1;
+                            s.append_journal(&[entry(seq, "counter", "1")])
+                        });
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        let total = dec(&(2 * UNITS).to_string());
+        let mut store = schema.store();
+        run(&mut store, |s| {
+            let counter = s.account("counter")?.unwrap();
+            assert_eq!(counter.lots[0].remaining, total);
+            assert_eq!(s.budget_used("spring")?, total);
+            assert_eq!(s.journal_head()?.map(|(seq, _)| seq), Some(2 * UNITS));
+            let journal = s.journal(None, 0, 1000)?;
+            let seqs: Vec<u64> = journal.iter().map(|e| e.seq).collect();
+            assert_eq!(seqs, (1..=2 * UNITS).collect::<Vec<_>>());
+            Ok(())
+        });
+    }
+
+    /// Two writers race for the last point of a budget, many times over (on a budget never used
+    /// before, and on one with a point left): exactly one of them gets it each time.
+    #[test]
+    fn the_last_point_of_a_budget_goes_once() {
+        const ROUNDS: usize = 40;
+        let Some(schema) = TestSchema::new("last_point") else {
+            return;
+        };
+        let cap = dec("10");
+        {
+            let mut store = schema.store();
+            run(&mut store, |s| {
+                for round in (0..ROUNDS).filter(|r| r % 2 == 1) {
+                    s.add_budget_used(&format!("promo-{round}"), cap - dec("1"))?;
+                }
+                Ok(())
+            });
+        }
+        let schema = Arc::new(schema);
+        let start = Arc::new(Barrier::new(2));
+        let racers: Vec<_> = (0..2)
+            .map(|_| {
+                let schema = Arc::clone(&schema);
+                let start = Arc::clone(&start);
+                std::thread::spawn(move || {
+                    let mut store = schema.store();
+                    let mut won = Vec::new();
+                    for round in 0..ROUNDS {
+                        let promotion = format!("promo-{round}");
+                        let limit = if round % 2 == 1 { cap } else { dec("1") };
+                        start.wait();
+                        won.push(run(&mut store, |s| {
+                            let used = s.budget_used(&promotion)?;
+                            if used >= limit {
+                                return Ok(false);
+                            }
+                            // Widen the window between the read and the write.
+                            std::thread::sleep(std::time::Duration::from_millis(2));
+                            s.add_budget_used(&promotion, dec("1"))?;
+                            Ok(true)
+                        }));
+                    }
+                    won
+                })
+            })
+            .collect();
+        let results: Vec<Vec<bool>> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+        let mut store = schema.store();
+        for (round, (first, second)) in results[0].iter().zip(&results[1]).enumerate() {
+            assert!(first ^ second, "round {round}: {first} and {second}");
+            let limit = if round % 2 == 1 { cap } else { dec("1") };
+            let used = store
+                .atomically(|s| s.budget_used(&format!("promo-{round}")))
+                .unwrap();
+            assert_eq!(used, limit, "round {round}");
+        }
     }
 }
