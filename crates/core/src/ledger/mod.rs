@@ -14,6 +14,8 @@
 //! - The journal is a hash chain; [`Ledger::verify`] finds an edited or removed entry.
 
 mod chain;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod codec;
 pub mod model;
 mod post;
 #[cfg(feature = "postgres")]

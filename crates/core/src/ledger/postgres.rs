@@ -47,13 +47,13 @@
 //! so a unit whose work went on regardless (and returned `Ok`) is rolled back and reported as
 //! failed, never committed in part.
 
+use super::codec::{decode, encode, from_seq, to_seq};
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, Store, StoreError};
 use postgres::types::ToSql;
 use postgres::{Client, Config, IsolationLevel, NoTls, Statement, Transaction};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -792,25 +792,4 @@ fn describe(error: &postgres::Error) -> String {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => error.to_string(),
     }
-}
-
-/// A record as the JSON kept in the database.
-fn encode<T: Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError(format!("encoding {what}: {e}")))
-}
-
-/// A record from the JSON kept in the database.
-fn decode<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, StoreError> {
-    serde_json::from_str(json)
-        .map_err(|e| StoreError(format!("the stored {what} cannot be read: {e}")))
-}
-
-/// A sequence number as PostgreSQL's `BIGINT`.
-fn to_seq(seq: u64) -> Result<i64, StoreError> {
-    i64::try_from(seq).map_err(|_| StoreError(format!("sequence number {seq} is too large")))
-}
-
-/// A sequence number from PostgreSQL's `BIGINT`.
-fn from_seq(seq: i64) -> Result<u64, StoreError> {
-    u64::try_from(seq).map_err(|_| StoreError(format!("stored sequence number {seq} is negative")))
 }

@@ -13,6 +13,7 @@
 //!   database is opened, and each applied version is recorded in `schema_version`. A database
 //!   written by a newer puntos is refused.
 
+use super::codec::{decode, encode, from_seq, to_seq};
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, Store, StoreError};
 use rusqlite::{
@@ -20,7 +21,6 @@ use rusqlite::{
 };
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -519,25 +519,4 @@ impl Session for SqliteSession<'_, '_> {
 /// Maps an SQLite error to a store error saying what was being done.
 fn sql(doing: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |e| StoreError(format!("{doing}: {e}"))
-}
-
-/// A record as the JSON kept in the database.
-fn encode<T: Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError(format!("encoding {what}: {e}")))
-}
-
-/// A record from the JSON kept in the database.
-fn decode<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, StoreError> {
-    serde_json::from_str(json)
-        .map_err(|e| StoreError(format!("the stored {what} cannot be read: {e}")))
-}
-
-/// A sequence number as SQLite's integer.
-fn to_seq(seq: u64) -> Result<i64, StoreError> {
-    i64::try_from(seq).map_err(|_| StoreError(format!("sequence number {seq} is too large")))
-}
-
-/// A sequence number from SQLite's integer.
-fn from_seq(seq: i64) -> Result<u64, StoreError> {
-    u64::try_from(seq).map_err(|_| StoreError(format!("stored sequence number {seq} is negative")))
 }
