@@ -359,3 +359,23 @@ fn a_batch_applies_in_order_refuses_each_bad_transaction_alone_and_matches_one_b
     );
     assert_eq!(journal(&mut batched), journal(&mut single));
 }
+
+#[test]
+fn a_refusal_is_remembered_for_the_same_payload_and_corrected_content_is_decided_afresh() {
+    let mut ledger = ledger();
+    let greedy = |points: u32| {
+        incoming(json!({"account": "C-1", "transaction": {
+            "id": "T-9", "time": "2026-03-20T12:00:00+03:00", "redeem": points,
+            "lines": [{"category": "otc", "unit_price": 1000}]}}))
+    };
+    let first = ledger.apply(&greedy(500)).unwrap_err();
+    ledger
+        .apply(&purchase("T-1", "2026-02-10T12:00:00+03:00", "1000"))
+        .unwrap();
+    // The account could now pay 200 points, yet the same row is refused as it was.
+    let again = ledger.apply(&greedy(500)).unwrap_err();
+    assert_eq!(again.to_string(), first.to_string());
+    // Corrected content under the refused id is decided.
+    let fixed = ledger.apply(&greedy(0)).unwrap();
+    assert!(matches!(fixed, Applied::New(_)));
+}

@@ -3,7 +3,10 @@
 //! entries, lots, counters and events, and writes them back in one atomic unit.
 //!
 //! - Idempotent: a transaction id seen before with the same payload returns the stored
-//!   decision and changes nothing; with another payload it is a [`LedgerError::Conflict`].
+//!   decision and changes nothing; with another payload it is a [`LedgerError::Conflict`]. A
+//!   refusal is remembered too: the same payload is refused again with the same reason (so a
+//!   resumed or concurrent run ends as an uninterrupted one), while corrected content under the
+//!   refused id is decided afresh.
 //! - Time moves forward: pending lots activate and lots expire as of each transaction's time,
 //!   or on [`Ledger::advance`]; expiries are journal entries.
 //! - A `signup` with a customer profile opens the account; other transactions need one.
@@ -94,6 +97,9 @@ pub enum LedgerError {
     /// A refund names a purchase the ledger has not seen.
     #[error("refund_of {0}: no purchase with this id was applied")]
     UnknownOriginal(String),
+    /// The same transaction was refused before (the reason then); it is refused again.
+    #[error("{0}")]
+    Refused(String),
     /// The id was used before for a different transaction.
     #[error(
         "transaction {0} was applied before with different content; give the new one its own id"
@@ -161,18 +167,18 @@ impl<S: Store> Ledger<S> {
             .atomically(|session| Ok(session.account(id_or_alias)?))
     }
 
-    /// Decides `incoming` and records it, atomically; see the module docs.
+    /// Decides `incoming` and records it, atomically; see the module docs. A refusal is
+    /// recorded too (its unit commits), so it is remembered.
     pub fn apply(&mut self, incoming: &Incoming) -> Result<Applied, LedgerError> {
-        let versions = &self.versions;
-        let notice = self.options.expiry_notice;
-        self.store
-            .atomically(|session| apply_in(session, versions, notice, incoming))
+        self.apply_batch(std::slice::from_ref(incoming))?
+            .pop()
+            .unwrap_or_else(|| Err(StoreError("the store returned no result".to_string()).into()))
     }
 
     /// Applies many transactions in order in one atomic unit of the store (one commit: much
     /// faster on a database). Each transaction succeeds or is refused on its own — a refused one
-    /// writes nothing — and the results come back in order; only a failure of the store itself
-    /// undoes the whole batch.
+    /// writes only the record of its refusal — and the results come back in order; only a
+    /// failure of the store itself undoes the whole batch.
     pub fn apply_batch(
         &mut self,
         batch: &[Incoming],
@@ -241,7 +247,7 @@ impl<S: Store> Ledger<S> {
 }
 
 /// Decides and records one transaction inside a unit of work. Every check and the decision
-/// come before the first write, so a refused transaction writes nothing.
+/// come before the first write, so a refused transaction writes nothing but its refusal.
 fn apply_in(
     session: &mut dyn Session,
     versions: &Versions,
@@ -265,12 +271,57 @@ fn apply_in(
     }
     let fingerprint = fingerprint(incoming);
     if let Some(stored) = session.transaction(&tx.id)? {
-        return if stored.fingerprint == fingerprint {
-            Ok(Applied::Duplicate(stored.decision))
-        } else {
-            Err(LedgerError::Conflict(tx.id.clone()))
-        };
+        match (stored.fingerprint == fingerprint, stored.refused) {
+            (true, None) => return Ok(Applied::Duplicate(stored.decision)),
+            (true, Some(reason)) => return Err(LedgerError::Refused(reason)),
+            (false, None) => return Err(LedgerError::Conflict(tx.id.clone())),
+            // A refused transaction never took effect: its id may carry corrected content.
+            (false, Some(_)) => {}
+        }
     }
+    match decide(session, versions, notice, incoming, &fingerprint) {
+        Err(
+            refusal @ (LedgerError::Eval(_)
+            | LedgerError::UnknownAccount(_)
+            | LedgerError::UnknownOriginal(_)),
+        ) => {
+            // Remembered, so the same row applied again (a resumed or concurrent run) is
+            // refused again rather than decided against a later state of the account.
+            session.put_transaction(&StoredTransaction {
+                id: tx.id.clone(),
+                account: incoming.account.clone(),
+                fingerprint,
+                decision: Decision {
+                    transaction: tx.id.clone(),
+                    kind: tx.kind.clone(),
+                    program: "".into(),
+                    currency: "".into(),
+                    lines: Vec::new(),
+                    effects: Vec::new(),
+                    refused_coupons: Vec::new(),
+                    trace: None,
+                },
+                refused: Some(refusal.to_string()),
+                refunded: Vec::new(),
+                consumed: Vec::new(),
+                returned: rust_decimal::Decimal::ZERO,
+                time: tx.time,
+            })?;
+            Err(refusal)
+        }
+        other => other,
+    }
+}
+
+/// Decides a new transaction and writes its effects; every check comes before the first write.
+fn decide(
+    session: &mut dyn Session,
+    versions: &Versions,
+    notice: chrono::TimeDelta,
+    incoming: &Incoming,
+    fingerprint: &str,
+) -> Result<Applied, LedgerError> {
+    let tx = &incoming.transaction;
     let mut state = match (session.account(&incoming.account)?, &incoming.customer) {
         (Some(state), _) => state,
         (None, Some(customer)) if tx.kind == "signup" => AccountState {
@@ -292,6 +343,7 @@ fn apply_in(
         Some(id) => Some(
             session
                 .transaction(id)?
+                .filter(|o| o.refused.is_none())
                 .ok_or_else(|| LedgerError::UnknownOriginal(id.clone()))?,
         ),
         None => None,
@@ -324,8 +376,9 @@ fn apply_in(
     session.put_transaction(&StoredTransaction {
         id: tx.id.clone(),
         account: state.id.clone(),
-        fingerprint: fingerprint.clone(),
+        fingerprint: fingerprint.to_string(),
         decision: decision.clone(),
+        refused: None,
         refunded: Vec::new(),
         consumed,
         returned: rust_decimal::Decimal::ZERO,

@@ -159,8 +159,11 @@ pub struct StoredTransaction {
     pub account: String,
     /// A hash of the payload, to tell a retry from a conflicting reuse of the id.
     pub fingerprint: String,
-    /// The decision made.
+    /// The decision made (empty for a refused transaction).
     pub decision: Decision,
+    /// Why it was refused, if it was: nothing of it took effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     /// Units of each line refunded so far (for purchases).
     #[serde(default)]
     pub refunded: Vec<crate::eval::RefundedUnits>,
