@@ -1,0 +1,93 @@
+//! Ledger throughput at scale: a synthetic population applied to SQLite (and to PostgreSQL when
+//! `PUNTOS_TEST_POSTGRES` names a server) in batches, reporting transactions per second and the
+//! process's peak resident memory.
+//!
+//! Run: `cargo bench -p puntos --bench ledger_scale -- [CUSTOMERS] [MONTHS]` (defaults 10000 and
+//! 4; 100000 customers over 4 months is about a million transactions).
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use puntos::ledger::{Ledger, SqliteStore, Store};
+use puntos::synth::{generate, Settings};
+use puntos::Versions;
+use puntos_dsl::SourceFile;
+use std::time::Instant;
+
+const BATCH: usize = 500;
+
+fn peak_rss_mib() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+fn run<S: Store>(name: &str, store: S, versions: Versions, population: &puntos::synth::Population) {
+    let mut ledger = Ledger::new(store, versions);
+    let started = Instant::now();
+    let (mut applied, mut refused) = (0usize, 0usize);
+    for chunk in population.transactions.chunks(BATCH) {
+        for result in ledger.apply_batch(chunk).expect("the store failed") {
+            match result {
+                Ok(_) => applied += 1,
+                Err(_) => refused += 1,
+            }
+        }
+    }
+    let millis = started.elapsed().as_millis().max(1);
+    let total = applied + refused;
+    println!(
+        "{name}: {total} transactions ({applied} applied, {refused} refused) in {}.{:03} s: {} transactions/s; peak RSS {}",
+        millis / 1000,
+        millis % 1000,
+        total as u128 * 1000 / millis,
+        peak_rss_mib()
+    );
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let settings = Settings {
+        customers: args.first().copied().unwrap_or(10_000),
+        months: args.get(1).copied().unwrap_or(4) as u32,
+        ..Settings::default()
+    };
+    let program = puntos::compile(&SourceFile::new(
+        "pharmacy.pts",
+        include_str!("../../../examples/pharmacy/program.pts"),
+    ))
+    .program
+    .expect("the example compiles");
+    let versions = Versions::new(vec![program.clone()]).unwrap();
+    let started = Instant::now();
+    let population = generate(&settings, &program.currency, program.timezone);
+    println!(
+        "generated {} customers, {} transactions in {} ms",
+        population.customers.len(),
+        population.transactions.len(),
+        started.elapsed().as_millis()
+    );
+    let path = std::env::temp_dir().join(format!("puntos-scale-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    run(
+        "sqlite",
+        SqliteStore::open(&path).unwrap(),
+        versions.clone(),
+        &population,
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    if let Ok(url) = std::env::var("PUNTOS_TEST_POSTGRES") {
+        let schema = format!("scale_{}", std::process::id());
+        let store = puntos::ledger::PgStore::connect_in(&url, &schema).unwrap();
+        run("postgres", store, versions, &population);
+    }
+}
