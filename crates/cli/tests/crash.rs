@@ -2,8 +2,9 @@
 //! end, leaves exactly the database an uninterrupted run leaves — every account, every journal
 //! entry with its hash, every stored transaction.
 
+mod workdir;
+
 use puntos::ledger::{AccountState, JournalEntry, Session, SqliteStore, Store};
-use puntos::synth::{generate, Settings};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -47,28 +48,9 @@ fn contents(
 
 #[test]
 fn killed_runs_resumed_end_exactly_as_an_uninterrupted_run() {
-    let dir = std::env::temp_dir().join(format!("puntos-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|_| unreachable!());
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    std::fs::copy(
-        root.join("examples/pharmacy/program.pts"),
-        dir.join("program.pts"),
-    )
-    .unwrap_or_else(|_| unreachable!());
-    let settings = Settings {
-        customers: 80,
-        months: 3,
-        ..Settings::default()
-    };
-    let tz: chrono_tz::Tz = "Europe/Moscow".parse().unwrap_or(chrono_tz::UTC);
-    let population = generate(&settings, "RUB", tz);
-    let lines: Vec<String> = population
-        .transactions
-        .iter()
-        .map(|t| serde_json::to_string(t).unwrap_or_default())
-        .collect();
-    std::fs::write(dir.join("tx.jsonl"), lines.join("\n")).unwrap_or_else(|_| unreachable!());
+    let workdir::Workdir {
+        dir, population, ..
+    } = workdir::prepare("crash", 80, 3);
     let accounts: Vec<String> = population.customers.iter().map(|c| c.id.clone()).collect();
     let ids: Vec<String> = population
         .transactions

@@ -2,7 +2,8 @@
 //! once end exactly as one process alone (each applied once, each refusal the same), the
 //! journal stays one chain, and reusing ids for other content is refused row by row.
 
-use puntos::synth::{generate, Settings};
+mod workdir;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -28,28 +29,11 @@ fn output(child: std::process::Child) -> String {
 
 #[test]
 fn two_processes_apply_each_transaction_once_and_refuse_conflicting_ids() {
-    let dir = std::env::temp_dir().join(format!("puntos-processes-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|_| unreachable!());
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    std::fs::copy(
-        root.join("examples/pharmacy/program.pts"),
-        dir.join("program.pts"),
-    )
-    .unwrap_or_else(|_| unreachable!());
-    let settings = Settings {
-        customers: 30,
-        months: 2,
-        ..Settings::default()
-    };
-    let tz: chrono_tz::Tz = "Europe/Moscow".parse().unwrap_or(chrono_tz::UTC);
-    let population = generate(&settings, "RUB", tz);
-    let lines: Vec<String> = population
-        .transactions
-        .iter()
-        .map(|t| serde_json::to_string(t).unwrap_or_default())
-        .collect();
-    std::fs::write(dir.join("tx.jsonl"), lines.join("\n")).unwrap_or_else(|_| unreachable!());
+    let workdir::Workdir {
+        dir,
+        population,
+        lines,
+    } = workdir::prepare("processes", 30, 2);
     // The same ids with other content: every purchase's amount changed.
     let altered: Vec<String> = lines
         .iter()
