@@ -113,7 +113,7 @@ pub struct Segment {
     /// Its display title.
     pub title: Option<String>,
     /// Who belongs.
-    pub condition: TypedExpr,
+    pub condition: CompiledExpr,
 }
 
 /// A tier.
@@ -126,7 +126,7 @@ pub struct Tier {
     /// Its rank; higher is better.
     pub rank: Decimal,
     /// When a customer qualifies.
-    pub qualify: TypedExpr,
+    pub qualify: CompiledExpr,
     /// How long the tier is kept after qualifying, if it is kept.
     pub keep: Option<Duration>,
 }
@@ -138,10 +138,10 @@ pub type Event = String;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Earn {
     /// The amount, of type Points (per line when `per_item`).
-    pub amount: TypedExpr,
+    pub amount: CompiledExpr,
     /// `for each item`: the amount is computed per basket line; `Some(filter)` keeps only lines
     /// for which the filter holds.
-    pub per_item: Option<Option<TypedExpr>>,
+    pub per_item: Option<Option<CompiledExpr>>,
 }
 
 /// A cap on earned points over a period, counted against the account.
@@ -172,7 +172,7 @@ pub struct Accrual {
     /// The event it listens to.
     pub event: Event,
     /// The condition, if any.
-    pub condition: Option<TypedExpr>,
+    pub condition: Option<CompiledExpr>,
     /// What it earns.
     pub earn: Earn,
     /// How long earned points stay pending before they can be spent.
@@ -284,11 +284,11 @@ pub struct Coupon {
     /// The segments it is for; empty means everyone.
     pub audience: Vec<SegmentId>,
     /// The condition for the discount.
-    pub condition: Option<TypedExpr>,
+    pub condition: Option<CompiledExpr>,
     /// The discount, of type Money.
-    pub discount: TypedExpr,
+    pub discount: CompiledExpr,
     /// Its ceiling, of type Money.
-    pub discount_max: Option<TypedExpr>,
+    pub discount_max: Option<CompiledExpr>,
     /// Uses per customer.
     pub uses_per_customer: Option<u32>,
 }
@@ -331,13 +331,13 @@ pub struct Offer {
     /// The segments it is for; empty means everyone.
     pub audience: Vec<SegmentId>,
     /// A basket-level condition.
-    pub condition: Option<TypedExpr>,
+    pub condition: Option<CompiledExpr>,
     /// The deal.
     pub shape: OfferShape,
     /// The reward.
     pub reward: OfferReward,
     /// Which lines take part.
-    pub filter: Option<TypedExpr>,
+    pub filter: Option<CompiledExpr>,
     /// Apply once per basket instead of for every multiple.
     pub once: bool,
     /// How often one customer may get it.
@@ -352,7 +352,7 @@ pub struct Redemption {
     /// See `rate_points`.
     pub rate_money: Decimal,
     /// The most a basket may be paid with points (Money or Points typed).
-    pub max: Option<TypedExpr>,
+    pub max: Option<CompiledExpr>,
     /// The balance needed before any redemption.
     pub min_balance: Option<Decimal>,
     /// Redemptions are multiples of this many points.
@@ -459,6 +459,44 @@ impl Program {
                 .map(|p| p.accrual.name.as_ref())
                 .collect(),
         }
+    }
+}
+
+/// A compiled expression: the type-checked tree (what the program says, and where) and the
+/// plan the evaluator runs, lowered from the tree once, at compile time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledExpr {
+    typed: TypedExpr,
+    plan: crate::eval::Plan,
+}
+
+impl CompiledExpr {
+    /// Compiles a type-checked expression.
+    pub fn new(typed: TypedExpr) -> CompiledExpr {
+        let plan = crate::eval::Plan::lower(&typed);
+        CompiledExpr { typed, plan }
+    }
+
+    /// Changes the tree (the compiler renumbers references once declarations are ordered) and
+    /// lowers it again.
+    pub(crate) fn edit(&mut self, change: impl FnOnce(&mut TypedExpr)) {
+        change(&mut self.typed);
+        self.plan = crate::eval::Plan::lower(&self.typed);
+    }
+
+    /// The type-checked tree.
+    pub fn typed(&self) -> &TypedExpr {
+        &self.typed
+    }
+
+    /// Where it is in the source.
+    pub fn span(&self) -> Span {
+        self.typed.span
+    }
+
+    /// What the evaluator runs.
+    pub(crate) fn plan(&self) -> &crate::eval::Plan {
+        &self.plan
     }
 }
 

@@ -80,7 +80,8 @@ pub(crate) fn lower(
         &segment_order,
     );
     rules = reorder(rules, &rule_order);
-    let mut remap = |e: &mut TypedExpr| remap_expr(e, &segment_new, &rule_new);
+    let mut remap =
+        |e: &mut CompiledExpr| e.edit(|typed| remap_expr(typed, &segment_new, &rule_new));
     for s in &mut segments {
         remap(&mut s.condition);
     }
@@ -163,7 +164,7 @@ fn reorder<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
         .collect()
 }
 
-fn remap_accrual(a: &mut Accrual, remap: &mut impl FnMut(&mut TypedExpr), rule_new: &[usize]) {
+fn remap_accrual(a: &mut Accrual, remap: &mut impl FnMut(&mut CompiledExpr), rule_new: &[usize]) {
     a.condition.iter_mut().for_each(&mut *remap);
     remap(&mut a.earn.amount);
     if let Some(Some(filter)) = &mut a.earn.per_item {
@@ -488,7 +489,7 @@ impl Lowering<'_> {
                 Segment {
                     name: name.name.as_str().into(),
                     title: title.as_ref().map(|t| t.value.clone()),
-                    condition: typed,
+                    condition: CompiledExpr::new(typed),
                 },
                 name.span,
             ));
@@ -577,7 +578,7 @@ impl Lowering<'_> {
                         name: name.name.as_str().into(),
                         title: title.as_ref().map(|t| t.value.clone()),
                         rank: rank.value,
-                        qualify,
+                        qualify: CompiledExpr::new(qualify),
                         keep,
                     },
                     rank.span,
@@ -682,7 +683,10 @@ impl Lowering<'_> {
                         .map(|f| checker.expect_bool(f, item_scope, "a line filter"))
                 });
                 let amount = earn_amount(&mut checker, amount, *points_suffix, item_scope);
-                Some(Earn { amount, per_item })
+                Some(Earn {
+                    amount: CompiledExpr::new(amount),
+                    per_item: per_item.map(|filter| filter.map(CompiledExpr::new)),
+                })
             }
             _ => None,
         };
@@ -787,7 +791,7 @@ impl Lowering<'_> {
                 name: name.name.as_str().into(),
                 title: title.as_ref().map(|t| t.value.clone()),
                 event: event?,
-                condition,
+                condition: condition.map(CompiledExpr::new),
                 earn: earn?,
                 pending: pending.map(|(d, _)| d),
                 expire_after: expire.map(|(d, _)| d),
@@ -1201,9 +1205,9 @@ impl Lowering<'_> {
                     valid,
                     valid_for,
                     audience,
-                    condition,
-                    discount,
-                    discount_max,
+                    condition: condition.map(CompiledExpr::new),
+                    discount: CompiledExpr::new(discount),
+                    discount_max: discount_max.map(CompiledExpr::new),
                     uses_per_customer: uses,
                 });
             }
@@ -1408,10 +1412,10 @@ impl Lowering<'_> {
                     title: title.as_ref().map(|t| t.value.clone()),
                     valid,
                     audience,
-                    condition,
+                    condition: condition.map(CompiledExpr::new),
                     shape,
                     reward,
-                    filter,
+                    filter: filter.map(CompiledExpr::new),
                     once,
                     limit,
                 });
@@ -1524,7 +1528,7 @@ impl Lowering<'_> {
         Some(Redemption {
             rate_points,
             rate_money,
-            max,
+            max: max.map(CompiledExpr::new),
             min_balance,
             step,
             order,
@@ -1632,11 +1636,11 @@ fn placeholder_rule(name: &Ident) -> Rule {
         event: String::new(),
         condition: None,
         earn: Earn {
-            amount: TypedExpr {
+            amount: CompiledExpr::new(TypedExpr {
                 kind: TypedKind::Const(Value::Points(Decimal::ZERO)),
                 ty: Type::Points,
                 span: name.span,
-            },
+            }),
             per_item: None,
         },
         pending: None,

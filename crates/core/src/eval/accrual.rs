@@ -11,7 +11,7 @@
 
 use super::calendar;
 use super::decision::{Effect, Fact, Source, Step};
-use super::engine::Engine;
+use super::engine::{Engine, Weights};
 use super::error::EvalError;
 use super::rounding::{allocate, non_negative, round, Scaled};
 use super::trace::{why, Tracer};
@@ -19,6 +19,7 @@ use crate::program::{Accrual, Budget, Duration, Promotion, Stacking};
 use chrono::{DateTime, FixedOffset};
 use puntos_dsl::ast::{Period, RoundingMode, RoundingScope};
 use rust_decimal::Decimal;
+use smallvec::SmallVec;
 
 /// An accrual that earns, before its effects are written.
 struct Earned<'a> {
@@ -30,7 +31,7 @@ struct Earned<'a> {
     points: Decimal,
     /// How the points spread over the lines (before final allocation); a rule's are kept in
     /// `Engine::rule_weights` meanwhile.
-    weights: Vec<(usize, Decimal)>,
+    weights: Weights,
     /// The rule's index, for a rule.
     rule: Option<usize>,
     /// Whether rounding waits for the transaction's total.
@@ -122,7 +123,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             }
             if !holds {
                 let reason =
-                    why::<T>(|| format!("`when {}` does not hold", self.text(condition.span)));
+                    why::<T>(|| format!("`when {}` does not hold", self.text(condition.span())));
                 return Ok(Err(Skip(reason, facts)));
             }
         }
@@ -155,7 +156,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         let (raw, weights) = match &accrual.earn.per_item {
             Some(filter) => {
                 let mut raw = Decimal::ZERO;
-                let mut weights = Vec::with_capacity(self.lines().len());
+                let mut weights = Weights::new();
                 for i in 0..self.lines().len() {
                     if let Some(f) = filter {
                         if !self.holds(f, Some(i))? {
@@ -189,7 +190,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         };
         if T::ON {
             arithmetic.push(Fact::new(
-                format!("earn {}", self.text(accrual.earn.amount.span)),
+                format!("earn {}", self.text(accrual.earn.amount.span())),
                 format!("{} points", raw.normalize()),
             ));
         }
@@ -267,13 +268,14 @@ impl<'a, T: Tracer> Engine<'a, T> {
 
     /// How a basket-level accrual's points spread over lines: like the rules it reads, or in
     /// proportion to line amounts.
-    fn basket_weights(&self, accrual: &Accrual) -> Vec<(usize, Decimal)> {
+    fn basket_weights(&self, accrual: &Accrual) -> Weights {
         let of_rule = |rule: &usize| self.rule_weights.get(*rule).map_or(&[][..], Vec::as_slice);
         match accrual.depends_on.as_slice() {
             [] => self.amounts.iter().copied().enumerate().collect(),
             [one] => of_rule(one).to_vec(),
             many => {
-                let mut dense = vec![Decimal::ZERO; self.amounts.len()];
+                let mut dense: SmallVec<[Decimal; 8]> =
+                    smallvec::smallvec![Decimal::ZERO; self.amounts.len()];
                 for (line, amount) in many.iter().flat_map(of_rule) {
                     if let Some(slot) = dense.get_mut(*line) {
                         *slot += *amount;
@@ -311,7 +313,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             }
         }
         // Best-of groups: the largest member stays (ties: the earlier, higher priority).
-        let mut losers = vec![None; candidates.len()];
+        let mut losers: SmallVec<[Option<String>; 8]> = smallvec::smallvec![None; candidates.len()];
         for (i, c) in candidates.iter().enumerate() {
             let Some(Stacking::BestOf(group)) = c.promotion.map(|p| &p.stacking) else {
                 continue;
@@ -336,7 +338,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 }
             }
         }
-        let mut applied: Vec<&'a Promotion> = Vec::new();
+        let mut applied: SmallVec<[&'a Promotion; 8]> = SmallVec::new();
         for (c, lost) in candidates.into_iter().zip(losers) {
             let Some(p) = c.promotion else { continue };
             let subject = || Source::Promotion(p.accrual.name.clone());
@@ -420,7 +422,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// Rounds the accruals whose scope is the transaction: their total once, with the units
     /// handed out by largest remainder so each keeps its share.
     fn round_jointly(&self, earned: &mut [Earned<'a>]) {
-        let joint: Vec<usize> = (0..earned.len())
+        let joint: SmallVec<[usize; 8]> = (0..earned.len())
             .filter(|&i| earned.get(i).is_some_and(|e| e.joint))
             .collect();
         if joint.is_empty() {
@@ -433,7 +435,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             .map(|e| e.points)
             .sum();
         let target = round(total, precision, self.program.points.mode);
-        let weights: Vec<(usize, Decimal)> = joint
+        let weights: Weights = joint
             .iter()
             .filter_map(|&i| earned.get(i).map(|e| (i, e.points)))
             .collect();

@@ -154,7 +154,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 facts = self.facts(condition, None);
             }
             if !holds {
-                let reason = format!("conditions unmet: `when {}`", self.text(condition.span));
+                let reason = format!("conditions unmet: `when {}`", self.text(condition.span()));
                 return Ok(Err((Some(coupon), reason, facts)));
             }
         }
@@ -163,7 +163,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         let mut arithmetic = Vec::new();
         if T::ON {
             arithmetic.push(Fact::new(
-                format!("discount {}", self.text(coupon.discount.span)),
+                format!("discount {}", self.text(coupon.discount.span())),
                 format!("{} {}", amount.normalize(), self.program.currency),
             ));
         }

@@ -16,6 +16,11 @@ use crate::program::{Duration, Program, TierId};
 use chrono::{DateTime, FixedOffset};
 use puntos_dsl::Span;
 use rust_decimal::Decimal;
+use smallvec::{smallvec, SmallVec};
+
+/// How points spread over basket lines: (line, weight). Baskets are short, so the usual one
+/// stays on the stack.
+pub(crate) type Weights = Vec<(usize, Decimal)>;
 
 /// The evaluation in progress.
 pub(crate) struct Engine<'a, T: Tracer> {
@@ -33,11 +38,11 @@ pub(crate) struct Engine<'a, T: Tracer> {
     /// Money taken off by coupons so far.
     pub coupon_discount: Decimal,
     /// Segment membership, computed on first use.
-    pub segments: Vec<Option<bool>>,
+    pub segments: SmallVec<[Option<bool>; 8]>,
     /// The points each rule earned, for `N% of rule`.
-    pub rule_points: Vec<Decimal>,
+    pub rule_points: SmallVec<[Decimal; 16]>,
     /// How each rule's points spread over the lines (line, weight), for the rules that read it.
-    pub rule_weights: Vec<Vec<(usize, Decimal)>>,
+    pub rule_weights: SmallVec<[Weights; 4]>,
     /// While deciding the tier after the transaction: this transaction's spend and visits,
     /// added to the history windows.
     pub history_delta: Option<(Decimal, Decimal)>,
@@ -74,9 +79,9 @@ impl<'a, T: Tracer> Engine<'a, T> {
             amounts,
             basket_total,
             coupon_discount: Decimal::ZERO,
-            segments: vec![None; program.segments.len()],
-            rule_points: vec![Decimal::ZERO; program.rules.len()],
-            rule_weights: vec![Vec::new(); program.rules.len()],
+            segments: smallvec![None; program.segments.len()],
+            rule_points: smallvec![Decimal::ZERO; program.rules.len()],
+            rule_weights: smallvec![Weights::new(); program.rules.len()],
             history_delta: None,
             moments: Vec::new(),
             at: ("program", &program.name),

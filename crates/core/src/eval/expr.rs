@@ -1,18 +1,22 @@
-//! Expressions at run time. Values borrow from the program and the context, so evaluating a
-//! condition allocates nothing. An unknown value (a birth date nobody gave) makes comparisons
-//! unknown, and a condition that ends unknown does not hold (three-valued logic: `false and
-//! unknown` is false, `true or unknown` is true).
+//! Expressions at run time: the [`Plan`]s lowered at compile time, evaluated against the
+//! context. Values borrow from the program and the context, so evaluating a condition
+//! allocates nothing. Numbers, truth values and texts each have an evaluator of their own, so
+//! the common operations never ask what kind of value they hold. An unknown value (a birth date
+//! nobody gave) makes comparisons unknown, and a condition that ends unknown does not hold
+//! (three-valued logic: `false and unknown` is false, `true or unknown` is true).
 
 use super::calendar::{self, Now};
 use super::decision::Fact;
 use super::engine::Engine;
 use super::error::EvalError;
+use super::plan::Plan;
 use super::trace::Tracer;
-use crate::program::{Duration, HistoryMetric, TierId, TypedExpr, TypedKind, Value};
+use crate::program::{CompiledExpr, Duration, HistoryMetric, TierId, TypedExpr, TypedKind, Value};
 use crate::schema::{Field, Function};
 use crate::types::Type;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Timelike, Weekday};
-use puntos_dsl::ast::{BinaryOp, CompareOp, UnaryOp};
+use puntos_dsl::ast::{BinaryOp, CompareOp};
+use puntos_dsl::Span;
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
@@ -29,10 +33,6 @@ pub(crate) enum V<'a> {
     Weekday(Weekday),
     /// A tier; `None` is no tier, below every tier.
     Tier(Option<TierId>),
-    /// A list of expressions, for `in`.
-    List(&'a [TypedExpr]),
-    /// A constant list, for `in`.
-    Consts(&'a [Value]),
     /// Not known.
     Unknown,
 }
@@ -47,108 +47,129 @@ fn from_const(v: &Value) -> V<'_> {
         Value::Duration(d) => V::Duration(*d),
         Value::Weekday(w) => V::Weekday(*w),
         Value::Tier(t) => V::Tier(Some(*t)),
-        Value::List(items) => V::Consts(items),
+        // Lists only appear after `in`, which is lowered on its own.
+        Value::List(_) => V::Unknown,
+    }
+}
+
+/// A truth value or unknown as a value.
+fn truth_value(b: Option<bool>) -> V<'static> {
+    b.map_or(V::Unknown, V::Bool)
+}
+
+/// A number or unknown as a value.
+fn num_value(x: Option<Decimal>) -> V<'static> {
+    x.map_or(V::Unknown, V::Num)
+}
+
+/// Whether `ord` satisfies the comparison `op`.
+fn satisfies(op: CompareOp, ord: Ordering) -> bool {
+    match op {
+        CompareOp::Eq => ord == Ordering::Equal,
+        CompareOp::Ne => ord != Ordering::Equal,
+        CompareOp::Lt => ord == Ordering::Less,
+        CompareOp::Le => ord != Ordering::Greater,
+        CompareOp::Gt => ord == Ordering::Greater,
+        CompareOp::Ge => ord != Ordering::Less,
     }
 }
 
 impl<'a, T: Tracer> Engine<'a, T> {
     /// Whether `e` holds (unknown counts as not holding). `item` is the current line.
-    pub fn holds(&mut self, e: &'a TypedExpr, item: Option<usize>) -> Result<bool, EvalError> {
-        Ok(matches!(self.value(e, item)?, V::Bool(true)))
+    pub fn holds(&mut self, e: &'a CompiledExpr, item: Option<usize>) -> Result<bool, EvalError> {
+        Ok(self.truth(e.plan(), item)? == Some(true))
     }
 
     /// A numeric value (unknown counts as zero).
-    pub fn number(&mut self, e: &'a TypedExpr, item: Option<usize>) -> Result<Decimal, EvalError> {
-        match self.value(e, item)? {
-            V::Num(x) => Ok(x),
-            V::Unknown => Ok(Decimal::ZERO),
-            other => Err(self.computation(e.span, format!("expected a number, found {other:?}"))),
-        }
+    pub fn number(
+        &mut self,
+        e: &'a CompiledExpr,
+        item: Option<usize>,
+    ) -> Result<Decimal, EvalError> {
+        Ok(self.num(e.plan(), item)?.unwrap_or_default())
     }
 
-    /// Evaluates `e`.
-    pub fn value(&mut self, e: &'a TypedExpr, item: Option<usize>) -> Result<V<'a>, EvalError> {
-        match &e.kind {
-            TypedKind::Const(v) => Ok(from_const(v)),
-            TypedKind::Field(f) => self.field(*f, item, e),
-            TypedKind::Segment(id) => self.segment(*id).map(V::Bool),
-            TypedKind::RulePoints(id) => Ok(V::Num(
-                self.rule_points.get(*id).copied().unwrap_or_default(),
-            )),
-            TypedKind::List(items) => Ok(V::List(items)),
-            TypedKind::Unary(op, operand) => {
-                let v = self.value(operand, item)?;
-                match (op, v) {
-                    (UnaryOp::Not, V::Bool(b)) => Ok(V::Bool(!b)),
-                    (UnaryOp::Neg, V::Num(x)) => Ok(V::Num(-x)),
-                    (_, V::Unknown) => Ok(V::Unknown),
-                    _ => Err(self.computation(e.span, "operand of the wrong kind")),
-                }
-            }
-            TypedKind::Binary(BinaryOp::And, l, r) => match self.value(l, item)? {
-                V::Bool(false) => Ok(V::Bool(false)),
-                left => match (left, self.value(r, item)?) {
-                    (_, V::Bool(false)) => Ok(V::Bool(false)),
-                    (V::Bool(true), V::Bool(true)) => Ok(V::Bool(true)),
-                    _ => Ok(V::Unknown),
+    /// A truth value; `None` is unknown.
+    fn truth<'p>(&mut self, p: &'p Plan, item: Option<usize>) -> Result<Option<bool>, EvalError>
+    where
+        'a: 'p,
+    {
+        Ok(match p {
+            Plan::Bool(b) => Some(*b),
+            Plan::Segment(id) => Some(self.segment(*id)?),
+            Plan::Not(x, _) => self.truth(x, item)?.map(|b| !b),
+            Plan::And(l, r) => match self.truth(l, item)? {
+                Some(false) => Some(false),
+                left => match (left, self.truth(r, item)?) {
+                    (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => None,
                 },
             },
-            TypedKind::Binary(BinaryOp::Or, l, r) => match self.value(l, item)? {
-                V::Bool(true) => Ok(V::Bool(true)),
-                left => match (left, self.value(r, item)?) {
-                    (_, V::Bool(true)) => Ok(V::Bool(true)),
-                    (V::Bool(false), V::Bool(false)) => Ok(V::Bool(false)),
-                    _ => Ok(V::Unknown),
+            Plan::Or(l, r) => match self.truth(l, item)? {
+                Some(true) => Some(true),
+                left => match (left, self.truth(r, item)?) {
+                    (_, Some(true)) => Some(true),
+                    (Some(false), Some(false)) => Some(false),
+                    _ => None,
                 },
             },
-            TypedKind::Binary(op, l, r) => {
+            Plan::NumCompare(op, l, r) => {
+                let a = self.num(l, item)?;
+                let b = self.num(r, item)?;
+                a.zip(b).map(|(a, b)| satisfies(*op, a.cmp(&b)))
+            }
+            Plan::TextCompare(op, l, r) => {
+                let a = self.text_of(l, item)?;
+                let b = self.text_of(r, item)?;
+                a.zip(b).map(|(a, b)| satisfies(*op, a.cmp(b)))
+            }
+            Plan::Compare(op, l, r) => {
                 let a = self.value(l, item)?;
                 let b = self.value(r, item)?;
-                self.arithmetic(*op, a, b, e)
+                self.compare(a, b).map(|ord| satisfies(*op, ord))
             }
-            TypedKind::Compare(op, l, r) => {
-                let a = self.value(l, item)?;
-                let b = self.value(r, item)?;
-                Ok(match self.compare(a, b) {
-                    None => V::Unknown,
-                    Some(ord) => V::Bool(match op {
-                        CompareOp::Eq => ord == Ordering::Equal,
-                        CompareOp::Ne => ord != Ordering::Equal,
-                        CompareOp::Lt => ord == Ordering::Less,
-                        CompareOp::Le => ord != Ordering::Greater,
-                        CompareOp::Gt => ord == Ordering::Greater,
-                        CompareOp::Ge => ord != Ordering::Less,
-                    }),
-                })
-            }
-            TypedKind::In {
+            Plan::TextIn {
+                negated,
+                value,
+                set,
+            } => self
+                .text_of(value, item)?
+                .map(|needle| set.iter().any(|s| **s == *needle) != *negated),
+            Plan::In {
                 negated,
                 value,
                 list,
             } => {
                 let needle = self.value(value, item)?;
                 if needle == V::Unknown {
-                    return Ok(V::Unknown);
+                    return Ok(None);
                 }
-                let found = match self.value(list, item)? {
-                    V::List(items) => {
-                        let mut found = false;
-                        for candidate in items {
-                            let c = self.value(candidate, item)?;
-                            if self.equals(needle, c) {
-                                found = true;
-                                break;
-                            }
-                        }
-                        found
+                let mut found = false;
+                for candidate in list {
+                    let c = self.value(candidate, item)?;
+                    if self.equals(needle, c) {
+                        found = true;
+                        break;
                     }
-                    V::Consts(items) => items.iter().any(|c| self.equals(needle, from_const(c))),
-                    V::Unknown => return Ok(V::Unknown),
-                    single => self.equals(needle, single),
-                };
-                Ok(V::Bool(found != *negated))
+                }
+                Some(found != *negated)
             }
-            TypedKind::Between {
+            Plan::NumBetween {
+                negated,
+                value,
+                low,
+                high,
+            } => {
+                let v = self.num(value, item)?;
+                let lo = self.num(low, item)?;
+                let hi = self.num(high, item)?;
+                match (v, lo, hi) {
+                    (Some(v), Some(lo), Some(hi)) => Some((v >= lo && v <= hi) != *negated),
+                    _ => None,
+                }
+            }
+            Plan::Between {
                 negated,
                 value,
                 low,
@@ -157,28 +178,160 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 let v = self.value(value, item)?;
                 let lo = self.value(low, item)?;
                 let hi = self.value(high, item)?;
-                Ok(match (self.compare(v, lo), self.compare(v, hi)) {
+                match (self.compare(v, lo), self.compare(v, hi)) {
                     (Some(a), Some(b)) => {
-                        V::Bool((a != Ordering::Less && b != Ordering::Greater) != *negated)
+                        Some((a != Ordering::Less && b != Ordering::Greater) != *negated)
                     }
-                    _ => V::Unknown,
-                })
+                    _ => None,
+                }
             }
-            TypedKind::Call(function, args) => self.call(*function, args, item, e),
-            TypedKind::History(metric, window) => self.history(*metric, *window, e),
-            TypedKind::DaysSinceLastPurchase => Ok(match self.ctx.account.last_purchase {
-                Some(last) => V::Num(Decimal::from((self.now.date() - last).num_days())),
-                None => V::Unknown,
+            other => match self.value(other, item)? {
+                V::Bool(b) => Some(b),
+                _ => None,
+            },
+        })
+    }
+
+    /// A numeric value; `None` is unknown.
+    fn num<'p>(&mut self, p: &'p Plan, item: Option<usize>) -> Result<Option<Decimal>, EvalError>
+    where
+        'a: 'p,
+    {
+        Ok(match p {
+            Plan::Num(x) => Some(*x),
+            Plan::RulePoints(id) => Some(self.rule_points.get(*id).copied().unwrap_or_default()),
+            Plan::History(metric, window, span) => Some(self.history(*metric, *window, *span)?),
+            Plan::DaysSinceLastPurchase => self
+                .ctx
+                .account
+                .last_purchase
+                .map(|last| Decimal::from((self.now.date() - last).num_days())),
+            Plan::Arith(op, l, r, span) => {
+                let a = self.num(l, item)?;
+                let b = self.num(r, item)?;
+                match (a, b) {
+                    (Some(x), Some(y)) => Some(self.arith(*op, x, y, *span)?),
+                    _ => None,
+                }
+            }
+            Plan::Shift(x, places, span) => match self.num(x, item)? {
+                Some(x) => Some(
+                    shift(x, *places)
+                        .ok_or_else(|| self.computation(*span, "the result is too large"))?,
+                ),
+                None => None,
+            },
+            Plan::Neg(x, _) => self.num(x, item)?.map(|x| -x),
+            Plan::Round(function, x) => self.num(x, item)?.map(|x| match function {
+                Function::Floor => floor(x),
+                Function::Ceil => x.ceil(),
+                Function::Round => x.round_dp_with_strategy(
+                    0,
+                    rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                ),
+                _ => x.abs(),
             }),
-            TypedKind::Aggregate {
+            Plan::NumMinMax(function, args) => {
+                let mut best: Option<Decimal> = None;
+                for a in args {
+                    let Some(v) = self.num(a, item)? else {
+                        return Ok(None);
+                    };
+                    best = Some(match best {
+                        None => v,
+                        Some(b) => {
+                            let better = match function {
+                                Function::Min => v < b,
+                                _ => v > b,
+                            };
+                            if better {
+                                v
+                            } else {
+                                b
+                            }
+                        }
+                    });
+                }
+                best
+            }
+            other => match self.value(other, item)? {
+                V::Num(x) => Some(x),
+                V::Unknown => None,
+                v => {
+                    return Err(self.computation(
+                        other.span().unwrap_or_default(),
+                        format!("expected a number, found {v:?}"),
+                    ))
+                }
+            },
+        })
+    }
+
+    /// A text value; `None` is unknown.
+    fn text_of<'p>(
+        &mut self,
+        p: &'p Plan,
+        item: Option<usize>,
+    ) -> Result<Option<&'p str>, EvalError>
+    where
+        'a: 'p,
+    {
+        Ok(match p {
+            Plan::Text(t) => Some(t),
+            other => match self.value(other, item)? {
+                V::Text(t) => Some(t),
+                _ => None,
+            },
+        })
+    }
+
+    /// Evaluates `p`, whatever its kind.
+    fn value<'p>(&mut self, p: &'p Plan, item: Option<usize>) -> Result<V<'p>, EvalError>
+    where
+        'a: 'p,
+    {
+        Ok(match p {
+            Plan::Num(x) => V::Num(*x),
+            Plan::Bool(b) => V::Bool(*b),
+            Plan::Text(t) => V::Text(t),
+            Plan::Const(v) => from_const(v),
+            Plan::Field(f, span) => self.field(*f, item, *span)?,
+            Plan::Segment(_)
+            | Plan::Not(..)
+            | Plan::And(..)
+            | Plan::Or(..)
+            | Plan::NumCompare(..)
+            | Plan::TextCompare(..)
+            | Plan::Compare(..)
+            | Plan::TextIn { .. }
+            | Plan::In { .. }
+            | Plan::NumBetween { .. }
+            | Plan::Between { .. } => truth_value(self.truth(p, item)?),
+            Plan::RulePoints(_)
+            | Plan::History(..)
+            | Plan::DaysSinceLastPurchase
+            | Plan::Arith(..)
+            | Plan::Shift(..)
+            | Plan::Neg(..)
+            | Plan::Round(..)
+            | Plan::NumMinMax(..) => num_value(self.num(p, item)?),
+            Plan::Calendar(op, l, r, span) => {
+                let a = self.value(l, item)?;
+                let b = self.value(r, item)?;
+                self.calendar(*op, a, b, *span)?
+            }
+            Plan::Call(function, args, span) => self.call(*function, args, item, *span)?,
+            Plan::Aggregate {
                 function,
                 value,
                 filter,
-            } => self.aggregate(*function, value.as_deref(), filter.as_deref()),
-        }
+                span,
+            } => self.aggregate(*function, value.as_deref(), filter.as_deref(), *span)?,
+            Plan::List(span) => return Err(self.computation(*span, "a list is not a value")),
+        })
     }
 
-    fn field(&mut self, f: Field, item: Option<usize>, e: &TypedExpr) -> Result<V<'a>, EvalError> {
+    fn field(&self, f: Field, item: Option<usize>, span: Span) -> Result<V<'a>, EvalError> {
         let ctx = self.ctx;
         let tx = &ctx.transaction;
         let now: Now = self.now;
@@ -219,7 +372,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             | Field::ItemAmount => {
                 let line = item
                     .and_then(|i| tx.lines.get(i).map(|l| (i, l)))
-                    .ok_or_else(|| self.computation(e.span, "a line field read outside a line"))?;
+                    .ok_or_else(|| self.computation(span, "a line field read outside a line"))?;
                 match f {
                     Field::ItemSku => V::Text(&line.1.sku),
                     Field::ItemName => V::Text(&line.1.name),
@@ -281,8 +434,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
         &self,
         metric: HistoryMetric,
         window: Duration,
-        e: &TypedExpr,
-    ) -> Result<V<'a>, EvalError> {
+        span: Span,
+    ) -> Result<Decimal, EvalError> {
         let account = &self.ctx.account;
         let (windows, delta) = match metric {
             HistoryMetric::Spend => (&account.spend, self.history_delta.map(|d| d.0)),
@@ -293,23 +446,28 @@ impl<'a, T: Tracer> Engine<'a, T> {
             .find(|(d, _)| *d == window)
             .map(|(_, v)| *v)
             .ok_or_else(|| {
-                self.computation(e.span, format!("the account has no {window} history"))
+                self.computation(span, format!("the account has no {window} history"))
             })?;
-        Ok(V::Num(base + delta.unwrap_or_default()))
+        Ok(base + delta.unwrap_or_default())
     }
 
-    fn aggregate(
+    /// `sum`, `count`, `any` or `all` over the basket's lines.
+    fn aggregate<'p>(
         &mut self,
         function: Function,
-        value: Option<&'a TypedExpr>,
-        filter: Option<&'a TypedExpr>,
-    ) -> Result<V<'a>, EvalError> {
+        value: Option<&'p Plan>,
+        filter: Option<&'p Plan>,
+        span: Span,
+    ) -> Result<V<'p>, EvalError>
+    where
+        'a: 'p,
+    {
         let mut sum = Decimal::ZERO;
         let mut count = 0usize;
         let lines = self.lines().len();
         for i in 0..lines {
             let passes = match filter {
-                Some(f) => self.holds(f, Some(i))?,
+                Some(f) => self.truth(f, Some(i))? == Some(true),
                 None => true,
             };
             match function {
@@ -320,10 +478,10 @@ impl<'a, T: Tracer> Engine<'a, T> {
             if passes {
                 count += 1;
                 if let Some(v) = value {
-                    let x = self.number(v, Some(i))?;
+                    let x = self.num(v, Some(i))?.unwrap_or_default();
                     sum = sum
                         .checked_add(x)
-                        .ok_or_else(|| self.computation(v.span, "the sum is too large"))?;
+                        .ok_or_else(|| self.computation(span, "the sum is too large"))?;
                 }
             }
         }
@@ -335,32 +493,41 @@ impl<'a, T: Tracer> Engine<'a, T> {
         })
     }
 
-    fn arithmetic(
+    /// Arithmetic on two numbers.
+    fn arith(
         &self,
         op: BinaryOp,
-        a: V<'a>,
-        b: V<'a>,
-        e: &TypedExpr,
-    ) -> Result<V<'a>, EvalError> {
-        let overflow = || self.computation(e.span, "the result is too large");
+        x: Decimal,
+        y: Decimal,
+        span: Span,
+    ) -> Result<Decimal, EvalError> {
+        let r = match op {
+            BinaryOp::Add => x.checked_add(y),
+            BinaryOp::Sub => x.checked_sub(y),
+            BinaryOp::Mul => x.checked_mul(y),
+            BinaryOp::Div => {
+                if y.is_zero() {
+                    return Err(self.computation(span, "division by zero"));
+                }
+                x.checked_div(y)
+            }
+            BinaryOp::Of => x.checked_mul(y).map(|p| p / Decimal::ONE_HUNDRED),
+            BinaryOp::And | BinaryOp::Or => None,
+        };
+        r.ok_or_else(|| self.computation(span, "the result is too large"))
+    }
+
+    /// Arithmetic with dates, instants and durations.
+    fn calendar<'p>(
+        &self,
+        op: BinaryOp,
+        a: V<'p>,
+        b: V<'p>,
+        span: Span,
+    ) -> Result<V<'p>, EvalError> {
+        let overflow = || self.computation(span, "the result is too large");
         match (op, a, b) {
             (_, V::Unknown, _) | (_, _, V::Unknown) => Ok(V::Unknown),
-            (_, V::Num(x), V::Num(y)) => {
-                let r = match op {
-                    BinaryOp::Add => x.checked_add(y),
-                    BinaryOp::Sub => x.checked_sub(y),
-                    BinaryOp::Mul => x.checked_mul(y),
-                    BinaryOp::Div => {
-                        if y.is_zero() {
-                            return Err(self.computation(e.span, "division by zero"));
-                        }
-                        divide(x, y)
-                    }
-                    BinaryOp::Of => x.checked_mul(y).map(|p| p / Decimal::ONE_HUNDRED),
-                    BinaryOp::And | BinaryOp::Or => None,
-                };
-                r.map(V::Num).ok_or_else(overflow)
-            }
             (BinaryOp::Mul, V::Num(n), V::Duration(d))
             | (BinaryOp::Mul, V::Duration(d), V::Num(n)) => d
                 .amount
@@ -391,20 +558,20 @@ impl<'a, T: Tracer> Engine<'a, T> {
             | (BinaryOp::Add, V::Duration(x), V::Date(d)) => {
                 calendar::shift_date(d, x, op == BinaryOp::Sub)
                     .map(V::Date)
-                    .ok_or_else(|| self.computation(e.span, "the date is out of range"))
+                    .ok_or_else(|| self.computation(span, "the date is out of range"))
             }
             (BinaryOp::Add | BinaryOp::Sub, V::Instant(t), V::Duration(x))
             | (BinaryOp::Add, V::Duration(x), V::Instant(t)) => {
                 calendar::shift_instant(t, x, op == BinaryOp::Sub, self.program.timezone)
                     .map(V::Instant)
-                    .ok_or_else(|| self.computation(e.span, "the date is out of range"))
+                    .ok_or_else(|| self.computation(span, "the date is out of range"))
             }
-            _ => Err(self.computation(e.span, "operands of the wrong kind")),
+            _ => Err(self.computation(span, "operands of the wrong kind")),
         }
     }
 
     /// Whether two values are equal (text compared directly, without ordering).
-    fn equals(&self, a: V<'a>, b: V<'a>) -> bool {
+    fn equals(&self, a: V<'_>, b: V<'_>) -> bool {
         match (a, b) {
             (V::Text(x), V::Text(y)) => x == y,
             _ => self.compare(a, b) == Some(Ordering::Equal),
@@ -412,7 +579,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     }
 
     /// Orders two values of the same kind; `None` when either is unknown or they do not compare.
-    fn compare(&self, a: V<'a>, b: V<'a>) -> Option<Ordering> {
+    fn compare(&self, a: V<'_>, b: V<'_>) -> Option<Ordering> {
         match (a, b) {
             (V::Num(x), V::Num(y)) => Some(x.cmp(&y)),
             (V::Text(x), V::Text(y)) => Some(x.cmp(y)),
@@ -430,32 +597,20 @@ impl<'a, T: Tracer> Engine<'a, T> {
         }
     }
 
-    fn call(
+    /// A function call other than the numeric ones lowered on their own.
+    fn call<'p>(
         &mut self,
         function: Function,
-        args: &'a [TypedExpr],
+        args: &'p [Plan],
         item: Option<usize>,
-        e: &TypedExpr,
-    ) -> Result<V<'a>, EvalError> {
-        let mut first = || -> Result<V<'a>, EvalError> {
-            match args.first() {
-                Some(a) => self.value(a, item),
-                None => Ok(V::Unknown),
-            }
-        };
-        let number = |v: V<'a>, f: fn(Decimal) -> Decimal| match v {
-            V::Num(x) => V::Num(f(x)),
-            _ => V::Unknown,
-        };
+        span: Span,
+    ) -> Result<V<'p>, EvalError>
+    where
+        'a: 'p,
+    {
         match function {
-            Function::Floor => Ok(number(first()?, |x| x.floor())),
-            Function::Ceil => Ok(number(first()?, |x| x.ceil())),
-            Function::Round => Ok(number(first()?, |x| {
-                x.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
-            })),
-            Function::Abs => Ok(number(first()?, |x| x.abs())),
             Function::Min | Function::Max => {
-                let mut best: Option<V<'a>> = None;
+                let mut best: Option<V<'p>> = None;
                 for a in args {
                     let v = self.value(a, item)?;
                     if v == V::Unknown {
@@ -494,13 +649,13 @@ impl<'a, T: Tracer> Engine<'a, T> {
             Function::Month => Ok(self
                 .date_of(args.first(), item)?
                 .map_or(V::Unknown, |d| V::Num(Decimal::from(d.month())))),
-            Function::Hour => Ok(match first()? {
+            Function::Hour => Ok(match self.first(args, item)? {
                 V::Instant(t) => V::Num(Decimal::from(
                     Now::new(self.program.timezone, t).local.hour(),
                 )),
                 _ => V::Unknown,
             }),
-            Function::Attribute => Ok(match first()? {
+            Function::Attribute => Ok(match self.first(args, item)? {
                 V::Text(attribute) => self
                     .ctx
                     .customer
@@ -510,7 +665,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 _ => V::Unknown,
             }),
             Function::BirthdayIn => {
-                let within = match first()? {
+                let within = match self.first(args, item)? {
                     V::Duration(d) => d,
                     _ => return Ok(V::Unknown),
                 };
@@ -525,13 +680,24 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     _ => V::Unknown,
                 })
             }
-            _ => Err(self.computation(e.span, "not a scalar function")),
+            _ => Err(self.computation(span, "not a scalar function")),
+        }
+    }
+
+    /// The first argument's value (unknown when there is none).
+    fn first<'p>(&mut self, args: &'p [Plan], item: Option<usize>) -> Result<V<'p>, EvalError>
+    where
+        'a: 'p,
+    {
+        match args.first() {
+            Some(a) => self.value(a, item),
+            None => Ok(V::Unknown),
         }
     }
 
     fn date_of(
         &mut self,
-        arg: Option<&'a TypedExpr>,
+        arg: Option<&Plan>,
         item: Option<usize>,
     ) -> Result<Option<NaiveDate>, EvalError> {
         let Some(arg) = arg else { return Ok(None) };
@@ -544,11 +710,11 @@ impl<'a, T: Tracer> Engine<'a, T> {
 
     /// The values behind `e` for the trace: each field, call, segment or rule it reads, as
     /// written, with its value; then `e` itself.
-    pub fn facts(&mut self, e: &'a TypedExpr, item: Option<usize>) -> Vec<Fact> {
+    pub fn facts(&mut self, e: &'a CompiledExpr, item: Option<usize>) -> Vec<Fact> {
         let mut leaves = Vec::new();
-        collect_leaves(e, &mut leaves);
+        collect_leaves(e.typed(), &mut leaves);
         let mut facts: Vec<Fact> = Vec::new();
-        for leaf in leaves.into_iter().chain(std::iter::once(e)) {
+        for leaf in leaves.into_iter().chain(std::iter::once(e.typed())) {
             if item.is_none() && matches!(leaf.kind, TypedKind::Field(f) if f.is_item()) {
                 continue;
             }
@@ -556,7 +722,9 @@ impl<'a, T: Tracer> Engine<'a, T> {
             if facts.iter().any(|f| f.what == what) {
                 continue;
             }
-            let value = match self.value(leaf, item) {
+            // The trace is the slow path: each leaf is lowered on its own, when asked for.
+            let plan = Plan::lower(leaf);
+            let value = match self.value(&plan, item) {
                 Ok(v) => self.show(v, &leaf.ty),
                 Err(err) => format!("error: {err}"),
             };
@@ -566,7 +734,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     }
 
     /// A value as the trace shows it, with its unit.
-    pub fn show(&self, v: V<'a>, ty: &Type) -> String {
+    pub fn show(&self, v: V<'_>, ty: &Type) -> String {
         match v {
             V::Num(x) => {
                 let x = x.normalize();
@@ -589,29 +757,31 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 .tiers
                 .get(t)
                 .map_or_else(|| "?".to_string(), |t| t.name.to_string()),
-            V::List(_) | V::Consts(_) => "a list".to_string(),
             V::Unknown => "unknown".to_string(),
         }
     }
 }
 
-/// `x / y`; by a power of ten (`/ 10 RUB`, the usual points-per-money rate) it is a shift of
-/// the decimal point, exact and much cheaper than a division.
-fn divide(x: Decimal, y: Decimal) -> Option<Decimal> {
-    if y.scale() == 0 {
-        let mut power = 1i128;
-        for k in 0..=9u32 {
-            if y.mantissa() == power {
-                let mut shifted = x;
-                if shifted.set_scale(x.scale() + k).is_ok() {
-                    return Some(shifted);
-                }
-                break;
-            }
-            power *= 10;
-        }
+/// `x / 10^places`: the decimal point moved, exact and much cheaper than a division; a
+/// division when the scale would pass the largest a decimal holds.
+fn shift(x: Decimal, places: u32) -> Option<Decimal> {
+    let mut shifted = x;
+    if shifted.set_scale(x.scale() + places).is_ok() {
+        return Some(shifted);
     }
-    x.checked_div(y)
+    x.checked_div(Decimal::from(10u64.checked_pow(places)?))
+}
+
+/// `floor(x)`; whole numbers and small mantissas without the general algorithm.
+fn floor(x: Decimal) -> Decimal {
+    let scale = x.scale();
+    if scale == 0 {
+        return x;
+    }
+    match (i64::try_from(x.mantissa()), 10i64.checked_pow(scale)) {
+        (Ok(m), Some(unit)) => Decimal::from(m.div_euclid(unit)),
+        _ => x.floor(),
+    }
 }
 
 /// The sub-expressions whose values a reader needs: fields, segments, rule points, calls.
@@ -644,6 +814,31 @@ fn collect_leaves<'a>(e: &'a TypedExpr, out: &mut Vec<&'a TypedExpr>) {
             collect_leaves(value, out);
             collect_leaves(low, out);
             collect_leaves(high, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_shift_is_a_division_by_a_power_of_ten(
+            mantissa in any::<i64>(),
+            scale in 0u32..=28,
+            places in 0u32..=18,
+        ) {
+            let x = Decimal::new(mantissa, scale);
+            let divisor = Decimal::from(10u64.pow(places));
+            prop_assert_eq!(shift(x, places), x.checked_div(divisor));
+        }
+
+        #[test]
+        fn the_quick_floor_is_the_floor(mantissa in any::<i64>(), scale in 0u32..=28) {
+            let x = Decimal::new(mantissa, scale);
+            prop_assert_eq!(floor(x), x.floor());
         }
     }
 }

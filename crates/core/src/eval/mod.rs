@@ -33,6 +33,7 @@ mod engine;
 mod error;
 mod expr;
 mod offers;
+mod plan;
 mod redemption;
 mod refund;
 mod rounding;
@@ -47,6 +48,7 @@ pub use context::{
 };
 pub use decision::{DecidedLine, Decision, Effect, Fact, RefusedCoupon, Share, Source, Step};
 pub use error::EvalError;
+pub(crate) use plan::Plan;
 
 /// The instant a program moment starts: a date is the start of that day in `tz`.
 pub(crate) fn moment_start_of(

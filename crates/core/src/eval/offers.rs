@@ -67,7 +67,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     Vec::new()
                 };
                 return Ok(Err((
-                    why::<T>(|| format!("`when {}` does not hold", self.text(condition.span))),
+                    why::<T>(|| format!("`when {}` does not hold", self.text(condition.span()))),
                     facts,
                 )));
             }

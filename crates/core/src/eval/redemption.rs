@@ -92,8 +92,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
         if let Some(max) = &rules.max {
             self.enter("redemption", "block");
             let limit = self.number(max, None)?;
-            let text = self.text(max.span);
-            let unit = if max.ty == Type::Points {
+            let text = self.text(max.span());
+            let unit = if max.typed().ty == Type::Points {
                 "points".to_string()
             } else {
                 currency.to_string()
@@ -102,12 +102,12 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 format!("max {text}"),
                 format!("{} {unit}", limit.normalize()),
             ));
-            let over = match max.ty {
+            let over = match max.typed().ty {
                 Type::Points => points > limit,
                 _ => value > limit,
             };
             if over {
-                let unit = if max.ty == Type::Points {
+                let unit = if max.typed().ty == Type::Points {
                     "points".to_string()
                 } else {
                     currency.to_string()

@@ -64,19 +64,33 @@ pub(crate) fn allocate(total: Decimal, weights: &[(usize, Decimal)], precision: 
 fn general(total: Decimal, weights: &[(usize, Decimal)], precision: u32) -> Vec<Share> {
     let sum: Decimal = weights.iter().map(|(_, w)| *w).sum();
     let count = Decimal::from(weights.len());
+    let unit = Decimal::new(1, precision);
+    // Each part rounded down, with its remainder: exactly `total * w - part * sum` (a numerator
+    // over `sum`), so equal remainders compare equal and ties go to the earlier line.
     let mut parts: Vec<(usize, Decimal, Decimal)> = weights
         .iter()
         .map(|&(line, w)| {
-            let exact = if sum.is_zero() {
-                total / count
-            } else {
-                total * (w / sum)
+            if sum.is_zero() {
+                let exact = total / count;
+                let floor = exact.round_dp_with_strategy(precision, RoundingStrategy::ToZero);
+                return (line, floor, exact - floor);
+            }
+            let Some(product) = total.checked_mul(w) else {
+                let exact = total * (w / sum);
+                let floor = exact.round_dp_with_strategy(precision, RoundingStrategy::ToZero);
+                return (line, floor, (exact - floor) * sum);
             };
-            let floor = exact.round_dp_with_strategy(precision, RoundingStrategy::ToZero);
-            (line, floor, exact - floor)
+            let mut floor =
+                (product / sum).round_dp_with_strategy(precision, RoundingStrategy::ToZero);
+            let mut remainder = product - floor * sum;
+            if remainder.is_sign_negative() {
+                // The quotient was rounded up onto the next unit.
+                floor -= unit;
+                remainder += unit * sum;
+            }
+            (line, floor, remainder)
         })
         .collect();
-    let unit = Decimal::new(1, precision);
     let handed: Decimal = parts.iter().map(|(_, f, _)| *f).sum();
     let mut leftover = total - handed;
     if leftover >= unit {
@@ -172,24 +186,55 @@ fn allocate_units(
             amount: Decimal::new(i64::try_from(part).ok()?, precision),
         });
     }
-    let leftover = total.checked_sub(handed)?;
+    // One more unit each for the largest remainders, ties to the earlier line. The leftover is
+    // below the number of lines.
+    let leftover = usize::try_from(total.checked_sub(handed)?).ok()?;
     if leftover > 0 {
-        // One more unit for the largest remainders, ties to the earlier line.
-        let mut order: Vec<(u64, usize)> = weights
-            .iter()
-            .enumerate()
-            .map(|(i, &(_, w))| (units(w, scale).map_or(0, |w| part_of(w).1), i))
-            .collect();
-        order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let remainder = |i: usize| {
+            weights
+                .get(i)
+                .and_then(|&(_, w)| units(w, scale))
+                .map_or(0, |w| part_of(w).1)
+        };
         let unit = Decimal::new(1, precision);
-        for (_, i) in order.into_iter().take(usize::try_from(leftover).ok()?) {
+        for_largest(shares.len(), leftover, remainder, |i| {
             if let Some(share) = shares.get_mut(i) {
                 share.amount += unit;
             }
-        }
+        });
     }
     shares.retain(|s| !s.amount.is_zero());
     Some(shares)
+}
+
+/// Calls `then` with the index of each of the `count` largest of `len` keys, ties to the lower
+/// index. A few lines (the usual basket) are scanned without allocating; many are sorted.
+fn for_largest(len: usize, count: usize, key: impl Fn(usize) -> u64, mut then: impl FnMut(usize)) {
+    const SCAN: usize = 16;
+    if len > SCAN {
+        let mut order: Vec<usize> = (0..len).collect();
+        order.sort_by(|&a, &b| key(b).cmp(&key(a)).then(a.cmp(&b)));
+        order.into_iter().take(count).for_each(then);
+        return;
+    }
+    let mut taken = [false; SCAN];
+    for _ in 0..count.min(len) {
+        let best = (0..len)
+            .filter(|&i| !taken.get(i).copied().unwrap_or(true))
+            .fold(None::<(usize, u64)>, |best, i| {
+                let k = key(i);
+                match best {
+                    Some((_, b)) if b >= k => best,
+                    _ => Some((i, k)),
+                }
+            });
+        if let Some((i, _)) = best {
+            if let Some(slot) = taken.get_mut(i) {
+                *slot = true;
+            }
+            then(i);
+        }
+    }
 }
 
 #[cfg(test)]
