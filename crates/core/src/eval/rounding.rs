@@ -4,6 +4,7 @@
 use super::decision::Share;
 use puntos_dsl::ast::RoundingMode;
 use rust_decimal::{Decimal, RoundingStrategy};
+use smallvec::SmallVec;
 
 /// Rounds `x` to `precision` decimal places the way `mode` says.
 pub(crate) fn round(x: Decimal, precision: u32, mode: RoundingMode) -> Decimal {
@@ -177,10 +178,13 @@ fn allocate_units(
         }
     };
     let mut shares: Vec<Share> = Vec::with_capacity(weights.len());
+    // Each part's remainder, kept on the stack for the usual short basket.
+    let mut remainders: SmallVec<[u64; 16]> = SmallVec::with_capacity(weights.len());
     let mut handed: u64 = 0;
     for &(line, w) in weights {
-        let (part, _) = part_of(units(w, scale)?);
+        let (part, remainder) = part_of(units(w, scale)?);
         handed += part;
+        remainders.push(remainder);
         shares.push(Share {
             line,
             amount: Decimal::new(i64::try_from(part).ok()?, precision),
@@ -190,51 +194,20 @@ fn allocate_units(
     // below the number of lines.
     let leftover = usize::try_from(total.checked_sub(handed)?).ok()?;
     if leftover > 0 {
-        let remainder = |i: usize| {
-            weights
-                .get(i)
-                .and_then(|&(_, w)| units(w, scale))
-                .map_or(0, |w| part_of(w).1)
-        };
+        let mut order: SmallVec<[usize; 16]> = (0..shares.len()).collect();
+        order.sort_by(|&a, &b| {
+            let remainder = |i: usize| remainders.get(i).copied().unwrap_or(0);
+            remainder(b).cmp(&remainder(a)).then(a.cmp(&b))
+        });
         let unit = Decimal::new(1, precision);
-        for_largest(shares.len(), leftover, remainder, |i| {
+        for &i in order.iter().take(leftover) {
             if let Some(share) = shares.get_mut(i) {
                 share.amount += unit;
             }
-        });
+        }
     }
     shares.retain(|s| !s.amount.is_zero());
     Some(shares)
-}
-
-/// Calls `then` with the index of each of the `count` largest of `len` keys, ties to the lower
-/// index. A few lines (the usual basket) are scanned without allocating; many are sorted.
-fn for_largest(len: usize, count: usize, key: impl Fn(usize) -> u64, mut then: impl FnMut(usize)) {
-    const SCAN: usize = 16;
-    if len > SCAN {
-        let mut order: Vec<usize> = (0..len).collect();
-        order.sort_by(|&a, &b| key(b).cmp(&key(a)).then(a.cmp(&b)));
-        order.into_iter().take(count).for_each(then);
-        return;
-    }
-    let mut taken = [false; SCAN];
-    for _ in 0..count.min(len) {
-        let best = (0..len)
-            .filter(|&i| !taken.get(i).copied().unwrap_or(true))
-            .fold(None::<(usize, u64)>, |best, i| {
-                let k = key(i);
-                match best {
-                    Some((_, b)) if b >= k => best,
-                    _ => Some((i, k)),
-                }
-            });
-        if let Some((i, _)) = best {
-            if let Some(slot) = taken.get_mut(i) {
-                *slot = true;
-            }
-            then(i);
-        }
-    }
 }
 
 #[cfg(test)]
