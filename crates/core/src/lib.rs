@@ -24,6 +24,7 @@
 pub mod compile;
 pub mod eval;
 pub mod ledger;
+pub mod phone;
 pub mod program;
 pub mod scenario;
 pub mod schema;

@@ -324,6 +324,22 @@ fn a_timestamp_without_offset_is_refused_when_read() {
 }
 
 #[test]
+fn an_invalid_phone_is_named_and_valid_ones_are_kept_in_e164() {
+    let with_phones = |phones: &str| {
+        format!(
+            r#"{{"transaction": {{"time": "2026-02-10T12:00:00+03:00"}}, "customer": {{"id": "C-1", "phones": {phones}}}}}"#
+        )
+    };
+    let (field, message) = read_error(&with_phones(r#"["+7 916 123-45-67", "8 (916) 000"]"#));
+    assert_eq!(field, "customer.phones");
+    assert_mentions(&message, &["[1]", "8 (916) 000", "country code"]);
+    let read = context(&with_phones(
+        r#"["+7 (916) 123-45-67", "+44 20 7183 8750"]"#,
+    ));
+    assert_eq!(read.customer.phones, ["+79161234567", "+442071838750"]);
+}
+
+#[test]
 fn a_misspelt_field_is_named() {
     let (field, message) = read_error(&purchase(r#", "lines": [{"unit_prise": 100}]"#));
     assert!(

@@ -174,7 +174,10 @@ pub struct Customer {
     pub id: String,
     /// Their name.
     pub name: String,
-    /// Their phone numbers, in E.164 form (`+79161234567`).
+    /// Their phone numbers, in E.164 form (`+79161234567`). Read with their country codes in
+    /// any spelling (`+7 916 123-45-67`) and kept in E.164; a number that is not valid in its
+    /// country's numbering plan is an input error.
+    #[serde(deserialize_with = "crate::phone::e164_list")]
     pub phones: Vec<String>,
     /// Their e-mail address.
     pub email: String,
