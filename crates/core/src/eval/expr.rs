@@ -20,6 +20,10 @@ use puntos_dsl::Span;
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
+/// An evaluation error inside the expression evaluator: boxed, so the results that carry it
+/// stay small (a truth value with its error fits in two registers).
+type Fault = Box<EvalError>;
+
 /// A run-time value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum V<'a> {
@@ -77,7 +81,7 @@ fn satisfies(op: CompareOp, ord: Ordering) -> bool {
 impl<'a, T: Tracer> Engine<'a, T> {
     /// Whether `e` holds (unknown counts as not holding). `item` is the current line.
     pub fn holds(&mut self, e: &'a CompiledExpr, item: Option<usize>) -> Result<bool, EvalError> {
-        Ok(self.truth(e.plan(), item)? == Some(true))
+        Ok(self.truth(e.plan(), item).map_err(|e| *e)? == Some(true))
     }
 
     /// A numeric value (unknown counts as zero).
@@ -86,11 +90,19 @@ impl<'a, T: Tracer> Engine<'a, T> {
         e: &'a CompiledExpr,
         item: Option<usize>,
     ) -> Result<Decimal, EvalError> {
-        Ok(self.num(e.plan(), item)?.unwrap_or_default())
+        Ok(self
+            .num(e.plan(), item)
+            .map_err(|e| *e)?
+            .unwrap_or_default())
+    }
+
+    /// A computation error at `span` in the current declaration, boxed.
+    fn fault(&self, span: Span, message: impl Into<String>) -> Fault {
+        Box::new(self.computation(span, message))
     }
 
     /// A truth value; `None` is unknown.
-    fn truth<'p>(&mut self, p: &'p Plan, item: Option<usize>) -> Result<Option<bool>, EvalError>
+    fn truth<'p>(&mut self, p: &'p Plan, item: Option<usize>) -> Result<Option<bool>, Fault>
     where
         'a: 'p,
     {
@@ -193,7 +205,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     }
 
     /// A numeric value; `None` is unknown.
-    fn num<'p>(&mut self, p: &'p Plan, item: Option<usize>) -> Result<Option<Decimal>, EvalError>
+    fn num<'p>(&mut self, p: &'p Plan, item: Option<usize>) -> Result<Option<Decimal>, Fault>
     where
         'a: 'p,
     {
@@ -217,7 +229,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             Plan::Shift(x, places, span) => match self.num(x, item)? {
                 Some(x) => Some(
                     shift(x, *places)
-                        .ok_or_else(|| self.computation(*span, "the result is too large"))?,
+                        .ok_or_else(|| self.fault(*span, "the result is too large"))?,
                 ),
                 None => None,
             },
@@ -258,7 +270,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 V::Num(x) => Some(x),
                 V::Unknown => None,
                 v => {
-                    return Err(self.computation(
+                    return Err(self.fault(
                         other.span().unwrap_or_default(),
                         format!("expected a number, found {v:?}"),
                     ))
@@ -268,11 +280,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     }
 
     /// A text value; `None` is unknown.
-    fn text_of<'p>(
-        &mut self,
-        p: &'p Plan,
-        item: Option<usize>,
-    ) -> Result<Option<&'p str>, EvalError>
+    fn text_of<'p>(&mut self, p: &'p Plan, item: Option<usize>) -> Result<Option<&'p str>, Fault>
     where
         'a: 'p,
     {
@@ -286,7 +294,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     }
 
     /// Evaluates `p`, whatever its kind.
-    fn value<'p>(&mut self, p: &'p Plan, item: Option<usize>) -> Result<V<'p>, EvalError>
+    fn value<'p>(&mut self, p: &'p Plan, item: Option<usize>) -> Result<V<'p>, Fault>
     where
         'a: 'p,
     {
@@ -327,11 +335,11 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 filter,
                 span,
             } => self.aggregate(*function, value.as_deref(), filter.as_deref(), *span)?,
-            Plan::List(span) => return Err(self.computation(*span, "a list is not a value")),
+            Plan::List(span) => return Err(self.fault(*span, "a list is not a value")),
         })
     }
 
-    fn field(&self, f: Field, item: Option<usize>, span: Span) -> Result<V<'a>, EvalError> {
+    fn field(&self, f: Field, item: Option<usize>, span: Span) -> Result<V<'a>, Fault> {
         let ctx = self.ctx;
         let tx = &ctx.transaction;
         let now: Now = self.now;
@@ -372,7 +380,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             | Field::ItemAmount => {
                 let line = item
                     .and_then(|i| tx.lines.get(i).map(|l| (i, l)))
-                    .ok_or_else(|| self.computation(span, "a line field read outside a line"))?;
+                    .ok_or_else(|| self.fault(span, "a line field read outside a line"))?;
                 match f {
                     Field::ItemSku => V::Text(&line.1.sku),
                     Field::ItemName => V::Text(&line.1.name),
@@ -435,7 +443,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         metric: HistoryMetric,
         window: Duration,
         span: Span,
-    ) -> Result<Decimal, EvalError> {
+    ) -> Result<Decimal, Fault> {
         let account = &self.ctx.account;
         let (windows, delta) = match metric {
             HistoryMetric::Spend => (&account.spend, self.history_delta.map(|d| d.0)),
@@ -445,9 +453,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             .iter()
             .find(|(d, _)| *d == window)
             .map(|(_, v)| *v)
-            .ok_or_else(|| {
-                self.computation(span, format!("the account has no {window} history"))
-            })?;
+            .ok_or_else(|| self.fault(span, format!("the account has no {window} history")))?;
         Ok(base + delta.unwrap_or_default())
     }
 
@@ -458,7 +464,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         value: Option<&'p Plan>,
         filter: Option<&'p Plan>,
         span: Span,
-    ) -> Result<V<'p>, EvalError>
+    ) -> Result<V<'p>, Fault>
     where
         'a: 'p,
     {
@@ -481,7 +487,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     let x = self.num(v, Some(i))?.unwrap_or_default();
                     sum = sum
                         .checked_add(x)
-                        .ok_or_else(|| self.computation(span, "the sum is too large"))?;
+                        .ok_or_else(|| self.fault(span, "the sum is too large"))?;
                 }
             }
         }
@@ -494,38 +500,26 @@ impl<'a, T: Tracer> Engine<'a, T> {
     }
 
     /// Arithmetic on two numbers.
-    fn arith(
-        &self,
-        op: BinaryOp,
-        x: Decimal,
-        y: Decimal,
-        span: Span,
-    ) -> Result<Decimal, EvalError> {
+    fn arith(&self, op: BinaryOp, x: Decimal, y: Decimal, span: Span) -> Result<Decimal, Fault> {
         let r = match op {
             BinaryOp::Add => x.checked_add(y),
             BinaryOp::Sub => x.checked_sub(y),
             BinaryOp::Mul => x.checked_mul(y),
             BinaryOp::Div => {
                 if y.is_zero() {
-                    return Err(self.computation(span, "division by zero"));
+                    return Err(self.fault(span, "division by zero"));
                 }
                 x.checked_div(y)
             }
             BinaryOp::Of => x.checked_mul(y).map(|p| p / Decimal::ONE_HUNDRED),
             BinaryOp::And | BinaryOp::Or => None,
         };
-        r.ok_or_else(|| self.computation(span, "the result is too large"))
+        r.ok_or_else(|| self.fault(span, "the result is too large"))
     }
 
     /// Arithmetic with dates, instants and durations.
-    fn calendar<'p>(
-        &self,
-        op: BinaryOp,
-        a: V<'p>,
-        b: V<'p>,
-        span: Span,
-    ) -> Result<V<'p>, EvalError> {
-        let overflow = || self.computation(span, "the result is too large");
+    fn calendar<'p>(&self, op: BinaryOp, a: V<'p>, b: V<'p>, span: Span) -> Result<V<'p>, Fault> {
+        let overflow = || self.fault(span, "the result is too large");
         match (op, a, b) {
             (_, V::Unknown, _) | (_, _, V::Unknown) => Ok(V::Unknown),
             (BinaryOp::Mul, V::Num(n), V::Duration(d))
@@ -558,15 +552,15 @@ impl<'a, T: Tracer> Engine<'a, T> {
             | (BinaryOp::Add, V::Duration(x), V::Date(d)) => {
                 calendar::shift_date(d, x, op == BinaryOp::Sub)
                     .map(V::Date)
-                    .ok_or_else(|| self.computation(span, "the date is out of range"))
+                    .ok_or_else(|| self.fault(span, "the date is out of range"))
             }
             (BinaryOp::Add | BinaryOp::Sub, V::Instant(t), V::Duration(x))
             | (BinaryOp::Add, V::Duration(x), V::Instant(t)) => {
                 calendar::shift_instant(t, x, op == BinaryOp::Sub, self.program.timezone)
                     .map(V::Instant)
-                    .ok_or_else(|| self.computation(span, "the date is out of range"))
+                    .ok_or_else(|| self.fault(span, "the date is out of range"))
             }
-            _ => Err(self.computation(span, "operands of the wrong kind")),
+            _ => Err(self.fault(span, "operands of the wrong kind")),
         }
     }
 
@@ -604,7 +598,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         args: &'p [Plan],
         item: Option<usize>,
         span: Span,
-    ) -> Result<V<'p>, EvalError>
+    ) -> Result<V<'p>, Fault>
     where
         'a: 'p,
     {
@@ -680,12 +674,12 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     _ => V::Unknown,
                 })
             }
-            _ => Err(self.computation(span, "not a scalar function")),
+            _ => Err(self.fault(span, "not a scalar function")),
         }
     }
 
     /// The first argument's value (unknown when there is none).
-    fn first<'p>(&mut self, args: &'p [Plan], item: Option<usize>) -> Result<V<'p>, EvalError>
+    fn first<'p>(&mut self, args: &'p [Plan], item: Option<usize>) -> Result<V<'p>, Fault>
     where
         'a: 'p,
     {
@@ -699,7 +693,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         &mut self,
         arg: Option<&Plan>,
         item: Option<usize>,
-    ) -> Result<Option<NaiveDate>, EvalError> {
+    ) -> Result<Option<NaiveDate>, Fault> {
         let Some(arg) = arg else { return Ok(None) };
         Ok(match self.value(arg, item)? {
             V::Date(d) => Some(d),
