@@ -1,18 +1,12 @@
-//! The ledger on a database file: `puntos db init`, `apply`, `account`, `verify`, `events`.
+//! The ledger on a database (a SQLite file or a PostgreSQL server): `puntos db init`, `apply`,
+//! `account`, `verify`, `events`, `erase`.
 
+use crate::database::{open, shown, Database};
 use crate::programs::load_versions;
 use crate::rows;
-use puntos::ledger::{verify as verify_chain, Applied, Ledger, SqliteStore, Store};
+use puntos::ledger::{verify as verify_chain, Applied, Ledger, Store};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// Opens (creating or migrating) the database, or prints why not.
-fn open(db: &Path) -> Result<SqliteStore, u8> {
-    SqliteStore::open(db).map_err(|e| {
-        eprintln!("error: {}: {e}", db.display());
-        2
-    })
-}
 
 /// Transactions applied per commit: one commit per row would make the database the bottleneck;
 /// an interruption loses at most one batch, which the next run applies again.
@@ -48,7 +42,7 @@ impl Rejects {
 
 /// Applies the gathered rows in one batch, rejecting unreadable and refused ones.
 fn flush(
-    ledger: &mut Ledger<SqliteStore>,
+    ledger: &mut Ledger<Database>,
     batch: &mut Vec<rows::Row>,
     tally: &mut Tally,
     rejects: &mut Rejects,
@@ -85,12 +79,12 @@ fn flush(
     Ok(())
 }
 
-/// `puntos db init`: creates the database file, or brings its schema up to date.
-pub fn init(db: &Path) -> u8 {
+/// `puntos db init`: creates the database, or brings its schema up to date.
+pub fn init(db: &str) -> u8 {
     match open(db) {
-        Ok(store) => {
+        Ok(mut store) => {
             let version = store.schema_version().unwrap_or_default();
-            outln!("{}: ready (schema version {version})", db.display());
+            outln!("{}: ready (schema version {version})", shown(db));
             0
         }
         Err(code) => code,
@@ -101,7 +95,7 @@ pub fn init(db: &Path) -> u8 {
 /// cannot be read or are refused go to the rejects file with their line and reason; everything
 /// else stays applied. Running it again after an interruption resumes: rows applied before are
 /// recognised by their id and skipped.
-pub fn apply(db: &Path, programs: &[PathBuf], input: &Path, rejects: Option<&Path>) -> u8 {
+pub fn apply(db: &str, programs: &[PathBuf], input: &Path, rejects: Option<&Path>) -> u8 {
     let versions = match load_versions(programs) {
         Ok(v) => v,
         Err(failed) => return failed.exit,
@@ -166,7 +160,7 @@ pub fn apply(db: &Path, programs: &[PathBuf], input: &Path, rejects: Option<&Pat
 }
 
 /// `puntos account`: an account's balance, lots and journal, each entry explained.
-pub fn account(db: &Path, id: &str) -> u8 {
+pub fn account(db: &str, id: &str) -> u8 {
     let mut store = match open(db) {
         Ok(s) => s,
         Err(code) => return code,
@@ -195,7 +189,7 @@ pub fn account(db: &Path, id: &str) -> u8 {
 }
 
 /// `puntos verify`: checks the journal's hash chain.
-pub fn verify(db: &Path) -> u8 {
+pub fn verify(db: &str) -> u8 {
     let mut store = match open(db) {
         Ok(s) => s,
         Err(code) => return code,
@@ -218,7 +212,7 @@ pub fn verify(db: &Path) -> u8 {
 
 /// `puntos events`: unacknowledged events for the CRM as JSON lines; `--ack N` acknowledges
 /// those up to N.
-pub fn events(db: &Path, ack: Option<u64>) -> u8 {
+pub fn events(db: &str, ack: Option<u64>) -> u8 {
     let mut store = match open(db) {
         Ok(s) => s,
         Err(code) => return code,
@@ -254,7 +248,7 @@ pub fn events(db: &Path, ack: Option<u64>) -> u8 {
 }
 
 /// `puntos erase`: removes a customer's personal data, keeps the pseudonymous ledger.
-pub fn erase(db: &Path, id: &str) -> u8 {
+pub fn erase(db: &str, id: &str) -> u8 {
     let store = match open(db) {
         Ok(s) => s,
         Err(code) => return code,

@@ -18,6 +18,7 @@ macro_rules! out {
 }
 
 mod check;
+mod database;
 mod db;
 mod demo;
 mod eval;
@@ -124,9 +125,10 @@ enum Command {
     /// Apply transactions (JSON lines or CSV) to the ledger; refused rows go to a rejects file.
     #[command(after_help = EXIT_CODES)]
     Apply {
-        /// The database file.
+        /// The database: a SQLite file, or a PostgreSQL server's `postgres://` URL (its tables
+        /// in the schema named by PUNTOS_PG_SCHEMA, default `puntos`).
         #[arg(long)]
-        db: std::path::PathBuf,
+        db: String,
         /// The program: files or folders of its effective-dated versions.
         #[arg(required = true)]
         programs: Vec<std::path::PathBuf>,
@@ -139,31 +141,35 @@ enum Command {
     },
     /// Show an account: balance, lots, tier and its journal, each entry explained.
     Account {
-        /// The database file.
+        /// The database: a SQLite file, or a PostgreSQL server's `postgres://` URL (its tables
+        /// in the schema named by PUNTOS_PG_SCHEMA, default `puntos`).
         #[arg(long)]
-        db: std::path::PathBuf,
+        db: String,
         /// The account's id, card number or alias.
         id: String,
     },
     /// Erase a customer's personal data (privacy law); the pseudonymous ledger stays.
     Erase {
-        /// The database file.
+        /// The database: a SQLite file, or a PostgreSQL server's `postgres://` URL (its tables
+        /// in the schema named by PUNTOS_PG_SCHEMA, default `puntos`).
         #[arg(long)]
-        db: std::path::PathBuf,
+        db: String,
         /// The account's id, card number or alias.
         id: String,
     },
     /// Check the journal's hash chain: any edited or removed entry is found.
     Verify {
-        /// The database file.
+        /// The database: a SQLite file, or a PostgreSQL server's `postgres://` URL (its tables
+        /// in the schema named by PUNTOS_PG_SCHEMA, default `puntos`).
         #[arg(long)]
-        db: std::path::PathBuf,
+        db: String,
     },
     /// List the events for the CRM not yet acknowledged, as JSON lines.
     Events {
-        /// The database file.
+        /// The database: a SQLite file, or a PostgreSQL server's `postgres://` URL (its tables
+        /// in the schema named by PUNTOS_PG_SCHEMA, default `puntos`).
         #[arg(long)]
-        db: std::path::PathBuf,
+        db: String,
         /// Acknowledge the events up to this sequence number.
         #[arg(long)]
         ack: Option<u64>,
@@ -180,9 +186,10 @@ enum Command {
 enum DbCommand {
     /// Create the database file, or bring its schema up to date.
     Init {
-        /// The database file.
+        /// The database: a SQLite file, or a PostgreSQL server's `postgres://` URL (its tables
+        /// in the schema named by PUNTOS_PG_SCHEMA, default `puntos`).
         #[arg(long)]
-        db: std::path::PathBuf,
+        db: String,
     },
 }
 
