@@ -163,6 +163,33 @@ fn replacing_an_account<S: Store>(make: impl Fn() -> S) {
     });
 }
 
+/// Updating accounts the store holds (aliases unchanged) changes only their states.
+fn updating_accounts<S: Store>(make: impl Fn() -> S) {
+    let mut store = make();
+    run(&mut store, |s| {
+        s.put_account(&account("A", &["card-1"]))?;
+        s.put_account(&account("B", &[]))
+    });
+    let mut a = account("A", &["card-1"]);
+    a.lots.push(lot("A-2#0", "-5.5"));
+    let mut b = account("B", &[]);
+    b.customer.status = "blocked".to_string();
+    run(&mut store, |s| {
+        s.update_accounts(&[&a, &b])?;
+        assert_eq!(
+            s.account("card-1")?,
+            Some(a.clone()),
+            "read in the same unit"
+        );
+        Ok(())
+    });
+    run(&mut store, |s| {
+        assert_eq!(s.account("card-1")?, Some(a.clone()));
+        assert_eq!(s.account("B")?, Some(b.clone()));
+        Ok(())
+    });
+}
+
 /// Replacing an account with fewer aliases frees the ones it dropped.
 fn dropped_alias_is_freed<S: Store>(make: impl Fn() -> S) {
     let mut store = make();
@@ -519,6 +546,7 @@ conformance!(
     reads_see_own_writes,
     decimals_round_trip,
     dropped_alias_is_freed,
+    updating_accounts,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -610,6 +638,123 @@ mod sqlite {
             SqliteStore::in_memory().unwrap().schema_version().unwrap(),
             latest
         );
+    }
+
+    /// The schema of version 1, as released: accounts' states were JSON.
+    pub const VERSION_1: &str = "CREATE TABLE accounts (
+             id TEXT PRIMARY KEY NOT NULL,
+             state TEXT NOT NULL
+         ) STRICT;
+         CREATE TABLE aliases (
+             alias TEXT PRIMARY KEY NOT NULL,
+             account TEXT NOT NULL REFERENCES accounts (id)
+         ) STRICT;
+         CREATE INDEX aliases_account ON aliases (account);
+         CREATE TABLE transactions (
+             id TEXT PRIMARY KEY NOT NULL,
+             account TEXT NOT NULL,
+             body TEXT NOT NULL
+         ) STRICT;
+         CREATE INDEX transactions_account ON transactions (account);
+         CREATE TABLE budgets (
+             promotion TEXT PRIMARY KEY NOT NULL,
+             used TEXT NOT NULL
+         ) STRICT;
+         CREATE TABLE journal (
+             seq INTEGER PRIMARY KEY NOT NULL CHECK (seq > 0),
+             account TEXT NOT NULL,
+             body TEXT NOT NULL,
+             hash TEXT NOT NULL
+         ) STRICT;
+         CREATE INDEX journal_account ON journal (account, seq);
+         CREATE TABLE outbox (
+             seq INTEGER PRIMARY KEY NOT NULL CHECK (seq > 0),
+             account TEXT NOT NULL,
+             body TEXT NOT NULL
+         ) STRICT;
+         CREATE TABLE outbox_ack (
+             id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+             acknowledged INTEGER NOT NULL
+         ) STRICT;
+         INSERT INTO outbox_ack (id, acknowledged) VALUES (1, 0);
+         CREATE TABLE schema_version (
+             version INTEGER PRIMARY KEY NOT NULL,
+             applied_at TEXT NOT NULL
+         ) STRICT;
+         INSERT INTO schema_version (version, applied_at) VALUES (1, 'then');";
+
+    /// A database of version 1 (accounts as JSON) is brought up to date when opened: every
+    /// account, alias and record reads back as it was, and the store works on.
+    #[test]
+    fn a_version_1_database_is_migrated() {
+        let dir = TempDir::new("version1");
+        let mut a = account("A", &["card-1", "legacy-7"]);
+        a.lots.push(super::lot("A-2#0", "-0.0001"));
+        a.lots
+            .push(super::lot("A-3#0", "79228162514264337593543950335"));
+        a.history = vec![(
+            "2026-03-14T12:00:00.5-04:30".parse().unwrap(),
+            dec("-12.50"),
+        )];
+        a.customer.name = "Ana \"Ñ\" Pérez".to_string();
+        a.customer.birth_date = chrono::NaiveDate::from_ymd_opt(1985, 4, 12);
+        a.customer
+            .attributes
+            .insert("card".to_string(), "gold".to_string());
+        a.earned.entry("base".to_string()).or_default().insert(
+            chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            dec("150.5"),
+        );
+        a.uses
+            .entry("welcome".to_string())
+            .or_default()
+            .insert(chrono::NaiveDate::MIN, 2);
+        a.as_of = Some("2026-03-14T12:00:00+03:00".parse().unwrap());
+        let b = account("B", &[]);
+        {
+            let connection = rusqlite::Connection::open(dir.file()).unwrap();
+            connection.execute_batch(VERSION_1).unwrap();
+            for (account, aliases) in [(&a, vec!["card-1", "legacy-7"]), (&b, vec![])] {
+                connection
+                    .execute(
+                        "INSERT INTO accounts (id, state) VALUES (?1, ?2)",
+                        (&account.id, serde_json::to_string(account).unwrap()),
+                    )
+                    .unwrap();
+                for alias in aliases {
+                    connection
+                        .execute(
+                            "INSERT INTO aliases (alias, account) VALUES (?1, ?2)",
+                            (alias, &account.id),
+                        )
+                        .unwrap();
+                }
+            }
+            let entry = entry(1, "A", "1");
+            connection
+                .execute(
+                    "INSERT INTO journal (seq, account, body, hash) VALUES (1, 'A', ?1, ?2)",
+                    (serde_json::to_string(&entry).unwrap(), &entry.hash),
+                )
+                .unwrap();
+        }
+        let mut store = SqliteStore::open(dir.file()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SqliteStore::SCHEMA_VERSION);
+        run(&mut store, |s| {
+            assert_eq!(s.account("legacy-7")?, Some(a.clone()));
+            assert_eq!(s.account("B")?, Some(b.clone()));
+            assert_eq!(s.journal(Some("A"), 0, 10)?, [entry(1, "A", "1")]);
+            let mut changed = a.clone();
+            changed.lots[0].remaining = dec("99");
+            s.put_account(&changed)
+        });
+        run(&mut store, |s| {
+            assert_eq!(s.account("card-1")?.unwrap().lots[0].remaining, dec("99"));
+            Ok(())
+        });
+        drop(store);
+        let expected: Vec<i64> = (1..=i64::from(SqliteStore::SCHEMA_VERSION)).collect();
+        assert_eq!(migrations_recorded(&dir.file()), expected);
     }
 
     #[test]
@@ -853,6 +998,107 @@ mod pg {
             err.0.contains(&format!("schema version {newer}")) && err.0.contains("newer"),
             "{err}"
         );
+    }
+
+    /// A schema of version 1 (accounts as JSON) is brought up to date when a store connects:
+    /// every account reads back as it was, and the store works on.
+    #[test]
+    fn a_version_1_schema_is_migrated() {
+        let Some(schema) = TestSchema::new("version1") else {
+            return;
+        };
+        let mut a = account("A", &["card-1"]);
+        a.lots.push(super::lot("A-2#0", "-0.0001"));
+        a.customer.name = "Ana Pérez".to_string();
+        let b = account("B", &[]);
+        {
+            let mut client = postgres::Client::connect(&schema.url, postgres::NoTls).unwrap();
+            client
+                .batch_execute(&format!(
+                    "CREATE SCHEMA \"{0}\"; SET search_path TO \"{0}\";",
+                    schema.name
+                ))
+                .unwrap();
+            client
+                .batch_execute(
+                    "CREATE TABLE schema_version (
+                         version INTEGER PRIMARY KEY NOT NULL,
+                         applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                     );
+                     INSERT INTO schema_version (version) VALUES (1);
+                     CREATE TABLE accounts (id TEXT PRIMARY KEY NOT NULL, state TEXT NOT NULL);
+                     CREATE TABLE aliases (
+                         alias TEXT PRIMARY KEY NOT NULL,
+                         account TEXT NOT NULL REFERENCES accounts (id)
+                     );
+                     CREATE INDEX aliases_account ON aliases (account);
+                     CREATE TABLE transactions (
+                         id TEXT PRIMARY KEY NOT NULL,
+                         account TEXT NOT NULL,
+                         body TEXT NOT NULL
+                     );
+                     CREATE INDEX transactions_account ON transactions (account);
+                     CREATE TABLE budgets (promotion TEXT PRIMARY KEY NOT NULL, used NUMERIC NOT NULL);
+                     CREATE TABLE journal (
+                         seq BIGINT PRIMARY KEY NOT NULL CHECK (seq > 0),
+                         account TEXT NOT NULL,
+                         body TEXT NOT NULL,
+                         hash TEXT NOT NULL
+                     );
+                     CREATE INDEX journal_account ON journal (account, seq);
+                     CREATE TABLE journal_head (
+                         id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+                         seq BIGINT NOT NULL CHECK (seq >= 0),
+                         hash TEXT
+                     );
+                     INSERT INTO journal_head (id, seq, hash) VALUES (1, 0, NULL);
+                     CREATE TABLE outbox (
+                         seq BIGINT PRIMARY KEY NOT NULL CHECK (seq > 0),
+                         account TEXT NOT NULL,
+                         body TEXT NOT NULL
+                     );
+                     CREATE TABLE outbox_head (
+                         id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+                         seq BIGINT NOT NULL CHECK (seq >= 0)
+                     );
+                     INSERT INTO outbox_head (id, seq) VALUES (1, 0);
+                     CREATE TABLE outbox_ack (
+                         id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+                         acknowledged BIGINT NOT NULL
+                     );
+                     INSERT INTO outbox_ack (id, acknowledged) VALUES (1, 0);",
+                )
+                .unwrap();
+            for account in [&a, &b] {
+                client
+                    .execute(
+                        "INSERT INTO accounts (id, state) VALUES ($1, $2)",
+                        &[&account.id, &serde_json::to_string(account).unwrap()],
+                    )
+                    .unwrap();
+            }
+            client
+                .execute(
+                    "INSERT INTO aliases (alias, account) VALUES ('card-1', 'A')",
+                    &[],
+                )
+                .unwrap();
+        }
+        let mut store = schema.store();
+        assert_eq!(store.schema_version().unwrap(), PgStore::SCHEMA_VERSION);
+        run(&mut store, |s| {
+            assert_eq!(s.account("card-1")?, Some(a.clone()));
+            assert_eq!(s.account("B")?, Some(b.clone()));
+            let mut changed = a.clone();
+            changed.lots[0].remaining = dec("99");
+            s.put_account(&changed)
+        });
+        run(&mut store, |s| {
+            assert_eq!(s.account("A")?.unwrap().lots[0].remaining, dec("99"));
+            Ok(())
+        });
+        let expected: Vec<i32> = (1..=i32::try_from(PgStore::SCHEMA_VERSION).unwrap()).collect();
+        assert_eq!(migrations_recorded(&schema), expected);
     }
 
     #[test]

@@ -1,21 +1,91 @@
 //! The journal's hash chain: each entry's hash covers the previous entry's hash and the entry's
 //! own content, so editing or removing any entry breaks every hash after it.
 
-use super::model::JournalEntry;
+use super::model::{EntryKind, JournalEntry};
+use chrono::{DateTime, FixedOffset};
+use rust_decimal::Decimal;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The hash of `entry` chained to `previous` (hex), computed over its content with `hash`
-/// blanked.
+/// An entry as hashed: its fields, in their order, borrowed, with `previous` given and `hash`
+/// blank. Serialized, it is the JSON of the [`JournalEntry`] so changed, byte for byte.
+#[derive(Serialize)]
+struct Hashed<'a> {
+    seq: u64,
+    account: &'a str,
+    at: &'a DateTime<FixedOffset>,
+    transaction: &'a Option<String>,
+    kind: EntryKind,
+    lot: &'a Option<String>,
+    points: &'a Decimal,
+    note: &'a str,
+    previous: &'a str,
+    hash: &'a str,
+}
+
+/// Feeds what is written to a hash.
+pub(super) struct Feed<'h>(pub(super) &'h mut Sha256);
+
+impl std::io::Write for Feed<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The hash of `entry` chained to `previous` (hex), computed over its content (as JSON) with
+/// `previous` set and `hash` blanked.
 pub fn hash(entry: &JournalEntry, previous: &str) -> String {
-    let mut content = entry.clone();
-    content.hash = String::new();
-    content.previous = previous.to_string();
-    let text = serde_json::to_string(&content).unwrap_or_default();
-    let digest = Sha256::digest(text.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let JournalEntry {
+        seq,
+        account,
+        at,
+        transaction,
+        kind,
+        lot,
+        points,
+        note,
+        previous: _,
+        hash: _,
+    } = entry;
+    let content = Hashed {
+        seq: *seq,
+        account,
+        at,
+        transaction,
+        kind: *kind,
+        lot,
+        points,
+        note,
+        previous,
+        hash: "",
+    };
+    let mut hasher = Sha256::new();
+    // Writing to a hash cannot fail, nor can serializing these types; an empty text is what
+    // the hash covered had it failed.
+    let _ = serde_json::to_writer(Feed(&mut hasher), &content);
+    hex(&hasher.finalize())
+}
+
+/// Bytes in lowercase hexadecimal.
+pub(super) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        for nibble in [b >> 4, b & 0x0f] {
+            out.push(char::from(
+                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
+    }
+    out
 }
 
 /// Sets `previous` and `hash` on each entry, continuing from `head`.
@@ -24,9 +94,8 @@ pub fn seal(entries: &mut [JournalEntry], head: Option<(u64, String)>) {
     for entry in entries {
         seq += 1;
         entry.seq = seq;
-        entry.previous = previous.clone();
         entry.hash = hash(entry, &previous);
-        previous = entry.hash.clone();
+        entry.previous = std::mem::replace(&mut previous, entry.hash.clone());
     }
 }
 
@@ -69,4 +138,50 @@ pub fn check(
         previous = entry.hash.clone();
     }
     Ok((seq, previous))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hash as first defined: the entry's JSON with `previous` set and `hash` blank.
+    fn reference(entry: &JournalEntry, previous: &str) -> String {
+        let mut content = entry.clone();
+        content.hash = String::new();
+        content.previous = previous.to_string();
+        let text = serde_json::to_string(&content).unwrap();
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    #[test]
+    fn hashes_are_those_of_the_entries_json() {
+        let mut entry = JournalEntry {
+            seq: 7,
+            account: "C-\"1\"\u{e9}".to_string(),
+            at: DateTime::parse_from_rfc3339("2026-03-14T12:00:00.123456789+03:00").unwrap(),
+            transaction: Some("T-1".to_string()),
+            kind: EntryKind::Redeem,
+            lot: None,
+            points: "-12.50".parse().unwrap(),
+            note: "a note\nwith \t escapes".to_string(),
+            previous: "stale".to_string(),
+            hash: "stale".to_string(),
+        };
+        assert_eq!(hash(&entry, GENESIS), reference(&entry, GENESIS));
+        entry.transaction = None;
+        entry.lot = Some("T-1#0".to_string());
+        entry.points = "-0".parse().unwrap();
+        assert_eq!(hash(&entry, "abc"), reference(&entry, "abc"));
+        let mut entries = vec![entry.clone(), entry];
+        seal(&mut entries, None);
+        assert_eq!(entries[0].previous, GENESIS);
+        assert_eq!(entries[1].previous, entries[0].hash);
+        assert_eq!(
+            check(&entries, 0, GENESIS.to_string()),
+            Ok((2, entries[1].hash.clone()))
+        );
+    }
 }

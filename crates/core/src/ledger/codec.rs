@@ -1,6 +1,9 @@
-//! How the database stores keep records: JSON text for the ledger's types, signed 64-bit
-//! integers for sequence numbers. Shared so SQLite and PostgreSQL files read the same.
+//! How the database stores keep records: accounts' states in the compact binary form of
+//! [`super::pack`], JSON text for the ledger's other types, signed 64-bit integers for sequence
+//! numbers. Shared so SQLite and PostgreSQL files read the same.
 
+use super::model::AccountState;
+use super::pack::{pack_account, unpack_account};
 use super::store::StoreError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -24,4 +27,14 @@ pub(crate) fn to_seq(seq: u64) -> Result<i64, StoreError> {
 /// A sequence number from the database's 64-bit integer.
 pub(crate) fn from_seq(seq: i64) -> Result<u64, StoreError> {
     u64::try_from(seq).map_err(|_| StoreError(format!("stored sequence number {seq} is negative")))
+}
+
+/// An account's state as the bytes kept in the database.
+pub(crate) fn encode_account(account: &AccountState) -> Vec<u8> {
+    pack_account(account)
+}
+
+/// An account's state from the bytes kept in the database.
+pub(crate) fn decode_account(what: &str, bytes: &[u8]) -> Result<AccountState, StoreError> {
+    unpack_account(bytes).map_err(|e| StoreError(format!("the stored {what} cannot be read: {e}")))
 }

@@ -16,10 +16,13 @@
 //!   points already spent, and the journal entry says so.
 //! - The journal is a hash chain; [`Ledger::verify`] finds an edited or removed entry.
 
+mod batch;
 mod chain;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod codec;
 pub mod model;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod pack;
 mod post;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -186,13 +189,15 @@ impl<S: Store> Ledger<S> {
         let versions = &self.versions;
         let notice = self.options.expiry_notice;
         self.store.atomically(|session| {
+            let mut unit = batch::Batch::new(session);
             let mut results = Vec::with_capacity(batch.len());
             for incoming in batch {
-                match apply_in(session, versions, notice, incoming) {
+                match apply_in(&mut unit, versions, notice, incoming) {
                     Err(LedgerError::Store(e)) => return Err(e),
                     result => results.push(result),
                 }
             }
+            unit.finish()?;
             Ok(results)
         })
     }
@@ -249,7 +254,7 @@ impl<S: Store> Ledger<S> {
 /// Decides and records one transaction inside a unit of work. Every check and the decision
 /// come before the first write, so a refused transaction writes nothing but its refusal.
 fn apply_in(
-    session: &mut dyn Session,
+    session: &mut batch::Batch<'_>,
     versions: &Versions,
     notice: chrono::TimeDelta,
     incoming: &Incoming,
@@ -315,14 +320,14 @@ fn apply_in(
 
 /// Decides a new transaction and writes its effects; every check comes before the first write.
 fn decide(
-    session: &mut dyn Session,
+    session: &mut batch::Batch<'_>,
     versions: &Versions,
     notice: chrono::TimeDelta,
     incoming: &Incoming,
     fingerprint: &str,
 ) -> Result<Applied, LedgerError> {
     let tx = &incoming.transaction;
-    let mut state = match (session.account(&incoming.account)?, &incoming.customer) {
+    let mut state = match (session.take_account(&incoming.account)?, &incoming.customer) {
         (Some(state), _) => state,
         (None, Some(customer)) if tx.kind == "signup" => AccountState {
             id: incoming.account.clone(),
@@ -331,6 +336,54 @@ fn decide(
         },
         (None, _) => return Err(LedgerError::UnknownAccount(incoming.account.clone())),
     };
+    match decide_for(session, versions, notice, incoming, &mut state) {
+        Ok((decision, out, original, consumed)) => {
+            let account = state.id.clone();
+            record_in(session, out)?;
+            session.keep_account(state)?;
+            if let Some(original) = &original {
+                session.put_transaction(original)?;
+            }
+            let stored = StoredTransaction {
+                id: tx.id.clone(),
+                account,
+                fingerprint: fingerprint.to_string(),
+                decision,
+                refused: None,
+                refunded: Vec::new(),
+                consumed,
+                returned: rust_decimal::Decimal::ZERO,
+                time: tx.time,
+            };
+            session.put_transaction(&stored)?;
+            Ok(Applied::New(stored.decision))
+        }
+        Err(e) => {
+            session.release_account(&state.id);
+            Err(e)
+        }
+    }
+}
+
+/// What deciding a transaction for an account produced: the decision, the entries and events
+/// to record, the refunded purchase updated, and the lots a redemption spent.
+type Decided = (
+    Decision,
+    Postings,
+    Option<StoredTransaction>,
+    Vec<(String, rust_decimal::Decimal)>,
+);
+
+/// Decides a new transaction against `state` and applies its effects to it; writes nothing
+/// but budgets (after every check).
+fn decide_for(
+    session: &mut batch::Batch<'_>,
+    versions: &Versions,
+    notice: chrono::TimeDelta,
+    incoming: &Incoming,
+    state: &mut AccountState,
+) -> Result<Decided, LedgerError> {
+    let tx = &incoming.transaction;
     let program = versions.at(tx.time).ok_or_else(|| {
         EvalError::input(
             "transaction.time",
@@ -338,7 +391,7 @@ fn decide(
         )
     })?;
     let mut out = Postings::default();
-    advance(&mut state, tx.time, notice, &mut out);
+    advance(state, tx.time, notice, &mut out);
     let mut original = match &incoming.refund_of {
         Some(id) => Some(
             session
@@ -354,7 +407,7 @@ fn decide(
         refunded_before: o.refunded.clone(),
     });
     let context = Context {
-        account: view::account_view(program, &state, tx.time, session)?,
+        account: view::account_view(program, state, tx.time, session)?,
         customer: state.customer.clone(),
         transaction,
         as_of: None,
@@ -367,24 +420,9 @@ fn decide(
         original: original.as_mut(),
         consumed: Vec::new(),
     };
-    post(&mut state, &mut posting, session, &mut out)?;
+    post(state, &mut posting, session, &mut out)?;
     let consumed = posting.consumed;
-    record(session, &state, out)?;
-    if let Some(original) = &original {
-        session.put_transaction(original)?;
-    }
-    session.put_transaction(&StoredTransaction {
-        id: tx.id.clone(),
-        account: state.id.clone(),
-        fingerprint: fingerprint.to_string(),
-        decision: decision.clone(),
-        refused: None,
-        refunded: Vec::new(),
-        consumed,
-        returned: rust_decimal::Decimal::ZERO,
-        time: tx.time,
-    })?;
-    Ok(Applied::New(decision))
+    Ok((decision, out, original, consumed))
 }
 
 /// Checks a store's whole journal hash chain; returns the number of entries checked, or where
@@ -403,6 +441,28 @@ pub fn verify<S: Store>(store: &mut S) -> Result<Result<u64, Broken>, StoreError
             }
         }
     })
+}
+
+/// Keeps a batch's journal entries, sealed, and its events.
+fn record_in(session: &mut batch::Batch<'_>, mut out: Postings) -> Result<(), StoreError> {
+    let head = session.journal_head()?;
+    chain::seal(&mut out.entries, head);
+    session.keep_entries(out.entries)?;
+    let mut seq = session.outbox_head()?;
+    let events: Vec<OutboxEvent> = out
+        .events
+        .into_iter()
+        .map(|(account, at, event)| {
+            seq += 1;
+            OutboxEvent {
+                seq,
+                account,
+                at,
+                event,
+            }
+        })
+        .collect();
+    session.keep_events(events)
 }
 
 /// Writes an account's new state with its sealed journal entries and its events.
@@ -432,11 +492,13 @@ fn record(
     session.put_account(state)
 }
 
-/// A hash of the incoming transaction's content, to tell a retry from a different transaction.
+/// A hash of the incoming transaction's content (its JSON), to tell a retry from a different
+/// transaction.
 fn fingerprint(incoming: &Incoming) -> String {
-    let text = serde_json::to_string(incoming).unwrap_or_default();
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut hasher = Sha256::new();
+    if serde_json::to_writer(chain::Feed(&mut hasher), incoming).is_err() {
+        // The hash of an empty text, as before.
+        hasher = Sha256::new();
+    }
+    chain::hex(&hasher.finalize())
 }

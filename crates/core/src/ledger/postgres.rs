@@ -47,7 +47,7 @@
 //! so a unit whose work went on regardless (and returned `Ok`) is rolled back and reported as
 //! failed, never committed in part.
 
-use super::codec::{decode, encode, from_seq, to_seq};
+use super::codec::{decode, decode_account, encode, encode_account, from_seq, to_seq};
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, Store, StoreError};
 use postgres::types::ToSql;
@@ -70,12 +70,21 @@ pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 /// while the lookup waits for the account's lock.
 const ALIAS_RETRIES: usize = 8;
 
-/// The schema's migrations, in order: the script at index `i` brings a schema from version `i`
-/// to version `i + 1`. Append only; never edit a released script. The tables are those of the
-/// SQLite store, plus the journal's and the outbox's single-row heads that writers lock.
-const MIGRATIONS: &[&str] = &[
+/// A step of a schema migration: a script, or code for what SQL alone cannot do.
+enum Step {
+    /// An SQL script.
+    Sql(&'static str),
+    /// A function run within the migration's transaction.
+    Code(fn(&mut Transaction<'_>) -> Result<(), StoreError>),
+}
+
+/// The schema's migrations, in order: the steps at index `i` bring a schema from version `i`
+/// to version `i + 1`. Append only; never edit a released migration. The tables are those of
+/// the SQLite store, plus the journal's and the outbox's single-row heads that writers lock.
+const MIGRATIONS: &[&[Step]] = &[
     // 1: the ledger's tables.
-    "CREATE TABLE accounts (
+    &[Step::Sql(
+        "CREATE TABLE accounts (
          id TEXT PRIMARY KEY NOT NULL,
          state TEXT NOT NULL
      );
@@ -122,7 +131,41 @@ const MIGRATIONS: &[&str] = &[
          acknowledged BIGINT NOT NULL
      );
      INSERT INTO outbox_ack (id, acknowledged) VALUES (1, 0);",
+    )],
+    // 2: accounts' states in the compact binary form of `pack` rather than JSON; no index of
+    // transactions by account (no query reads them so).
+    &[
+        Step::Sql(
+            "DROP INDEX transactions_account;
+             ALTER TABLE accounts ADD COLUMN packed BYTEA;",
+        ),
+        Step::Code(pack_stored_accounts),
+        Step::Sql(
+            "ALTER TABLE accounts DROP COLUMN state;
+             ALTER TABLE accounts RENAME COLUMN packed TO state;
+             ALTER TABLE accounts ALTER COLUMN state SET NOT NULL;",
+        ),
+    ],
 ];
+
+/// Migration 2: each account's JSON state, rewritten in the compact form.
+fn pack_stored_accounts(tx: &mut Transaction<'_>) -> Result<(), StoreError> {
+    let fail = pg("packing the stored accounts");
+    let rows = tx
+        .query("SELECT id, state FROM accounts", &[])
+        .map_err(&fail)?;
+    let write = tx
+        .prepare("UPDATE accounts SET packed = $2 WHERE id = $1")
+        .map_err(&fail)?;
+    for row in rows {
+        let id: String = row.try_get(0).map_err(&fail)?;
+        let state: String = row.try_get(1).map_err(&fail)?;
+        let account: AccountState = decode(&format!("account {id}"), &state)?;
+        tx.execute(&write, &[&id, &encode_account(&account)])
+            .map_err(&fail)?;
+    }
+    Ok(())
+}
 
 /// The ledger stored in PostgreSQL. See the [module](self) for how it keeps units of work
 /// atomic and concurrent writers serialized.
@@ -309,9 +352,17 @@ fn migrate(client: &mut Client, schema: &str) -> Result<(), StoreError> {
         .iter()
         .zip(1i32..)
         .skip_while(|(_, v)| i64::from(*v) <= i64::from(current));
-    for (script, version) in pending {
-        tx.batch_execute(script)
-            .map_err(|e| StoreError(format!("applying schema migration {version}: {e}")))?;
+    for (steps, version) in pending {
+        for step in *steps {
+            match step {
+                Step::Sql(script) => tx
+                    .batch_execute(script)
+                    .map_err(|e| StoreError(format!("applying schema migration {version}: {e}")))?,
+                Step::Code(code) => code(&mut tx).map_err(|StoreError(e)| {
+                    StoreError(format!("applying schema migration {version}: {e}"))
+                })?,
+            }
+        }
         tx.execute(
             "INSERT INTO schema_version (version) VALUES ($1)",
             &[&version],
@@ -343,6 +394,7 @@ impl Store for PgStore {
             schema,
             statements,
             failed: None,
+            locked: std::collections::HashSet::new(),
         };
         let result = work(&mut session);
         let PgSession { tx, failed, .. } = session;
@@ -388,6 +440,8 @@ struct PgSession<'t> {
     statements: &'t mut HashMap<&'static str, Statement>,
     /// The first failed statement, after which PostgreSQL refuses every other one.
     failed: Option<String>,
+    /// The advisory locks this unit holds (until it ends): taken once each.
+    locked: std::collections::HashSet<i64>,
 }
 
 impl PgSession<'_> {
@@ -459,6 +513,10 @@ impl PgSession<'_> {
     /// Waits for, and takes until the unit ends, the lock on a record (`kind`, `key`).
     fn lock(&mut self, kind: &str, key: &str) -> Result<(), StoreError> {
         let id = lock_key(self.schema, kind, key);
+        if self.locked.contains(&id) {
+            return Ok(());
+        }
+        self.locked.insert(id);
         self.execute(
             &format!("waiting for the lock on {kind} {key}"),
             "SELECT pg_advisory_xact_lock($1)",
@@ -548,8 +606,8 @@ impl Session for PgSession<'_> {
             )?;
             return match row {
                 Some(row) => {
-                    let state: String = self.column(&doing, &row, 0)?;
-                    decode(&format!("account {id_or_alias}"), &state).map(Some)
+                    let state: &[u8] = row.try_get(0).map_err(|e| self.fail(&doing, &e))?;
+                    decode_account(&format!("account {id_or_alias}"), state).map(Some)
                 }
                 None => Ok(None),
             };
@@ -562,7 +620,7 @@ impl Session for PgSession<'_> {
     fn put_account(&mut self, account: &AccountState) -> Result<(), StoreError> {
         let id = account.id.as_str();
         let doing = format!("writing account {id}");
-        let state = encode(&format!("account {id}"), account)?;
+        let state = encode_account(account);
         self.lock("account", id)?;
         for alias in &account.aliases {
             if self.alias_owner(alias)?.is_some_and(|owner| owner != id) {
@@ -592,6 +650,22 @@ impl Session for PgSession<'_> {
                 return Err(StoreError(format!(
                     "alias {alias} already belongs to another account"
                 )));
+            }
+        }
+        Ok(())
+    }
+
+    fn update_accounts(&mut self, accounts: &[&AccountState]) -> Result<(), StoreError> {
+        for account in accounts {
+            let id = account.id.as_str();
+            self.lock("account", id)?;
+            let changed = self.execute(
+                &format!("writing account {id}"),
+                "UPDATE accounts SET state = $2 WHERE id = $1",
+                &[&id, &encode_account(account)],
+            )?;
+            if changed == 0 {
+                self.put_account(account)?;
             }
         }
         Ok(())
@@ -679,6 +753,8 @@ impl Session for PgSession<'_> {
             return Ok(());
         };
         let (mut last, _) = self.locked_journal_head()?;
+        let (mut seqs, mut accounts, mut bodies, mut hashes) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for entry in entries {
             if entry.seq <= last {
                 return Err(StoreError(format!(
@@ -686,14 +762,20 @@ impl Session for PgSession<'_> {
                     entry.seq
                 )));
             }
-            let body = encode(&format!("journal entry {}", entry.seq), entry)?;
-            self.execute(
-                &format!("appending journal entry {}", entry.seq),
-                "INSERT INTO journal (seq, account, body, hash) VALUES ($1, $2, $3, $4)",
-                &[&to_seq(entry.seq)?, &entry.account, &body, &entry.hash],
-            )?;
+            seqs.push(to_seq(entry.seq)?);
+            accounts.push(entry.account.as_str());
+            bodies.push(encode(&format!("journal entry {}", entry.seq), entry)?);
+            hashes.push(entry.hash.as_str());
             last = entry.seq;
         }
+        // One statement for them all: a round trip to the server per entry was most of the
+        // time a batch took.
+        self.execute(
+            "appending to the journal",
+            "INSERT INTO journal (seq, account, body, hash)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[])",
+            &[&seqs, &accounts, &bodies, &hashes],
+        )?;
         self.execute(
             "moving the journal's head",
             "UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1",
@@ -742,15 +824,19 @@ impl Session for PgSession<'_> {
             return Ok(());
         }
         let mut last = self.outbox_head()?;
+        let (mut seqs, mut accounts, mut bodies) = (Vec::new(), Vec::new(), Vec::new());
         for event in events {
-            let body = encode(&format!("outbox event {}", event.seq), event)?;
-            self.execute(
-                &format!("writing outbox event {}", event.seq),
-                "INSERT INTO outbox (seq, account, body) VALUES ($1, $2, $3)",
-                &[&to_seq(event.seq)?, &event.account, &body],
-            )?;
+            seqs.push(to_seq(event.seq)?);
+            accounts.push(event.account.as_str());
+            bodies.push(encode(&format!("outbox event {}", event.seq), event)?);
             last = last.max(event.seq);
         }
+        self.execute(
+            "writing to the outbox",
+            "INSERT INTO outbox (seq, account, body)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[])",
+            &[&seqs, &accounts, &bodies],
+        )?;
         self.execute(
             "moving the outbox's head",
             "UPDATE outbox_head SET seq = $1 WHERE id = 1",

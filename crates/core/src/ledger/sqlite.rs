@@ -7,14 +7,20 @@
 //! - The file is in WAL mode with `synchronous = NORMAL`: readers never block the writer, and a
 //!   commit survives a crash of the process (a power loss may lose the last commits, never the
 //!   file's consistency).
-//! - Records are kept whole as JSON (`serde_json`), beside the columns they are looked up by;
-//!   decimals are text, never floating point.
+//! - Checkpoints (copying the write-ahead log into the database file, then waiting for the disk)
+//!   run on a thread of the store's own, with a connection of its own, so a writer does not wait
+//!   for the disk; a writer checkpoints itself only when the log grows past
+//!   [`WAL_CHECKPOINT_PAGES`] (the checkpointing thread falling behind).
+//! - Records are kept whole, beside the columns they are looked up by: accounts' states in a
+//!   compact binary form, everything else as JSON (`serde_json`); decimals are exact (text, or
+//!   their exact digits), never floating point.
 //! - The schema is versioned: [`MIGRATIONS`] are applied in order, in one transaction, when a
 //!   database is opened, and each applied version is recorded in `schema_version`. A database
 //!   written by a newer puntos is refused.
 
-use super::codec::{decode, encode, from_seq, to_seq};
+use super::codec::{decode, decode_account, encode, encode_account, from_seq, to_seq};
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
+use super::pack::pack_account;
 use super::store::{Session, Store, StoreError};
 use rusqlite::{
     params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior,
@@ -29,11 +35,27 @@ use std::time::{Duration, Instant};
 /// finish before it fails.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The schema's migrations, in order: the script at index `i` brings a database from version `i`
-/// to version `i + 1`. Append only; never edit a released script.
-const MIGRATIONS: &[&str] = &[
+/// A step of a schema migration: a script, or code for what SQL alone cannot do.
+enum Step {
+    /// An SQL script.
+    Sql(&'static str),
+    /// A function run within the migration's transaction.
+    Code(fn(&Transaction<'_>) -> Result<(), StoreError>),
+}
+
+/// The page cache of a connection: SQLite's `cache_size`, negative for KiB (32 MiB).
+const CACHE_SIZE: i64 = -32 * 1024;
+
+/// Pages in the write-ahead log after which a commit copies them into the database itself
+/// (SQLite's default is 1000): the checkpointing thread normally copies them long before.
+pub const WAL_CHECKPOINT_PAGES: i64 = 20_000;
+
+/// The schema's migrations, in order: the steps at index `i` bring a database from version `i`
+/// to version `i + 1`. Append only; never edit a released migration.
+const MIGRATIONS: &[&[Step]] = &[
     // 1: the ledger's tables.
-    "CREATE TABLE accounts (
+    &[Step::Sql(
+        "CREATE TABLE accounts (
          id TEXT PRIMARY KEY NOT NULL,
          state TEXT NOT NULL
      ) STRICT;
@@ -69,13 +91,119 @@ const MIGRATIONS: &[&str] = &[
          acknowledged INTEGER NOT NULL
      ) STRICT;
      INSERT INTO outbox_ack (id, acknowledged) VALUES (1, 0);",
+    )],
+    // 2: accounts' states in the compact binary form of `pack` rather than JSON; no index of
+    // transactions by account (no query reads them so, and keeping it cost a page write at a
+    // random place of the file per transaction).
+    &[
+        Step::Sql(
+            "DROP INDEX transactions_account;
+             ALTER TABLE accounts ADD COLUMN packed BLOB NOT NULL DEFAULT x'';",
+        ),
+        Step::Code(pack_stored_accounts),
+        Step::Sql(
+            "ALTER TABLE accounts DROP COLUMN state;
+             ALTER TABLE accounts RENAME COLUMN packed TO state;",
+        ),
+    ],
 ];
+
+/// Migration 2: each account's JSON state, rewritten in the compact form.
+fn pack_stored_accounts(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    let fail = sql("packing the stored accounts");
+    let mut read = tx
+        .prepare("SELECT id, state FROM accounts")
+        .map_err(&fail)?;
+    let mut write = tx
+        .prepare("UPDATE accounts SET packed = ?2 WHERE id = ?1")
+        .map_err(&fail)?;
+    let mut rows = read.query([]).map_err(&fail)?;
+    while let Some(row) = rows.next().map_err(&fail)? {
+        let id: String = row.get(0).map_err(&fail)?;
+        let state: String = row.get(1).map_err(&fail)?;
+        let account: AccountState = decode(&format!("account {id}"), &state)?;
+        write
+            .execute(params![id, pack_account(&account)])
+            .map_err(&fail)?;
+    }
+    Ok(())
+}
 
 /// The ledger stored in SQLite. See the [module](self) for how it keeps units of work atomic
 /// and concurrent writers serialized.
 #[derive(Debug)]
 pub struct SqliteStore {
+    /// Stopped (and joined) before the connection closes, so the connection closing last
+    /// checkpoints and removes the write-ahead log as SQLite does.
+    checkpointer: Option<Checkpointer>,
     connection: Connection,
+}
+
+/// The thread that checkpoints a database file after commits, with its own connection.
+#[derive(Debug)]
+struct Checkpointer {
+    /// Told after each commit; closed to stop the thread.
+    kick: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How long the checkpointing thread waits after a checkpoint before the next: pages written
+/// again meanwhile are copied once.
+const CHECKPOINT_PAUSE: Duration = Duration::from_millis(100);
+
+impl Checkpointer {
+    /// Starts the thread on a new connection to `path`; `None` if it cannot connect (commits
+    /// then checkpoint themselves, past [`WAL_CHECKPOINT_PAGES`]).
+    fn start(path: &Path) -> Option<Checkpointer> {
+        let connection = Connection::open(path).ok()?;
+        connection.busy_timeout(BUSY_TIMEOUT).ok()?;
+        let (kick, kicked) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("puntos-sqlite-checkpoint".to_string())
+            .spawn(move || {
+                use std::sync::mpsc::RecvTimeoutError;
+                let mut last: Option<Instant> = None;
+                while kicked.recv().is_ok() {
+                    // Commits during the pause are copied together after it.
+                    if let Some(deadline) = last.map(|l| l + CHECKPOINT_PAUSE) {
+                        loop {
+                            let left = deadline.saturating_duration_since(Instant::now());
+                            match kicked.recv_timeout(left) {
+                                Err(RecvTimeoutError::Disconnected) => return,
+                                Err(RecvTimeoutError::Timeout) => break,
+                                Ok(()) => {}
+                            }
+                        }
+                    }
+                    // Passive: it never waits for a writer nor blocks one; what it cannot copy
+                    // now, the next round copies. A failure is left to the next round (or to
+                    // the writers' own checkpoints).
+                    let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    last = Some(Instant::now());
+                }
+            })
+            .ok()?;
+        Some(Checkpointer {
+            kick: Some(kick),
+            thread: Some(thread),
+        })
+    }
+
+    /// Tells the thread a commit happened (without waiting for it).
+    fn kick(&self) {
+        if let Some(kick) = &self.kick {
+            let _ = kick.try_send(());
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.kick = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl SqliteStore {
@@ -88,8 +216,10 @@ impl SqliteStore {
         let path = path.as_ref();
         let connection = Connection::open(path)
             .map_err(|e| StoreError(format!("opening {}: {e}", path.display())))?;
-        SqliteStore::setup(connection, true)
-            .map_err(|StoreError(e)| StoreError(format!("{}: {e}", path.display())))
+        let mut store = SqliteStore::setup(connection, true)
+            .map_err(|StoreError(e)| StoreError(format!("{}: {e}", path.display())))?;
+        store.checkpointer = Checkpointer::start(path);
+        Ok(store)
     }
 
     /// A new, empty database in memory, gone when the store is dropped.
@@ -113,6 +243,16 @@ impl SqliteStore {
         connection
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql("setting synchronous mode"))?;
+        // A larger page cache than SQLite's 2 MiB default: a batch touches an account page per
+        // transaction, and pages read again need no system call.
+        connection
+            .pragma_update(None, "cache_size", CACHE_SIZE.to_string())
+            .map_err(sql("setting the cache size"))?;
+        // Checkpoints move the write-ahead log into the database file (and wait for the disk);
+        // a longer log between them writes each page touched again and again only once.
+        connection
+            .pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES.to_string())
+            .map_err(sql("setting the checkpoint interval"))?;
         connection
             .pragma_update(None, "foreign_keys", "ON")
             .map_err(sql("enabling foreign keys"))?;
@@ -122,7 +262,10 @@ impl SqliteStore {
             .pragma_update(None, "secure_delete", "ON")
             .map_err(sql("enabling secure delete"))?;
         migrate(&mut connection)?;
-        Ok(SqliteStore { connection })
+        Ok(SqliteStore {
+            checkpointer: None,
+            connection,
+        })
     }
 }
 
@@ -209,9 +352,17 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         .iter()
         .zip(1u32..)
         .skip_while(|(_, v)| *v <= current);
-    for (script, version) in pending {
-        tx.execute_batch(script)
-            .map_err(|e| StoreError(format!("applying schema migration {version}: {e}")))?;
+    for (steps, version) in pending {
+        for step in *steps {
+            match step {
+                Step::Sql(script) => tx
+                    .execute_batch(script)
+                    .map_err(|e| StoreError(format!("applying schema migration {version}: {e}")))?,
+                Step::Code(code) => code(&tx).map_err(|StoreError(e)| {
+                    StoreError(format!("applying schema migration {version}: {e}"))
+                })?,
+            }
+        }
         tx.execute(
             "INSERT INTO schema_version (version, applied_at)
              VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
@@ -235,6 +386,9 @@ impl Store for SqliteStore {
         match result {
             Ok(value) => {
                 tx.commit().map_err(sql("committing a unit of work"))?;
+                if let Some(checkpointer) = &self.checkpointer {
+                    checkpointer.kick();
+                }
                 Ok(value)
             }
             Err(e) => {
@@ -247,16 +401,42 @@ impl Store for SqliteStore {
     }
 
     fn purge(&mut self) -> Result<(), StoreError> {
+        // The checkpointing thread's connection would keep the log from being emptied: it is
+        // stopped meanwhile, and started again after.
+        let restart = self.checkpointer.take().is_some();
         // Copy the WAL into the database and empty it, then rebuild the file without free pages.
-        self.connection
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        let result = self
+            .empty_log()
+            .and_then(|()| {
+                self.connection
+                    .execute_batch("VACUUM")
+                    .map_err(sql("vacuuming"))
+            })
+            .and_then(|()| self.empty_log());
+        if restart {
+            let path = self.connection.path().map(std::path::PathBuf::from);
+            self.checkpointer = path.and_then(|p| Checkpointer::start(&p));
+        }
+        result
+    }
+}
+
+impl SqliteStore {
+    /// Copies the write-ahead log into the database and truncates it; an error if another
+    /// connection keeps it from being emptied (what it held would stay in the file).
+    fn empty_log(&self) -> Result<(), StoreError> {
+        let busy: i64 = self
+            .connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
             .map_err(sql("checkpointing the write-ahead log"))?;
-        self.connection
-            .execute_batch("VACUUM")
-            .map_err(sql("vacuuming"))?;
-        self.connection
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .map_err(sql("checkpointing the write-ahead log"))
+        if busy != 0 {
+            return Err(StoreError(
+                "the write-ahead log could not be emptied: another connection is using the \
+                 database; run again when it is done"
+                    .to_string(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -302,23 +482,26 @@ impl SqliteSession<'_, '_> {
 
 impl Session for SqliteSession<'_, '_> {
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
-        let state: Option<String> = self
-            .tx
+        let what = || format!("account {id_or_alias}");
+        self.tx
             .prepare_cached(
                 "SELECT state FROM accounts
                  WHERE id = COALESCE((SELECT account FROM aliases WHERE alias = ?1), ?1)",
             )
-            .and_then(|mut s| s.query_row([id_or_alias], |row| row.get(0)).optional())
-            .map_err(|e| StoreError(format!("reading account {id_or_alias}: {e}")))?;
-        state
-            .map(|s| decode(&format!("account {id_or_alias}"), &s))
+            .and_then(|mut s| {
+                s.query_row([id_or_alias], |row| {
+                    Ok(decode_account(&what(), row.get_ref(0)?.as_blob()?))
+                })
+                .optional()
+            })
+            .map_err(|e| StoreError(format!("reading account {id_or_alias}: {e}")))?
             .transpose()
     }
 
     fn put_account(&mut self, account: &AccountState) -> Result<(), StoreError> {
         let id = account.id.as_str();
         let fail = |e: rusqlite::Error| StoreError(format!("writing account {id}: {e}"));
-        let state = encode(&format!("account {id}"), account)?;
+        let state = encode_account(account);
         {
             let mut owner = self
                 .tx
@@ -354,6 +537,22 @@ impl Session for SqliteSession<'_, '_> {
             .map_err(fail)?;
         for alias in &account.aliases {
             insert.execute(params![alias, id]).map_err(fail)?;
+        }
+        Ok(())
+    }
+
+    fn update_accounts(&mut self, accounts: &[&AccountState]) -> Result<(), StoreError> {
+        for account in accounts {
+            let id = account.id.as_str();
+            let state = encode_account(account);
+            let changed = self
+                .tx
+                .prepare_cached("UPDATE accounts SET state = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![id, state]))
+                .map_err(|e| StoreError(format!("writing account {id}: {e}")))?;
+            if changed == 0 {
+                self.put_account(account)?;
+            }
         }
         Ok(())
     }

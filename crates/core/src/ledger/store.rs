@@ -18,6 +18,12 @@ pub trait Session {
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError>;
     /// Creates or replaces an account (and its aliases).
     fn put_account(&mut self, account: &AccountState) -> Result<(), StoreError>;
+    /// Writes new states of accounts the store holds, each listing exactly the aliases the
+    /// store holds for it: only their states change. A store may do it in fewer statements
+    /// than [`Session::put_account`] for each.
+    fn update_accounts(&mut self, accounts: &[&AccountState]) -> Result<(), StoreError> {
+        accounts.iter().try_for_each(|a| self.put_account(a))
+    }
     /// A transaction applied before.
     fn transaction(&mut self, id: &str) -> Result<Option<StoredTransaction>, StoreError>;
     /// Records a transaction (or replaces it, to record refunded units).
