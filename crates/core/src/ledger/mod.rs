@@ -26,6 +26,7 @@ mod pack;
 mod post;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod replay;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod store;
@@ -37,6 +38,7 @@ pub use chain::Broken;
 pub use model::{
     AccountState, EntryKind, Event, JournalEntry, Lot, OutboxEvent, StoredTransaction,
 };
+pub use replay::{replay, ReplayedAccount, ReplayedLot};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use store::{MemoryStore, Session, Store, StoreError};
