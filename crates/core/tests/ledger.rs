@@ -384,3 +384,31 @@ fn a_refusal_is_remembered_for_the_same_payload_and_corrected_content_is_decided
     let fixed = ledger.apply(&greedy(0)).unwrap();
     assert!(matches!(fixed, Applied::New(_)));
 }
+
+#[test]
+fn an_account_edited_behind_the_journals_back_is_found_by_the_audit() {
+    let mut ledger = ledger();
+    ledger
+        .apply(&purchase("T-1", "2026-03-02T10:00:00+03:00", "1000"))
+        .unwrap();
+    let clean = puntos::ledger::audit(ledger.store_mut()).unwrap();
+    assert_eq!(clean.accounts, 1);
+    assert!(clean.differences.is_empty(), "{:?}", clean.differences);
+
+    // Someone adds points to a lot directly in the store: the chain is intact, the audit is not.
+    let mut account = ledger.account("C-1").unwrap().unwrap();
+    account.lots[0].remaining += d("500");
+    ledger
+        .store_mut()
+        .atomically(|s: &mut dyn Session| s.put_account(&account))
+        .unwrap();
+    assert_eq!(
+        ledger.verify().unwrap(),
+        Ok(journal(&mut ledger).len() as u64)
+    );
+    let tampered = puntos::ledger::audit(ledger.store_mut()).unwrap();
+    assert_eq!(tampered.differences.len(), 1, "{:?}", tampered.differences);
+    let (id, what) = &tampered.differences[0];
+    assert_eq!(id, "C-1");
+    assert!(what.starts_with("lot T-1#0: journal"), "{what}");
+}

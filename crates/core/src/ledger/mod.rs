@@ -38,7 +38,7 @@ pub use chain::Broken;
 pub use model::{
     AccountState, EntryKind, Event, JournalEntry, Lot, OutboxEvent, StoredTransaction,
 };
-pub use replay::{replay, ReplayedAccount, ReplayedLot};
+pub use replay::{audit, replay, Audit, ReplayedAccount, ReplayedLot};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use store::{MemoryStore, Session, Store, StoreError};
