@@ -13,6 +13,7 @@
 //! Inside one unit of work nobody else writes (the store holds its write lock, or its row
 //! locks, from the first read to the commit), so what was read stays true until the end.
 
+use super::codec::encode;
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, StoreError};
 use indexmap::IndexMap;
@@ -34,6 +35,8 @@ pub(super) struct Batch<'s> {
     budgets: IndexMap<String, Budget>,
     journal_head: Option<Option<(u64, String)>>,
     journal: Vec<JournalEntry>,
+    /// The JSON of each entry of `journal`, in the same order.
+    journal_bodies: Vec<String>,
     outbox_head: Option<u64>,
     outbox: Vec<OutboxEvent>,
 }
@@ -47,6 +50,7 @@ impl<'s> Batch<'s> {
             budgets: IndexMap::new(),
             journal_head: None,
             journal: Vec::new(),
+            journal_bodies: Vec::new(),
             outbox_head: None,
             outbox: Vec::new(),
         }
@@ -67,8 +71,10 @@ impl<'s> Batch<'s> {
             }
         }
         if !self.journal.is_empty() {
-            self.inner.append_journal(&self.journal)?;
+            self.inner
+                .append_journal_encoded(&self.journal, &self.journal_bodies)?;
             self.journal.clear();
+            self.journal_bodies.clear();
         }
         if !self.outbox.is_empty() {
             self.inner.push_events(&self.outbox)?;
@@ -102,8 +108,20 @@ impl<'s> Batch<'s> {
         }
     }
 
-    /// Appends sealed journal entries (their `seq` continue the head's).
-    pub fn keep_entries(&mut self, entries: Vec<JournalEntry>) -> Result<(), StoreError> {
+    /// Appends sealed journal entries (their `seq` continue the head's), with their JSON
+    /// (as [`super::chain::seal_encoded`] gives it).
+    pub fn keep_encoded_entries(
+        &mut self,
+        entries: Vec<JournalEntry>,
+        bodies: Vec<String>,
+    ) -> Result<(), StoreError> {
+        if bodies.len() != entries.len() {
+            return Err(StoreError(format!(
+                "{} journal entries came with {} texts",
+                entries.len(),
+                bodies.len()
+            )));
+        }
         let Some(last) = entries.last() else {
             return Ok(());
         };
@@ -119,6 +137,7 @@ impl<'s> Batch<'s> {
         }
         self.journal_head = Some(Some((last.seq, last.hash.clone())));
         self.journal.extend(entries);
+        self.journal_bodies.extend(bodies);
         Ok(())
     }
 
@@ -200,7 +219,19 @@ impl Session for Batch<'_> {
     }
 
     fn append_journal(&mut self, entries: &[JournalEntry]) -> Result<(), StoreError> {
-        self.keep_entries(entries.to_vec())
+        let bodies = entries
+            .iter()
+            .map(|entry| encode(&format!("journal entry {}", entry.seq), entry))
+            .collect::<Result<_, _>>()?;
+        self.keep_encoded_entries(entries.to_vec(), bodies)
+    }
+
+    fn append_journal_encoded(
+        &mut self,
+        entries: &[JournalEntry],
+        bodies: &[String],
+    ) -> Result<(), StoreError> {
+        self.keep_encoded_entries(entries.to_vec(), bodies.to_vec())
     }
 
     fn journal(

@@ -43,34 +43,10 @@ impl std::io::Write for Feed<'_> {
 /// The hash of `entry` chained to `previous` (hex), computed over its content (as JSON) with
 /// `previous` set and `hash` blanked.
 pub fn hash(entry: &JournalEntry, previous: &str) -> String {
-    let JournalEntry {
-        seq,
-        account,
-        at,
-        transaction,
-        kind,
-        lot,
-        points,
-        note,
-        previous: _,
-        hash: _,
-    } = entry;
-    let content = Hashed {
-        seq: *seq,
-        account,
-        at,
-        transaction,
-        kind: *kind,
-        lot,
-        points,
-        note,
-        previous,
-        hash: "",
-    };
     let mut hasher = Sha256::new();
     // Writing to a hash cannot fail, nor can serializing these types; an empty text is what
     // the hash covered had it failed.
-    let _ = serde_json::to_writer(Feed(&mut hasher), &content);
+    let _ = serde_json::to_writer(Feed(&mut hasher), &hashed(entry, previous));
     hex(&hasher.finalize())
 }
 
@@ -88,14 +64,69 @@ pub(super) fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// Sets `previous` and `hash` on each entry, continuing from `head`.
-pub fn seal(entries: &mut [JournalEntry], head: Option<(u64, String)>) {
+/// How the JSON of an entry as hashed ends: its blank `hash`, the last field.
+const BLANK_HASH_END: &[u8] = br#","hash":""}"#;
+
+/// Sets `previous` and `hash` on each entry, continuing from `head`, and returns each entry's
+/// JSON (what [`super::codec::encode`] writes for it): the text hashed, with the hash filled
+/// in, so an entry is written once, not once to hash it and again to store it.
+pub fn seal_encoded(entries: &mut [JournalEntry], head: Option<(u64, String)>) -> Vec<String> {
     let (mut seq, mut previous) = head.unwrap_or((0, GENESIS.to_string()));
+    let mut bodies = Vec::with_capacity(entries.len());
     for entry in entries {
         seq += 1;
         entry.seq = seq;
-        entry.hash = hash(entry, &previous);
+        let mut text = hashed_text(entry, &previous);
+        entry.hash = hex(&Sha256::digest(&text));
         entry.previous = std::mem::replace(&mut previous, entry.hash.clone());
+        let body = if text.ends_with(BLANK_HASH_END) {
+            // `"}` off the end, then the hash (hexadecimal: nothing to escape) and `"}` again.
+            text.truncate(text.len() - 2);
+            text.extend_from_slice(entry.hash.as_bytes());
+            text.extend_from_slice(b"\"}");
+            String::from_utf8(text).ok()
+        } else {
+            None
+        };
+        // Serializing these types cannot fail; were it to, the entry is written afresh.
+        bodies.push(body.unwrap_or_else(|| serde_json::to_string(entry).unwrap_or_default()));
+    }
+    bodies
+}
+
+/// The JSON that [`hash`] covers for `entry` chained to `previous`.
+fn hashed_text(entry: &JournalEntry, previous: &str) -> Vec<u8> {
+    let mut text = Vec::with_capacity(256 + entry.note.len());
+    // Writing to a vector cannot fail, nor can serializing these types.
+    let _ = serde_json::to_writer(&mut text, &hashed(entry, previous));
+    text
+}
+
+/// `entry` as hashed, chained to `previous`.
+fn hashed<'a>(entry: &'a JournalEntry, previous: &'a str) -> Hashed<'a> {
+    let JournalEntry {
+        seq,
+        account,
+        at,
+        transaction,
+        kind,
+        lot,
+        points,
+        note,
+        previous: _,
+        hash: _,
+    } = entry;
+    Hashed {
+        seq: *seq,
+        account,
+        at,
+        transaction,
+        kind: *kind,
+        lot,
+        points,
+        note,
+        previous,
+        hash: "",
     }
 }
 
@@ -176,12 +207,21 @@ mod tests {
         entry.points = "-0".parse().unwrap();
         assert_eq!(hash(&entry, "abc"), reference(&entry, "abc"));
         let mut entries = vec![entry.clone(), entry];
-        seal(&mut entries, None);
+        seal_encoded(&mut entries, None);
         assert_eq!(entries[0].previous, GENESIS);
         assert_eq!(entries[1].previous, entries[0].hash);
         assert_eq!(
             check(&entries, 0, GENESIS.to_string()),
             Ok((2, entries[1].hash.clone()))
         );
+        let mut encoded = entries.clone();
+        encoded[1].note = "\u{1f}\"\\".to_string();
+        let bodies = seal_encoded(&mut encoded, Some((4, "abc".to_string())));
+        assert_eq!(encoded[0].previous, "abc");
+        assert_eq!(encoded[1].seq, 6);
+        for (entry, body) in encoded.iter().zip(&bodies) {
+            assert_eq!(body, &serde_json::to_string(entry).unwrap());
+            assert_eq!(entry.hash, reference(entry, &entry.previous));
+        }
     }
 }

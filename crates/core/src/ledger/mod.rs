@@ -448,8 +448,8 @@ pub fn verify<S: Store>(store: &mut S) -> Result<Result<u64, Broken>, StoreError
 /// Keeps a batch's journal entries, sealed, and its events.
 fn record_in(session: &mut batch::Batch<'_>, mut out: Postings) -> Result<(), StoreError> {
     let head = session.journal_head()?;
-    chain::seal(&mut out.entries, head);
-    session.keep_entries(out.entries)?;
+    let bodies = chain::seal_encoded(&mut out.entries, head);
+    session.keep_encoded_entries(out.entries, bodies)?;
     let mut seq = session.outbox_head()?;
     let events: Vec<OutboxEvent> = out
         .events
@@ -474,8 +474,8 @@ fn record(
     mut out: Postings,
 ) -> Result<(), StoreError> {
     let head = session.journal_head()?;
-    chain::seal(&mut out.entries, head);
-    session.append_journal(&out.entries)?;
+    let bodies = chain::seal_encoded(&mut out.entries, head);
+    session.append_journal_encoded(&out.entries, &bodies)?;
     let mut seq = session.outbox_head()?;
     let events: Vec<OutboxEvent> = out
         .events

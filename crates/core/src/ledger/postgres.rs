@@ -749,13 +749,32 @@ impl Session for PgSession<'_> {
     }
 
     fn append_journal(&mut self, entries: &[JournalEntry]) -> Result<(), StoreError> {
+        let bodies = entries
+            .iter()
+            .map(|entry| encode(&format!("journal entry {}", entry.seq), entry))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.append_journal_encoded(entries, &bodies)
+    }
+
+    fn append_journal_encoded(
+        &mut self,
+        entries: &[JournalEntry],
+        texts: &[String],
+    ) -> Result<(), StoreError> {
+        if texts.len() != entries.len() {
+            return Err(StoreError(format!(
+                "{} journal entries came with {} texts",
+                entries.len(),
+                texts.len()
+            )));
+        }
         let Some(newest) = entries.last() else {
             return Ok(());
         };
         let (mut last, _) = self.locked_journal_head()?;
         let (mut seqs, mut accounts, mut bodies, mut hashes) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for entry in entries {
+        for (entry, body) in entries.iter().zip(texts) {
             if entry.seq <= last {
                 return Err(StoreError(format!(
                     "journal entry {} does not follow the journal's last entry {last}",
@@ -764,7 +783,7 @@ impl Session for PgSession<'_> {
             }
             seqs.push(to_seq(entry.seq)?);
             accounts.push(entry.account.as_str());
-            bodies.push(encode(&format!("journal entry {}", entry.seq), entry)?);
+            bodies.push(body.as_str());
             hashes.push(entry.hash.as_str());
             last = entry.seq;
         }

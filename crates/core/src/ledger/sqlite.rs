@@ -628,6 +628,25 @@ impl Session for SqliteSession<'_, '_> {
     }
 
     fn append_journal(&mut self, entries: &[JournalEntry]) -> Result<(), StoreError> {
+        let bodies = entries
+            .iter()
+            .map(|entry| encode(&format!("journal entry {}", entry.seq), entry))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.append_journal_encoded(entries, &bodies)
+    }
+
+    fn append_journal_encoded(
+        &mut self,
+        entries: &[JournalEntry],
+        bodies: &[String],
+    ) -> Result<(), StoreError> {
+        if bodies.len() != entries.len() {
+            return Err(StoreError(format!(
+                "{} journal entries came with {} texts",
+                entries.len(),
+                bodies.len()
+            )));
+        }
         let mut last = self.last_seq("journal")?;
         let mut insert = self
             .tx
@@ -635,14 +654,13 @@ impl Session for SqliteSession<'_, '_> {
                 "INSERT INTO journal (seq, account, body, hash) VALUES (?1, ?2, ?3, ?4)",
             )
             .map_err(|e| StoreError(format!("appending to the journal: {e}")))?;
-        for entry in entries {
+        for (entry, body) in entries.iter().zip(bodies) {
             if entry.seq <= last {
                 return Err(StoreError(format!(
                     "journal entry {} does not follow the journal's last entry {last}",
                     entry.seq
                 )));
             }
-            let body = encode(&format!("journal entry {}", entry.seq), entry)?;
             insert
                 .execute(params![to_seq(entry.seq)?, entry.account, body, entry.hash])
                 .map_err(|e| StoreError(format!("appending journal entry {}: {e}", entry.seq)))?;

@@ -36,6 +36,17 @@ pub trait Session {
     fn journal_head(&mut self) -> Result<Option<(u64, String)>, StoreError>;
     /// Appends journal entries (their `seq` continue the head's).
     fn append_journal(&mut self, entries: &[JournalEntry]) -> Result<(), StoreError>;
+    /// Appends journal entries whose JSON is already written: `bodies[i]` is `entries[i]` as
+    /// the JSON [`Session::append_journal`] would store (sealing an entry writes it, to hash
+    /// it). A store that keeps the JSON stores these texts rather than writing them again.
+    fn append_journal_encoded(
+        &mut self,
+        entries: &[JournalEntry],
+        bodies: &[String],
+    ) -> Result<(), StoreError> {
+        let _ = bodies;
+        self.append_journal(entries)
+    }
     /// Journal entries from `after` (exclusive), at most `limit`, in order; of one account if
     /// given.
     fn journal(
