@@ -4,7 +4,7 @@
 use crate::database::{open, shown, Database};
 use crate::programs::load_versions;
 use crate::rows;
-use puntos::ledger::{audit, verify as verify_chain, Applied, Ledger, Store};
+use puntos::ledger::{audit, verify as verify_chain, Applied, Card, CardStatus, Ledger, Store};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -276,25 +276,77 @@ pub fn events(db: &str, ack: Option<u64>) -> u8 {
 
 /// `puntos erase`: removes a customer's personal data, keeps the pseudonymous ledger.
 pub fn erase(db: &str, id: &str) -> u8 {
-    let store = match open(db) {
-        Ok(s) => s,
+    // Erasure changes no points, so no program is needed.
+    let mut ledger = match bare_ledger(db) {
+        Ok(l) => l,
         Err(code) => return code,
     };
-    // Erasure changes no points, so any program version will do; none is needed.
-    let versions = match puntos::Versions::new(Vec::new()) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
-    let mut ledger = Ledger::new(store, versions);
     match ledger.erase(id) {
         Ok(state) => {
             outln!(
                 "erased the personal data of account {}; its {} points and journal remain",
                 state.id,
                 state.balance()
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// A ledger over `db` for the commands that change no points: no program is needed.
+fn bare_ledger(db: &str) -> Result<Ledger<Database>, u8> {
+    let store = open(db)?;
+    let versions = puntos::Versions::new(Vec::new()).map_err(|e| {
+        eprintln!("error: {e}");
+        2
+    })?;
+    Ok(Ledger::new(store, versions))
+}
+
+/// `puntos card issue`: issues a card to an account.
+pub fn issue_card(db: &str, account: &str, number: &str, issued: Option<chrono::NaiveDate>) -> u8 {
+    let mut ledger = match bare_ledger(db) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let card = Card {
+        number: number.to_string(),
+        status: CardStatus::Active,
+        issued,
+    };
+    match ledger.issue_card(account, card) {
+        Ok(state) => {
+            outln!("card {number} issued to account {}", state.id);
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// `puntos card status`: blocks a card, marks it lost, or makes it active again.
+pub fn card_status(db: &str, number: &str, status: crate::CardState) -> u8 {
+    let mut ledger = match bare_ledger(db) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let status = match status {
+        crate::CardState::Active => CardStatus::Active,
+        crate::CardState::Blocked => CardStatus::Blocked,
+        crate::CardState::Lost => CardStatus::Lost,
+    };
+    match ledger.set_card_status(number, status) {
+        Ok(state) => {
+            outln!(
+                "card {number} of account {} is {}",
+                state.id,
+                status.as_str()
             );
             0
         }

@@ -123,8 +123,25 @@ pub fn step_text(step: &Step) -> String {
 pub fn account_text(state: &AccountState, entries: &[JournalEntry]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "account {}", state.id);
-    if !state.aliases.is_empty() {
-        let _ = writeln!(out, "  cards and aliases: {}", state.aliases.join(", "));
+    if !state.cards.is_empty() {
+        let cards: Vec<String> = state
+            .cards
+            .iter()
+            .map(|c| match c.issued {
+                Some(issued) => format!("{} ({}, issued {issued})", c.number, c.status.as_str()),
+                None => format!("{} ({})", c.number, c.status.as_str()),
+            })
+            .collect();
+        let _ = writeln!(out, "  cards: {}", cards.join(", "));
+    }
+    let aliases: Vec<&str> = state
+        .aliases
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !state.cards.iter().any(|c| c.number == *a))
+        .collect();
+    if !aliases.is_empty() {
+        let _ = writeln!(out, "  aliases: {}", aliases.join(", "));
     }
     let _ = writeln!(
         out,

@@ -157,6 +157,12 @@ enum Command {
         /// The account's id, card number or alias.
         id: String,
     },
+    /// Issue a loyalty card, or change a card's status (a lost or blocked card is refused at
+    /// the till; the account keeps its points).
+    Card {
+        #[command(subcommand)]
+        command: CardCommand,
+    },
     /// Check the journal's hash chain: any edited or removed entry is found.
     Verify {
         /// The database: a SQLite file, or a PostgreSQL server's `postgres://` URL (its tables
@@ -179,6 +185,45 @@ enum Command {
         /// The code.
         code: String,
     },
+}
+
+/// `puntos card` subcommands.
+#[derive(Debug, Subcommand)]
+enum CardCommand {
+    /// Issue a card to an account: its number then finds the account.
+    Issue {
+        /// The database: a SQLite file, or a PostgreSQL server's `postgres://` URL.
+        #[arg(long)]
+        db: String,
+        /// The account's id, card number or alias.
+        account: String,
+        /// The new card's number.
+        number: String,
+        /// When it was issued (YYYY-MM-DD).
+        #[arg(long)]
+        issued: Option<chrono::NaiveDate>,
+    },
+    /// Set a card's status.
+    Status {
+        /// The database: a SQLite file, or a PostgreSQL server's `postgres://` URL.
+        #[arg(long)]
+        db: String,
+        /// The card's number.
+        number: String,
+        /// The new status.
+        status: CardState,
+    },
+}
+
+/// A card's status, as the command line names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CardState {
+    /// In use.
+    Active,
+    /// Blocked by the program.
+    Blocked,
+    /// Reported lost by the customer.
+    Lost,
 }
 
 /// `puntos db` subcommands.
@@ -241,6 +286,18 @@ fn main() -> ExitCode {
         Command::Account { db, id } => db::account(&db, &id),
         Command::Erase { db, id } => db::erase(&db, &id),
         Command::Verify { db } => db::verify(&db),
+        Command::Card {
+            command:
+                CardCommand::Issue {
+                    db,
+                    account,
+                    number,
+                    issued,
+                },
+        } => db::issue_card(&db, &account, &number, issued),
+        Command::Card {
+            command: CardCommand::Status { db, number, status },
+        } => db::card_status(&db, &number, status),
         Command::Events { db, ack } => db::events(&db, ack),
         Command::Explain { code } => explain(&code),
     };

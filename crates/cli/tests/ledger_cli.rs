@@ -1,5 +1,5 @@
-//! `puntos db init`, `apply` (JSON lines and CSV, with rejects), `account`, `verify`, `events`
-//! and `erase` on a fresh database, compared with golden output in `tests/cli/ledger/`.
+//! `puntos db init`, `apply` (JSON lines and CSV, with rejects), `account`, `card`, `verify`,
+//! `events` and `erase` on a fresh database, compared with golden output in `tests/cli/ledger/`.
 //! `PUNTOS_BLESS=1` rewrites the golden file.
 
 mod golden;
@@ -67,6 +67,20 @@ fn a_ledger_session_from_init_to_erase() {
             "transactions.csv",
         ],
         &["account", "--db", "l.db", "C-9"],
+        &[
+            "card",
+            "issue",
+            "--db",
+            "l.db",
+            "C-9",
+            "2770000000099",
+            "--issued",
+            "2026-03-01",
+        ],
+        &["card", "issue", "--db", "l.db", "C-9", "2770000000099"],
+        &["card", "status", "--db", "l.db", "2770000000099", "lost"],
+        &["card", "status", "--db", "l.db", "2770000009999", "blocked"],
+        &["account", "--db", "l.db", "2770000000099"],
         &["events", "--db", "l.db"],
         &["events", "--db", "l.db", "--ack", "1"],
         &["verify", "--db", "l.db"],

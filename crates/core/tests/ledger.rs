@@ -412,3 +412,63 @@ fn an_account_edited_behind_the_journals_back_is_found_by_the_audit() {
     assert_eq!(id, "C-1");
     assert!(what.starts_with("lot T-1#0: journal"), "{what}");
 }
+
+#[test]
+fn a_lost_or_blocked_card_is_refused_while_the_account_stays_reachable() {
+    use puntos::ledger::{Card, CardStatus};
+    let mut ledger = ledger();
+    let card = |number: &str| Card {
+        number: number.to_string(),
+        status: CardStatus::Active,
+        issued: chrono::NaiveDate::from_ymd_opt(2026, 1, 10),
+    };
+    ledger.issue_card("C-1", card("2770000000055")).unwrap();
+    let buy = |id: &str, presented: &str| {
+        incoming(json!({"account": presented, "transaction": {
+            "id": id, "time": "2026-03-02T10:00:00+03:00",
+            "lines": [{"category": "otc", "unit_price": 1000}]}}))
+    };
+    assert!(matches!(
+        ledger.apply(&buy("T-1", "2770000000055")),
+        Ok(Applied::New(_))
+    ));
+
+    ledger
+        .set_card_status("2770000000055", CardStatus::Lost)
+        .unwrap();
+    let refused = ledger.apply(&buy("T-2", "2770000000055")).unwrap_err();
+    assert!(
+        matches!(&refused, LedgerError::CardNotUsable { card, status: CardStatus::Lost } if card == "2770000000055"),
+        "{refused:?}"
+    );
+    assert!(refused.to_string().contains("is lost"), "{refused}");
+    // The points stay; the account's id and other aliases still work.
+    assert!(matches!(
+        ledger.apply(&buy("T-3", "C-1")),
+        Ok(Applied::New(_))
+    ));
+    assert!(matches!(
+        ledger.apply(&buy("T-4", "2770000000017")),
+        Ok(Applied::New(_))
+    ));
+
+    ledger
+        .set_card_status("2770000000055", CardStatus::Active)
+        .unwrap();
+    assert!(matches!(
+        ledger.apply(&buy("T-5", "2770000000055")),
+        Ok(Applied::New(_))
+    ));
+    let account = ledger.account("2770000000055").unwrap().unwrap();
+    assert_eq!(account.cards, [card("2770000000055")]);
+
+    // A number already leading to an account, and a number no card has, are errors.
+    assert!(matches!(
+        ledger.issue_card("C-1", card("2770000000017")),
+        Err(LedgerError::CardTaken { .. })
+    ));
+    assert!(matches!(
+        ledger.set_card_status("2770000009999", CardStatus::Blocked),
+        Err(LedgerError::UnknownCard(_))
+    ));
+}

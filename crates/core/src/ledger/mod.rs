@@ -36,7 +36,8 @@ mod view;
 pub use self::postgres::PgStore;
 pub use chain::Broken;
 pub use model::{
-    AccountState, EntryKind, Event, JournalEntry, Lot, OutboxEvent, StoredTransaction,
+    AccountState, Card, CardStatus, EntryKind, Event, JournalEntry, Lot, OutboxEvent,
+    StoredTransaction,
 };
 pub use replay::{audit, replay, Audit, ReplayedAccount, ReplayedLot};
 #[cfg(feature = "sqlite")]
@@ -110,6 +111,25 @@ pub enum LedgerError {
         "transaction {0} was applied before with different content; give the new one its own id"
     )]
     Conflict(String),
+    /// A new card's number already leads to an account.
+    #[error("card {card}: the number already leads to account {account}")]
+    CardTaken {
+        /// The number.
+        card: String,
+        /// The account it leads to.
+        account: String,
+    },
+    /// No card has this number.
+    #[error("card {0}: no account has a card with this number")]
+    UnknownCard(String),
+    /// The transaction presents a card that may not be used.
+    #[error("card {card} is {}: transactions with it are refused; the account's other cards and its id still work", .status.as_str())]
+    CardNotUsable {
+        /// The card's number.
+        card: String,
+        /// Its status.
+        status: CardStatus,
+    },
 }
 
 /// Settings of a ledger.
@@ -155,14 +175,66 @@ impl<S: Store> Ledger<S> {
         &mut self.store
     }
 
-    /// Opens an account; an id or alias already taken is an error.
-    pub fn open_account(&mut self, account: AccountState) -> Result<(), LedgerError> {
+    /// Opens an account, each of its cards becoming an alias; an id or alias already taken is an
+    /// error.
+    pub fn open_account(&mut self, mut account: AccountState) -> Result<(), LedgerError> {
+        // Every card finds the account.
+        for card in &account.cards {
+            if !account.aliases.contains(&card.number) {
+                account.aliases.push(card.number.clone());
+            }
+        }
         self.store.atomically(|session| {
             if session.account(&account.id)?.is_some() {
                 return Err(LedgerError::AccountExists(account.id.clone()));
             }
             session.put_account(&account)?;
             Ok(())
+        })
+    }
+
+    /// Issues `card` to the account `id_or_alias` names: its number becomes one of the account's
+    /// aliases. A number already leading to an account is an error.
+    pub fn issue_card(
+        &mut self,
+        id_or_alias: &str,
+        card: Card,
+    ) -> Result<AccountState, LedgerError> {
+        self.store.atomically(|session| {
+            if let Some(holder) = session.account(&card.number)? {
+                return Err(LedgerError::CardTaken {
+                    card: card.number.clone(),
+                    account: holder.id,
+                });
+            }
+            let mut state = session
+                .account(id_or_alias)?
+                .ok_or_else(|| LedgerError::UnknownAccount(id_or_alias.to_string()))?;
+            state.aliases.push(card.number.clone());
+            state.cards.push(card);
+            session.put_account(&state)?;
+            Ok(state)
+        })
+    }
+
+    /// Sets the status of the card numbered `number` (blocked, reported lost, or active again).
+    pub fn set_card_status(
+        &mut self,
+        number: &str,
+        status: CardStatus,
+    ) -> Result<AccountState, LedgerError> {
+        self.store.atomically(|session| {
+            let mut state = session
+                .account(number)?
+                .ok_or_else(|| LedgerError::UnknownCard(number.to_string()))?;
+            let card = state
+                .cards
+                .iter_mut()
+                .find(|c| c.number == number)
+                .ok_or_else(|| LedgerError::UnknownCard(number.to_string()))?;
+            card.status = status;
+            session.put_account(&state)?;
+            Ok(state)
         })
     }
 
@@ -240,6 +312,7 @@ impl<S: Store> Ledger<S> {
                 ..crate::eval::Customer::default()
             };
             state.aliases.clear();
+            state.cards.clear();
             session.put_account(&state)?;
             Ok::<_, LedgerError>(state)
         })?;
@@ -290,7 +363,8 @@ fn apply_in(
         Err(
             refusal @ (LedgerError::Eval(_)
             | LedgerError::UnknownAccount(_)
-            | LedgerError::UnknownOriginal(_)),
+            | LedgerError::UnknownOriginal(_)
+            | LedgerError::CardNotUsable { .. }),
         ) => {
             // Remembered, so the same row applied again (a resumed or concurrent run) is
             // refused again rather than decided against a later state of the account.
@@ -338,6 +412,14 @@ fn decide(
         },
         (None, _) => return Err(LedgerError::UnknownAccount(incoming.account.clone())),
     };
+    if let Some(card) = state.cards.iter().find(|c| c.number == incoming.account) {
+        if card.status != CardStatus::Active {
+            return Err(LedgerError::CardNotUsable {
+                card: card.number.clone(),
+                status: card.status,
+            });
+        }
+    }
     match decide_for(session, versions, notice, incoming, &mut state) {
         Ok((decision, out, original, consumed)) => {
             let account = state.id.clone();

@@ -42,6 +42,47 @@ pub struct AccountState {
     /// The last moment the account was brought up to date (activations and expiries).
     #[serde(default)]
     pub as_of: Option<DateTime<FixedOffset>>,
+    /// The loyalty cards issued to the account. Each card's number is also one of its
+    /// aliases, so the card finds the account; its status says whether it may still be used.
+    #[serde(default)]
+    pub cards: Vec<Card>,
+}
+
+/// A loyalty card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Card {
+    /// The number printed on it (and scanned at the till).
+    pub number: String,
+    /// Whether it may be used.
+    pub status: CardStatus,
+    /// When it was issued, if known.
+    #[serde(default)]
+    pub issued: Option<NaiveDate>,
+}
+
+/// Whether a card may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardStatus {
+    /// In use.
+    Active,
+    /// Blocked by the program (fraud, a closed account): transactions with it are refused.
+    Blocked,
+    /// Reported lost by the customer: transactions with it are refused; the points stay on the
+    /// account, reachable by its other cards and its id.
+    Lost,
+}
+
+impl CardStatus {
+    /// The status as a word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardStatus::Active => "active",
+            CardStatus::Blocked => "blocked",
+            CardStatus::Lost => "lost",
+        }
+    }
 }
 
 impl AccountState {

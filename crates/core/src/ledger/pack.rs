@@ -15,14 +15,15 @@
 //! Every field is written and read by name (struct literals), so a field added to the model
 //! does not compile until it has its place here.
 
-use super::model::{AccountState, Lot};
+use super::model::{AccountState, Card, CardStatus, Lot};
 use crate::eval::{Consent, Customer, HeldCoupon, HeldTier};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
-/// The format byte of the current layout.
-pub(crate) const FORMAT: u8 = 1;
+/// The format byte of the current layout: 2 added the cards, after `as_of`. Format 1 accounts
+/// (no cards) are still read.
+pub(crate) const FORMAT: u8 = 2;
 
 /// `account` in the compact form.
 pub(crate) fn pack_account(account: &AccountState) -> Vec<u8> {
@@ -39,6 +40,7 @@ pub(crate) fn pack_account(account: &AccountState) -> Vec<u8> {
         uses,
         coupons,
         as_of,
+        cards,
     } = account;
     w.text(id);
     w.customer(customer);
@@ -89,19 +91,32 @@ pub(crate) fn pack_account(account: &AccountState) -> Vec<u8> {
         w.instant(issued_at);
     }
     w.opt_instant(as_of.as_ref());
+    w.len(cards.len());
+    for Card {
+        number,
+        status,
+        issued,
+    } in cards
+    {
+        w.text(number);
+        w.byte(match status {
+            CardStatus::Active => 0,
+            CardStatus::Blocked => 1,
+            CardStatus::Lost => 2,
+        });
+        w.opt_date(issued.as_ref());
+    }
     w.0
 }
 
 /// An account from its compact form; the error says what could not be read.
 pub(crate) fn unpack_account(bytes: &[u8]) -> Result<AccountState, String> {
     let mut r = Reader(bytes);
-    match r.byte()? {
-        FORMAT => {}
-        other => {
-            return Err(format!(
-                "unknown account format {other} (this puntos writes format {FORMAT})"
-            ))
-        }
+    let format = r.byte()?;
+    if !(1..=FORMAT).contains(&format) {
+        return Err(format!(
+            "unknown account format {format} (this puntos writes format {FORMAT})"
+        ));
     }
     let id = r.text()?;
     let customer = r.customer()?;
@@ -132,6 +147,22 @@ pub(crate) fn unpack_account(bytes: &[u8]) -> Result<AccountState, String> {
         })
     })?;
     let as_of = r.option(Reader::instant)?;
+    let cards = if format >= 2 {
+        r.many(|r| {
+            Ok(Card {
+                number: r.text()?,
+                status: match r.byte()? {
+                    0 => CardStatus::Active,
+                    1 => CardStatus::Blocked,
+                    2 => CardStatus::Lost,
+                    other => return Err(format!("unknown card status {other}")),
+                },
+                issued: r.option(Reader::date)?,
+            })
+        })?
+    } else {
+        Vec::new()
+    };
     if !r.0.is_empty() {
         return Err(format!("{} bytes follow the account", r.0.len()));
     }
@@ -146,6 +177,7 @@ pub(crate) fn unpack_account(bytes: &[u8]) -> Result<AccountState, String> {
         uses,
         coupons,
         as_of,
+        cards,
     })
 }
 
@@ -476,6 +508,18 @@ mod tests {
                 issued_at: at("2026-03-14T12:00:00Z"),
             }],
             as_of: Some(at("2026-03-15T00:00:00+03:00")),
+            cards: vec![
+                Card {
+                    number: "2770000000017".to_string(),
+                    status: CardStatus::Lost,
+                    issued: NaiveDate::from_ymd_opt(2019, 2, 1),
+                },
+                Card {
+                    number: "2770000000024".to_string(),
+                    status: CardStatus::Active,
+                    issued: None,
+                },
+            ],
             ..AccountState::default()
         };
         account.customer.name = "Ana".to_string();
@@ -511,6 +555,20 @@ mod tests {
         );
         let empty = AccountState::default();
         assert_eq!(unpack_account(&pack_account(&empty)).unwrap(), empty);
+    }
+
+    #[test]
+    fn format_1_accounts_are_read_without_cards() {
+        let account = AccountState {
+            id: "C-1".to_string(),
+            aliases: vec!["2770000000017".to_string()],
+            ..AccountState::default()
+        };
+        let mut bytes = pack_account(&account);
+        // Format 1 is format 2 without the trailing card count.
+        assert_eq!(bytes.pop(), Some(0));
+        bytes[0] = 1;
+        assert_eq!(unpack_account(&bytes).unwrap(), account);
     }
 
     #[test]
