@@ -13,6 +13,10 @@ use puntos::Versions;
 use puntos_dsl::SourceFile;
 use std::time::Instant;
 
+/// The allocator the `puntos` binary ships with, so the figures are those of `puntos apply`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BATCH: usize = 500;
 
 fn peak_rss_mib() -> String {

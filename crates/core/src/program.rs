@@ -468,13 +468,20 @@ impl Program {
 pub struct CompiledExpr {
     typed: TypedExpr,
     plan: crate::eval::Plan,
+    /// What the trace shows beside it, ready to evaluate.
+    leaves: Vec<crate::eval::Leaf>,
 }
 
 impl CompiledExpr {
     /// Compiles a type-checked expression.
     pub fn new(typed: TypedExpr) -> CompiledExpr {
         let plan = crate::eval::Plan::lower(&typed);
-        CompiledExpr { typed, plan }
+        let leaves = crate::eval::leaves(&typed);
+        CompiledExpr {
+            typed,
+            plan,
+            leaves,
+        }
     }
 
     /// Changes the tree (the compiler renumbers references once declarations are ordered) and
@@ -482,6 +489,7 @@ impl CompiledExpr {
     pub(crate) fn edit(&mut self, change: impl FnOnce(&mut TypedExpr)) {
         change(&mut self.typed);
         self.plan = crate::eval::Plan::lower(&self.typed);
+        self.leaves = crate::eval::leaves(&self.typed);
     }
 
     /// The type-checked tree.
@@ -497,6 +505,11 @@ impl CompiledExpr {
     /// What the evaluator runs.
     pub(crate) fn plan(&self) -> &crate::eval::Plan {
         &self.plan
+    }
+
+    /// The values the trace shows beside it.
+    pub(crate) fn leaves(&self) -> &[crate::eval::Leaf] {
+        &self.leaves
     }
 }
 

@@ -11,7 +11,7 @@ use super::engine::Engine;
 use super::error::EvalError;
 use super::plan::Plan;
 use super::trace::Tracer;
-use crate::program::{CompiledExpr, Duration, HistoryMetric, TierId, TypedExpr, TypedKind, Value};
+use crate::program::{CompiledExpr, Duration, HistoryMetric, TierId, Value};
 use crate::schema::{Field, Function};
 use crate::types::Type;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Timelike, Weekday};
@@ -705,20 +705,16 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// The values behind `e` for the trace: each field, call, segment or rule it reads, as
     /// written, with its value; then `e` itself.
     pub fn facts(&mut self, e: &'a CompiledExpr, item: Option<usize>) -> Vec<Fact> {
-        let mut leaves = Vec::new();
-        collect_leaves(e.typed(), &mut leaves);
         let mut facts: Vec<Fact> = Vec::new();
-        for leaf in leaves.into_iter().chain(std::iter::once(e.typed())) {
-            if item.is_none() && matches!(leaf.kind, TypedKind::Field(f) if f.is_item()) {
+        for leaf in e.leaves() {
+            if item.is_none() && leaf.item_field {
                 continue;
             }
             let what = self.text(leaf.span);
             if facts.iter().any(|f| f.what == what) {
                 continue;
             }
-            // The trace is the slow path: each leaf is lowered on its own, when asked for.
-            let plan = Plan::lower(leaf);
-            let value = match self.value(&plan, item) {
+            let value = match self.value(&leaf.plan, item) {
                 Ok(v) => self.show(v, &leaf.ty),
                 Err(err) => format!("error: {err}"),
             };
@@ -775,40 +771,6 @@ fn floor(x: Decimal) -> Decimal {
     match (i64::try_from(x.mantissa()), 10i64.checked_pow(scale)) {
         (Ok(m), Some(unit)) => Decimal::from(m.div_euclid(unit)),
         _ => x.floor(),
-    }
-}
-
-/// The sub-expressions whose values a reader needs: fields, segments, rule points, calls.
-fn collect_leaves<'a>(e: &'a TypedExpr, out: &mut Vec<&'a TypedExpr>) {
-    match &e.kind {
-        TypedKind::Field(_)
-        | TypedKind::Segment(_)
-        | TypedKind::RulePoints(_)
-        | TypedKind::History(..)
-        | TypedKind::DaysSinceLastPurchase
-        | TypedKind::Aggregate { .. } => out.push(e),
-        TypedKind::Call(_, args) => {
-            args.iter().for_each(|a| collect_leaves(a, out));
-            out.push(e);
-        }
-        TypedKind::Const(_) => {}
-        TypedKind::List(items) => items.iter().for_each(|i| collect_leaves(i, out)),
-        TypedKind::Unary(_, x) => collect_leaves(x, out),
-        TypedKind::Binary(_, l, r) | TypedKind::Compare(_, l, r) => {
-            collect_leaves(l, out);
-            collect_leaves(r, out);
-        }
-        TypedKind::In { value, list, .. } => {
-            collect_leaves(value, out);
-            collect_leaves(list, out);
-        }
-        TypedKind::Between {
-            value, low, high, ..
-        } => {
-            collect_leaves(value, out);
-            collect_leaves(low, out);
-            collect_leaves(high, out);
-        }
     }
 }
 

@@ -48,7 +48,7 @@ pub use context::{
 };
 pub use decision::{DecidedLine, Decision, Effect, Fact, RefusedCoupon, Share, Source, Step};
 pub use error::EvalError;
-pub(crate) use plan::Plan;
+pub(crate) use plan::{leaves, Leaf, Plan};
 
 /// The instant a program moment starts: a date is the start of that day in `tz`.
 pub(crate) fn moment_start_of(

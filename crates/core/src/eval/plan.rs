@@ -115,6 +115,70 @@ pub(crate) enum Plan {
     List(Span),
 }
 
+/// A value the trace shows beside a condition: a field, call, segment or rule it reads, or the
+/// whole expression; lowered at compile time so a traced evaluation lowers nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Leaf {
+    /// Where it is written (the trace quotes it).
+    pub span: Span,
+    /// Its type, for showing its value with its unit.
+    pub ty: Type,
+    /// Whether it reads a basket line (shown only where there is one).
+    pub item_field: bool,
+    /// How to evaluate it.
+    pub plan: Plan,
+}
+
+/// The leaves of `e` a reader needs, in reading order, then `e` itself.
+pub(crate) fn leaves(e: &TypedExpr) -> Vec<Leaf> {
+    let mut found = Vec::new();
+    collect_leaves(e, &mut found);
+    found.push(e);
+    found
+        .into_iter()
+        .map(|leaf| Leaf {
+            span: leaf.span,
+            ty: leaf.ty.clone(),
+            item_field: matches!(leaf.kind, TypedKind::Field(f) if f.is_item()),
+            plan: Plan::lower(leaf),
+        })
+        .collect()
+}
+
+/// The sub-expressions whose values a reader needs: fields, segments, rule points, calls.
+fn collect_leaves<'a>(e: &'a TypedExpr, out: &mut Vec<&'a TypedExpr>) {
+    match &e.kind {
+        TypedKind::Field(_)
+        | TypedKind::Segment(_)
+        | TypedKind::RulePoints(_)
+        | TypedKind::History(..)
+        | TypedKind::DaysSinceLastPurchase
+        | TypedKind::Aggregate { .. } => out.push(e),
+        TypedKind::Call(_, args) => {
+            args.iter().for_each(|a| collect_leaves(a, out));
+            out.push(e);
+        }
+        TypedKind::Const(_) => {}
+        TypedKind::List(items) => items.iter().for_each(|i| collect_leaves(i, out)),
+        TypedKind::Unary(_, x) => collect_leaves(x, out),
+        TypedKind::Binary(_, l, r) | TypedKind::Compare(_, l, r) => {
+            collect_leaves(l, out);
+            collect_leaves(r, out);
+        }
+        TypedKind::In { value, list, .. } => {
+            collect_leaves(value, out);
+            collect_leaves(list, out);
+        }
+        TypedKind::Between {
+            value, low, high, ..
+        } => {
+            collect_leaves(value, out);
+            collect_leaves(low, out);
+            collect_leaves(high, out);
+        }
+    }
+}
+
 /// The largest `k` for which `x / 10^k` is lowered to a shift.
 const MAX_SHIFT: u32 = 18;
 
