@@ -13,7 +13,6 @@
 //! Inside one unit of work nobody else writes (the store holds its write lock, or its row
 //! locks, from the first read to the commit), so what was read stays true until the end.
 
-use super::codec::encode;
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, StoreError};
 use indexmap::IndexMap;
@@ -115,13 +114,7 @@ impl<'s> Batch<'s> {
         entries: Vec<JournalEntry>,
         bodies: Vec<String>,
     ) -> Result<(), StoreError> {
-        if bodies.len() != entries.len() {
-            return Err(StoreError(format!(
-                "{} journal entries came with {} texts",
-                entries.len(),
-                bodies.len()
-            )));
-        }
+        super::chain::check_texts(&entries, &bodies)?;
         let Some(last) = entries.last() else {
             return Ok(());
         };
@@ -219,10 +212,7 @@ impl Session for Batch<'_> {
     }
 
     fn append_journal(&mut self, entries: &[JournalEntry]) -> Result<(), StoreError> {
-        let bodies = entries
-            .iter()
-            .map(|entry| encode(&format!("journal entry {}", entry.seq), entry))
-            .collect::<Result<_, _>>()?;
+        let bodies = super::chain::encode_entries(entries)?;
         self.keep_encoded_entries(entries.to_vec(), bodies)
     }
 

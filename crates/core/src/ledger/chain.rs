@@ -171,6 +171,35 @@ pub fn check(
     Ok((seq, previous))
 }
 
+/// Journal entries as the JSON texts the database stores keep (and the chain hashes).
+pub(crate) fn encode_entries(
+    entries: &[JournalEntry],
+) -> Result<Vec<String>, super::store::StoreError> {
+    entries
+        .iter()
+        .map(|entry| {
+            serde_json::to_string(entry).map_err(|e| {
+                super::store::StoreError(format!("encoding journal entry {}: {e}", entry.seq))
+            })
+        })
+        .collect()
+}
+
+/// Checks that journal entries came with one text each.
+pub(crate) fn check_texts(
+    entries: &[JournalEntry],
+    texts: &[String],
+) -> Result<(), super::store::StoreError> {
+    if texts.len() != entries.len() {
+        return Err(super::store::StoreError(format!(
+            "{} journal entries came with {} texts",
+            entries.len(),
+            texts.len()
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

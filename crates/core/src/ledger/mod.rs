@@ -527,14 +527,9 @@ pub fn verify<S: Store>(store: &mut S) -> Result<Result<u64, Broken>, StoreError
     })
 }
 
-/// Keeps a batch's journal entries, sealed, and its events.
-fn record_in(session: &mut batch::Batch<'_>, mut out: Postings) -> Result<(), StoreError> {
-    let head = session.journal_head()?;
-    let bodies = chain::seal_encoded(&mut out.entries, head);
-    session.keep_encoded_entries(out.entries, bodies)?;
-    let mut seq = session.outbox_head()?;
-    let events: Vec<OutboxEvent> = out
-        .events
+/// Events as outbox records, numbered on from the outbox's last sequence number.
+fn numbered(events: Vec<(String, DateTime<FixedOffset>, Event)>, mut seq: u64) -> Vec<OutboxEvent> {
+    events
         .into_iter()
         .map(|(account, at, event)| {
             seq += 1;
@@ -545,7 +540,15 @@ fn record_in(session: &mut batch::Batch<'_>, mut out: Postings) -> Result<(), St
                 event,
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Keeps a batch's journal entries, sealed, and its events.
+fn record_in(session: &mut batch::Batch<'_>, mut out: Postings) -> Result<(), StoreError> {
+    let head = session.journal_head()?;
+    let bodies = chain::seal_encoded(&mut out.entries, head);
+    session.keep_encoded_entries(out.entries, bodies)?;
+    let events = numbered(out.events, session.outbox_head()?);
     session.keep_events(events)
 }
 
@@ -558,20 +561,7 @@ fn record(
     let head = session.journal_head()?;
     let bodies = chain::seal_encoded(&mut out.entries, head);
     session.append_journal_encoded(&out.entries, &bodies)?;
-    let mut seq = session.outbox_head()?;
-    let events: Vec<OutboxEvent> = out
-        .events
-        .into_iter()
-        .map(|(account, at, event)| {
-            seq += 1;
-            OutboxEvent {
-                seq,
-                account,
-                at,
-                event,
-            }
-        })
-        .collect();
+    let events = numbered(out.events, session.outbox_head()?);
     session.push_events(&events)?;
     session.put_account(state)
 }

@@ -47,6 +47,7 @@
 //! so a unit whose work went on regardless (and returned `Ok`) is rolled back and reported as
 //! failed, never committed in part.
 
+use super::chain::{check_texts, encode_entries};
 use super::codec::{decode, decode_account, encode, encode_account, from_seq, to_seq};
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, Store, StoreError};
@@ -749,11 +750,7 @@ impl Session for PgSession<'_> {
     }
 
     fn append_journal(&mut self, entries: &[JournalEntry]) -> Result<(), StoreError> {
-        let bodies = entries
-            .iter()
-            .map(|entry| encode(&format!("journal entry {}", entry.seq), entry))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.append_journal_encoded(entries, &bodies)
+        self.append_journal_encoded(entries, &encode_entries(entries)?)
     }
 
     fn append_journal_encoded(
@@ -761,13 +758,7 @@ impl Session for PgSession<'_> {
         entries: &[JournalEntry],
         texts: &[String],
     ) -> Result<(), StoreError> {
-        if texts.len() != entries.len() {
-            return Err(StoreError(format!(
-                "{} journal entries came with {} texts",
-                entries.len(),
-                texts.len()
-            )));
-        }
+        check_texts(entries, texts)?;
         let Some(newest) = entries.last() else {
             return Ok(());
         };

@@ -18,6 +18,7 @@
 //!   database is opened, and each applied version is recorded in `schema_version`. A database
 //!   written by a newer puntos is refused.
 
+use super::chain::{check_texts, encode_entries};
 use super::codec::{decode, decode_account, encode, encode_account, from_seq, to_seq};
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::pack::pack_account;
@@ -628,11 +629,7 @@ impl Session for SqliteSession<'_, '_> {
     }
 
     fn append_journal(&mut self, entries: &[JournalEntry]) -> Result<(), StoreError> {
-        let bodies = entries
-            .iter()
-            .map(|entry| encode(&format!("journal entry {}", entry.seq), entry))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.append_journal_encoded(entries, &bodies)
+        self.append_journal_encoded(entries, &encode_entries(entries)?)
     }
 
     fn append_journal_encoded(
@@ -640,13 +637,7 @@ impl Session for SqliteSession<'_, '_> {
         entries: &[JournalEntry],
         bodies: &[String],
     ) -> Result<(), StoreError> {
-        if bodies.len() != entries.len() {
-            return Err(StoreError(format!(
-                "{} journal entries came with {} texts",
-                entries.len(),
-                bodies.len()
-            )));
-        }
+        check_texts(entries, bodies)?;
         let mut last = self.last_seq("journal")?;
         let mut insert = self
             .tx
