@@ -356,3 +356,34 @@ pub fn card_status(db: &str, number: &str, status: crate::CardState) -> u8 {
         }
     }
 }
+
+/// `puntos advance`: brings every account to `as_of`.
+pub fn advance(db: &str, as_of: &str) -> u8 {
+    let moment = match puntos::eval::parse_instant(as_of) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: --as-of: {e}");
+            return 2;
+        }
+    };
+    let mut ledger = match bare_ledger(db) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    match ledger.advance_all(moment) {
+        Ok(done) => {
+            outln!(
+                "advanced {} accounts to {as_of}: {} pending lots became available, {} points expired, {} expiry notices",
+                done.accounts,
+                done.activated,
+                done.expired,
+                done.notices
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}

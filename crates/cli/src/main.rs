@@ -163,6 +163,16 @@ enum Command {
         /// The account's id, card number or alias.
         id: String,
     },
+    /// Bring every account to a moment: pending points activate, lots expire (journal entries),
+    /// expiry notices go to the outbox. The nightly job; a rerun finishes an interrupted one.
+    Advance {
+        /// The database: a SQLite file, or a PostgreSQL server's `postgres://` URL.
+        #[arg(long)]
+        db: String,
+        /// The moment, with its UTC offset (`2026-06-01T00:00:00+03:00`).
+        #[arg(long)]
+        as_of: String,
+    },
     /// Issue a loyalty card, or change a card's status (a lost or blocked card is refused at
     /// the till; the account keeps its points).
     Card {
@@ -292,6 +302,7 @@ fn main() -> ExitCode {
         Command::Account { db, id } => db::account(&db, &id),
         Command::Erase { db, id } => db::erase(&db, &id),
         Command::Verify { db } => db::verify(&db),
+        Command::Advance { db, as_of } => db::advance(&db, &as_of),
         Command::Card {
             command:
                 CardCommand::Issue {

@@ -1,5 +1,5 @@
-//! `puntos db init`, `apply` (JSON lines and CSV, with rejects), `account`, `card`, `verify`,
-//! `events` and `erase` on a fresh database, compared with golden output in `tests/cli/ledger/`.
+//! `puntos db init`, `apply` (JSON lines and CSV, with rejects), `account`, `card`, `advance`,
+//! `verify`, `events` and `erase` on a fresh database, compared with golden output in `tests/cli/ledger/`.
 //! `PUNTOS_BLESS=1` rewrites the golden file.
 
 mod golden;
@@ -83,6 +83,13 @@ fn a_ledger_session_from_init_to_erase() {
         &["account", "--db", "l.db", "2770000000099"],
         &["events", "--db", "l.db"],
         &["events", "--db", "l.db", "--ack", "1"],
+        &[
+            "advance",
+            "--db",
+            "l.db",
+            "--as-of",
+            "2027-04-01T00:00:00+03:00",
+        ],
         &["verify", "--db", "l.db"],
         &["erase", "--db", "l.db", "C-9"],
         &["account", "--db", "l.db", "nobody"],

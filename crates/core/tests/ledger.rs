@@ -472,3 +472,54 @@ fn a_lost_or_blocked_card_is_refused_while_the_account_stays_reachable() {
         Err(LedgerError::UnknownCard(_))
     ));
 }
+
+#[test]
+fn advancing_every_account_activates_and_expires_like_advancing_each() {
+    let mut all = ledger();
+    let mut each = ledger();
+    for ledger in [&mut all, &mut each] {
+        ledger
+            .open_account(AccountState {
+                id: "C-2".to_string(),
+                ..AccountState::default()
+            })
+            .unwrap();
+        ledger
+            .apply(&purchase("T-1", "2026-03-02T10:00:00+03:00", "1000"))
+            .unwrap();
+        ledger
+            .apply(&incoming(json!({"account": "C-2", "transaction": {
+                "id": "T-2", "time": "2026-03-05T10:00:00+03:00",
+                "lines": [{"category": "otc", "unit_price": 500}]}})))
+            .unwrap();
+    }
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+    // Past the pending period: both lots become available.
+    let first = all.advance_all(at("2026-04-01T00:00:00+03:00")).unwrap();
+    assert_eq!((first.accounts, first.activated), (2, 2));
+    assert_eq!(first.expired, Decimal::ZERO);
+    // Past their lifetime: everything expires, once.
+    let second = all.advance_all(at("2027-06-01T00:00:00+03:00")).unwrap();
+    let before = first.accounts;
+    assert_eq!(second.accounts, before);
+    assert!(second.expired > Decimal::ZERO);
+    let again = all.advance_all(at("2027-06-01T00:00:00+03:00")).unwrap();
+    assert_eq!((again.activated, again.expired), (0, Decimal::ZERO));
+
+    for id in ["C-1", "C-2"] {
+        each.advance(id, at("2026-04-01T00:00:00+03:00")).unwrap();
+        each.advance(id, at("2027-06-01T00:00:00+03:00")).unwrap();
+    }
+    let expired_each: Decimal = journal(&mut each)
+        .iter()
+        .filter(|e| e.kind == EntryKind::Expire)
+        .map(|e| -e.points)
+        .sum();
+    assert_eq!(second.expired, expired_each);
+    for id in ["C-1", "C-2"] {
+        let a = all.account(id).unwrap().unwrap();
+        let b = each.account(id).unwrap().unwrap();
+        assert_eq!(a.lots, b.lots, "{id}");
+        assert_eq!(a.balance(), Decimal::ZERO, "{id}");
+    }
+}

@@ -528,6 +528,43 @@ fn decimals_round_trip<S: Store>(make: impl Fn() -> S) {
     });
 }
 
+fn accounts_listed_page_by_page<S: Store>(make: impl Fn() -> S) {
+    let mut store = make();
+    // Ids whose byte order differs from a language's collation order (`B` < `a`, `a-1` < `a1`).
+    let ids = ["a1", "B", "a-1", "C-10", "C-9", "Ž"];
+    run(&mut store, |s| {
+        for id in &ids[..3] {
+            s.put_account(&account(id, &[]))?;
+        }
+        Ok(())
+    });
+    let mut sorted: Vec<&str> = ids.to_vec();
+    sorted.sort_unstable();
+    let listed = run(&mut store, |s| {
+        // Accounts written in the same unit are listed too.
+        for id in &ids[3..] {
+            let alias = format!("alias-of-{id}");
+            s.put_account(&account(id, &[alias.as_str()]))?;
+        }
+        let mut listed = Vec::new();
+        let mut after = String::new();
+        loop {
+            let page = s.account_ids(&after, 2)?;
+            assert!(page.len() <= 2);
+            let Some(last) = page.last() else { break };
+            after = last.clone();
+            listed.extend(page);
+        }
+        Ok(listed)
+    });
+    assert_eq!(listed, sorted);
+    run(&mut store, |s| {
+        assert_eq!(s.account_ids("", 0)?, Vec::<String>::new());
+        assert_eq!(s.account_ids("Ž", 10)?, Vec::<String>::new());
+        Ok(())
+    });
+}
+
 macro_rules! conformance {
     ($($behaviour:ident),* $(,)?) => {
         mod memory {
@@ -577,6 +614,7 @@ conformance!(
     decimals_round_trip,
     dropped_alias_is_freed,
     updating_accounts,
+    accounts_listed_page_by_page,
 );
 
 // ---------------------------------------------------------------------------------------------

@@ -147,6 +147,10 @@ impl<'s> Batch<'s> {
 }
 
 impl Session for Batch<'_> {
+    fn account_ids(&mut self, after: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.inner.account_ids(after, limit)
+    }
+
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
         self.inner.account(id_or_alias)
     }

@@ -67,6 +67,22 @@ pub struct Incoming {
     pub transaction: Transaction,
 }
 
+/// What [`Ledger::advance_all`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Advanced {
+    /// Accounts visited.
+    pub accounts: u64,
+    /// Pending lots that became available.
+    pub activated: u64,
+    /// Points that expired.
+    pub expired: rust_decimal::Decimal,
+    /// Expiry notices written to the outbox.
+    pub notices: u64,
+}
+
+/// Accounts brought up to date per atomic unit by [`Ledger::advance_all`].
+const ADVANCE_PAGE: usize = 500;
+
 /// What [`Ledger::apply`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Applied {
@@ -293,6 +309,43 @@ impl<S: Store> Ledger<S> {
             record(session, &state, out)?;
             Ok(state)
         })
+    }
+
+    /// Brings every account to `as_of`: pending lots activate, lots expire (with their journal
+    /// entries), expiry notices go to the outbox. The nightly job of a CRM. Accounts are visited
+    /// in id order, a page per atomic unit, so an interruption leaves whole pages done and a
+    /// rerun finishes the rest (an account already brought to `as_of` does not change again).
+    pub fn advance_all(&mut self, as_of: DateTime<FixedOffset>) -> Result<Advanced, LedgerError> {
+        let notice = self.options.expiry_notice;
+        let mut done = Advanced::default();
+        let mut after = String::new();
+        loop {
+            let page = self.store.atomically(|session| {
+                let ids = session.account_ids(&after, ADVANCE_PAGE)?;
+                for id in &ids {
+                    let Some(mut state) = session.account(id)? else {
+                        continue;
+                    };
+                    let mut out = Postings::default();
+                    advance(&mut state, as_of, notice, &mut out);
+                    done.accounts += 1;
+                    done.notices += out.events.len() as u64;
+                    for entry in &out.entries {
+                        match entry.kind {
+                            EntryKind::Activate => done.activated += 1,
+                            EntryKind::Expire => done.expired -= entry.points,
+                            _ => {}
+                        }
+                    }
+                    record(session, &state, out)?;
+                }
+                Ok::<_, LedgerError>(ids)
+            })?;
+            match page.last() {
+                Some(last) => after.clone_from(last),
+                None => return Ok(done),
+            }
+        }
     }
 
     /// Erases a customer's personal data for privacy law: name, phones, e-mail, birth date,

@@ -587,6 +587,19 @@ impl PgSession<'_> {
 }
 
 impl Session for PgSession<'_> {
+    fn account_ids(&mut self, after: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let doing = "listing accounts";
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.query(
+            doing,
+            "SELECT id FROM accounts WHERE id COLLATE \"C\" > $1 ORDER BY id COLLATE \"C\" LIMIT $2",
+            &[&after, &limit],
+        )?
+        .iter()
+        .map(|row| row.try_get::<_, String>(0).map_err(|e| self.fail(doing, &e)))
+        .collect()
+    }
+
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
         let doing = format!("reading account {id_or_alias}");
         let mut id = self.resolve(id_or_alias)?;

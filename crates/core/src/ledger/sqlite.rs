@@ -482,6 +482,19 @@ impl SqliteSession<'_, '_> {
 }
 
 impl Session for SqliteSession<'_, '_> {
+    fn account_ids(&mut self, after: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let listing = |e: rusqlite::Error| StoreError(format!("listing accounts: {e}"));
+        let mut statement = self
+            .tx
+            .prepare_cached("SELECT id FROM accounts WHERE id > ?1 ORDER BY id LIMIT ?2")
+            .map_err(listing)?;
+        let rows = statement
+            .query_map(params![after, limit], |row| row.get::<_, String>(0))
+            .map_err(listing)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(listing)
+    }
+
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
         let what = || format!("account {id_or_alias}");
         self.tx

@@ -16,6 +16,9 @@ pub struct StoreError(pub String);
 pub trait Session {
     /// The account with this id, or holding this alias (a card number, a legacy id).
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError>;
+    /// Ids of accounts after `after` (exclusive; empty for the first), in id order, at most
+    /// `limit`: every account, page by page, for jobs that visit them all.
+    fn account_ids(&mut self, after: &str, limit: usize) -> Result<Vec<String>, StoreError>;
     /// Creates or replaces an account (and its aliases).
     fn put_account(&mut self, account: &AccountState) -> Result<(), StoreError>;
     /// Writes new states of accounts the store holds, each listing exactly the aliases the
@@ -176,6 +179,25 @@ impl Store for MemoryStore {
 }
 
 impl Session for Overlay<'_> {
+    fn account_ids(&mut self, after: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let range = (Excluded(after), Unbounded);
+        let ids: std::collections::BTreeSet<&str> = self
+            .base
+            .accounts
+            .range::<str, _>(range)
+            .map(|(id, _)| id.as_str())
+            .take(limit)
+            .chain(
+                self.accounts
+                    .range::<str, _>(range)
+                    .map(|(id, _)| id.as_str())
+                    .take(limit),
+            )
+            .collect();
+        Ok(ids.into_iter().take(limit).map(str::to_string).collect())
+    }
+
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
         let id = self.alias_owner(id_or_alias).unwrap_or(id_or_alias);
         Ok(self
