@@ -387,3 +387,21 @@ pub fn advance(db: &str, as_of: &str) -> u8 {
         }
     }
 }
+
+/// `puntos shop`: adds a store to the registry, or replaces it.
+pub fn register_shop(db: &str, shop: &puntos::eval::Store) -> u8 {
+    let mut ledger = match bare_ledger(db) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    match ledger.register_shop(shop) {
+        Ok(()) => {
+            outln!("store {} registered", shop.id);
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}

@@ -173,6 +173,27 @@ enum Command {
         #[arg(long)]
         as_of: String,
     },
+    /// Add a store (shop, branch) to the registry, or replace it: transactions naming only its
+    /// id are decided with its region, city, format and partner.
+    Shop {
+        /// The database: a SQLite file, or a PostgreSQL server's `postgres://` URL.
+        #[arg(long)]
+        db: String,
+        /// The store's id, as tills send it.
+        id: String,
+        /// Its region.
+        #[arg(long, default_value = "")]
+        region: String,
+        /// Its city.
+        #[arg(long, default_value = "")]
+        city: String,
+        /// Its format (pharmacy, kiosk, online...).
+        #[arg(long, default_value = "")]
+        format: String,
+        /// The partner brand of the merchant, if any.
+        #[arg(long, default_value = "")]
+        partner: String,
+    },
     /// Issue a loyalty card, or change a card's status (a lost or blocked card is refused at
     /// the till; the account keeps its points).
     Card {
@@ -303,6 +324,23 @@ fn main() -> ExitCode {
         Command::Erase { db, id } => db::erase(&db, &id),
         Command::Verify { db } => db::verify(&db),
         Command::Advance { db, as_of } => db::advance(&db, &as_of),
+        Command::Shop {
+            db,
+            id,
+            region,
+            city,
+            format,
+            partner,
+        } => db::register_shop(
+            &db,
+            &puntos::eval::Store {
+                id,
+                region,
+                city,
+                format,
+                partner,
+            },
+        ),
         Command::Card {
             command:
                 CardCommand::Issue {

@@ -1,5 +1,5 @@
-//! `puntos db init`, `apply` (JSON lines and CSV, with rejects), `account`, `card`, `advance`,
-//! `verify`, `events` and `erase` on a fresh database, compared with golden output in `tests/cli/ledger/`.
+//! `puntos db init`, `shop`, `apply` (JSON lines and CSV, with rejects), `account`, `card`,
+//! `advance`, `verify`, `events` and `erase` on a fresh database, compared with golden output in `tests/cli/ledger/`.
 //! `PUNTOS_BLESS=1` rewrites the golden file.
 
 mod golden;
@@ -49,6 +49,10 @@ fn a_ledger_session_from_init_to_erase() {
     let mut transcript = String::new();
     for args in [
         &["db", "init", "--db", "l.db"][..],
+        &[
+            "shop", "--db", "l.db", "S-0042", "--region", "Moscow", "--city", "Moscow", "--format",
+            "pharmacy",
+        ],
         &["apply", "--db", "l.db", program, "--input", "signup.jsonl"],
         &[
             "apply",

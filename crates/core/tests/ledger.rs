@@ -523,3 +523,63 @@ fn advancing_every_account_activates_and_expires_like_advancing_each() {
         assert_eq!(a.balance(), Decimal::ZERO, "{id}");
     }
 }
+
+#[test]
+fn a_store_named_by_id_is_decided_with_what_the_registry_knows_of_it() {
+    let program = puntos::compile(&puntos_dsl::SourceFile::new(
+        "regional.pts",
+        r#"
+program "Regional" { currency RUB  timezone "Europe/Moscow" }
+rule moscow { on purchase  when store.region = "Moscow" and store.format = "pharmacy"  earn 10 points }
+"#,
+    ))
+    .program
+    .unwrap();
+    let mut ledger = Ledger::new(MemoryStore::new(), Versions::new(vec![program]).unwrap());
+    ledger
+        .open_account(AccountState {
+            id: "C-1".to_string(),
+            ..AccountState::default()
+        })
+        .unwrap();
+    ledger
+        .register_shop(&puntos::eval::Store {
+            id: "S-1".to_string(),
+            region: "Moscow".to_string(),
+            city: "Moscow".to_string(),
+            format: "pharmacy".to_string(),
+            partner: String::new(),
+        })
+        .unwrap();
+    let at = |id: &str, store: serde_json::Value| {
+        incoming(json!({"account": "C-1", "transaction": {
+            "id": id, "time": "2026-03-02T10:00:00+03:00", "store": store,
+            "lines": [{"unit_price": 100}]}}))
+    };
+    let earned = |applied: Applied| match applied {
+        Applied::New(decision) => decision.points_earned(),
+        Applied::Duplicate(_) => panic!("not a new transaction"),
+    };
+    // The till sends the id only: region and format come from the registry.
+    assert_eq!(
+        earned(ledger.apply(&at("T-1", json!({"id": "S-1"}))).unwrap()),
+        d("10")
+    );
+    // A store the registry does not know stays as given.
+    assert_eq!(
+        earned(ledger.apply(&at("T-2", json!({"id": "S-9"}))).unwrap()),
+        d("0")
+    );
+    // What the transaction gives wins over the registry.
+    assert_eq!(
+        earned(
+            ledger
+                .apply(&at("T-3", json!({"id": "S-1", "region": "Tver"})))
+                .unwrap()
+        ),
+        d("0")
+    );
+    assert!(ledger
+        .register_shop(&puntos::eval::Store::default())
+        .is_err());
+}

@@ -528,6 +528,34 @@ fn decimals_round_trip<S: Store>(make: impl Fn() -> S) {
     });
 }
 
+fn shops_put_and_get<S: Store>(make: impl Fn() -> S) {
+    let mut store = make();
+    let shop = |id: &str, city: &str| puntos::eval::Store {
+        id: id.to_string(),
+        region: "Moscow".to_string(),
+        city: city.to_string(),
+        format: "pharmacy".to_string(),
+        partner: String::new(),
+    };
+    run(&mut store, |s| {
+        assert_eq!(s.shop("S-1")?, None);
+        s.put_shop(&shop("S-1", "Moscow"))?;
+        // Seen within the unit that wrote it.
+        assert_eq!(s.shop("S-1")?, Some(shop("S-1", "Moscow")));
+        Ok(())
+    });
+    run(&mut store, |s| {
+        s.put_shop(&shop("S-1", "Zelenograd"))?;
+        s.put_shop(&shop("S-2", "Khimki"))
+    });
+    run(&mut store, |s| {
+        assert_eq!(s.shop("S-1")?, Some(shop("S-1", "Zelenograd")));
+        assert_eq!(s.shop("S-2")?, Some(shop("S-2", "Khimki")));
+        assert_eq!(s.shop("S-3")?, None);
+        Ok(())
+    });
+}
+
 fn accounts_listed_page_by_page<S: Store>(make: impl Fn() -> S) {
     let mut store = make();
     // Ids whose byte order differs from a language's collation order (`B` < `a`, `a-1` < `a1`).
@@ -615,6 +643,7 @@ conformance!(
     dropped_alias_is_freed,
     updating_accounts,
     accounts_listed_page_by_page,
+    shops_put_and_get,
 );
 
 // ---------------------------------------------------------------------------------------------

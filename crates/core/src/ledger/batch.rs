@@ -147,6 +147,14 @@ impl<'s> Batch<'s> {
 }
 
 impl Session for Batch<'_> {
+    fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, StoreError> {
+        self.inner.shop(id)
+    }
+
+    fn put_shop(&mut self, shop: &crate::eval::Store) -> Result<(), StoreError> {
+        self.inner.put_shop(shop)
+    }
+
     fn account_ids(&mut self, after: &str, limit: usize) -> Result<Vec<String>, StoreError> {
         self.inner.account_ids(after, limit)
     }

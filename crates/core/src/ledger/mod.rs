@@ -209,6 +209,20 @@ impl<S: Store> Ledger<S> {
         })
     }
 
+    /// Adds a store (shop, branch, merchant) to the registry, or replaces it: transactions that
+    /// name only its id are decided with its region, city, format and partner.
+    pub fn register_shop(&mut self, shop: &crate::eval::Store) -> Result<(), LedgerError> {
+        if shop.id.trim().is_empty() {
+            return Err(EvalError::input("store.id", "a store needs an id").into());
+        }
+        Ok(self.store.atomically(|session| session.put_shop(shop))?)
+    }
+
+    /// The store with this id in the registry.
+    pub fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, LedgerError> {
+        Ok(self.store.atomically(|session| session.shop(id))?)
+    }
+
     /// Issues `card` to the account `id_or_alias` names: its number becomes one of the account's
     /// aliases. A number already leading to an account is an error.
     pub fn issue_card(
@@ -539,6 +553,7 @@ fn decide_for(
         None => None,
     };
     let mut transaction = tx.clone();
+    fill_store(session, &mut transaction.store)?;
     transaction.refund = original.as_ref().map(|o| RefundOf {
         original: o.decision.clone(),
         refunded_before: o.refunded.clone(),
@@ -578,6 +593,29 @@ pub fn verify<S: Store>(store: &mut S) -> Result<Result<u64, Broken>, StoreError
             }
         }
     })
+}
+
+/// A store named by id alone takes its region, city, format and partner from the registry (a
+/// till sends its store's id; the program may read the rest). Fields the transaction gives are
+/// kept; a store the registry does not know stays as given.
+fn fill_store(session: &mut dyn Session, store: &mut crate::eval::Store) -> Result<(), StoreError> {
+    if store.id.is_empty() {
+        return Ok(());
+    }
+    let Some(known) = session.shop(&store.id)? else {
+        return Ok(());
+    };
+    for (field, from) in [
+        (&mut store.region, known.region),
+        (&mut store.city, known.city),
+        (&mut store.format, known.format),
+        (&mut store.partner, known.partner),
+    ] {
+        if field.is_empty() {
+            *field = from;
+        }
+    }
+    Ok(())
 }
 
 /// Events as outbox records, numbered on from the outbox's last sequence number.

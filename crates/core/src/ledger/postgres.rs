@@ -147,6 +147,14 @@ const MIGRATIONS: &[&[Step]] = &[
              ALTER TABLE accounts ALTER COLUMN state SET NOT NULL;",
         ),
     ],
+    // 3: the registry of stores (shops), whose region, city, format and partner fill in a
+    // transaction that names only the store's id.
+    &[Step::Sql(
+        "CREATE TABLE shops (
+             id TEXT PRIMARY KEY,
+             body TEXT NOT NULL
+         );",
+    )],
 ];
 
 /// Migration 2: each account's JSON state, rewritten in the compact form.
@@ -587,6 +595,27 @@ impl PgSession<'_> {
 }
 
 impl Session for PgSession<'_> {
+    fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, StoreError> {
+        let doing = format!("reading store {id}");
+        let row = self.query_opt(&doing, "SELECT body FROM shops WHERE id = $1", &[&id])?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let body: String = self.column(&doing, &row, 0)?;
+        decode(&format!("store {id}"), &body).map(Some)
+    }
+
+    fn put_shop(&mut self, shop: &crate::eval::Store) -> Result<(), StoreError> {
+        let body = encode(&format!("store {}", shop.id), shop)?;
+        self.execute(
+            &format!("writing store {}", shop.id),
+            "INSERT INTO shops (id, body) VALUES ($1, $2)
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            &[&shop.id, &body],
+        )?;
+        Ok(())
+    }
+
     fn account_ids(&mut self, after: &str, limit: usize) -> Result<Vec<String>, StoreError> {
         let doing = "listing accounts";
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);

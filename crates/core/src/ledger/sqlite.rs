@@ -107,6 +107,14 @@ const MIGRATIONS: &[&[Step]] = &[
              ALTER TABLE accounts RENAME COLUMN packed TO state;",
         ),
     ],
+    // 3: the registry of stores (shops), whose region, city, format and partner fill in a
+    // transaction that names only the store's id.
+    &[Step::Sql(
+        "CREATE TABLE shops (
+             id TEXT PRIMARY KEY NOT NULL,
+             body TEXT NOT NULL
+         ) STRICT;",
+    )],
 ];
 
 /// Migration 2: each account's JSON state, rewritten in the compact form.
@@ -482,6 +490,27 @@ impl SqliteSession<'_, '_> {
 }
 
 impl Session for SqliteSession<'_, '_> {
+    fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, StoreError> {
+        let body: Option<String> = self
+            .tx
+            .prepare_cached("SELECT body FROM shops WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id], |row| row.get(0)).optional())
+            .map_err(|e| StoreError(format!("reading store {id}: {e}")))?;
+        body.map(|b| decode(&format!("store {id}"), &b)).transpose()
+    }
+
+    fn put_shop(&mut self, shop: &crate::eval::Store) -> Result<(), StoreError> {
+        let body = encode(&format!("store {}", shop.id), shop)?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO shops (id, body) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            )
+            .and_then(|mut s| s.execute(params![shop.id, body]))
+            .map_err(|e| StoreError(format!("writing store {}: {e}", shop.id)))?;
+        Ok(())
+    }
+
     fn account_ids(&mut self, after: &str, limit: usize) -> Result<Vec<String>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let listing = |e: rusqlite::Error| StoreError(format!("listing accounts: {e}"));

@@ -27,6 +27,10 @@ pub trait Session {
     fn update_accounts(&mut self, accounts: &[&AccountState]) -> Result<(), StoreError> {
         accounts.iter().try_for_each(|a| self.put_account(a))
     }
+    /// A store (shop, branch, merchant) of the registry, by its id.
+    fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, StoreError>;
+    /// Adds a store to the registry, or replaces it.
+    fn put_shop(&mut self, shop: &crate::eval::Store) -> Result<(), StoreError>;
     /// A transaction applied before.
     fn transaction(&mut self, id: &str) -> Result<Option<StoredTransaction>, StoreError>;
     /// Records a transaction (or replaces it, to record refunded units).
@@ -91,6 +95,7 @@ struct Tables {
     aliases: BTreeMap<String, String>,
     transactions: BTreeMap<String, StoredTransaction>,
     budgets: BTreeMap<String, Decimal>,
+    shops: BTreeMap<String, crate::eval::Store>,
     journal: Vec<JournalEntry>,
     outbox: Vec<OutboxEvent>,
     acknowledged: u64,
@@ -118,6 +123,7 @@ struct Overlay<'s> {
     aliases: BTreeMap<String, Option<String>>,
     transactions: BTreeMap<String, StoredTransaction>,
     budgets: BTreeMap<String, Decimal>,
+    shops: BTreeMap<String, crate::eval::Store>,
     journal: Vec<JournalEntry>,
     outbox: Vec<OutboxEvent>,
     acknowledged: Option<u64>,
@@ -144,6 +150,7 @@ impl Store for MemoryStore {
             aliases: BTreeMap::new(),
             transactions: BTreeMap::new(),
             budgets: BTreeMap::new(),
+            shops: BTreeMap::new(),
             journal: Vec::new(),
             outbox: Vec::new(),
             acknowledged: None,
@@ -154,6 +161,7 @@ impl Store for MemoryStore {
             aliases,
             transactions,
             budgets,
+            shops,
             journal,
             outbox,
             acknowledged,
@@ -169,6 +177,7 @@ impl Store for MemoryStore {
         }
         tables.transactions.extend(transactions);
         tables.budgets.extend(budgets);
+        tables.shops.extend(shops);
         tables.journal.extend(journal);
         tables.outbox.extend(outbox);
         if let Some(seq) = acknowledged {
@@ -179,6 +188,19 @@ impl Store for MemoryStore {
 }
 
 impl Session for Overlay<'_> {
+    fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, StoreError> {
+        Ok(self
+            .shops
+            .get(id)
+            .or_else(|| self.base.shops.get(id))
+            .cloned())
+    }
+
+    fn put_shop(&mut self, shop: &crate::eval::Store) -> Result<(), StoreError> {
+        self.shops.insert(shop.id.clone(), shop.clone());
+        Ok(())
+    }
+
     fn account_ids(&mut self, after: &str, limit: usize) -> Result<Vec<String>, StoreError> {
         use std::ops::Bound::{Excluded, Unbounded};
         let range = (Excluded(after), Unbounded);
