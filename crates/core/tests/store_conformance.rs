@@ -9,6 +9,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod common;
+
 use puntos::eval::{Decision, Effect, Source};
 use puntos::ledger::{
     AccountState, EntryKind, Event, JournalEntry, Lot, OutboxEvent, Session, Store, StoreError,
@@ -1380,6 +1382,77 @@ mod pg {
             assert_eq!(seqs, (1..=2 * UNITS).collect::<Vec<_>>());
             Ok(())
         });
+    }
+
+    /// Two checkouts race to use a customer's one-use coupon, many times over: two ledgers on
+    /// two connections, deciding at once; exactly one gets the discount each time, and the
+    /// other is told the coupon is used up.
+    #[test]
+    fn the_last_use_of_a_coupon_goes_once() {
+        use puntos::eval::from_json;
+        use puntos::ledger::{Applied, Incoming, Ledger};
+        const ROUNDS: usize = 12;
+        let Some(schema) = TestSchema::new("last_coupon") else {
+            return;
+        };
+        let versions = || puntos::Versions::new(vec![super::common::pharmacy().clone()]).unwrap();
+        let incoming =
+            |value: serde_json::Value| -> Incoming { from_json(&value.to_string()).unwrap() };
+        // Customers, each with the welcome code their signup issued.
+        let mut codes = Vec::new();
+        {
+            let mut ledger = Ledger::new(schema.store(), versions());
+            for round in 0..ROUNDS {
+                let id = format!("C-{round}");
+                ledger
+                    .apply(&incoming(
+                        serde_json::json!({"account": id, "customer": {"id": id},
+                        "transaction": {"id": format!("U-{round}"), "kind": "signup",
+                        "time": "2026-03-01T10:00:00+03:00"}}),
+                    ))
+                    .unwrap();
+                let account = ledger.account(&id).unwrap().unwrap();
+                codes.push(account.coupons[0].code.clone());
+            }
+        }
+        let (schema, codes) = (Arc::new(schema), Arc::new(codes));
+        let start = Arc::new(Barrier::new(2));
+        let racers: Vec<_> = (0..2)
+            .map(|racer| {
+                let (schema, codes, start) =
+                    (Arc::clone(&schema), Arc::clone(&codes), Arc::clone(&start));
+                std::thread::spawn(move || {
+                    let mut ledger = Ledger::new(schema.store(), versions());
+                    let mut used = Vec::new();
+                    for (round, code) in codes.iter().enumerate() {
+                        let checkout =
+                            incoming(serde_json::json!({"account": format!("C-{round}"),
+                            "transaction": {"id": format!("P-{round}-{racer}"),
+                            "time": "2026-03-02T10:00:00+03:00", "coupons": [code],
+                            "lines": [{"category": "otc", "unit_price": 1000}]}}));
+                        start.wait();
+                        let Applied::New(decision) = ledger.apply(&checkout).unwrap() else {
+                            panic!("round {round}: not a new transaction");
+                        };
+                        let consumed = decision
+                            .effects
+                            .iter()
+                            .any(|e| matches!(e, puntos::eval::Effect::ConsumeCoupon { .. }));
+                        assert!(consumed || !decision.refused_coupons.is_empty());
+                        used.push(consumed);
+                    }
+                    used
+                })
+            })
+            .collect();
+        let used: Vec<Vec<bool>> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+        for round in 0..ROUNDS {
+            assert_eq!(
+                u8::from(used[0][round]) + u8::from(used[1][round]),
+                1,
+                "round {round}: {used:?}"
+            );
+        }
     }
 
     /// Two writers race for the last point of a budget, many times over (on a budget never used
