@@ -405,3 +405,44 @@ pub fn register_shop(db: &str, shop: &puntos::eval::Store) -> u8 {
         }
     }
 }
+
+/// `puntos shop --file`: registers every store of a CSV file in one unit, or none: a row that
+/// cannot be read is named with its line.
+pub fn register_shop_file(db: &str, file: &Path) -> u8 {
+    let shops = match read_shops(file) {
+        Ok(shops) => shops,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return 1;
+        }
+    };
+    let mut ledger = match bare_ledger(db) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    match ledger.register_shops(&shops) {
+        Ok(()) => {
+            outln!("{} stores registered from {}", shops.len(), file.display());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// The stores of a CSV file, or the first row that cannot be read, with its line.
+fn read_shops(file: &Path) -> Result<Vec<puntos::eval::Store>, String> {
+    let mut reader = csv::Reader::from_path(file)
+        .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+    let mut shops = Vec::new();
+    for row in reader.deserialize::<puntos::eval::Store>() {
+        let shop = row.map_err(|e| {
+            let line = e.position().map_or(0, csv::Position::line);
+            format!("{}:{line}: {e}", file.display())
+        })?;
+        shops.push(shop);
+    }
+    Ok(shops)
+}

@@ -180,7 +180,11 @@ enum Command {
         #[arg(long)]
         db: String,
         /// The store's id, as tills send it.
-        id: String,
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        id: Option<String>,
+        /// A CSV file of stores instead (header `id,region,city,format,partner`; all or none).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
         /// Its region.
         #[arg(long, default_value = "")]
         region: String,
@@ -326,15 +330,21 @@ fn main() -> ExitCode {
         Command::Advance { db, as_of } => db::advance(&db, &as_of),
         Command::Shop {
             db,
+            file: Some(file),
+            ..
+        } => db::register_shop_file(&db, &file),
+        Command::Shop {
+            db,
             id,
             region,
             city,
             format,
             partner,
+            ..
         } => db::register_shop(
             &db,
             &puntos::eval::Store {
-                id,
+                id: id.unwrap_or_default(),
                 region,
                 city,
                 format,

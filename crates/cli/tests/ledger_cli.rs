@@ -37,7 +37,7 @@ fn a_ledger_session_from_init_to_erase() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let fixtures = root().join("tests/cli/ledger");
-    for name in ["signup.jsonl", "transactions.csv"] {
+    for name in ["signup.jsonl", "transactions.csv", "stores.csv"] {
         std::fs::copy(fixtures.join(name), dir.join(name)).unwrap();
     }
     std::fs::copy(
@@ -53,6 +53,7 @@ fn a_ledger_session_from_init_to_erase() {
             "shop", "--db", "l.db", "S-0042", "--region", "Moscow", "--city", "Moscow", "--format",
             "pharmacy",
         ],
+        &["shop", "--db", "l.db", "--file", "stores.csv"],
         &["apply", "--db", "l.db", program, "--input", "signup.jsonl"],
         &[
             "apply",
@@ -106,4 +107,22 @@ fn a_ledger_session_from_init_to_erase() {
     let result = golden::compare(&fixtures.join("session.out"), &transcript);
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(result.is_ok(), "{}", result.err().unwrap_or_default());
+}
+
+#[test]
+fn a_stores_file_with_a_bad_row_names_its_line_and_registers_nothing() {
+    let dir = std::env::temp_dir().join(format!("puntos-shops-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("stores.csv"),
+        "id,region,city,format,partner\nS-1,Moscow,Moscow,pharmacy,\nS-2,Tver\n",
+    )
+    .unwrap();
+    let out = run(&dir, &["shop", "--db", "s.db", "--file", "stores.csv"]);
+    assert!(out.contains("exit 1"), "{out}");
+    assert!(out.contains("stores.csv:3:"), "{out}");
+    // The file is read whole before the database is touched: nothing was registered.
+    assert!(!dir.join("s.db").exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }

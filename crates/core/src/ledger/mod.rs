@@ -212,10 +212,18 @@ impl<S: Store> Ledger<S> {
     /// Adds a store (shop, branch, merchant) to the registry, or replaces it: transactions that
     /// name only its id are decided with its region, city, format and partner.
     pub fn register_shop(&mut self, shop: &crate::eval::Store) -> Result<(), LedgerError> {
-        if shop.id.trim().is_empty() {
-            return Err(EvalError::input("store.id", "a store needs an id").into());
+        self.register_shops(std::slice::from_ref(shop))
+    }
+
+    /// Registers many stores in one atomic unit (a chain's whole list): all or none. A store
+    /// without an id is an error naming its place in the list.
+    pub fn register_shops(&mut self, shops: &[crate::eval::Store]) -> Result<(), LedgerError> {
+        if let Some(i) = shops.iter().position(|s| s.id.trim().is_empty()) {
+            return Err(EvalError::input(format!("stores[{i}].id"), "a store needs an id").into());
         }
-        Ok(self.store.atomically(|session| session.put_shop(shop))?)
+        Ok(self
+            .store
+            .atomically(|session| shops.iter().try_for_each(|s| session.put_shop(s)))?)
     }
 
     /// The store with this id in the registry.
