@@ -5,6 +5,7 @@
 //!   journal entries and events are handed to the store together at the end (one statement
 //!   for them all, on a server).
 //! - Promotion budgets are read once per batch and their totals written once, at the end.
+//! - A registered store (shop) is read once per batch, however many transactions name it.
 //! - An account is read once per transaction and handed over by value, not copied
 //!   ([`Batch::take_account`], [`Batch::keep_account`]); written back with the aliases the
 //!   store holds for it, it is updated in place ([`Session::update_accounts`]) rather than
@@ -32,6 +33,8 @@ pub(super) struct Batch<'s> {
     taken: HashMap<String, Vec<String>>,
     /// Budgets read, in the order they were first read.
     budgets: IndexMap<String, Budget>,
+    /// Registered stores read, by id (`None`: not registered).
+    shops: HashMap<String, Option<crate::eval::Store>>,
     journal_head: Option<Option<(u64, String)>>,
     journal: Vec<JournalEntry>,
     /// The JSON of each entry of `journal`, in the same order.
@@ -47,6 +50,7 @@ impl<'s> Batch<'s> {
             inner,
             taken: HashMap::new(),
             budgets: IndexMap::new(),
+            shops: HashMap::new(),
             journal_head: None,
             journal: Vec::new(),
             journal_bodies: Vec::new(),
@@ -148,10 +152,16 @@ impl<'s> Batch<'s> {
 
 impl Session for Batch<'_> {
     fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, StoreError> {
-        self.inner.shop(id)
+        if let Some(known) = self.shops.get(id) {
+            return Ok(known.clone());
+        }
+        let read = self.inner.shop(id)?;
+        self.shops.insert(id.to_string(), read.clone());
+        Ok(read)
     }
 
     fn put_shop(&mut self, shop: &crate::eval::Store) -> Result<(), StoreError> {
+        self.shops.remove(&shop.id);
         self.inner.put_shop(shop)
     }
 

@@ -607,7 +607,10 @@ pub fn verify<S: Store>(store: &mut S) -> Result<Result<u64, Broken>, StoreError
 /// till sends its store's id; the program may read the rest). Fields the transaction gives are
 /// kept; a store the registry does not know stays as given.
 fn fill_store(session: &mut dyn Session, store: &mut crate::eval::Store) -> Result<(), StoreError> {
-    if store.id.is_empty() {
+    let complete = [&store.region, &store.city, &store.format, &store.partner]
+        .iter()
+        .all(|field| !field.is_empty());
+    if store.id.is_empty() || complete {
         return Ok(());
     }
     let Some(known) = session.shop(&store.id)? else {
