@@ -29,11 +29,9 @@ struct Earned<'a> {
     promotion: Option<&'a Promotion>,
     /// Points, rounded unless its scope is the transaction.
     points: Decimal,
-    /// How the points spread over the lines (before final allocation); a rule's are kept in
-    /// `Engine::rule_weights` meanwhile.
+    /// How the points spread over the lines (before final allocation), in
+    /// `Engine::weights`.
     weights: Weights,
-    /// The rule's index, for a rule.
-    rule: Option<usize>,
     /// Whether rounding waits for the transaction's total.
     joint: bool,
     /// The trace's arithmetic so far.
@@ -48,21 +46,18 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// Runs every rule and promotion, and writes their effects.
     pub fn accrue(&mut self) -> Result<(), EvalError> {
         let program = self.program;
-        let mut earned: Vec<Earned<'a>> =
-            Vec::with_capacity(program.rules.len() + program.promotions.len());
+        let mut earned: SmallVec<[Earned<'a>; 16]> = SmallVec::new();
         let mut steps: Vec<(usize, Step)> = Vec::new();
         for (id, rule) in program.rules.iter().enumerate() {
             self.enter("rule", &rule.name);
             match self.work(id, rule, None)? {
-                Ok(mut e) => {
+                Ok(e) => {
                     if let Some(slot) = self.rule_points.get_mut(id) {
                         *slot = e.points;
                     }
-                    // Rules that read this one spread their points the same way; the weights
-                    // come back to this rule when its effect is written.
+                    // Rules that read this one spread their points the same way.
                     if let Some(slot) = self.rule_weights.get_mut(id) {
-                        *slot = std::mem::take(&mut e.weights);
-                        e.rule = Some(id);
+                        *slot = e.weights.clone();
                     }
                     earned.push(e);
                 }
@@ -153,10 +148,10 @@ impl<'a, T: Tracer> Engine<'a, T> {
         let scope = effective_scope(accrual, settings.scope);
         let precision = settings.precision;
         let mut arithmetic = Vec::new();
+        let start = self.weights.len();
         let (raw, weights) = match &accrual.earn.per_item {
             Some(filter) => {
                 let mut raw = Decimal::ZERO;
-                let mut weights = Weights::new();
                 for i in 0..self.lines().len() {
                     if let Some(f) = filter {
                         if !self.holds(f, Some(i))? {
@@ -178,10 +173,10 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     }
                     raw += x;
                     if !x.is_zero() {
-                        weights.push((i, x));
+                        self.weights.push((i, x));
                     }
                 }
-                (raw, weights)
+                (raw, start..self.weights.len())
             }
             None => {
                 let raw = non_negative(self.number(&accrual.earn.amount, None)?);
@@ -241,13 +236,13 @@ impl<'a, T: Tracer> Engine<'a, T> {
             } else {
                 "nothing left after rounding and the cap"
             };
+            self.weights.truncate(start);
             let mut all = facts;
             all.extend(arithmetic);
             return Ok(Err(Skip(why::<T>(|| reason.to_string()), all)));
         }
         Ok(Ok(Earned {
             order,
-            rule: None,
             accrual,
             promotion,
             points,
@@ -266,26 +261,27 @@ impl<'a, T: Tracer> Engine<'a, T> {
         }
     }
 
-    /// How a basket-level accrual's points spread over lines: like the rules it reads, or in
-    /// proportion to line amounts.
-    fn basket_weights(&self, accrual: &Accrual) -> Weights {
-        let of_rule = |rule: &usize| self.rule_weights.get(*rule).map_or(&[][..], Vec::as_slice);
+    /// How a basket-level accrual's points spread over lines: like the rules it reads (the
+    /// same weights for one rule), or in proportion to line amounts.
+    fn basket_weights(&mut self, accrual: &Accrual) -> Weights {
+        let of_rule = |rule: &usize| self.rule_weights.get(*rule).cloned().unwrap_or_default();
         match accrual.depends_on.as_slice() {
-            [] => self.amounts.iter().copied().enumerate().collect(),
-            [one] => of_rule(one).to_vec(),
+            [] => self.amount_weights(),
+            [one] => of_rule(one),
             many => {
                 let mut dense: SmallVec<[Decimal; 8]> =
-                    smallvec::smallvec![Decimal::ZERO; self.amounts.len()];
-                for (line, amount) in many.iter().flat_map(of_rule) {
-                    if let Some(slot) = dense.get_mut(*line) {
-                        *slot += *amount;
+                    smallvec::smallvec![Decimal::ZERO; self.decided.len()];
+                for range in many.iter().map(of_rule) {
+                    for (line, amount) in self.weights_in(range) {
+                        if let Some(slot) = dense.get_mut(*line) {
+                            *slot += *amount;
+                        }
                     }
                 }
-                dense
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(_, w)| !w.is_zero())
-                    .collect()
+                let start = self.weights.len();
+                self.weights
+                    .extend(dense.into_iter().enumerate().filter(|(_, w)| !w.is_zero()));
+                start..self.weights.len()
             }
         }
     }
@@ -293,11 +289,11 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// Promotions: eligibility, best-of groups, stacking by priority, budgets.
     fn promotions(
         &mut self,
-        earned: &mut Vec<Earned<'a>>,
+        earned: &mut SmallVec<[Earned<'a>; 16]>,
         steps: &mut Vec<(usize, Step)>,
     ) -> Result<(), EvalError> {
         let program = self.program;
-        let mut candidates: Vec<Earned<'a>> = Vec::new();
+        let mut candidates: SmallVec<[Earned<'a>; 8]> = SmallVec::new();
         for (i, p) in program.promotions.iter().enumerate() {
             self.enter("promotion", &p.accrual.name);
             let order = program.rules.len() + i;
@@ -435,7 +431,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             .map(|e| e.points)
             .sum();
         let target = round(total, precision, self.program.points.mode);
-        let weights: Weights = joint
+        let weights: SmallVec<[(usize, Decimal); 8]> = joint
             .iter()
             .filter_map(|&i| earned.get(i).map(|e| (i, e.points)))
             .collect();
@@ -487,11 +483,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         }
         let available_at = e.accrual.pending.map(|d| self.after(d)).transpose()?;
         let expires_at = e.accrual.expire_after.map(|d| self.after(d)).transpose()?;
-        let weights = match e.rule.and_then(|id| self.rule_weights.get_mut(id)) {
-            Some(kept) => std::mem::take(kept),
-            None => e.weights,
-        };
-        let lines = allocate(points, &weights, precision);
+        let lines = allocate(points, self.weights_in(e.weights), precision);
         let counted = e
             .promotion
             .filter(|p| p.limit.is_some())

@@ -16,7 +16,6 @@ use super::rounding::{allocate, non_negative, round};
 use super::trace::Tracer;
 use crate::program::{CodeBatch, Coupon};
 use puntos_dsl::ast::RoundingMode;
-use rust_decimal::Decimal;
 
 impl<'a, T: Tracer> Engine<'a, T> {
     /// Honours or refuses each presented code.
@@ -189,8 +188,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
             )));
         }
         self.coupon_discount += amount;
-        let weights: Vec<(usize, Decimal)> = self.amounts.iter().copied().enumerate().collect();
-        let lines = allocate(amount, &weights, precision);
+        let weights = self.amount_weights();
+        let lines = allocate(amount, self.weights_in(weights), precision);
         if T::ON {
             arithmetic.push(Fact::new(
                 "discount",

@@ -9,6 +9,7 @@ use super::calendar::Now;
 use super::context::{Context, Line};
 use super::decision::{DecidedLine, Decision, Effect, RefusedCoupon};
 use super::error::EvalError;
+use super::fixed;
 use super::trace::Tracer;
 use super::validate;
 use super::EvalOptions;
@@ -18,9 +19,12 @@ use puntos_dsl::Span;
 use rust_decimal::Decimal;
 use smallvec::{smallvec, SmallVec};
 
-/// How points spread over basket lines: (line, weight). Baskets are short, so the usual one
-/// stays on the stack.
-pub(crate) type Weights = Vec<(usize, Decimal)>;
+/// Where an accrual's weights lie in [`Engine::weights`]: how its points spread over the
+/// lines.
+pub(crate) type Weights = std::ops::Range<usize>;
+
+/// The most weights reserved up front (more grow the arena as needed).
+const WEIGHTS_RESERVED: usize = 1024;
 
 /// The evaluation in progress.
 pub(crate) struct Engine<'a, T: Tracer> {
@@ -29,11 +33,11 @@ pub(crate) struct Engine<'a, T: Tracer> {
     pub now: Now,
     /// The tier the rules see: held at the transaction's time, before it counts.
     pub tier: Option<TierId>,
-    /// Each line's amount after item offers: `item.amount`.
-    pub amounts: Vec<Decimal>,
+    /// Each line's quantity and amount after item offers (`item.amount`): the decision's lines.
+    pub decided: Vec<DecidedLine>,
     /// Whether each line already took part in an offer (empty when the program has none).
     pub offered: Vec<bool>,
-    /// `basket.total`: the sum of `amounts`.
+    /// `basket.total`: the sum of the line amounts.
     pub basket_total: Decimal,
     /// Money taken off by coupons so far.
     pub coupon_discount: Decimal,
@@ -41,8 +45,10 @@ pub(crate) struct Engine<'a, T: Tracer> {
     pub segments: SmallVec<[Option<bool>; 8]>,
     /// The points each rule earned, for `N% of rule`.
     pub rule_points: SmallVec<[Decimal; 16]>,
-    /// How each rule's points spread over the lines (line, weight), for the rules that read it.
-    pub rule_weights: SmallVec<[Weights; 4]>,
+    /// Every accrual's weights, (line, weight), one after another: one allocation for all.
+    pub weights: Vec<(usize, Decimal)>,
+    /// How each rule's points spread over the lines, for the rules that read it.
+    pub rule_weights: SmallVec<[Weights; 16]>,
     /// While deciding the tier after the transaction: this transaction's spend and visits,
     /// added to the history windows.
     pub history_delta: Option<(Decimal, Decimal)>,
@@ -64,8 +70,9 @@ impl<'a, T: Tracer> Engine<'a, T> {
         trace: T,
     ) -> Result<Decision, EvalError> {
         let now = Now::new(program.timezone, ctx.transaction.time);
-        let amounts = validate::check(program, ctx, &now, options)?;
-        let basket_total = amounts.iter().copied().sum();
+        let decided = validate::check(program, ctx, &now, options)?;
+        let basket_total = fixed::sum(decided.iter().map(|l| l.amount));
+        let accruals = program.rules.len() + program.promotions.len();
         let mut engine = Engine {
             program,
             ctx,
@@ -74,14 +81,15 @@ impl<'a, T: Tracer> Engine<'a, T> {
             offered: if program.offers.is_empty() {
                 Vec::new()
             } else {
-                vec![false; amounts.len()]
+                vec![false; decided.len()]
             },
-            amounts,
+            weights: Vec::with_capacity((decided.len() * accruals).min(WEIGHTS_RESERVED)),
+            decided,
             basket_total,
             coupon_discount: Decimal::ZERO,
             segments: smallvec![None; program.segments.len()],
             rule_points: smallvec![Decimal::ZERO; program.rules.len()],
-            rule_weights: smallvec![Weights::new(); program.rules.len()],
+            rule_weights: smallvec![0..0; program.rules.len()],
             history_delta: None,
             moments: Vec::new(),
             at: ("program", &program.name),
@@ -97,13 +105,12 @@ impl<'a, T: Tracer> Engine<'a, T> {
         engine.reverse_refund()?;
         engine.issue_coupons()?;
         engine.tier_change()?;
-        let lines = engine.decided_lines();
         Ok(Decision {
             transaction: ctx.transaction.id.clone(),
             kind: ctx.transaction.kind.clone(),
             program: program.name.clone(),
             currency: program.currency.clone(),
-            lines,
+            lines: engine.decided,
             effects: engine.effects,
             refused_coupons: engine.refused,
             trace: engine.trace.finish(),
@@ -145,14 +152,21 @@ impl<'a, T: Tracer> Engine<'a, T> {
         self.program.source.slice(span).to_string()
     }
 
-    fn decided_lines(&self) -> Vec<DecidedLine> {
-        self.lines()
-            .iter()
-            .zip(&self.amounts)
-            .map(|(line, amount)| DecidedLine {
-                quantity: line.quantity,
-                amount: *amount,
-            })
-            .collect()
+    /// Line `i`'s amount after item offers: `item.amount`.
+    pub fn amount(&self, i: usize) -> Decimal {
+        self.decided.get(i).map_or(Decimal::ZERO, |l| l.amount)
+    }
+
+    /// Pushes weights in proportion to the line amounts.
+    pub fn amount_weights(&mut self) -> Weights {
+        let start = self.weights.len();
+        self.weights
+            .extend(self.decided.iter().map(|l| l.amount).enumerate());
+        start..self.weights.len()
+    }
+
+    /// The weights in `range`.
+    pub fn weights_in(&self, range: Weights) -> &[(usize, Decimal)] {
+        self.weights.get(range).unwrap_or_default()
     }
 }

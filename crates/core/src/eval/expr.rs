@@ -9,6 +9,7 @@ use super::calendar::{self, Now};
 use super::decision::Fact;
 use super::engine::Engine;
 use super::error::EvalError;
+use super::fixed;
 use super::plan::Plan;
 use super::trace::Tracer;
 use crate::program::{CompiledExpr, Duration, HistoryMetric, TierId, Value};
@@ -129,17 +130,12 @@ impl<'a, T: Tracer> Engine<'a, T> {
             Plan::NumCompare(op, l, r) => {
                 let a = self.num(l, item)?;
                 let b = self.num(r, item)?;
-                a.zip(b).map(|(a, b)| satisfies(*op, a.cmp(&b)))
+                a.zip(b).map(|(a, b)| satisfies(*op, fixed::cmp(a, b)))
             }
             Plan::TextCompare(op, l, r) => {
                 let a = self.text_of(l, item)?;
                 let b = self.text_of(r, item)?;
                 a.zip(b).map(|(a, b)| satisfies(*op, a.cmp(b)))
-            }
-            Plan::Compare(op, l, r) => {
-                let a = self.value(l, item)?;
-                let b = self.value(r, item)?;
-                self.compare(a, b).map(|ord| satisfies(*op, ord))
             }
             Plan::TextIn {
                 negated,
@@ -148,6 +144,19 @@ impl<'a, T: Tracer> Engine<'a, T> {
             } => self
                 .text_of(value, item)?
                 .map(|needle| set.iter().any(|s| **s == *needle) != *negated),
+            Plan::WeekdayIn {
+                negated,
+                value,
+                days,
+            } => match self.value(value, item)? {
+                V::Weekday(day) => Some((days >> day.num_days_from_monday() & 1 == 1) != *negated),
+                _ => None,
+            },
+            Plan::Compare(op, l, r) => {
+                let a = self.value(l, item)?;
+                let b = self.value(r, item)?;
+                self.compare(a, b).map(|ord| satisfies(*op, ord))
+            }
             Plan::In {
                 negated,
                 value,
@@ -177,7 +186,11 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 let lo = self.num(low, item)?;
                 let hi = self.num(high, item)?;
                 match (v, lo, hi) {
-                    (Some(v), Some(lo), Some(hi)) => Some((v >= lo && v <= hi) != *negated),
+                    (Some(v), Some(lo), Some(hi)) => Some(
+                        (fixed::cmp(v, lo) != Ordering::Less
+                            && fixed::cmp(v, hi) != Ordering::Greater)
+                            != *negated,
+                    ),
                     _ => None,
                 }
             }
@@ -212,12 +225,11 @@ impl<'a, T: Tracer> Engine<'a, T> {
         Ok(match p {
             Plan::Num(x) => Some(*x),
             Plan::RulePoints(id) => Some(self.rule_points.get(*id).copied().unwrap_or_default()),
-            Plan::History(metric, window, span) => Some(self.history(*metric, *window, *span)?),
-            Plan::DaysSinceLastPurchase => self
-                .ctx
-                .account
-                .last_purchase
-                .map(|last| Decimal::from((self.now.date() - last).num_days())),
+            Plan::Field(f, span) => match self.field(*f, item, *span)? {
+                V::Num(x) => Some(x),
+                V::Unknown => None,
+                v => return Err(self.fault(*span, format!("expected a number, found {v:?}"))),
+            },
             Plan::Arith(op, l, r, span) => {
                 let a = self.num(l, item)?;
                 let b = self.num(r, item)?;
@@ -233,6 +245,12 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 ),
                 None => None,
             },
+            Plan::History(metric, window, span) => Some(self.history(*metric, *window, *span)?),
+            Plan::DaysSinceLastPurchase => self
+                .ctx
+                .account
+                .last_purchase
+                .map(|last| Decimal::from((self.now.date() - last).num_days())),
             Plan::Neg(x, _) => self.num(x, item)?.map(|x| -x),
             Plan::Round(function, x) => self.num(x, item)?.map(|x| match function {
                 Function::Floor => floor(x),
@@ -286,6 +304,10 @@ impl<'a, T: Tracer> Engine<'a, T> {
     {
         Ok(match p {
             Plan::Text(t) => Some(t),
+            Plan::Field(f, span) => match self.field(*f, item, *span)? {
+                V::Text(t) => Some(t),
+                _ => None,
+            },
             other => match self.value(other, item)? {
                 V::Text(t) => Some(t),
                 _ => None,
@@ -312,6 +334,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             | Plan::TextCompare(..)
             | Plan::Compare(..)
             | Plan::TextIn { .. }
+            | Plan::WeekdayIn { .. }
             | Plan::In { .. }
             | Plan::NumBetween { .. }
             | Plan::Between { .. } => truth_value(self.truth(p, item)?),
@@ -342,7 +365,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     fn field(&self, f: Field, item: Option<usize>, span: Span) -> Result<V<'a>, Fault> {
         let ctx = self.ctx;
         let tx = &ctx.transaction;
-        let now: Now = self.now;
+        let now = &self.now;
         Ok(match f {
             Field::CustomerId => V::Text(&ctx.customer.id),
             Field::CustomerBirthDate => ctx.customer.birth_date.map_or(V::Unknown, V::Date),
@@ -371,26 +394,24 @@ impl<'a, T: Tracer> Engine<'a, T> {
             Field::StorePartner => V::Text(&tx.store.partner),
             Field::AccountBalance => V::Num(ctx.account.available),
             Field::AccountPending => V::Num(ctx.account.pending),
-            Field::ItemSku
-            | Field::ItemName
-            | Field::ItemCategory
-            | Field::ItemBrand
-            | Field::ItemUnitPrice
-            | Field::ItemQuantity
-            | Field::ItemAmount => {
-                let line = item
-                    .and_then(|i| tx.lines.get(i).map(|l| (i, l)))
-                    .ok_or_else(|| self.fault(span, "a line field read outside a line"))?;
-                match f {
-                    Field::ItemSku => V::Text(&line.1.sku),
-                    Field::ItemName => V::Text(&line.1.name),
-                    Field::ItemCategory => V::Text(&line.1.category),
-                    Field::ItemBrand => V::Text(&line.1.brand),
-                    Field::ItemUnitPrice => V::Num(line.1.unit_price),
-                    Field::ItemQuantity => V::Num(line.1.quantity),
-                    _ => V::Num(self.amounts.get(line.0).copied().unwrap_or_default()),
-                }
-            }
+            // The fields of the current line.
+            _ => self.item_field(f, item, span)?,
+        })
+    }
+
+    /// A field of the current line.
+    fn item_field(&self, f: Field, item: Option<usize>, span: Span) -> Result<V<'a>, Fault> {
+        let line = item
+            .and_then(|i| self.ctx.transaction.lines.get(i).map(|l| (i, l)))
+            .ok_or_else(|| self.fault(span, "a line field read outside a line"))?;
+        Ok(match f {
+            Field::ItemSku => V::Text(&line.1.sku),
+            Field::ItemName => V::Text(&line.1.name),
+            Field::ItemCategory => V::Text(&line.1.category),
+            Field::ItemBrand => V::Text(&line.1.brand),
+            Field::ItemUnitPrice => V::Num(line.1.unit_price),
+            Field::ItemQuantity => V::Num(line.1.quantity),
+            _ => V::Num(self.amount(line.0)),
         })
     }
 
@@ -485,8 +506,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 count += 1;
                 if let Some(v) = value {
                     let x = self.num(v, Some(i))?.unwrap_or_default();
-                    sum = sum
-                        .checked_add(x)
+                    sum = fixed::add(sum, x)
                         .ok_or_else(|| self.fault(span, "the sum is too large"))?;
                 }
             }
@@ -502,7 +522,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// Arithmetic on two numbers.
     fn arith(&self, op: BinaryOp, x: Decimal, y: Decimal, span: Span) -> Result<Decimal, Fault> {
         let r = match op {
-            BinaryOp::Add => x.checked_add(y),
+            BinaryOp::Add => fixed::add(x, y),
             BinaryOp::Sub => x.checked_sub(y),
             BinaryOp::Mul => x.checked_mul(y),
             BinaryOp::Div => {
@@ -511,7 +531,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 }
                 x.checked_div(y)
             }
-            BinaryOp::Of => x.checked_mul(y).map(|p| p / Decimal::ONE_HUNDRED),
+            // A percentage: the product's decimal point moved two places.
+            BinaryOp::Of => x.checked_mul(y).and_then(|p| shift(p, 2)),
             BinaryOp::And | BinaryOp::Or => None,
         };
         r.ok_or_else(|| self.fault(span, "the result is too large"))
@@ -575,7 +596,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// Orders two values of the same kind; `None` when either is unknown or they do not compare.
     fn compare(&self, a: V<'_>, b: V<'_>) -> Option<Ordering> {
         match (a, b) {
-            (V::Num(x), V::Num(y)) => Some(x.cmp(&y)),
+            (V::Num(x), V::Num(y)) => Some(fixed::cmp(x, y)),
             (V::Text(x), V::Text(y)) => Some(x.cmp(y)),
             (V::Bool(x), V::Bool(y)) => Some(x.cmp(&y)),
             (V::Date(x), V::Date(y)) => Some(x.cmp(&y)),

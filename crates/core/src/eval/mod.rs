@@ -32,6 +32,7 @@ mod decision;
 mod engine;
 mod error;
 mod expr;
+mod fixed;
 mod offers;
 mod plan;
 mod redemption;

@@ -20,7 +20,7 @@ use rust_decimal::Decimal;
 impl<'a, T: Tracer> Engine<'a, T> {
     /// Applies every item offer, in source order.
     pub fn apply_offers(&mut self) -> Result<(), EvalError> {
-        if !self.is_purchase() {
+        if !self.is_purchase() || self.program.offers.is_empty() {
             return Ok(());
         }
         let program = self.program;
@@ -40,7 +40,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             }
             self.apply_offer(offer)?;
         }
-        self.basket_total = self.amounts.iter().copied().sum();
+        self.basket_total = super::fixed::sum(self.decided.iter().map(|l| l.amount));
         Ok(())
     }
 
@@ -170,7 +170,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 precision,
                 RoundingMode::Down,
             );
-            let Some(amount) = self.amounts.get_mut(line) else {
+            let Some(amount) = self.decided.get_mut(line).map(|l| &mut l.amount) else {
                 continue;
             };
             let off = off.min(*amount);

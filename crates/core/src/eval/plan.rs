@@ -66,6 +66,15 @@ pub(crate) enum Plan {
         /// The list.
         set: Box<[Box<str>]>,
     },
+    /// A weekday in (or not in) a constant list of weekdays.
+    WeekdayIn {
+        /// `not in`.
+        negated: bool,
+        /// The weekday looked for.
+        value: Box<Plan>,
+        /// The list, one bit per day from Monday (bit 0).
+        days: u8,
+    },
     /// Membership in any other list.
     In {
         /// `not in`.
@@ -299,11 +308,23 @@ impl Plan {
     }
 }
 
-/// `x in list`: a set lookup when the list is constant text.
+/// `x in list`: a set lookup when the list is constant text, a bit test when it is constant
+/// weekdays.
 fn membership(negated: bool, value: &TypedExpr, list: &TypedExpr) -> Plan {
     let value_plan = Box::new(Plan::lower(value));
     let list = match &list.kind {
         TypedKind::Const(Value::List(items)) => {
+            let days: Option<u8> = items.iter().try_fold(0u8, |days, item| match item {
+                Value::Weekday(day) => Some(days | 1 << day.num_days_from_monday()),
+                _ => None,
+            });
+            if let Some(days) = days {
+                return Plan::WeekdayIn {
+                    negated,
+                    value: value_plan,
+                    days,
+                };
+            }
             let texts: Option<Box<[Box<str>]>> = items
                 .iter()
                 .map(|item| match item {
@@ -391,6 +412,23 @@ mod tests {
         assert!(
             matches!(amount, Plan::Round(_, ref inner) if matches!(**inner, Plan::Arith(BinaryOp::Div, ..))),
             "{amount:?}"
+        );
+    }
+
+    #[test]
+    fn a_weekday_in_a_constant_list_is_a_bit_test() {
+        let (_, filter) =
+            rule_plans("1 points for each item where transaction.weekday not in [Sat, Sun]");
+        assert!(
+            matches!(
+                filter,
+                Some(Plan::WeekdayIn {
+                    negated: true,
+                    days: 0b110_0000,
+                    ..
+                })
+            ),
+            "{filter:?}"
         );
     }
 

@@ -9,7 +9,6 @@ use super::rounding::{allocate, round};
 use super::trace::Tracer;
 use crate::types::Type;
 use puntos_dsl::ast::RoundingMode;
-use rust_decimal::Decimal;
 
 const FIELD: &str = "transaction.redeem";
 
@@ -128,8 +127,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 format!("{points} points are worth {value} {currency}, more than the {payable} {currency} left to pay"),
             ));
         }
-        let weights: Vec<(usize, Decimal)> = self.amounts.iter().copied().enumerate().collect();
-        let lines = allocate(value, &weights, precision);
+        let weights = self.amount_weights();
+        let lines = allocate(value, self.weights_in(weights), precision);
         if T::ON {
             self.trace.step(Step {
                 subject: Source::Redemption,

@@ -2,17 +2,23 @@
 //! to the whole exactly (largest remainder).
 
 use super::decision::Share;
+use super::fixed::pow10;
 use puntos_dsl::ast::RoundingMode;
 use rust_decimal::{Decimal, RoundingStrategy};
-use smallvec::SmallVec;
 
 /// Rounds `x` to `precision` decimal places the way `mode` says.
 pub(crate) fn round(x: Decimal, precision: u32, mode: RoundingMode) -> Decimal {
-    if x.scale() <= precision {
+    if x.scale() == precision {
+        return x;
+    }
+    if x.scale() < precision {
         // Already on the grid: only the number of places shown may change.
         let mut y = x;
         y.rescale(precision);
         return y;
+    }
+    if let Some(rounded) = round_small(x, precision, mode) {
+        return rounded;
     }
     let strategy = match mode {
         RoundingMode::Down => RoundingStrategy::ToZero,
@@ -22,6 +28,29 @@ pub(crate) fn round(x: Decimal, precision: u32, mode: RoundingMode) -> Decimal {
     };
     x.round_dp_with_strategy(precision, strategy)
         .normalize_to(precision)
+}
+
+/// [`round`] in integers, for an amount that is not negative, whose mantissa fits in 64 bits
+/// and which has at most 19 places more than `precision`; `None` otherwise. The result has
+/// exactly `precision` places, as `round`'s has.
+fn round_small(x: Decimal, precision: u32, mode: RoundingMode) -> Option<Decimal> {
+    if x.is_sign_negative() {
+        return None;
+    }
+    let mantissa = u64::try_from(x.mantissa()).ok()?;
+    let unit = u64::try_from(pow10(x.scale().checked_sub(precision)?)?).ok()?;
+    let (quotient, rest) = (mantissa / unit, mantissa % unit);
+    // `rest` against the half unit, as `rest` against what is left of the unit after it.
+    let other = unit - rest;
+    let up = match mode {
+        RoundingMode::Down => false,
+        RoundingMode::Up => rest > 0,
+        RoundingMode::HalfUp => rest >= other,
+        RoundingMode::HalfEven => rest > other || (rest == other && quotient % 2 == 1),
+    };
+    let rounded = quotient + u64::from(up);
+    let (lo, mid) = (rounded as u32, (rounded >> 32) as u32);
+    Some(Decimal::from_parts(lo, mid, 0, false, precision))
 }
 
 /// `x`, or zero if it is negative (a sign test, cheaper than a comparison).
@@ -123,22 +152,13 @@ fn general(total: Decimal, weights: &[(usize, Decimal)], precision: u32) -> Vec<
 
 /// `x` as a whole number of units of `10^-precision`, if it is on that grid and fits.
 fn units(x: Decimal, precision: u32) -> Option<u64> {
-    const POWERS: [u64; 10] = [
-        1,
-        10,
-        100,
-        1_000,
-        10_000,
-        100_000,
-        1_000_000,
-        10_000_000,
-        100_000_000,
-        1_000_000_000,
-    ];
     let shift = precision.checked_sub(x.scale())?;
-    let power = POWERS.get(usize::try_from(shift).ok()?)?;
-    u64::try_from(x.mantissa()).ok()?.checked_mul(*power)
+    let power = u64::try_from(pow10(shift)?).ok()?;
+    u64::try_from(x.mantissa()).ok()?.checked_mul(power)
 }
+
+/// Baskets of up to this many lines are split with scratch space on the stack.
+const SHORT: usize = 16;
 
 /// [`allocate`] in whole units, exactly, when the total is on the grid and the weights fit in
 /// integers at their largest scale (the usual case: rounded points, money); `None` sends the
@@ -151,63 +171,99 @@ fn allocate_units(
     let total = units(total, precision)?;
     // Weights are proportions: any common scale will do (money weights have two places).
     let scale = weights.iter().map(|(_, w)| w.scale()).max().unwrap_or(0);
+    // Each part, then its remainder: on the stack for the usual short basket.
+    let count = weights.len();
+    let mut short = [0u64; 2 * SHORT];
+    let mut long = Vec::new();
+    let scratch = match short.get_mut(..2 * count) {
+        Some(scratch) => scratch,
+        None => {
+            long.resize(2 * count, 0);
+            long.as_mut_slice()
+        }
+    };
+    let (parts, remainders) = scratch.split_at_mut(count);
     let mut sum: u64 = 0;
-    for &(_, w) in weights {
-        sum = sum.checked_add(units(w, scale)?)?;
+    for (part, &(_, w)) in parts.iter_mut().zip(weights) {
+        *part = units(w, scale)?;
+        sum = sum.checked_add(*part)?;
     }
     if sum == 0 {
         return None;
     }
-    // Weights that already are the parts need no arithmetic.
-    let exact = scale == precision && sum == total;
-    let part_of = |w: u64| -> (u64, u64) {
-        if exact {
-            return (w, 0);
+    // Weights that already are the parts (a rule's own lines) need no arithmetic.
+    if scale != precision || sum != total {
+        let mut handed: u64 = 0;
+        for (part, remainder) in parts.iter_mut().zip(remainders.iter_mut()) {
+            let (quotient, rest) = split(total, *part, sum);
+            *part = quotient;
+            *remainder = rest;
+            handed += quotient;
         }
-        match total.checked_mul(w) {
-            Some(product) => (product / sum, product % sum),
-            None => {
-                let product = u128::from(total) * u128::from(w);
-                let sum = u128::from(sum);
-                // The quotient is at most `total`, and the remainder below `sum`: both fit.
-                (
-                    u64::try_from(product / sum).unwrap_or(u64::MAX),
-                    u64::try_from(product % sum).unwrap_or(u64::MAX),
-                )
-            }
-        }
-    };
-    let mut shares: Vec<Share> = Vec::with_capacity(weights.len());
-    // Each part's remainder, kept on the stack for the usual short basket.
-    let mut remainders: SmallVec<[u64; 16]> = SmallVec::with_capacity(weights.len());
-    let mut handed: u64 = 0;
-    for &(line, w) in weights {
-        let (part, remainder) = part_of(units(w, scale)?);
-        handed += part;
-        remainders.push(remainder);
-        shares.push(Share {
-            line,
-            amount: Decimal::new(i64::try_from(part).ok()?, precision),
-        });
+        // The leftover is below the number of lines.
+        let leftover = usize::try_from(total.checked_sub(handed)?).ok()?;
+        hand_out(leftover, parts, remainders);
     }
-    // One more unit each for the largest remainders, ties to the earlier line. The leftover is
-    // below the number of lines.
-    let leftover = usize::try_from(total.checked_sub(handed)?).ok()?;
-    if leftover > 0 {
-        let mut order: SmallVec<[usize; 16]> = (0..shares.len()).collect();
-        order.sort_by(|&a, &b| {
-            let remainder = |i: usize| remainders.get(i).copied().unwrap_or(0);
-            remainder(b).cmp(&remainder(a)).then(a.cmp(&b))
-        });
-        let unit = Decimal::new(1, precision);
-        for &i in order.iter().take(leftover) {
-            if let Some(share) = shares.get_mut(i) {
-                share.amount += unit;
-            }
+    let mut shares = Vec::with_capacity(count);
+    for (&(line, _), &part) in weights.iter().zip(parts.iter()) {
+        if part != 0 {
+            shares.push(Share {
+                line,
+                amount: Decimal::try_from_i128_with_scale(i128::from(part), precision).ok()?,
+            });
         }
     }
-    shares.retain(|s| !s.amount.is_zero());
     Some(shares)
+}
+
+/// `total * weight / sum`, rounded down, and its remainder; `weight <= sum`, so both fit.
+fn split(total: u64, weight: u64, sum: u64) -> (u64, u64) {
+    match total.checked_mul(weight) {
+        Some(product) => (product / sum, product % sum),
+        None => {
+            let product = u128::from(total) * u128::from(weight);
+            let sum = u128::from(sum);
+            (
+                u64::try_from(product / sum).unwrap_or(u64::MAX),
+                u64::try_from(product % sum).unwrap_or(u64::MAX),
+            )
+        }
+    }
+}
+
+/// One more unit each to the `leftover` parts with the largest remainders, ties to the
+/// earlier part. A short basket picks them one by one; a long one sorts.
+fn hand_out(leftover: usize, parts: &mut [u64], remainders: &[u64]) {
+    if leftover == 0 {
+        return;
+    }
+    if parts.len() <= SHORT {
+        let mut taken = [false; SHORT];
+        for _ in 0..leftover {
+            let mut best: Option<(usize, u64)> = None;
+            for (i, (&r, &was_taken)) in remainders.iter().zip(&taken).enumerate() {
+                if !was_taken && best.is_none_or(|(_, b)| r > b) {
+                    best = Some((i, r));
+                }
+            }
+            let Some((i, _)) = best else { return };
+            if let (Some(part), Some(flag)) = (parts.get_mut(i), taken.get_mut(i)) {
+                *part += 1;
+                *flag = true;
+            }
+        }
+        return;
+    }
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by(|&a, &b| {
+        let remainder = |i: usize| remainders.get(i).copied().unwrap_or(0);
+        remainder(b).cmp(&remainder(a)).then(a.cmp(&b))
+    });
+    for &i in order.iter().take(leftover) {
+        if let Some(part) = parts.get_mut(i) {
+            *part += 1;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -243,6 +299,31 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn integer_rounding_is_decimal_rounding(
+            mantissa in prop_oneof![0i64..1_000_000, 0i64..=i64::MAX],
+            scale in 0u32..=28,
+            precision in 0u32..=8,
+            mode in prop_oneof![
+                Just(RoundingMode::Down),
+                Just(RoundingMode::Up),
+                Just(RoundingMode::HalfUp),
+                Just(RoundingMode::HalfEven),
+            ],
+        ) {
+            let x = Decimal::new(mantissa, scale);
+            if let Some(fast) = round_small(x, precision, mode) {
+                let strategy = match mode {
+                    RoundingMode::Down => RoundingStrategy::ToZero,
+                    RoundingMode::Up => RoundingStrategy::AwayFromZero,
+                    RoundingMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+                    RoundingMode::HalfEven => RoundingStrategy::MidpointNearestEven,
+                };
+                let slow = x.round_dp_with_strategy(precision, strategy).normalize_to(precision);
+                prop_assert_eq!((fast.mantissa(), fast.scale()), (slow.mantissa(), slow.scale()));
+            }
+        }
+
         #[test]
         fn the_whole_unit_path_agrees_with_the_general_one(
             total in 0u32..100_000,

@@ -3,7 +3,9 @@
 
 use super::calendar::Now;
 use super::context::Context;
+use super::decision::DecidedLine;
 use super::error::EvalError;
+use super::fixed::pow10;
 use super::EvalOptions;
 use crate::program::{HistoryMetric, Program};
 use crate::schema::{BASKET_EVENTS, BUILTIN_EVENTS};
@@ -18,7 +20,7 @@ const MAX_QUANTITY: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0)
 /// Whether `x` is more than `10^digits` — from its mantissa and scale, without the rescaling a
 /// decimal comparison needs (this runs for every field of every line).
 fn above_power_of_ten(x: Decimal, digits: u32) -> bool {
-    let Some(limit) = 10u128.checked_pow(digits + x.scale()) else {
+    let Some(limit) = pow10(digits + x.scale()) else {
         // 10^(digits + scale) exceeds any 96-bit mantissa.
         return false;
     };
@@ -30,13 +32,13 @@ fn too_large(x: Decimal) -> bool {
     above_power_of_ten(x, 15)
 }
 
-/// Checks `ctx` against `program` and the limits; returns each line's amount.
+/// Checks `ctx` against `program` and the limits; returns each line's quantity and amount.
 pub(crate) fn check(
     program: &Program,
     ctx: &Context,
     now: &Now,
     options: &EvalOptions,
-) -> Result<Vec<Decimal>, EvalError> {
+) -> Result<Vec<DecidedLine>, EvalError> {
     let tx = &ctx.transaction;
     let known = BUILTIN_EVENTS.contains(&tx.kind.as_str()) || program.events.contains(&tx.kind);
     if !known {
@@ -148,7 +150,7 @@ fn check_refund_shape(ctx: &Context) -> Result<(), EvalError> {
     }
 }
 
-fn check_lines(ctx: &Context, options: &EvalOptions) -> Result<Vec<Decimal>, EvalError> {
+fn check_lines(ctx: &Context, options: &EvalOptions) -> Result<Vec<DecidedLine>, EvalError> {
     let tx = &ctx.transaction;
     if tx.lines.len() > options.max_lines {
         return Err(EvalError::input(
@@ -228,7 +230,10 @@ fn check_lines(ctx: &Context, options: &EvalOptions) -> Result<Vec<Decimal>, Eva
             }
             _ => {}
         }
-        amounts.push(amount);
+        amounts.push(DecidedLine {
+            quantity: line.quantity,
+            amount,
+        });
     }
     Ok(amounts)
 }

@@ -1,0 +1,118 @@
+//! Fixed-point fast paths for decimal arithmetic. The evaluator's amounts are small (money at
+//! two places, whole points), so their mantissas fit in 64 bits and comparing or adding them is
+//! integer arithmetic on the mantissas; anything larger, or of another shape, goes to
+//! `rust_decimal`, whose results these equal exactly (value and scale; property tests below).
+
+use rust_decimal::Decimal;
+use std::cmp::Ordering;
+
+/// `10^k` for every `k` up to 38, the most a `u128` holds.
+// Evaluated at compile time: an index out of range would fail the build, never a run.
+#[allow(clippy::indexing_slicing)]
+const POWERS: [u128; 39] = {
+    let mut powers = [1u128; 39];
+    let mut k = 1;
+    while k < powers.len() {
+        powers[k] = powers[k - 1] * 10;
+        k += 1;
+    }
+    powers
+};
+
+/// `10^k`, looked up; `None` when it exceeds a `u128`.
+pub(crate) fn pow10(k: u32) -> Option<u128> {
+    POWERS.get(usize::try_from(k).ok()?).copied()
+}
+
+/// The mantissa of `x` if it fits in 64 bits.
+fn small(x: Decimal) -> Option<i64> {
+    i64::try_from(x.mantissa()).ok()
+}
+
+/// `a` compared with `b`: both mantissas at the larger scale when they fit in 64 bits (the
+/// product then fits in 128), else `Decimal`'s own comparison.
+pub(crate) fn cmp(a: Decimal, b: Decimal) -> Ordering {
+    let (sa, sb) = (a.scale(), b.scale());
+    if let (Some(ma), Some(mb)) = (small(a), small(b)) {
+        // A 64-bit mantissa times at most 10^18 fits in 128 bits.
+        let widen = |m: i64, by: u32| {
+            let power = i64::try_from(pow10(by)?).ok()?;
+            Some(i128::from(m) * i128::from(power))
+        };
+        let pair = match sa.cmp(&sb) {
+            Ordering::Equal => Some((i128::from(ma), i128::from(mb))),
+            Ordering::Less => widen(ma, sb - sa).map(|ma| (ma, i128::from(mb))),
+            Ordering::Greater => widen(mb, sa - sb).map(|mb| (i128::from(ma), mb)),
+        };
+        if let Some((x, y)) = pair {
+            return x.cmp(&y);
+        }
+    }
+    a.cmp(&b)
+}
+
+/// `a + b` for amounts that are not negative: the mantissas added when the scales agree and
+/// the sum stays within 64 bits (zero plus an amount is the amount), else `Decimal`'s checked
+/// addition. `None` on overflow.
+pub(crate) fn add(a: Decimal, b: Decimal) -> Option<Decimal> {
+    if !a.is_sign_negative() && !b.is_sign_negative() {
+        if a.is_zero() && a.scale() <= b.scale() {
+            return Some(b);
+        }
+        if a.scale() == b.scale() {
+            let sum = u64::try_from(a.mantissa())
+                .ok()
+                .zip(u64::try_from(b.mantissa()).ok())
+                .and_then(|(ma, mb)| ma.checked_add(mb));
+            if let Some(sum) = sum {
+                let (lo, mid) = (sum as u32, (sum >> 32) as u32);
+                return Some(Decimal::from_parts(lo, mid, 0, false, a.scale()));
+            }
+        }
+    }
+    a.checked_add(b)
+}
+
+/// The sum of amounts, in order (as `Iterator::sum`, with the fast addition).
+pub(crate) fn sum(xs: impl IntoIterator<Item = Decimal>) -> Decimal {
+    xs.into_iter()
+        .fold(Decimal::ZERO, |s, x| add(s, x).unwrap_or_else(|| s + x))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A decimal of any size: a 96-bit mantissa (often a small one) at any scale.
+    fn decimal() -> impl Strategy<Value = Decimal> {
+        (
+            prop_oneof![
+                (-1_000_000i64..1_000_000).prop_map(i128::from),
+                any::<i64>().prop_map(i128::from),
+                (-(1i128 << 96) + 1..(1i128 << 96)),
+            ],
+            0u32..=28,
+        )
+            .prop_map(|(m, s)| Decimal::from_i128_with_scale(m, s))
+    }
+
+    /// Value and scale (`Decimal`'s `==` compares values only).
+    fn exact(x: Option<Decimal>) -> Option<(i128, u32)> {
+        x.map(|x| (x.mantissa(), x.scale()))
+    }
+
+    proptest! {
+        #[test]
+        fn the_fast_comparison_is_the_comparison(a in decimal(), b in decimal()) {
+            prop_assert_eq!(cmp(a, b), a.cmp(&b));
+        }
+
+        #[test]
+        fn the_fast_sum_is_the_sum(a in decimal(), b in decimal()) {
+            prop_assert_eq!(exact(add(a, b)), exact(a.checked_add(b)));
+            let (a, b) = (a.abs(), b.abs());
+            prop_assert_eq!(exact(add(a, b)), exact(a.checked_add(b)));
+        }
+    }
+}
