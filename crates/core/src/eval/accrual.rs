@@ -13,6 +13,7 @@ use super::calendar;
 use super::decision::{Effect, Fact, Source, Step};
 use super::engine::{Engine, Weights};
 use super::error::EvalError;
+use super::fixed;
 use super::rounding::{allocate, non_negative, round, Scaled};
 use super::trace::{why, Tracer};
 use crate::program::{Accrual, Budget, Duration, Promotion, Stacking};
@@ -72,7 +73,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
         }
         self.promotions(&mut earned, &mut steps)?;
         self.round_jointly(&mut earned);
-        for e in earned {
+        // Drained in place: moving the whole inline vector out costs a copy of every slot.
+        for e in earned.drain(..) {
             self.emit(e, &mut steps)?;
         }
         if T::ON {
@@ -154,7 +156,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 let mut raw = Decimal::ZERO;
                 for i in 0..self.lines().len() {
                     if let Some(f) = filter {
-                        if !self.holds(f, Some(i))? {
+                        if !self.passes(f, i)? {
                             if T::ON {
                                 facts.push(Fact::new(self.line_label(i), "excluded by the filter"));
                             }
@@ -171,7 +173,9 @@ impl<'a, T: Tracer> Engine<'a, T> {
                             format!("{} points", x.normalize()),
                         ));
                     }
-                    raw += x;
+                    raw = fixed::add(raw, x).ok_or_else(|| {
+                        self.computation(accrual.earn.amount.span(), "the sum is too large")
+                    })?;
                     if !x.is_zero() {
                         self.weights.push((i, x));
                     }
@@ -335,7 +339,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             }
         }
         let mut applied: SmallVec<[&'a Promotion; 8]> = SmallVec::new();
-        for (c, lost) in candidates.into_iter().zip(losers) {
+        for (c, lost) in candidates.drain(..).zip(losers) {
             let Some(p) = c.promotion else { continue };
             let subject = || Source::Promotion(p.accrual.name.clone());
             if let Some(reason) = lost {

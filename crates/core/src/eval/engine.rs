@@ -23,8 +23,9 @@ use smallvec::{smallvec, SmallVec};
 /// lines.
 pub(crate) type Weights = std::ops::Range<usize>;
 
-/// The most weights reserved up front (more grow the arena as needed).
-const WEIGHTS_RESERVED: usize = 1024;
+/// Weights held in the engine itself before the arena moves to the heap: enough for the
+/// accruals of a usual basket, so most decisions allocate no scratch for them.
+const WEIGHTS_INLINE: usize = 32;
 
 /// The evaluation in progress.
 pub(crate) struct Engine<'a, T: Tracer> {
@@ -45,8 +46,8 @@ pub(crate) struct Engine<'a, T: Tracer> {
     pub segments: SmallVec<[Option<bool>; 8]>,
     /// The points each rule earned, for `N% of rule`.
     pub rule_points: SmallVec<[Decimal; 16]>,
-    /// Every accrual's weights, (line, weight), one after another: one allocation for all.
-    pub weights: Vec<(usize, Decimal)>,
+    /// Every accrual's weights, (line, weight), one after another: one arena for all.
+    pub weights: SmallVec<[(usize, Decimal); WEIGHTS_INLINE]>,
     /// How each rule's points spread over the lines, for the rules that read it.
     pub rule_weights: SmallVec<[Weights; 16]>,
     /// While deciding the tier after the transaction: this transaction's spend and visits,
@@ -72,7 +73,6 @@ impl<'a, T: Tracer> Engine<'a, T> {
         let now = Now::new(program.timezone, ctx.transaction.time);
         let decided = validate::check(program, ctx, &now, options)?;
         let basket_total = fixed::sum(decided.iter().map(|l| l.amount));
-        let accruals = program.rules.len() + program.promotions.len();
         let mut engine = Engine {
             program,
             ctx,
@@ -83,7 +83,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             } else {
                 vec![false; decided.len()]
             },
-            weights: Vec::with_capacity((decided.len() * accruals).min(WEIGHTS_RESERVED)),
+            weights: SmallVec::new(),
             decided,
             basket_total,
             coupon_discount: Decimal::ZERO,

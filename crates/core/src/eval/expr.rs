@@ -67,6 +67,11 @@ fn num_value(x: Option<Decimal>) -> V<'static> {
     x.map_or(V::Unknown, V::Num)
 }
 
+/// Whether `text` is one of the constant texts `set`.
+fn in_set(set: &[Box<str>], text: &str) -> bool {
+    set.iter().any(|s| **s == *text)
+}
+
 /// Whether `ord` satisfies the comparison `op`.
 fn satisfies(op: CompareOp, ord: Ordering) -> bool {
     match op {
@@ -83,6 +88,32 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// Whether `e` holds (unknown counts as not holding). `item` is the current line.
     pub fn holds(&mut self, e: &'a CompiledExpr, item: Option<usize>) -> Result<bool, EvalError> {
         Ok(self.truth(e.plan(), item).map_err(|e| *e)? == Some(true))
+    }
+
+    /// Whether line `i` passes the line filter `e` (unknown counts as not passing).
+    pub fn passes(&mut self, e: &'a CompiledExpr, i: usize) -> Result<bool, EvalError> {
+        self.line_test(e.plan(), i).map_err(|e| *e)
+    }
+
+    /// Whether line `i` passes `p`: the usual filter, a text field against constant texts,
+    /// tested in place; any other by [`truth`](Self::truth). Filters run once per line per
+    /// accrual, so this skips a call of the whole evaluator where it matters most.
+    #[inline(always)]
+    fn line_test<'p>(&mut self, p: &'p Plan, i: usize) -> Result<bool, Fault>
+    where
+        'a: 'p,
+    {
+        Ok(match p {
+            Plan::TextFieldIn {
+                negated,
+                field,
+                span,
+                set,
+            } => self
+                .text_field(*field, Some(i), *span)?
+                .is_some_and(|text| in_set(set, text) != *negated),
+            other => self.truth(other, Some(i))? == Some(true),
+        })
     }
 
     /// A numeric value (unknown counts as zero).
@@ -128,8 +159,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 },
             },
             Plan::NumCompare(op, l, r) => {
-                let a = self.num(l, item)?;
-                let b = self.num(r, item)?;
+                let a = self.operand(l, item)?;
+                let b = self.operand(r, item)?;
                 a.zip(b).map(|(a, b)| satisfies(*op, fixed::cmp(a, b)))
             }
             Plan::TextCompare(op, l, r) => {
@@ -143,7 +174,15 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 set,
             } => self
                 .text_of(value, item)?
-                .map(|needle| set.iter().any(|s| **s == *needle) != *negated),
+                .map(|needle| in_set(set, needle) != *negated),
+            Plan::TextFieldIn {
+                negated,
+                field,
+                span,
+                set,
+            } => self
+                .text_field(*field, item, *span)?
+                .map(|text| in_set(set, text) != *negated),
             Plan::WeekdayIn {
                 negated,
                 value,
@@ -182,9 +221,9 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 low,
                 high,
             } => {
-                let v = self.num(value, item)?;
-                let lo = self.num(low, item)?;
-                let hi = self.num(high, item)?;
+                let v = self.operand(value, item)?;
+                let lo = self.operand(low, item)?;
+                let hi = self.operand(high, item)?;
                 match (v, lo, hi) {
                     (Some(v), Some(lo), Some(hi)) => Some(
                         (fixed::cmp(v, lo) != Ordering::Less
@@ -225,22 +264,25 @@ impl<'a, T: Tracer> Engine<'a, T> {
         Ok(match p {
             Plan::Num(x) => Some(*x),
             Plan::RulePoints(id) => Some(self.rule_points.get(*id).copied().unwrap_or_default()),
-            Plan::Field(f, span) => match self.field(*f, item, *span)? {
-                V::Num(x) => Some(x),
-                V::Unknown => None,
-                v => return Err(self.fault(*span, format!("expected a number, found {v:?}"))),
-            },
+            Plan::Field(f, span) => self.num_field(*f, item, *span)?,
             Plan::Arith(op, l, r, span) => {
-                let a = self.num(l, item)?;
-                let b = self.num(r, item)?;
+                let a = self.operand(l, item)?;
+                let b = self.operand(r, item)?;
                 match (a, b) {
                     (Some(x), Some(y)) => Some(self.arith(*op, x, y, *span)?),
                     _ => None,
                 }
             }
-            Plan::Shift(x, places, span) => match self.num(x, item)? {
+            Plan::Shift(x, places, span) => match self.operand(x, item)? {
                 Some(x) => Some(
                     shift(x, *places)
+                        .ok_or_else(|| self.fault(*span, "the result is too large"))?,
+                ),
+                None => None,
+            },
+            Plan::FloorShift(x, places, span) => match self.operand(x, item)? {
+                Some(x) => Some(
+                    floor_shift(x, *places)
                         .ok_or_else(|| self.fault(*span, "the result is too large"))?,
                 ),
                 None => None,
@@ -251,8 +293,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 .account
                 .last_purchase
                 .map(|last| Decimal::from((self.now.date() - last).num_days())),
-            Plan::Neg(x, _) => self.num(x, item)?.map(|x| -x),
-            Plan::Round(function, x) => self.num(x, item)?.map(|x| match function {
+            Plan::Neg(x, _) => self.operand(x, item)?.map(|x| -x),
+            Plan::Round(function, x) => self.operand(x, item)?.map(|x| match function {
                 Function::Floor => floor(x),
                 Function::Ceil => x.ceil(),
                 Function::Round => x.round_dp_with_strategy(
@@ -264,7 +306,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             Plan::NumMinMax(function, args) => {
                 let mut best: Option<Decimal> = None;
                 for a in args {
-                    let Some(v) = self.num(a, item)? else {
+                    let Some(v) = self.operand(a, item)? else {
                         return Ok(None);
                     };
                     best = Some(match best {
@@ -297,6 +339,35 @@ impl<'a, T: Tracer> Engine<'a, T> {
         })
     }
 
+    /// A numeric operand: a constant or a field read in place, anything else by
+    /// [`num`](Self::num). Operands are mostly such leaves, and this saves a call of the whole
+    /// evaluator for each.
+    #[inline(always)]
+    fn operand<'p>(&mut self, p: &'p Plan, item: Option<usize>) -> Result<Option<Decimal>, Fault>
+    where
+        'a: 'p,
+    {
+        match p {
+            Plan::Num(x) => Ok(Some(*x)),
+            Plan::Field(f, span) => self.num_field(*f, item, *span),
+            other => self.num(other, item),
+        }
+    }
+
+    /// A numeric field; `None` is unknown.
+    fn num_field(
+        &self,
+        f: Field,
+        item: Option<usize>,
+        span: Span,
+    ) -> Result<Option<Decimal>, Fault> {
+        match self.field(f, item, span)? {
+            V::Num(x) => Ok(Some(x)),
+            V::Unknown => Ok(None),
+            v => Err(self.fault(span, format!("expected a number, found {v:?}"))),
+        }
+    }
+
     /// A text value; `None` is unknown.
     fn text_of<'p>(&mut self, p: &'p Plan, item: Option<usize>) -> Result<Option<&'p str>, Fault>
     where
@@ -304,10 +375,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     {
         Ok(match p {
             Plan::Text(t) => Some(t),
-            Plan::Field(f, span) => match self.field(*f, item, *span)? {
-                V::Text(t) => Some(t),
-                _ => None,
-            },
+            Plan::Field(f, span) => self.text_field(*f, item, *span)?,
             other => match self.value(other, item)? {
                 V::Text(t) => Some(t),
                 _ => None,
@@ -334,6 +402,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             | Plan::TextCompare(..)
             | Plan::Compare(..)
             | Plan::TextIn { .. }
+            | Plan::TextFieldIn { .. }
             | Plan::WeekdayIn { .. }
             | Plan::In { .. }
             | Plan::NumBetween { .. }
@@ -343,6 +412,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             | Plan::DaysSinceLastPurchase
             | Plan::Arith(..)
             | Plan::Shift(..)
+            | Plan::FloorShift(..)
             | Plan::Neg(..)
             | Plan::Round(..)
             | Plan::NumMinMax(..) => num_value(self.num(p, item)?),
@@ -362,6 +432,22 @@ impl<'a, T: Tracer> Engine<'a, T> {
         })
     }
 
+    /// A text field's value; `None` for a field of another kind.
+    fn text_field(
+        &self,
+        f: Field,
+        item: Option<usize>,
+        span: Span,
+    ) -> Result<Option<&'a str>, Fault> {
+        Ok(match self.field(f, item, span)? {
+            V::Text(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    // Inlined into its few callers (numbers, texts, any value), each of which then takes the
+    // kind it expects without building and matching a whole value.
+    #[inline(always)]
     fn field(&self, f: Field, item: Option<usize>, span: Span) -> Result<V<'a>, Fault> {
         let ctx = self.ctx;
         let tx = &ctx.transaction;
@@ -400,6 +486,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     }
 
     /// A field of the current line.
+    #[inline(always)]
     fn item_field(&self, f: Field, item: Option<usize>, span: Span) -> Result<V<'a>, Fault> {
         let line = item
             .and_then(|i| self.ctx.transaction.lines.get(i).map(|l| (i, l)))
@@ -494,7 +581,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         let lines = self.lines().len();
         for i in 0..lines {
             let passes = match filter {
-                Some(f) => self.truth(f, Some(i))? == Some(true),
+                Some(f) => self.line_test(f, i)?,
                 None => true,
             };
             match function {
@@ -505,7 +592,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             if passes {
                 count += 1;
                 if let Some(v) = value {
-                    let x = self.num(v, Some(i))?.unwrap_or_default();
+                    let x = self.operand(v, Some(i))?.unwrap_or_default();
                     sum = fixed::add(sum, x)
                         .ok_or_else(|| self.fault(span, "the sum is too large"))?;
                 }
@@ -783,6 +870,20 @@ fn shift(x: Decimal, places: u32) -> Option<Decimal> {
     x.checked_div(Decimal::from(10u64.checked_pow(places)?))
 }
 
+/// `floor(x / 10^places)`: an integer division of the mantissa when it fits in 64 bits, else
+/// [`shift`] then [`floor`]. Equal to them in value and scale (property test below).
+fn floor_shift(x: Decimal, places: u32) -> Option<Decimal> {
+    let scale = x.scale() + places;
+    if scale > 0 {
+        if let (Ok(m), Some(unit)) = (i64::try_from(x.mantissa()), fixed::pow10(scale)) {
+            if let Ok(unit) = i64::try_from(unit) {
+                return Some(Decimal::from(m.div_euclid(unit)));
+            }
+        }
+    }
+    shift(x, places).map(floor)
+}
+
 /// `floor(x)`; whole numbers and small mantissas without the general algorithm.
 fn floor(x: Decimal) -> Decimal {
     let scale = x.scale();
@@ -810,6 +911,19 @@ mod tests {
             let x = Decimal::new(mantissa, scale);
             let divisor = Decimal::from(10u64.pow(places));
             prop_assert_eq!(shift(x, places), x.checked_div(divisor));
+        }
+
+        #[test]
+        fn floor_shift_is_the_floor_of_the_shift(
+            mantissa in any::<i64>(),
+            scale in 0u32..=28,
+            places in 0u32..=18,
+        ) {
+            let x = Decimal::new(mantissa, scale);
+            let quick = floor_shift(x, places);
+            let slow = shift(x, places).map(floor);
+            prop_assert_eq!(quick, slow);
+            prop_assert_eq!(quick.map(|q| (q.scale(), q.is_sign_negative())), slow.map(|s| (s.scale(), s.is_sign_negative())));
         }
 
         #[test]

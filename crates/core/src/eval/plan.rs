@@ -37,6 +37,8 @@ pub(crate) enum Plan {
     Arith(BinaryOp, Box<Plan>, Box<Plan>, Span),
     /// `x / 10^k`: the decimal point moved `k` places.
     Shift(Box<Plan>, u32, Span),
+    /// `floor(x / 10^k)` in one step: whole units of `10^k` (`floor(item.amount / 10 RUB)`).
+    FloorShift(Box<Plan>, u32, Span),
     /// `-x`.
     Neg(Box<Plan>, Span),
     /// `floor`, `ceil`, `round` or `abs` of a number.
@@ -64,6 +66,19 @@ pub(crate) enum Plan {
         /// The text looked for.
         value: Box<Plan>,
         /// The list.
+        set: Box<[Box<str>]>,
+    },
+    /// A text field equal to (or in) constant texts, or not: `item.category = "fresh"`,
+    /// `item.category not in ["tobacco"]` — the field read directly, in one node, since this is
+    /// the usual line filter.
+    TextFieldIn {
+        /// `!=` or `not in`.
+        negated: bool,
+        /// The field, of type text.
+        field: Field,
+        /// Where the field is written, for its errors.
+        span: Span,
+        /// The texts (one for `=`).
         set: Box<[Box<str>]>,
     },
     /// A weekday in (or not in) a constant list of weekdays.
@@ -211,6 +226,16 @@ impl Plan {
             },
             TypedKind::Binary(op, l, r) => Plan::Calendar(*op, boxed(l), boxed(r), e.span),
             TypedKind::Compare(op, l, r) => {
+                if let (CompareOp::Eq | CompareOp::Ne, Some((field, span, text))) =
+                    (op, text_field_test(l, r))
+                {
+                    return Plan::TextFieldIn {
+                        negated: *op == CompareOp::Ne,
+                        field,
+                        span,
+                        set: Box::new([text.into()]),
+                    };
+                }
                 let (a, b) = (boxed(l), boxed(r));
                 if is_numeric(&l.ty) && is_numeric(&r.ty) {
                     Plan::NumCompare(*op, a, b)
@@ -253,6 +278,9 @@ impl Plan {
                 match function {
                     Function::Floor | Function::Ceil | Function::Round | Function::Abs => {
                         match args.into_iter().next() {
+                            Some(Plan::Shift(x, k, span)) if *function == Function::Floor => {
+                                Plan::FloorShift(x, k, span)
+                            }
                             Some(x) => Plan::Round(*function, Box::new(x)),
                             None => Plan::Call(*function, Vec::new(), e.span),
                         }
@@ -297,6 +325,8 @@ impl Plan {
             | Plan::History(_, _, span)
             | Plan::Arith(_, _, _, span)
             | Plan::Shift(_, _, span)
+            | Plan::FloorShift(_, _, span)
+            | Plan::TextFieldIn { span, .. }
             | Plan::Neg(_, span)
             | Plan::Calendar(_, _, _, span)
             | Plan::Not(_, span)
@@ -333,6 +363,14 @@ fn membership(negated: bool, value: &TypedExpr, list: &TypedExpr) -> Plan {
                 })
                 .collect();
             if let Some(set) = texts {
+                if let TypedKind::Field(field) = value.kind {
+                    return Plan::TextFieldIn {
+                        negated,
+                        field,
+                        span: value.span,
+                        set,
+                    };
+                }
                 return Plan::TextIn {
                     negated,
                     value: value_plan,
@@ -348,6 +386,25 @@ fn membership(negated: bool, value: &TypedExpr, list: &TypedExpr) -> Plan {
         negated,
         value: value_plan,
         list,
+    }
+}
+
+/// The field, its span and the text of `field = "text"` (either way round), when the comparison
+/// is of a text field with a constant text.
+fn text_field_test<'e>(l: &'e TypedExpr, r: &'e TypedExpr) -> Option<(Field, Span, &'e str)> {
+    match (&l.kind, &r.kind) {
+        (TypedKind::Field(f), TypedKind::Const(Value::Text(t)))
+        | (TypedKind::Const(Value::Text(t)), TypedKind::Field(f))
+            if l.ty == Type::Text && r.ty == Type::Text =>
+        {
+            let span = if matches!(l.kind, TypedKind::Field(_)) {
+                l.span
+            } else {
+                r.span
+            };
+            Some((*f, span, t.as_str()))
+        }
+        _ => None,
     }
 }
 
@@ -404,7 +461,9 @@ mod tests {
     #[test]
     fn dividing_by_a_power_of_ten_is_a_shift() {
         let (amount, _) = rule_plans("floor(item.amount / 100 RUB) points for each item");
-        let Plan::Round(Function::Floor, inner) = amount else {
+        assert!(matches!(amount, Plan::FloorShift(_, 2, _)), "{amount:?}");
+        let (amount, _) = rule_plans("ceil(item.amount / 100 RUB) points for each item");
+        let Plan::Round(Function::Ceil, inner) = amount else {
             panic!("{amount:?}")
         };
         assert!(matches!(*inner, Plan::Shift(_, 2, _)), "{inner:?}");
@@ -433,6 +492,20 @@ mod tests {
     }
 
     #[test]
+    fn a_text_field_against_constants_is_one_node() {
+        let (_, filter) = rule_plans("1 points for each item where \"fresh\" != item.category");
+        assert!(
+            matches!(filter, Some(Plan::TextFieldIn { negated: true, field: Field::ItemCategory, ref set, .. }) if set.len() == 1),
+            "{filter:?}"
+        );
+        let (_, filter) = rule_plans("1 points for each item where item.category = item.brand");
+        assert!(
+            matches!(filter, Some(Plan::TextCompare(CompareOp::Eq, ..))),
+            "{filter:?}"
+        );
+    }
+
+    #[test]
     fn text_in_a_constant_list_is_a_set_lookup_and_comparisons_are_typed() {
         let (_, filter) = rule_plans(
             "1 points for each item where item.category not in [\"a\", \"b\"] and item.quantity > 2",
@@ -441,7 +514,7 @@ mod tests {
             panic!("{filter:?}")
         };
         assert!(
-            matches!(*left, Plan::TextIn { negated: true, ref set, .. } if set.len() == 2),
+            matches!(*left, Plan::TextFieldIn { negated: true, ref set, .. } if set.len() == 2),
             "{left:?}"
         );
         assert!(
