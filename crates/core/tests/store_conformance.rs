@@ -829,20 +829,43 @@ mod sqlite {
                         .unwrap();
                 }
             }
-            let entry = entry(1, "A", "1");
-            connection
-                .execute(
-                    "INSERT INTO journal (seq, account, body, hash) VALUES (1, 'A', ?1, ?2)",
-                    (serde_json::to_string(&entry).unwrap(), &entry.hash),
-                )
-                .unwrap();
+            // Entries of A and B interleaved, and of Z, which has no account.
+            for (seq, owner) in [(1, "A"), (2, "B"), (3, "A"), (4, "Z"), (5, "A")] {
+                let entry = entry(seq, owner, "1");
+                connection
+                    .execute(
+                        "INSERT INTO journal (seq, account, body, hash) VALUES (?1, ?2, ?3, ?4)",
+                        (
+                            i64::try_from(seq).unwrap(),
+                            owner,
+                            serde_json::to_string(&entry).unwrap(),
+                            &entry.hash,
+                        ),
+                    )
+                    .unwrap();
+            }
         }
         let mut store = SqliteStore::open(dir.file()).unwrap();
         assert_eq!(store.schema_version().unwrap(), SqliteStore::SCHEMA_VERSION);
         run(&mut store, |s| {
             assert_eq!(s.account("legacy-7")?, Some(a.clone()));
             assert_eq!(s.account("B")?, Some(b.clone()));
-            assert_eq!(s.journal(Some("A"), 0, 10)?, [entry(1, "A", "1")]);
+            assert_eq!(s.journal(Some("A"), 0, 10)?[0], entry(1, "A", "1"));
+            // Each account's entries, as the journal held them, and new ones after them.
+            s.append_journal(&[entry(6, "Z", "1"), entry(7, "A", "1")])?;
+            assert_eq!(
+                super::seqs(&s.journal(Some("A"), 0, 10)?, |e| e.seq),
+                [1, 3, 5, 7]
+            );
+            assert_eq!(
+                super::seqs(&s.journal(Some("A"), 3, 10)?, |e| e.seq),
+                [5, 7]
+            );
+            assert_eq!(super::seqs(&s.journal(Some("B"), 0, 10)?, |e| e.seq), [2]);
+            assert_eq!(
+                super::seqs(&s.journal(Some("Z"), 0, 10)?, |e| e.seq),
+                [4, 6]
+            );
             let mut changed = a.clone();
             changed.lots[0].remaining = dec("99");
             s.put_account(&changed)
@@ -854,6 +877,29 @@ mod sqlite {
         drop(store);
         let expected: Vec<i64> = (1..=i64::from(SqliteStore::SCHEMA_VERSION)).collect();
         assert_eq!(migrations_recorded(&dir.file()), expected);
+    }
+
+    /// An account's entries are a list linked through the journal's rows: a link changed in
+    /// the file is reported, never followed into another account's entries.
+    #[test]
+    fn a_broken_journal_link_is_an_error() {
+        let dir = TempDir::new("links");
+        let mut store = SqliteStore::open(dir.file()).unwrap();
+        run(&mut store, |s| {
+            s.append_journal(&[entry(1, "A", "1"), entry(2, "B", "2"), entry(3, "A", "3")])
+        });
+        drop(store);
+        rusqlite::Connection::open(dir.file())
+            .unwrap()
+            .execute("UPDATE journal SET prior = 2 WHERE seq = 3", [])
+            .unwrap();
+        let mut store = SqliteStore::open(dir.file()).unwrap();
+        let read: super::Result<Vec<_>> = store.atomically(|s| s.journal(Some("A"), 0, 10));
+        let error = read.unwrap_err().to_string();
+        assert!(
+            error.contains("links for account A are broken at entry 2"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -6,10 +6,11 @@
 //!   for them all, on a server).
 //! - Promotion budgets are read once per batch and their totals written once, at the end.
 //! - A registered store (shop) is read once per batch, however many transactions name it.
-//! - An account is read once per transaction and handed over by value, not copied
-//!   ([`Batch::take_account`], [`Batch::keep_account`]); written back with the aliases the
-//!   store holds for it, it is updated in place ([`Session::update_accounts`]) rather than
-//!   rewritten with its aliases.
+//! - An account is read from the store once per batch, handed over by value rather than copied
+//!   ([`Batch::take_account`], [`Batch::keep_account`]), and written once, at the end, after
+//!   the journal (so a store can record its newest entry in the same write). Kept with the
+//!   aliases the store holds for it, it is updated in place ([`Session::update_accounts`])
+//!   rather than rewritten with its aliases.
 //!
 //! Inside one unit of work nobody else writes (the store holds its write lock, or its row
 //! locks, from the first read to the commit), so what was read stays true until the end.
@@ -20,6 +21,25 @@ use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 
+/// Where a taken account came from.
+struct Taken {
+    /// The aliases the store holds for it (`None`: the store does not have it).
+    stored_aliases: Option<Vec<String>>,
+    /// Whether it was changed earlier in this unit (and so must be written even if given back
+    /// unchanged).
+    pending: bool,
+}
+
+/// Where [`Batch::find`] found an account.
+enum Found {
+    /// Among the accounts kept, under this id.
+    Kept(String),
+    /// In the store (boxed: a state is large, and most lookups find one).
+    Stored(Box<AccountState>),
+    /// Nowhere.
+    Nowhere,
+}
+
 /// A promotion's budget as read, and what this unit adds to it.
 struct Budget {
     used: Decimal,
@@ -29,8 +49,13 @@ struct Budget {
 /// The unit of work of a batch; [`Batch::finish`] hands the store what it holds.
 pub(super) struct Batch<'s> {
     inner: &'s mut dyn Session,
-    /// Accounts taken, by id, with the aliases the store holds for them.
-    taken: HashMap<String, Vec<String>>,
+    /// Accounts taken and not yet given back, by id.
+    taken: HashMap<String, Taken>,
+    /// Accounts changed in this unit and not yet written, by id, with the aliases the store
+    /// holds for them (`None`: the store does not have the account).
+    kept: IndexMap<String, (AccountState, Option<Vec<String>>)>,
+    /// The aliases of the accounts in `kept`, to their account's id.
+    kept_aliases: HashMap<String, String>,
     /// Budgets read, in the order they were first read.
     budgets: IndexMap<String, Budget>,
     /// Registered stores read, by id (`None`: not registered).
@@ -49,6 +74,8 @@ impl<'s> Batch<'s> {
         Batch {
             inner,
             taken: HashMap::new(),
+            kept: IndexMap::new(),
+            kept_aliases: HashMap::new(),
             budgets: IndexMap::new(),
             shops: HashMap::new(),
             journal_head: None,
@@ -83,32 +110,101 @@ impl<'s> Batch<'s> {
             self.inner.push_events(&self.outbox)?;
             self.outbox.clear();
         }
+        self.kept_aliases.clear();
+        let kept = std::mem::take(&mut self.kept);
+        let (same, rewritten): (Vec<_>, Vec<_>) = kept
+            .values()
+            .partition(|(state, stored)| stored.as_ref() == Some(&state.aliases));
+        if !same.is_empty() {
+            let states: Vec<&AccountState> = same.iter().map(|(state, _)| state).collect();
+            self.inner.update_accounts(&states)?;
+        }
+        for (state, _) in rewritten {
+            self.inner.put_account(state)?;
+        }
         Ok(())
     }
 
+    /// Takes `id` out of the accounts kept, if it is there (and its aliases out of their index).
+    fn unkeep(&mut self, id: &str) -> Option<(AccountState, Option<Vec<String>>)> {
+        let kept = self.kept.swap_remove(id)?;
+        for alias in &kept.0.aliases {
+            self.kept_aliases.remove(alias);
+        }
+        Some(kept)
+    }
+
+    /// The account `id_or_alias` leads to, among those kept or else in the store; `None` also
+    /// for an alias the store still gives to an account kept without it.
+    fn find(&mut self, id_or_alias: &str) -> Result<Found, StoreError> {
+        let id = self
+            .kept_aliases
+            .get(id_or_alias)
+            .map_or(id_or_alias, String::as_str);
+        if self.kept.contains_key(id) {
+            return Ok(Found::Kept(id.to_string()));
+        }
+        Ok(match self.inner.account(id_or_alias)? {
+            Some(stored) if self.kept.contains_key(&stored.id) => Found::Nowhere,
+            Some(stored) => Found::Stored(Box::new(stored)),
+            None => Found::Nowhere,
+        })
+    }
+
     /// The account `id_or_alias` leads to, for the ledger to change and give back with
-    /// [`Batch::keep_account`], or to drop (and [`Batch::release_account`]) unchanged.
+    /// [`Batch::keep_account`], or to give back unchanged with [`Batch::release_account`].
     pub fn take_account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
-        let account = self.inner.account(id_or_alias)?;
-        if let Some(account) = &account {
-            self.taken
-                .insert(account.id.clone(), account.aliases.clone());
+        Ok(match self.find(id_or_alias)? {
+            Found::Kept(id) => self.unkeep(&id).map(|(state, stored_aliases)| {
+                self.taken.insert(
+                    id,
+                    Taken {
+                        stored_aliases,
+                        pending: true,
+                    },
+                );
+                state
+            }),
+            Found::Stored(state) => {
+                self.taken.insert(
+                    state.id.clone(),
+                    Taken {
+                        stored_aliases: Some(state.aliases.clone()),
+                        pending: false,
+                    },
+                );
+                Some(*state)
+            }
+            Found::Nowhere => None,
+        })
+    }
+
+    /// Gives back an account taken with [`Batch::take_account`] and not changed.
+    pub fn release_account(&mut self, account: AccountState) {
+        if let Some(taken) = self.taken.remove(&account.id) {
+            if taken.pending {
+                self.keep(account, taken.stored_aliases);
+            }
         }
-        Ok(account)
     }
 
-    /// Forgets an account taken with [`Batch::take_account`] and not changed.
-    pub fn release_account(&mut self, id: &str) {
-        self.taken.remove(id);
-    }
-
-    /// Writes the new state of an account (taken, or new).
+    /// Holds the new state of an account (taken, or new) until the unit ends.
     pub fn keep_account(&mut self, account: AccountState) -> Result<(), StoreError> {
-        match self.taken.remove(&account.id) {
-            // The store has it, with these aliases: only its state changes.
-            Some(aliases) if aliases == account.aliases => self.inner.update_accounts(&[&account]),
-            _ => self.inner.put_account(&account),
+        let stored_aliases = match self.taken.remove(&account.id) {
+            Some(taken) => taken.stored_aliases,
+            // Not taken: a new account, or one written over without reading it.
+            None => self.unkeep(&account.id).and_then(|(_, stored)| stored),
+        };
+        self.keep(account, stored_aliases);
+        Ok(())
+    }
+
+    fn keep(&mut self, account: AccountState, stored_aliases: Option<Vec<String>>) {
+        for alias in &account.aliases {
+            self.kept_aliases.insert(alias.clone(), account.id.clone());
         }
+        self.kept
+            .insert(account.id.clone(), (account, stored_aliases));
     }
 
     /// Appends sealed journal entries (their `seq` continue the head's), with their JSON
@@ -170,17 +266,23 @@ impl Session for Batch<'_> {
     }
 
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
-        self.inner.account(id_or_alias)
+        Ok(match self.find(id_or_alias)? {
+            Found::Kept(id) => self.kept.get(&id).map(|(state, _)| state.clone()),
+            Found::Stored(state) => Some(*state),
+            Found::Nowhere => None,
+        })
     }
 
     fn put_account(&mut self, account: &AccountState) -> Result<(), StoreError> {
         self.taken.remove(&account.id);
+        self.unkeep(&account.id);
         self.inner.put_account(account)
     }
 
     fn update_accounts(&mut self, accounts: &[&AccountState]) -> Result<(), StoreError> {
         for account in accounts {
             self.taken.remove(&account.id);
+            self.unkeep(&account.id);
         }
         self.inner.update_accounts(accounts)
     }

@@ -26,28 +26,10 @@ struct Hashed<'a> {
     hash: &'a str,
 }
 
-/// Feeds what is written to a hash.
-pub(super) struct Feed<'h>(pub(super) &'h mut Sha256);
-
-impl std::io::Write for Feed<'_> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The hash of `entry` chained to `previous` (hex), computed over its content (as JSON) with
 /// `previous` set and `hash` blanked.
 pub fn hash(entry: &JournalEntry, previous: &str) -> String {
-    let mut hasher = Sha256::new();
-    // Writing to a hash cannot fail, nor can serializing these types; an empty text is what
-    // the hash covered had it failed.
-    let _ = serde_json::to_writer(Feed(&mut hasher), &hashed(entry, previous));
-    hex(&hasher.finalize())
+    hex(&Sha256::digest(hashed_text(entry, previous)))
 }
 
 /// Bytes in lowercase hexadecimal.

@@ -14,15 +14,20 @@
 //! - Records are kept whole, beside the columns they are looked up by: accounts' states in a
 //!   compact binary form, everything else as JSON (`serde_json`); decimals are exact (text, or
 //!   their exact digits), never floating point.
-//! - The schema is versioned: [`MIGRATIONS`] are applied in order, in one transaction, when a
-//!   database is opened, and each applied version is recorded in `schema_version`. A database
-//!   written by a newer puntos is refused.
+//! - The schema is versioned ([`schema`]): migrations are applied in order, in one transaction,
+//!   when a database is opened. A database written by a newer puntos is refused.
+//! - An account's journal entries are linked into a list rather than indexed ([`links`]).
+
+mod checkpoint;
+mod links;
+mod schema;
 
 use super::chain::{check_texts, encode_entries};
 use super::codec::{decode, decode_account, encode, encode_account, from_seq, to_seq};
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
-use super::pack::pack_account;
 use super::store::{Session, Store, StoreError};
+use checkpoint::Checkpointer;
+use links::Links;
 use rusqlite::{
     params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior,
 };
@@ -36,107 +41,12 @@ use std::time::{Duration, Instant};
 /// finish before it fails.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A step of a schema migration: a script, or code for what SQL alone cannot do.
-enum Step {
-    /// An SQL script.
-    Sql(&'static str),
-    /// A function run within the migration's transaction.
-    Code(fn(&Transaction<'_>) -> Result<(), StoreError>),
-}
-
 /// The page cache of a connection: SQLite's `cache_size`, negative for KiB (32 MiB).
 const CACHE_SIZE: i64 = -32 * 1024;
 
 /// Pages in the write-ahead log after which a commit copies them into the database itself
 /// (SQLite's default is 1000): the checkpointing thread normally copies them long before.
 pub const WAL_CHECKPOINT_PAGES: i64 = 20_000;
-
-/// The schema's migrations, in order: the steps at index `i` bring a database from version `i`
-/// to version `i + 1`. Append only; never edit a released migration.
-const MIGRATIONS: &[&[Step]] = &[
-    // 1: the ledger's tables.
-    &[Step::Sql(
-        "CREATE TABLE accounts (
-         id TEXT PRIMARY KEY NOT NULL,
-         state TEXT NOT NULL
-     ) STRICT;
-     CREATE TABLE aliases (
-         alias TEXT PRIMARY KEY NOT NULL,
-         account TEXT NOT NULL REFERENCES accounts (id)
-     ) STRICT;
-     CREATE INDEX aliases_account ON aliases (account);
-     CREATE TABLE transactions (
-         id TEXT PRIMARY KEY NOT NULL,
-         account TEXT NOT NULL,
-         body TEXT NOT NULL
-     ) STRICT;
-     CREATE INDEX transactions_account ON transactions (account);
-     CREATE TABLE budgets (
-         promotion TEXT PRIMARY KEY NOT NULL,
-         used TEXT NOT NULL
-     ) STRICT;
-     CREATE TABLE journal (
-         seq INTEGER PRIMARY KEY NOT NULL CHECK (seq > 0),
-         account TEXT NOT NULL,
-         body TEXT NOT NULL,
-         hash TEXT NOT NULL
-     ) STRICT;
-     CREATE INDEX journal_account ON journal (account, seq);
-     CREATE TABLE outbox (
-         seq INTEGER PRIMARY KEY NOT NULL CHECK (seq > 0),
-         account TEXT NOT NULL,
-         body TEXT NOT NULL
-     ) STRICT;
-     CREATE TABLE outbox_ack (
-         id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
-         acknowledged INTEGER NOT NULL
-     ) STRICT;
-     INSERT INTO outbox_ack (id, acknowledged) VALUES (1, 0);",
-    )],
-    // 2: accounts' states in the compact binary form of `pack` rather than JSON; no index of
-    // transactions by account (no query reads them so, and keeping it cost a page write at a
-    // random place of the file per transaction).
-    &[
-        Step::Sql(
-            "DROP INDEX transactions_account;
-             ALTER TABLE accounts ADD COLUMN packed BLOB NOT NULL DEFAULT x'';",
-        ),
-        Step::Code(pack_stored_accounts),
-        Step::Sql(
-            "ALTER TABLE accounts DROP COLUMN state;
-             ALTER TABLE accounts RENAME COLUMN packed TO state;",
-        ),
-    ],
-    // 3: the registry of stores (shops), whose region, city, format and partner fill in a
-    // transaction that names only the store's id.
-    &[Step::Sql(
-        "CREATE TABLE shops (
-             id TEXT PRIMARY KEY NOT NULL,
-             body TEXT NOT NULL
-         ) STRICT;",
-    )],
-];
-
-/// Migration 2: each account's JSON state, rewritten in the compact form.
-fn pack_stored_accounts(tx: &Transaction<'_>) -> Result<(), StoreError> {
-    let fail = sql("packing the stored accounts");
-    let mut read = tx
-        .prepare("SELECT id, state FROM accounts")
-        .map_err(&fail)?;
-    let mut write = tx
-        .prepare("UPDATE accounts SET packed = ?2 WHERE id = ?1")
-        .map_err(&fail)?;
-    let mut rows = read.query([]).map_err(&fail)?;
-    while let Some(row) = rows.next().map_err(&fail)? {
-        let id: String = row.get(0).map_err(&fail)?;
-        let state: String = row.get(1).map_err(&fail)?;
-        let account: AccountState = decode(&format!("account {id}"), &state)?;
-        write
-            .execute(params![id, pack_account(&account)])
-            .map_err(&fail)?;
-    }
-    Ok(())
-}
 
 /// The ledger stored in SQLite. See the [module](self) for how it keeps units of work atomic
 /// and concurrent writers serialized.
@@ -148,76 +58,9 @@ pub struct SqliteStore {
     connection: Connection,
 }
 
-/// The thread that checkpoints a database file after commits, with its own connection.
-#[derive(Debug)]
-struct Checkpointer {
-    /// Told after each commit; closed to stop the thread.
-    kick: Option<std::sync::mpsc::SyncSender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-/// How long the checkpointing thread waits after a checkpoint before the next: pages written
-/// again meanwhile are copied once.
-const CHECKPOINT_PAUSE: Duration = Duration::from_millis(100);
-
-impl Checkpointer {
-    /// Starts the thread on a new connection to `path`; `None` if it cannot connect (commits
-    /// then checkpoint themselves, past [`WAL_CHECKPOINT_PAGES`]).
-    fn start(path: &Path) -> Option<Checkpointer> {
-        let connection = Connection::open(path).ok()?;
-        connection.busy_timeout(BUSY_TIMEOUT).ok()?;
-        let (kick, kicked) = std::sync::mpsc::sync_channel::<()>(1);
-        let thread = std::thread::Builder::new()
-            .name("puntos-sqlite-checkpoint".to_string())
-            .spawn(move || {
-                use std::sync::mpsc::RecvTimeoutError;
-                let mut last: Option<Instant> = None;
-                while kicked.recv().is_ok() {
-                    // Commits during the pause are copied together after it.
-                    if let Some(deadline) = last.map(|l| l + CHECKPOINT_PAUSE) {
-                        loop {
-                            let left = deadline.saturating_duration_since(Instant::now());
-                            match kicked.recv_timeout(left) {
-                                Err(RecvTimeoutError::Disconnected) => return,
-                                Err(RecvTimeoutError::Timeout) => break,
-                                Ok(()) => {}
-                            }
-                        }
-                    }
-                    // Passive: it never waits for a writer nor blocks one; what it cannot copy
-                    // now, the next round copies. A failure is left to the next round (or to
-                    // the writers' own checkpoints).
-                    let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                    last = Some(Instant::now());
-                }
-            })
-            .ok()?;
-        Some(Checkpointer {
-            kick: Some(kick),
-            thread: Some(thread),
-        })
-    }
-
-    /// Tells the thread a commit happened (without waiting for it).
-    fn kick(&self) {
-        if let Some(kick) = &self.kick {
-            let _ = kick.try_send(());
-        }
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        self.kick = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 impl SqliteStore {
     /// The schema version this build writes (and the newest it can open).
-    pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+    pub const SCHEMA_VERSION: u32 = schema::VERSION;
 
     /// Opens (creating it if needed) the database at `path`, and brings its schema up to date.
     /// Fails if the database was written by a newer puntos.
@@ -239,7 +82,7 @@ impl SqliteStore {
 
     /// The database's schema version (the number of migrations applied).
     pub fn schema_version(&self) -> Result<u32, StoreError> {
-        current_version(&self.connection)
+        schema::current_version(&self.connection)
     }
 
     fn setup(mut connection: Connection, file: bool) -> Result<SqliteStore, StoreError> {
@@ -270,7 +113,7 @@ impl SqliteStore {
         connection
             .pragma_update(None, "secure_delete", "ON")
             .map_err(sql("enabling secure delete"))?;
-        migrate(&mut connection)?;
+        schema::migrate(&mut connection)?;
         Ok(SqliteStore {
             checkpointer: None,
             connection,
@@ -309,79 +152,6 @@ fn wal(connection: &Connection) -> Result<(), StoreError> {
     }
 }
 
-/// The schema version recorded in the database (0 when none is).
-fn current_version(connection: &Connection) -> Result<u32, StoreError> {
-    let exists: bool = connection
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_schema
-                            WHERE type = 'table' AND name = 'schema_version')",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(sql("reading the schema version"))?;
-    if !exists {
-        return Ok(0);
-    }
-    let version: i64 = connection
-        .query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(sql("reading the schema version"))?;
-    u32::try_from(version).map_err(|_| {
-        StoreError(format!(
-            "the recorded schema version {version} is not valid"
-        ))
-    })
-}
-
-/// Applies the migrations the database lacks, all in one transaction (another process opening
-/// the same file at the same time waits, then finds them applied).
-fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
-    let tx = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql("starting the schema migration"))?;
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_version (
-             version INTEGER PRIMARY KEY NOT NULL,
-             applied_at TEXT NOT NULL
-         ) STRICT",
-    )
-    .map_err(sql("creating the schema_version table"))?;
-    let current = current_version(&tx)?;
-    if current > SqliteStore::SCHEMA_VERSION {
-        return Err(StoreError(format!(
-            "the database has schema version {current}, newer than this puntos supports ({}); \
-             open it with a newer puntos",
-            SqliteStore::SCHEMA_VERSION
-        )));
-    }
-    let pending = MIGRATIONS
-        .iter()
-        .zip(1u32..)
-        .skip_while(|(_, v)| *v <= current);
-    for (steps, version) in pending {
-        for step in *steps {
-            match step {
-                Step::Sql(script) => tx
-                    .execute_batch(script)
-                    .map_err(|e| StoreError(format!("applying schema migration {version}: {e}")))?,
-                Step::Code(code) => code(&tx).map_err(|StoreError(e)| {
-                    StoreError(format!("applying schema migration {version}: {e}"))
-                })?,
-            }
-        }
-        tx.execute(
-            "INSERT INTO schema_version (version, applied_at)
-             VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
-            params![version],
-        )
-        .map_err(|e| StoreError(format!("recording schema migration {version}: {e}")))?;
-    }
-    tx.commit().map_err(sql("committing the schema migration"))
-}
-
 impl Store for SqliteStore {
     fn atomically<R, E: From<StoreError>>(
         &mut self,
@@ -391,7 +161,12 @@ impl Store for SqliteStore {
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql("starting a unit of work"))?;
-        let result = work(&mut SqliteSession { tx: &tx });
+        let mut session = SqliteSession {
+            tx: &tx,
+            links: Links::default(),
+        };
+        let result = work(&mut session)
+            .and_then(|value| session.links.write(&tx).map(|()| value).map_err(E::from));
         match result {
             Ok(value) => {
                 tx.commit().map_err(sql("committing a unit of work"))?;
@@ -452,6 +227,8 @@ impl SqliteStore {
 /// The reads and writes of one unit of work: statements within the open transaction.
 struct SqliteSession<'t, 'c> {
     tx: &'t Transaction<'c>,
+    /// Accounts' newest journal entries, as this unit knows them.
+    links: Links,
 }
 
 impl SqliteSession<'_, '_> {
@@ -526,19 +303,31 @@ impl Session for SqliteSession<'_, '_> {
 
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
         let what = || format!("account {id_or_alias}");
-        self.tx
+        // The account's newest journal entry comes with it, for the entries it will be given.
+        let read = self
+            .tx
             .prepare_cached(
-                "SELECT state FROM accounts
+                "SELECT state, COALESCE(last_entry,
+                                        (SELECT seq FROM journal_tails WHERE account = id))
+                 FROM accounts
                  WHERE id = COALESCE((SELECT account FROM aliases WHERE alias = ?1), ?1)",
             )
             .and_then(|mut s| {
                 s.query_row([id_or_alias], |row| {
-                    Ok(decode_account(&what(), row.get_ref(0)?.as_blob()?))
+                    Ok((
+                        decode_account(&what(), row.get_ref(0)?.as_blob()?),
+                        row.get::<_, Option<i64>>(1)?,
+                    ))
                 })
                 .optional()
             })
-            .map_err(|e| StoreError(format!("reading account {id_or_alias}: {e}")))?
-            .transpose()
+            .map_err(|e| StoreError(format!("reading account {id_or_alias}: {e}")))?;
+        let Some((account, newest)) = read else {
+            return Ok(None);
+        };
+        let account = account?;
+        self.links.know(&account.id, newest);
+        Ok(Some(account))
     }
 
     fn put_account(&mut self, account: &AccountState) -> Result<(), StoreError> {
@@ -562,13 +351,17 @@ impl Session for SqliteSession<'_, '_> {
                 }
             }
         }
+        let newest = self.links.unwritten(id);
         self.tx
             .prepare_cached(
-                "INSERT INTO accounts (id, state) VALUES (?1, ?2)
-                 ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+                "INSERT INTO accounts (id, state, last_entry) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE
+                 SET state = excluded.state,
+                     last_entry = COALESCE(excluded.last_entry, last_entry)",
             )
-            .and_then(|mut s| s.execute(params![id, state]))
+            .and_then(|mut s| s.execute(params![id, state, newest]))
             .map_err(fail)?;
+        self.links.written(id);
         // The account's aliases become exactly those it lists.
         self.tx
             .prepare_cached("DELETE FROM aliases WHERE account = ?1")
@@ -588,13 +381,19 @@ impl Session for SqliteSession<'_, '_> {
         for account in accounts {
             let id = account.id.as_str();
             let state = encode_account(account);
+            let newest = self.links.unwritten(id);
             let changed = self
                 .tx
-                .prepare_cached("UPDATE accounts SET state = ?2 WHERE id = ?1")
-                .and_then(|mut s| s.execute(params![id, state]))
+                .prepare_cached(
+                    "UPDATE accounts SET state = ?2, last_entry = COALESCE(?3, last_entry)
+                     WHERE id = ?1",
+                )
+                .and_then(|mut s| s.execute(params![id, state, newest]))
                 .map_err(|e| StoreError(format!("writing account {id}: {e}")))?;
             if changed == 0 {
                 self.put_account(account)?;
+            } else {
+                self.links.written(id);
             }
         }
         Ok(())
@@ -684,7 +483,8 @@ impl Session for SqliteSession<'_, '_> {
         let mut insert = self
             .tx
             .prepare_cached(
-                "INSERT INTO journal (seq, account, body, hash) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO journal (seq, account, body, hash, prior)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .map_err(|e| StoreError(format!("appending to the journal: {e}")))?;
         for (entry, body) in entries.iter().zip(bodies) {
@@ -694,8 +494,10 @@ impl Session for SqliteSession<'_, '_> {
                     entry.seq
                 )));
             }
+            let seq = to_seq(entry.seq)?;
+            let prior = self.links.link(self.tx, &entry.account, seq)?;
             insert
-                .execute(params![to_seq(entry.seq)?, entry.account, body, entry.hash])
+                .execute(params![seq, entry.account, body, entry.hash, prior])
                 .map_err(|e| StoreError(format!("appending journal entry {}: {e}", entry.seq)))?;
             last = entry.seq;
         }
@@ -710,17 +512,15 @@ impl Session for SqliteSession<'_, '_> {
     ) -> Result<Vec<JournalEntry>, StoreError> {
         // A position past any storable one: nothing follows it.
         let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         match account {
-            Some(account) => self.bodies(
-                "the journal",
-                "SELECT body FROM journal WHERE account = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-                params![account, after, limit],
-            ),
+            Some(account) => {
+                let newest = self.links.newest(self.tx, account)?;
+                links::account_entries(self.tx, account, newest, after, limit)
+            }
             None => self.bodies(
                 "the journal",
                 "SELECT body FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-                params![after, limit],
+                params![after, i64::try_from(limit).unwrap_or(i64::MAX)],
             ),
         }
     }

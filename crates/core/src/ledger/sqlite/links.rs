@@ -1,0 +1,197 @@
+//! Each account's journal entries, linked into a list, so the SQLite store keeps no index of
+//! the journal by account.
+//!
+//! Such an index took an entry at a random place of the file for every journal entry: a page
+//! written per transaction, a third of the store's writes at 30,000 customers (BENCHMARKS.md).
+//! Instead each journal row names the account's entry before it (`journal.prior`), and the
+//! account's row its newest (`accounts.last_entry`): an account's entries are read newest
+//! first, by sequence number. The links cost no page of their own: `prior` is a column of a
+//! row appended anyway, `last_entry` a column of the account's row, which the transaction that
+//! wrote the entries rewrites anyway. An entry for an account that has no row (the ledger writes
+//! none; a direct user of the store may) keeps the link in `journal_tails`.
+//!
+//! Within a unit of work, [`Links`] remembers each account's newest entry, so entries appended
+//! in one go chain to each other without reading their account back, and each account's
+//! `last_entry` is written once, when the unit ends (or with the account's own update).
+
+use super::super::codec::decode;
+use super::super::model::JournalEntry;
+use super::super::store::StoreError;
+use super::sql;
+use indexmap::IndexMap;
+use rusqlite::{params, OptionalExtension, Transaction};
+use std::collections::HashMap;
+
+/// Rows read per round when linking the entries of a journal written before the links.
+const LINKING_ROUND: i64 = 10_000;
+
+/// The newest journal entry of each account a unit of work has touched.
+#[derive(Debug, Default)]
+pub(super) struct Links {
+    /// Newest entry per account, as known in this unit (`None`: it has none).
+    newest: HashMap<String, Option<i64>>,
+    /// Newest entries appended in this unit and not yet written to their account.
+    unwritten: IndexMap<String, i64>,
+}
+
+impl Links {
+    /// The sequence number of the newest entry of `account`, as the unit last knew or wrote it.
+    pub(super) fn newest(
+        &mut self,
+        tx: &Transaction<'_>,
+        account: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        if let Some(known) = self.newest.get(account) {
+            return Ok(*known);
+        }
+        let read = stored_tail(tx, account)?;
+        self.newest.insert(account.to_string(), read);
+        Ok(read)
+    }
+
+    /// Records `account`'s newest entry as stored, read with the account (unless this unit has
+    /// appended to it since).
+    pub(super) fn know(&mut self, account: &str, newest: Option<i64>) {
+        if !self.newest.contains_key(account) {
+            self.newest.insert(account.to_string(), newest);
+        }
+    }
+
+    /// The entry before `seq` of `account` (its link), and `seq` becomes the account's newest.
+    pub(super) fn link(
+        &mut self,
+        tx: &Transaction<'_>,
+        account: &str,
+        seq: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let prior = self.newest(tx, account)?;
+        self.newest.insert(account.to_string(), Some(seq));
+        self.unwritten.insert(account.to_string(), seq);
+        Ok(prior)
+    }
+
+    /// The newest entry appended for `account` and not yet written to its row: the caller
+    /// writing the row writes it too, and says so with [`Links::written`].
+    pub(super) fn unwritten(&self, account: &str) -> Option<i64> {
+        self.unwritten.get(account).copied()
+    }
+
+    /// `account`'s row now holds its newest entry.
+    pub(super) fn written(&mut self, account: &str) {
+        self.unwritten.swap_remove(account);
+    }
+
+    /// Writes each account's newest entry that was not written with the account's row: to the
+    /// row, or to `journal_tails` for an account without one.
+    pub(super) fn write(&mut self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        let fail = sql("recording accounts' newest journal entries");
+        let mut to_account = tx
+            .prepare_cached("UPDATE accounts SET last_entry = ?2 WHERE id = ?1")
+            .map_err(&fail)?;
+        let mut to_tails = tx
+            .prepare_cached(
+                "INSERT INTO journal_tails (account, seq) VALUES (?1, ?2)
+                 ON CONFLICT (account) DO UPDATE SET seq = excluded.seq",
+            )
+            .map_err(&fail)?;
+        for (account, seq) in self.unwritten.drain(..) {
+            if to_account.execute(params![account, seq]).map_err(&fail)? == 0 {
+                to_tails.execute(params![account, seq]).map_err(&fail)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The newest journal entry of `account` as stored: its row's `last_entry`, or the tail kept
+/// for an account without a row.
+fn stored_tail(tx: &Transaction<'_>, account: &str) -> Result<Option<i64>, StoreError> {
+    tx.prepare_cached(
+        "SELECT COALESCE((SELECT last_entry FROM accounts WHERE id = ?1),
+                         (SELECT seq FROM journal_tails WHERE account = ?1))",
+    )
+    .and_then(|mut s| s.query_row([account], |row| row.get(0)))
+    .map_err(|e| {
+        StoreError(format!(
+            "reading the newest journal entry of {account}: {e}"
+        ))
+    })
+}
+
+/// The entries of `account` after `after`, oldest first, at most `limit`: the account's list
+/// walked from its newest entry (`newest`, from [`Links::newest`]) back to `after`.
+pub(super) fn account_entries(
+    tx: &Transaction<'_>,
+    account: &str,
+    newest: Option<i64>,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<JournalEntry>, StoreError> {
+    let broken = |seq: i64, why: &str| {
+        StoreError(format!(
+            "the journal's links for account {account} are broken at entry {seq}: {why}"
+        ))
+    };
+    let mut step = tx
+        .prepare_cached("SELECT account, prior, body FROM journal WHERE seq = ?1")
+        .map_err(|e| StoreError(format!("reading the journal of {account}: {e}")))?;
+    let mut found = Vec::new();
+    let mut next = newest;
+    while let Some(seq) = next.filter(|&seq| seq > after) {
+        let (owner, prior, body): (String, Option<i64>, String) = step
+            .query_row([seq], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .optional()
+            .map_err(|e| StoreError(format!("reading journal entry {seq}: {e}")))?
+            .ok_or_else(|| broken(seq, "no such entry"))?;
+        if owner != account {
+            return Err(broken(seq, "the entry is another account's"));
+        }
+        if prior.is_some_and(|p| p >= seq) {
+            return Err(broken(seq, "the entry links forward"));
+        }
+        found.push((seq, body));
+        next = prior;
+    }
+    found
+        .into_iter()
+        .rev()
+        .take(limit)
+        .map(|(seq, body)| decode(&format!("journal entry {seq}"), &body))
+        .collect()
+}
+
+/// Migration 4: links the entries of a journal written before the links, oldest first, a round
+/// of [`LINKING_ROUND`] rows at a time, then records each account's newest entry.
+pub(super) fn link_stored_journal(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    let fail = sql("linking the journal's entries by account");
+    let mut read = tx
+        .prepare("SELECT seq, account FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+        .map_err(&fail)?;
+    let mut write = tx
+        .prepare("UPDATE journal SET prior = ?2 WHERE seq = ?1")
+        .map_err(&fail)?;
+    let mut newest: IndexMap<String, i64> = IndexMap::new();
+    let mut after = 0;
+    loop {
+        let round = read
+            .query_map(params![after, LINKING_ROUND], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })
+            .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+            .map_err(&fail)?;
+        let Some((last, _)) = round.last() else {
+            break;
+        };
+        after = *last;
+        for (seq, account) in round {
+            if let Some(prior) = newest.insert(account, seq) {
+                write.execute(params![seq, prior]).map_err(&fail)?;
+            }
+        }
+    }
+    let mut links = Links {
+        newest: HashMap::new(),
+        unwritten: newest,
+    };
+    links.write(tx)
+}
