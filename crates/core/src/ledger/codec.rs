@@ -7,14 +7,16 @@ use super::pack::{pack_account, unpack_account};
 use super::store::StoreError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::fmt::Display;
 
-/// A record as the JSON kept in the database.
-pub(crate) fn encode<T: Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
+/// A record as the JSON kept in the database; `what` names it in an error (and is formatted
+/// only then: pass `format_args!`, not `format!`).
+pub(crate) fn encode<T: Serialize>(what: impl Display, value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError(format!("encoding {what}: {e}")))
 }
 
-/// A record from the JSON kept in the database.
-pub(crate) fn decode<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, StoreError> {
+/// A record from the JSON kept in the database; `what` names it in an error.
+pub(crate) fn decode<T: DeserializeOwned>(what: impl Display, json: &str) -> Result<T, StoreError> {
     serde_json::from_str(json)
         .map_err(|e| StoreError(format!("the stored {what} cannot be read: {e}")))
 }
@@ -35,6 +37,6 @@ pub(crate) fn encode_account(account: &AccountState) -> Vec<u8> {
 }
 
 /// An account's state from the bytes kept in the database.
-pub(crate) fn decode_account(what: &str, bytes: &[u8]) -> Result<AccountState, StoreError> {
+pub(crate) fn decode_account(what: impl Display, bytes: &[u8]) -> Result<AccountState, StoreError> {
     unpack_account(bytes).map_err(|e| StoreError(format!("the stored {what} cannot be read: {e}")))
 }

@@ -169,7 +169,7 @@ fn pack_stored_accounts(tx: &mut Transaction<'_>) -> Result<(), StoreError> {
     for row in rows {
         let id: String = row.try_get(0).map_err(&fail)?;
         let state: String = row.try_get(1).map_err(&fail)?;
-        let account: AccountState = decode(&format!("account {id}"), &state)?;
+        let account: AccountState = decode(format_args!("account {id}"), &state)?;
         tx.execute(&write, &[&id, &encode_account(&account)])
             .map_err(&fail)?;
     }
@@ -602,11 +602,11 @@ impl Session for PgSession<'_> {
             return Ok(None);
         };
         let body: String = self.column(&doing, &row, 0)?;
-        decode(&format!("store {id}"), &body).map(Some)
+        decode(format_args!("store {id}"), &body).map(Some)
     }
 
     fn put_shop(&mut self, shop: &crate::eval::Store) -> Result<(), StoreError> {
-        let body = encode(&format!("store {}", shop.id), shop)?;
+        let body = encode(format_args!("store {}", shop.id), shop)?;
         self.execute(
             &format!("writing store {}", shop.id),
             "INSERT INTO shops (id, body) VALUES ($1, $2)
@@ -650,7 +650,7 @@ impl Session for PgSession<'_> {
             return match row {
                 Some(row) => {
                     let state: &[u8] = row.try_get(0).map_err(|e| self.fail(&doing, &e))?;
-                    decode_account(&format!("account {id_or_alias}"), state).map(Some)
+                    decode_account(format_args!("account {id_or_alias}"), state).map(Some)
                 }
                 None => Ok(None),
             };
@@ -727,7 +727,7 @@ impl Session for PgSession<'_> {
         match row {
             Some(row) => {
                 let body: String = self.column(&doing, &row, 0)?;
-                decode(&format!("transaction {id}"), &body).map(Some)
+                decode(format_args!("transaction {id}"), &body).map(Some)
             }
             None => Ok(None),
         }
@@ -735,7 +735,7 @@ impl Session for PgSession<'_> {
 
     fn put_transaction(&mut self, transaction: &StoredTransaction) -> Result<(), StoreError> {
         let id = transaction.id.as_str();
-        let body = encode(&format!("transaction {id}"), transaction)?;
+        let body = encode(format_args!("transaction {id}"), transaction)?;
         self.lock("transaction", id)?;
         self.execute(
             &format!("writing transaction {id}"),
@@ -880,7 +880,7 @@ impl Session for PgSession<'_> {
         for event in events {
             seqs.push(to_seq(event.seq)?);
             accounts.push(event.account.as_str());
-            bodies.push(encode(&format!("outbox event {}", event.seq), event)?);
+            bodies.push(encode(format_args!("outbox event {}", event.seq), event)?);
             last = last.max(event.seq);
         }
         self.execute(

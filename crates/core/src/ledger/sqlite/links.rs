@@ -156,7 +156,7 @@ pub(super) fn account_entries(
         .into_iter()
         .rev()
         .take(limit)
-        .map(|(seq, body)| decode(&format!("journal entry {seq}"), &body))
+        .map(|(seq, body)| decode(format_args!("journal entry {seq}"), &body))
         .collect()
 }
 

@@ -273,11 +273,12 @@ impl Session for SqliteSession<'_, '_> {
             .prepare_cached("SELECT body FROM shops WHERE id = ?1")
             .and_then(|mut s| s.query_row([id], |row| row.get(0)).optional())
             .map_err(|e| StoreError(format!("reading store {id}: {e}")))?;
-        body.map(|b| decode(&format!("store {id}"), &b)).transpose()
+        body.map(|b| decode(format_args!("store {id}"), &b))
+            .transpose()
     }
 
     fn put_shop(&mut self, shop: &crate::eval::Store) -> Result<(), StoreError> {
-        let body = encode(&format!("store {}", shop.id), shop)?;
+        let body = encode(format_args!("store {}", shop.id), shop)?;
         self.tx
             .prepare_cached(
                 "INSERT INTO shops (id, body) VALUES (?1, ?2)
@@ -302,7 +303,6 @@ impl Session for SqliteSession<'_, '_> {
     }
 
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
-        let what = || format!("account {id_or_alias}");
         // The account's newest journal entry comes with it, for the entries it will be given.
         let read = self
             .tx
@@ -315,7 +315,10 @@ impl Session for SqliteSession<'_, '_> {
             .and_then(|mut s| {
                 s.query_row([id_or_alias], |row| {
                     Ok((
-                        decode_account(&what(), row.get_ref(0)?.as_blob()?),
+                        decode_account(
+                            format_args!("account {id_or_alias}"),
+                            row.get_ref(0)?.as_blob()?,
+                        ),
                         row.get::<_, Option<i64>>(1)?,
                     ))
                 })
@@ -405,13 +408,13 @@ impl Session for SqliteSession<'_, '_> {
             .prepare_cached("SELECT body FROM transactions WHERE id = ?1")
             .and_then(|mut s| s.query_row([id], |row| row.get(0)).optional())
             .map_err(|e| StoreError(format!("reading transaction {id}: {e}")))?;
-        body.map(|b| decode(&format!("transaction {id}"), &b))
+        body.map(|b| decode(format_args!("transaction {id}"), &b))
             .transpose()
     }
 
     fn put_transaction(&mut self, transaction: &StoredTransaction) -> Result<(), StoreError> {
         let id = transaction.id.as_str();
-        let body = encode(&format!("transaction {id}"), transaction)?;
+        let body = encode(format_args!("transaction {id}"), transaction)?;
         self.tx
             .prepare_cached(
                 "INSERT INTO transactions (id, account, body) VALUES (?1, ?2, ?3)
@@ -535,7 +538,7 @@ impl Session for SqliteSession<'_, '_> {
             .prepare_cached("INSERT INTO outbox (seq, account, body) VALUES (?1, ?2, ?3)")
             .map_err(|e| StoreError(format!("writing to the outbox: {e}")))?;
         for event in events {
-            let body = encode(&format!("outbox event {}", event.seq), event)?;
+            let body = encode(format_args!("outbox event {}", event.seq), event)?;
             insert
                 .execute(params![to_seq(event.seq)?, event.account, body])
                 .map_err(|e| StoreError(format!("writing outbox event {}: {e}", event.seq)))?;

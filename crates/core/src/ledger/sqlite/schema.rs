@@ -114,7 +114,7 @@ fn pack_stored_accounts(tx: &Transaction<'_>) -> Result<(), StoreError> {
     while let Some(row) = rows.next().map_err(&fail)? {
         let id: String = row.get(0).map_err(&fail)?;
         let state: String = row.get(1).map_err(&fail)?;
-        let account: AccountState = decode(&format!("account {id}"), &state)?;
+        let account: AccountState = decode(format_args!("account {id}"), &state)?;
         write
             .execute(params![id, pack_account(&account)])
             .map_err(&fail)?;
