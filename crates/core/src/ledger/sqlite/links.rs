@@ -65,8 +65,16 @@ impl Links {
         seq: i64,
     ) -> Result<Option<i64>, StoreError> {
         let prior = self.newest(tx, account)?;
-        self.newest.insert(account.to_string(), Some(seq));
-        self.unwritten.insert(account.to_string(), seq);
+        // `newest` has the account now; its name is copied only the first time it is linked.
+        if let Some(newest) = self.newest.get_mut(account) {
+            *newest = Some(seq);
+        }
+        match self.unwritten.get_mut(account) {
+            Some(unwritten) => *unwritten = seq,
+            None => {
+                self.unwritten.insert(account.to_string(), seq);
+            }
+        }
         Ok(prior)
     }
 
