@@ -324,6 +324,55 @@ fn a_timestamp_without_offset_is_refused_when_read() {
 }
 
 #[test]
+fn a_held_codes_own_record_is_read_strictly_and_optional() {
+    let with_code = |record: &str| {
+        format!(
+            r#"{{"transaction": {{"time": "2026-02-10T12:00:00+03:00"}}, "account": {{"coupons": [
+                {{"code": "W-1", "coupon": "WELCOME10", "issued_at": "2026-02-01T10:00:00+03:00"}},
+                {{"code": "W-2", "coupon": "WELCOME10", "issued_at": "2026-02-01T10:00:00+03:00"{record}}}
+            ]}}}}"#
+        )
+    };
+    let (field, message) = read_error(&with_code(r#", "valid_until": "2026-12-31T23:59:59""#));
+    assert_eq!(field, "account.coupons[1].valid_until");
+    assert_mentions(&message, &["no UTC offset", "2026-12-31T23:59:59+03:00"]);
+    let (field, message) = read_error(&with_code(r#", "valid_from": "soon""#));
+    assert_eq!(field, "account.coupons[1].valid_from");
+    assert_mentions(&message, &["soon"]);
+    let (field, _) = read_error(&with_code(r#", "max_uses": -1"#));
+    assert_eq!(field, "account.coupons[1].max_uses");
+    let (field, message) = read_error(&with_code(r#", "uses_left": 2"#));
+    assert!(field.starts_with("account.coupons[1]"), "{field}");
+    assert_mentions(&message, &["uses_left"]);
+    // Given, the record is kept; absent, it is none and is not written out.
+    let read = context(&with_code(
+        r#", "valid_from": "2026-02-05T00:00:00+03:00", "valid_until": "2026-12-31T23:59:59Z", "max_uses": 3, "used": 1"#,
+    ));
+    let (plain, own) = (&read.account.coupons[0], &read.account.coupons[1]);
+    assert_eq!(
+        (
+            plain.valid_from,
+            plain.valid_until,
+            plain.max_uses,
+            plain.used
+        ),
+        (None, None, None, 0)
+    );
+    assert_eq!(own.uses_left(), Some(2));
+    assert_eq!(
+        own.valid_until.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2026-12-31T23:59:59+00:00")
+    );
+    let written = serde_json::to_value(&read.account.coupons).unwrap();
+    assert_eq!(
+        written[0],
+        serde_json::json!({"code": "W-1", "coupon": "WELCOME10", "issued_at": "2026-02-01T10:00:00+03:00"})
+    );
+    assert_eq!(written[1]["max_uses"], 3);
+    assert_eq!(written[1]["used"], 1);
+}
+
+#[test]
 fn an_invalid_phone_is_named_and_valid_ones_are_kept_in_e164() {
     let with_phones = |phones: &str| {
         format!(
@@ -906,6 +955,10 @@ proptest! {
             code: "W-ABCDEFGH".to_string(),
             coupon: "WELCOME10".to_string(),
             issued_at: time,
+            valid_from: None,
+            valid_until: None,
+            max_uses: None,
+            used: 0,
         });
         let purchase = kind == "purchase";
         let ctx = Context {

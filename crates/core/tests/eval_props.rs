@@ -211,6 +211,17 @@ fn purchase() -> impl Strategy<Value = Context> {
         })
 }
 
+/// The code's own record: a window around the transaction (days from it, either bound may be
+/// absent) and an allowance of uses with its count, each of which may refuse the code.
+fn own_record() -> impl Strategy<Value = (Option<i64>, Option<i64>, Option<u32>, u32)> {
+    (
+        proptest::option::of(-30i64..30),
+        proptest::option::of(-30i64..30),
+        proptest::option::of(0u32..3),
+        0u32..3,
+    )
+}
+
 /// A purchase that may also present coupons and ask to pay with points (and so may be refused).
 fn any_purchase() -> impl Strategy<Value = Context> {
     (
@@ -222,21 +233,30 @@ fn any_purchase() -> impl Strategy<Value = Context> {
         proptest::option::of(0i64..=3000),
         any::<bool>(),
         0u64..60,
+        own_record(),
     )
-        .prop_map(|(mut ctx, coupons, redeem, holds_code, issued_days_ago)| {
-            ctx.transaction.coupons = coupons.into_iter().map(str::to_string).collect();
-            ctx.transaction.redeem = redeem.map(Decimal::from);
-            if holds_code {
-                let issued_at = ctx.transaction.time
-                    - chrono::Duration::days(i64::try_from(issued_days_ago).unwrap());
-                ctx.account.coupons.push(HeldCoupon {
-                    code: "W-ABCD1234".to_string(),
-                    coupon: "WELCOME10".to_string(),
-                    issued_at,
-                });
-            }
-            ctx
-        })
+        .prop_map(
+            |(mut ctx, coupons, redeem, holds_code, issued_days_ago, own)| {
+                ctx.transaction.coupons = coupons.into_iter().map(str::to_string).collect();
+                ctx.transaction.redeem = redeem.map(Decimal::from);
+                if holds_code {
+                    let time = ctx.transaction.time;
+                    let issued_at =
+                        time - chrono::Duration::days(i64::try_from(issued_days_ago).unwrap());
+                    let (from, until, max_uses, used) = own;
+                    ctx.account.coupons.push(HeldCoupon {
+                        code: "W-ABCD1234".to_string(),
+                        coupon: "WELCOME10".to_string(),
+                        issued_at,
+                        valid_from: from.map(|days| time + chrono::Duration::days(days)),
+                        valid_until: until.map(|days| time + chrono::Duration::days(days)),
+                        max_uses,
+                        used,
+                    });
+                }
+                ctx
+            },
+        )
 }
 
 // ------------------------------------------------------------------ helpers

@@ -4,12 +4,13 @@
 //! so a misspelt field is an error rather than a silently missing value. Money and points are
 //! [`Decimal`]s, read from JSON numbers or strings exactly, never through a binary float.
 
-use crate::program::Duration;
+use crate::program::{Duration, Program};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
+use super::calendar::moment_start;
 use super::decision::Decision;
 
 /// Everything one evaluation reads.
@@ -250,7 +251,20 @@ pub struct HeldTier {
     pub until: Option<NaiveDate>,
 }
 
-/// A personal coupon code the customer holds.
+/// A personal coupon code the customer holds, with the code's own record.
+///
+/// A code is honoured under its coupon's declaration (its window or `valid N days` after issue,
+/// `uses N per customer`) *and* under its own record: a code migrated from a legacy CRM or
+/// issued by a CRM campaign carries its own window and its own number of uses ("valid until
+/// 2026-12-31, 3 uses"), which a declaration cannot say. A field left out means the code has
+/// none of its own (only the program's rules apply) and is not written out either, so records
+/// without them read and print as before.
+///
+/// Uses are an allowance and a count ([`max_uses`](Self::max_uses), [`used`](Self::used))
+/// rather than a single "uses left": both are facts a CRM already holds (the campaign's terms,
+/// the tills' reports), neither has to be recomputed from the other when one is corrected, and
+/// the count means something for codes without an allowance too. What is left is
+/// [`uses_left`](Self::uses_left).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeldCoupon {
@@ -261,6 +275,86 @@ pub struct HeldCoupon {
     /// When it was issued.
     #[serde(deserialize_with = "instant", serialize_with = "instant_out")]
     pub issued_at: DateTime<FixedOffset>,
+    /// The first moment the code may be used; absent: from its issue, within the coupon's
+    /// window.
+    #[serde(
+        default,
+        deserialize_with = "optional_instant",
+        serialize_with = "optional_instant_out",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub valid_from: Option<DateTime<FixedOffset>>,
+    /// The last moment the code may be used (inclusive); absent: as long as the coupon's
+    /// declaration allows. The ledger records here the moment its declaration ends the code.
+    #[serde(
+        default,
+        deserialize_with = "optional_instant",
+        serialize_with = "optional_instant_out",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub valid_until: Option<DateTime<FixedOffset>>,
+    /// How many times the code may be used in all; absent: as often as the program allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<u32>,
+    /// How many times the code has been used; the ledger counts every use. Refunds do not give
+    /// uses back, as they do not give back the coupon's discount.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub used: u32,
+}
+
+impl HeldCoupon {
+    /// The record of `code`, a code of `coupon` issued at `issued_at` under `program`, with
+    /// the last valid moment the decision gave it ([`Effect::IssueCoupon`]): valid from the
+    /// start of the coupon's window when that is later than the issue (a code handed out ahead
+    /// of its campaign), until `valid_until`; unused, without an allowance of its own.
+    ///
+    /// [`Effect::IssueCoupon`]: super::Effect::IssueCoupon
+    pub fn issued(
+        program: &Program,
+        coupon: &str,
+        code: String,
+        issued_at: DateTime<FixedOffset>,
+        valid_until: Option<DateTime<FixedOffset>>,
+    ) -> HeldCoupon {
+        let valid_from = program
+            .coupons
+            .iter()
+            .find(|c| &*c.name == coupon)
+            .and_then(|c| c.valid.from)
+            .and_then(|from| moment_start(from, program.timezone))
+            .filter(|start| *start > issued_at);
+        HeldCoupon {
+            code,
+            coupon: coupon.to_string(),
+            issued_at,
+            valid_from,
+            valid_until,
+            max_uses: None,
+            used: 0,
+        }
+    }
+
+    /// Uses left under the code's own allowance; `None` when it has none (only the program's
+    /// `uses N per customer` limits it).
+    pub fn uses_left(&self) -> Option<u32> {
+        self.max_uses.map(|max| max.saturating_sub(self.used))
+    }
+
+    /// Counts a use of `code` of `coupon` against the held code it names, if the customer holds
+    /// it (a program's fixed code is not held, and has no record to count in).
+    pub fn count_use(held: &mut [HeldCoupon], coupon: &str, code: &str) {
+        if let Some(h) = held
+            .iter_mut()
+            .find(|h| h.code == code && h.coupon == coupon)
+        {
+            h.used = h.used.saturating_add(1);
+        }
+    }
+}
+
+/// Whether a count is zero: a code never used is written without `used`.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Reads an RFC 3339 instant and refuses one without a UTC offset, naming the fix.

@@ -4,17 +4,21 @@
 //! A code is looked up among the customer's personal codes, then among the program's fixed
 //! codes (case does not matter). It must be valid on the transaction's date (its window, or its
 //! duration since issue), for the customer's segment, within its uses per customer, and its
-//! condition must hold on the basket after item offers. The discount is capped by its maximum
-//! and by what is left to pay, rounded down to the currency's minor unit, and spread over the
-//! lines in proportion to their amounts.
+//! condition must hold on the basket after item offers. A personal code's own record (its
+//! window, its allowance of uses: [`HeldCoupon`]) must allow it too, besides the program's
+//! rules: a code migrated or issued by a CRM campaign may be shorter-lived or fewer-used than
+//! its coupon. The discount is capped by its maximum and by what is left to pay, rounded down
+//! to the currency's minor unit, and spread over the lines in proportion to their amounts.
 
 use super::calendar;
+use super::context::HeldCoupon;
 use super::decision::{Effect, Fact, RefusedCoupon, Source, Step};
 use super::engine::Engine;
 use super::error::EvalError;
 use super::rounding::{allocate, non_negative, round};
 use super::trace::Tracer;
 use crate::program::{CodeBatch, Coupon};
+use chrono::{DateTime, FixedOffset};
 use puntos_dsl::ast::RoundingMode;
 
 impl<'a, T: Tracer> Engine<'a, T> {
@@ -127,6 +131,9 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 ));
             }
         }
+        if let Some(reason) = held.and_then(|h| own_window_refusal(h, self.now.instant)) {
+            return refuse(reason);
+        }
         if self.outside_audience(&coupon.audience)? {
             return refuse(self.audience_refusal(&coupon.audience));
         }
@@ -143,6 +150,14 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 return refuse(format!(
                     "used up: {uses} use(s) per customer, used {}",
                     u64::from(before) + here as u64
+                ));
+            }
+        }
+        if let Some(h) = held {
+            if let (Some(max), Some(0)) = (h.max_uses, h.uses_left()) {
+                return refuse(format!(
+                    "used up: {max} use(s) of this code, used {}",
+                    h.used
                 ));
             }
         }
@@ -242,4 +257,14 @@ impl<'a, T: Tracer> Engine<'a, T> {
         }
         Ok(())
     }
+}
+
+/// Why a held code's own window refuses it at `now`, if it does.
+fn own_window_refusal(held: &HeldCoupon, now: DateTime<FixedOffset>) -> Option<String> {
+    if let Some(from) = held.valid_from.filter(|from| now < *from) {
+        return Some(format!("not valid yet: from {}", from.to_rfc3339()));
+    }
+    held.valid_until
+        .filter(|until| now > *until)
+        .map(|until| format!("expired on {}", until.to_rfc3339()))
 }

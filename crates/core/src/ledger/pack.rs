@@ -9,8 +9,12 @@
 //! bit) then its mantissa's magnitude as a varint, so it comes back exactly (scale and the sign
 //! of a zero included); an instant is its Unix seconds, nanoseconds and UTC offset in seconds,
 //! so it comes back with the offset it was written with; a date is its day number from the
-//! common era. A change of layout takes a new format byte, and a schema migration that
-//! rewrites the stored accounts.
+//! common era. A change of layout takes a new format byte; accounts in the older formats are
+//! still read (each missing field as its default), and a schema migration may rewrite them.
+//!
+//! Formats: 1 the first; 2 added the cards, after `as_of`; 3 added each held coupon's own
+//! record after its `issued_at` (its window, its allowance and its uses: `valid_from`,
+//! `valid_until`, `max_uses` as options, `used` as a varint).
 //!
 //! Every field is written and read by name (struct literals), so a field added to the model
 //! does not compile until it has its place here.
@@ -21,9 +25,10 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
-/// The format byte of the current layout: 2 added the cards, after `as_of`. Format 1 accounts
-/// (no cards) are still read.
-pub(crate) const FORMAT: u8 = 2;
+/// The format byte of the current layout (see the module's documentation for what each format
+/// added). Format 1 accounts (no cards) and format 2 accounts (coupons without their own
+/// records) are still read.
+pub(crate) const FORMAT: u8 = 3;
 
 /// `account` in the compact form.
 pub(crate) fn pack_account(account: &AccountState) -> Vec<u8> {
@@ -76,7 +81,7 @@ pub(crate) fn pack_account(account: &AccountState) -> Vec<u8> {
         w.len(periods.len());
         for (start, count) in periods {
             w.date(start);
-            w.varint(u128::from(*count));
+            w.count(*count);
         }
     }
     w.len(coupons.len());
@@ -84,11 +89,25 @@ pub(crate) fn pack_account(account: &AccountState) -> Vec<u8> {
         code,
         coupon,
         issued_at,
+        valid_from,
+        valid_until,
+        max_uses,
+        used,
     } in coupons
     {
         w.text(code);
         w.text(coupon);
         w.instant(issued_at);
+        w.opt_instant(valid_from.as_ref());
+        w.opt_instant(valid_until.as_ref());
+        match max_uses {
+            None => w.byte(0),
+            Some(max) => {
+                w.byte(1);
+                w.count(*max);
+            }
+        }
+        w.count(*used);
     }
     w.opt_instant(as_of.as_ref());
     w.len(cards.len());
@@ -132,18 +151,30 @@ pub(crate) fn unpack_account(bytes: &[u8]) -> Result<AccountState, String> {
     let earned = r.map(|r| Ok((r.text()?, r.map(|r| Ok((r.date()?, r.decimal()?)))?)))?;
     let uses = r.map(|r| {
         let name = r.text()?;
-        let periods = r.map(|r| {
-            let start = r.date()?;
-            let count = u32::try_from(r.varint()?).map_err(|_| "a use count is too large")?;
-            Ok((start, count))
-        })?;
+        let periods = r.map(|r| Ok((r.date()?, r.count()?)))?;
         Ok((name, periods))
     })?;
     let coupons = r.many(|r| {
+        let (code, coupon, issued_at) = (r.text()?, r.text()?, r.instant()?);
+        // Format 2 codes have no record of their own.
+        let (valid_from, valid_until, max_uses, used) = if format >= 3 {
+            (
+                r.option(Reader::instant)?,
+                r.option(Reader::instant)?,
+                r.option(Reader::count)?,
+                r.count()?,
+            )
+        } else {
+            (None, None, None, 0)
+        };
         Ok(HeldCoupon {
-            code: r.text()?,
-            coupon: r.text()?,
-            issued_at: r.instant()?,
+            code,
+            coupon,
+            issued_at,
+            valid_from,
+            valid_until,
+            max_uses,
+            used,
         })
     })?;
     let as_of = r.option(Reader::instant)?;
@@ -195,6 +226,11 @@ impl Writer {
             n >>= 7;
         }
         self.0.push(n as u8);
+    }
+
+    /// A count of uses.
+    fn count(&mut self, n: u32) {
+        self.varint(u128::from(n));
     }
 
     fn signed(&mut self, n: i64) {
@@ -343,6 +379,11 @@ impl Reader<'_> {
     fn signed(&mut self) -> Result<i64, String> {
         let z = u64::try_from(self.varint()?).map_err(|_| "a number is too large")?;
         Ok(((z >> 1) as i64) ^ -((z & 1) as i64))
+    }
+
+    /// A count of uses.
+    fn count(&mut self) -> Result<u32, String> {
+        u32::try_from(self.varint()?).map_err(|_| "a use count is too large".to_string())
     }
 
     fn len(&mut self) -> Result<usize, String> {
@@ -502,11 +543,35 @@ mod tests {
                 until: NaiveDate::from_ymd_opt(2027, 1, 31),
             }),
             history: vec![(at("2026-03-14T12:00:00+03:00"), d("-1.5"))],
-            coupons: vec![HeldCoupon {
-                code: "W-ABC".to_string(),
-                coupon: "welcome".to_string(),
-                issued_at: at("2026-03-14T12:00:00Z"),
-            }],
+            coupons: vec![
+                HeldCoupon {
+                    code: "W-ABC".to_string(),
+                    coupon: "welcome".to_string(),
+                    issued_at: at("2026-03-14T12:00:00Z"),
+                    valid_from: None,
+                    valid_until: None,
+                    max_uses: None,
+                    used: 0,
+                },
+                HeldCoupon {
+                    code: "CRM-2026-XYZ".to_string(),
+                    coupon: "autumn".to_string(),
+                    issued_at: at("2025-11-01T09:00:00+03:00"),
+                    valid_from: Some(at("2026-01-01T00:00:00.5+05:30")),
+                    valid_until: Some(at("2026-12-31T23:59:59-08:00")),
+                    max_uses: Some(u32::MAX),
+                    used: u32::MAX,
+                },
+                HeldCoupon {
+                    code: "M-1".to_string(),
+                    coupon: "autumn".to_string(),
+                    issued_at: at("2025-11-01T09:00:00+03:00"),
+                    valid_from: None,
+                    valid_until: Some(at("2026-12-31T23:59:59+03:00")),
+                    max_uses: Some(0),
+                    used: 2,
+                },
+            ],
             as_of: Some(at("2026-03-15T00:00:00+03:00")),
             cards: vec![
                 Card {
@@ -565,17 +630,101 @@ mod tests {
             ..AccountState::default()
         };
         let mut bytes = pack_account(&account);
-        // Format 1 is format 2 without the trailing card count.
+        // Without coupons, format 1 is format 3 without the trailing card count.
         assert_eq!(bytes.pop(), Some(0));
         bytes[0] = 1;
         assert_eq!(unpack_account(&bytes).unwrap(), account);
     }
 
+    /// An account holding one code, `W-ABC` of `welcome` issued 2026-03-14 12:00 Moscow time,
+    /// as format 2 wrote it (before codes had records of their own): the format byte, the id
+    /// `C-1`, an empty profile and empty lots, tier, history and counters, the code, no `as_of`
+    /// and no cards.
+    const FORMAT_2_WITH_A_CODE: &str = "0203432d310000000000000000000000000000000105572d41424307\
+                                        77656c636f6d65a08ea99b0d00e0a8010000";
+
+    #[test]
+    fn format_2_accounts_are_read_with_codes_without_their_own_records() {
+        let bytes: Vec<u8> = (0..FORMAT_2_WITH_A_CODE.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&FORMAT_2_WITH_A_CODE[i..i + 2], 16).unwrap())
+            .collect();
+        let account = unpack_account(&bytes).unwrap();
+        assert_eq!(account.id, "C-1");
+        let issued_at = DateTime::parse_from_rfc3339("2026-03-14T12:00:00+03:00").unwrap();
+        assert_eq!(
+            account.coupons,
+            vec![HeldCoupon {
+                code: "W-ABC".to_string(),
+                coupon: "welcome".to_string(),
+                issued_at,
+                valid_from: None,
+                valid_until: None,
+                max_uses: None,
+                used: 0,
+            }]
+        );
+        // Written again, it is format 3, and reads back the same.
+        let again = pack_account(&account);
+        assert_eq!(again.first(), Some(&FORMAT));
+        assert_eq!(unpack_account(&again).unwrap(), account);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn held_codes_come_back_exactly(
+            seconds in -62_135_596_800i64..253_402_300_799,
+            nanos in 0u32..1_000_000_000,
+            offset in -86_399i32..86_400,
+            from in proptest::option::of(-62_135_596_800i64..253_402_300_799),
+            until in proptest::option::of(-62_135_596_800i64..253_402_300_799),
+            max_uses in proptest::option::of(proptest::num::u32::ANY),
+            used in proptest::num::u32::ANY,
+            code in "\\PC{0,12}",
+        ) {
+            let offset = FixedOffset::east_opt(offset).unwrap();
+            let at = |s: i64| DateTime::from_timestamp(s, nanos).unwrap().with_timezone(&offset);
+            let account = AccountState {
+                coupons: vec![HeldCoupon {
+                    code,
+                    coupon: "c".to_string(),
+                    issued_at: at(seconds),
+                    valid_from: from.map(at),
+                    valid_until: until.map(at),
+                    max_uses,
+                    used,
+                }],
+                ..AccountState::default()
+            };
+            let back = unpack_account(&pack_account(&account)).unwrap();
+            proptest::prop_assert_eq!(&back, &account);
+            proptest::prop_assert_eq!(
+                serde_json::to_string(&back).unwrap(),
+                serde_json::to_string(&account).unwrap()
+            );
+        }
+    }
+
     #[test]
     fn damaged_records_are_errors() {
+        let at = DateTime::parse_from_rfc3339("2026-03-14T12:00:00+03:00").unwrap();
         let bytes = pack_account(&AccountState::default());
-        for end in 0..bytes.len() {
-            assert!(unpack_account(bytes.get(..end).unwrap()).is_err(), "{end}");
+        let with_code = pack_account(&AccountState {
+            coupons: vec![HeldCoupon {
+                code: "C".to_string(),
+                coupon: "c".to_string(),
+                issued_at: at,
+                valid_from: Some(at),
+                valid_until: Some(at),
+                max_uses: Some(3),
+                used: 1,
+            }],
+            ..AccountState::default()
+        });
+        for whole in [&bytes, &with_code] {
+            for end in 0..whole.len() {
+                assert!(unpack_account(whole.get(..end).unwrap()).is_err(), "{end}");
+            }
         }
         let mut longer = bytes.clone();
         longer.push(0);

@@ -6,6 +6,12 @@
 //! from the lot the purchase opened (a debt if they were spent, forgiven if they expired), a
 //! return puts redeemed points back into the lots they came from, counters and budgets count,
 //! coupons are issued and used, the tier changes.
+//!
+//! An issued code carries its own window (the start of its coupon's window when that is later
+//! than the issue, and the last valid moment the decision gives), so a CRM reads per code when
+//! it may be used. A use counts twice: in the customer's counter of the coupon (`uses N per
+//! customer`) and in the code's own record (its allowance, when it has one). Refunds give
+//! neither back, as they do not give back the coupon's discount.
 
 use super::model::{AccountState, EntryKind, Event, JournalEntry, Lot, StoredTransaction};
 use super::store::{Session, StoreError};
@@ -226,21 +232,27 @@ pub(super) fn post(
                     .entry(key)
                     .or_default() += 1;
             }
-            Effect::ConsumeCoupon { coupon, .. } => {
+            Effect::ConsumeCoupon { coupon, code } => {
                 *state
                     .uses
                     .entry(coupon.to_string())
                     .or_default()
                     .entry(FOR_LIFE)
                     .or_default() += 1;
+                HeldCoupon::count_use(&mut state.coupons, coupon, code);
             }
-            Effect::IssueCoupon { coupon, .. } => {
+            Effect::IssueCoupon {
+                coupon,
+                valid_until,
+            } => {
                 let code = coupon_code(program, coupon, &tx.id, index);
-                state.coupons.push(HeldCoupon {
-                    code: code.clone(),
-                    coupon: coupon.to_string(),
-                    issued_at: time,
-                });
+                state.coupons.push(HeldCoupon::issued(
+                    program,
+                    coupon,
+                    code.clone(),
+                    time,
+                    *valid_until,
+                ));
                 out.events.push((
                     account.clone(),
                     time,

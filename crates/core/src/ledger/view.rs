@@ -1,5 +1,6 @@
 //! Reading an account as the evaluator needs it: balances, tier, the history windows and the
-//! counters of the current periods, all as of the transaction's time.
+//! counters of the current periods, all as of the transaction's time, and the codes held, each
+//! with its own record (window, allowance, uses) for the evaluator to honour.
 
 use super::model::AccountState;
 use super::store::{Session, StoreError};

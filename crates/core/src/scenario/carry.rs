@@ -5,7 +5,9 @@
 //! counters count within the current period of each cap or limit (the starting account's
 //! counters belong to the period of the first step); history windows add the scenario's own
 //! purchases to the starting figures; issued coupons get the codes `NAME-1`, `NAME-2`... in
-//! issue order. Expiry of points is the ledger's business and is not modelled here.
+//! issue order, with the window the ledger would record, and each use of a held code counts in
+//! its own record as in the ledger (so a code given with `max_uses` is used up as it would be
+//! there). Expiry of points is the ledger's business and is not modelled here.
 
 use crate::eval::{
     period_start, AccountView, Context, Decision, EvalError, HeldCoupon, HeldTier, RefundOf,
@@ -166,8 +168,9 @@ impl Carry {
                             *view.uses.entry(source.name().to_string()).or_default() += 1;
                         }
                     }
-                    E::ConsumeCoupon { coupon, .. } => {
-                        *view.uses.entry(coupon.to_string()).or_default() += 1
+                    E::ConsumeCoupon { coupon, code } => {
+                        *view.uses.entry(coupon.to_string()).or_default() += 1;
+                        HeldCoupon::count_use(&mut view.coupons, coupon, code);
                     }
                     E::BudgetConsumed { promotion, amount } => {
                         *view.budget_used.entry(promotion.to_string()).or_default() += *amount
@@ -178,18 +181,23 @@ impl Carry {
                             until: *until,
                         })
                     }
-                    E::IssueCoupon { coupon, .. } => {
+                    E::IssueCoupon {
+                        coupon,
+                        valid_until,
+                    } => {
                         let n = view
                             .coupons
                             .iter()
                             .filter(|h| *h.coupon == **coupon)
                             .count()
                             + 1;
-                        view.coupons.push(HeldCoupon {
-                            code: format!("{coupon}-{n}"),
-                            coupon: coupon.to_string(),
-                            issued_at: entry.time,
-                        })
+                        view.coupons.push(HeldCoupon::issued(
+                            program,
+                            coupon,
+                            format!("{coupon}-{n}"),
+                            entry.time,
+                            *valid_until,
+                        ))
                     }
                     E::Discount { .. } => {}
                 }
