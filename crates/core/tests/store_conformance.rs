@@ -14,7 +14,7 @@ mod common;
 use puntos::eval::{Decision, Effect, Source};
 use puntos::ledger::{
     AccountState, EntryKind, Event, JournalEntry, Lot, OutboxEvent, Session, Store, StoreError,
-    StoredTransaction,
+    StoredTransaction, Upcoming,
 };
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -465,6 +465,44 @@ fn reads_see_own_writes<S: Store>(make: impl Fn() -> S) {
     });
 }
 
+/// Records announced to be read ahead come back as the unit last wrote them, never as they
+/// were when it started: an account replaced (and its alias moved to another), a transaction
+/// written, after the announcement.
+fn read_ahead_never_hides_own_writes<S: Store>(make: impl Fn() -> S) {
+    let mut store = make();
+    run(&mut store, |s| {
+        s.put_account(&account("A", &["card-1"]))?;
+        s.put_account(&account("B", &[]))?;
+        s.put_transaction(&transaction("T-1", "A", "1"))
+    });
+    run(&mut store, |s| {
+        let ids: Vec<String> = (0..8).map(|n| format!("T-{n}")).collect();
+        let mut upcoming = vec![
+            Upcoming::Account("A"),
+            Upcoming::Account("card-1"),
+            Upcoming::Account("B"),
+        ];
+        upcoming.extend(ids.iter().map(|id| Upcoming::Transaction(id)));
+        s.read_ahead(&upcoming);
+        let mut changed = account("A", &[]);
+        changed.lots.push(lot("A-2#0", "2"));
+        s.put_account(&changed)?;
+        let b = account("B", &["card-1"]);
+        s.put_account(&b)?;
+        let t1 = transaction("T-1", "B", "5");
+        s.put_transaction(&t1)?;
+        let t2 = transaction("T-2", "A", "2");
+        s.put_transaction(&t2)?;
+        assert_eq!(s.account("A")?, Some(changed));
+        assert_eq!(s.account("card-1")?, Some(b.clone()));
+        assert_eq!(s.account("B")?, Some(b));
+        assert_eq!(s.transaction("T-1")?, Some(t1));
+        assert_eq!(s.transaction("T-2")?, Some(t2));
+        assert_eq!(s.transaction("T-3")?, None);
+        Ok(())
+    });
+}
+
 /// Decimals come back exactly, scale included: no floating point on the way.
 fn decimals_round_trip<S: Store>(make: impl Fn() -> S) {
     let texts = [
@@ -630,6 +668,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    read_ahead_never_hides_own_writes,
     accounts_by_id_and_alias,
     alias_conflict_is_an_error,
     replacing_an_account,

@@ -179,6 +179,12 @@ impl<'s> Batch<'s> {
         })
     }
 
+    /// Whether the account `id`, taken, was changed earlier in this unit: giving it back
+    /// unchanged ([`Batch::release_account`]) then means giving back that earlier state.
+    pub fn changed_in_unit(&self, id: &str) -> bool {
+        self.taken.get(id).is_some_and(|taken| taken.pending)
+    }
+
     /// Gives back an account taken with [`Batch::take_account`] and not changed.
     pub fn release_account(&mut self, account: AccountState) {
         if let Some(taken) = self.taken.remove(&account.id) {
@@ -247,6 +253,10 @@ impl<'s> Batch<'s> {
 }
 
 impl Session for Batch<'_> {
+    fn read_ahead(&mut self, upcoming: &[super::store::Upcoming<'_>]) {
+        self.inner.read_ahead(upcoming);
+    }
+
     fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, StoreError> {
         if let Some(known) = self.shops.get(id) {
             return Ok(known.clone());

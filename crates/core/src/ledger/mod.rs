@@ -20,6 +20,7 @@ mod batch;
 mod chain;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod codec;
+mod fingerprint;
 pub mod model;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod pack;
@@ -42,14 +43,13 @@ pub use model::{
 pub use replay::{audit, replay, Audit, ReplayedAccount, ReplayedLot};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
-pub use store::{MemoryStore, Session, Store, StoreError};
+pub use store::{MemoryStore, Session, Store, StoreError, Upcoming};
 
 use crate::eval::{Context, Decision, EvalError, EvalOptions, RefundOf, Transaction};
 use crate::versions::Versions;
 use chrono::{DateTime, FixedOffset};
 use post::{advance, post, Posting, Postings};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// A transaction for the ledger: the account it belongs to and, for a refund, the purchase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -302,13 +302,19 @@ impl<S: Store> Ledger<S> {
         let notice = self.options.expiry_notice;
         self.store.atomically(|session| {
             let mut unit = batch::Batch::new(session);
-            let mut results = Vec::with_capacity(batch.len());
-            for incoming in batch {
-                match apply_in(&mut unit, versions, notice, incoming) {
-                    Err(LedgerError::Store(e)) => return Err(e),
-                    result => results.push(result),
+            unit.read_ahead(&upcoming(batch));
+            let results = std::thread::scope(|scope| {
+                let mut fingerprints = fingerprint::Fingerprints::start(scope, batch);
+                let mut results = Vec::with_capacity(batch.len());
+                for incoming in batch {
+                    let fingerprint = fingerprints.next(incoming);
+                    match apply_in(&mut unit, versions, notice, incoming, fingerprint) {
+                        Err(LedgerError::Store(e)) => return Err(e),
+                        result => results.push(result),
+                    }
                 }
-            }
+                Ok(results)
+            })?;
             unit.finish()?;
             Ok(results)
         })
@@ -401,6 +407,20 @@ impl<S: Store> Ledger<S> {
     }
 }
 
+/// What applying `batch` reads, in order: for each transaction, its own record (is it a
+/// retry?), its account, and the purchase it refunds.
+fn upcoming(batch: &[Incoming]) -> Vec<Upcoming<'_>> {
+    let mut upcoming = Vec::with_capacity(2 * batch.len());
+    for incoming in batch {
+        upcoming.push(Upcoming::Transaction(&incoming.transaction.id));
+        upcoming.push(Upcoming::Account(&incoming.account));
+        if let Some(original) = &incoming.refund_of {
+            upcoming.push(Upcoming::Transaction(original));
+        }
+    }
+    upcoming
+}
+
 /// Decides and records one transaction inside a unit of work. Every check and the decision
 /// come before the first write, so a refused transaction writes nothing but its refusal.
 fn apply_in(
@@ -408,6 +428,7 @@ fn apply_in(
     versions: &Versions,
     notice: chrono::TimeDelta,
     incoming: &Incoming,
+    fingerprint: String,
 ) -> Result<Applied, LedgerError> {
     let tx = &incoming.transaction;
     if tx.id.trim().is_empty() {
@@ -424,7 +445,6 @@ fn apply_in(
         )
         .into());
     }
-    let fingerprint = fingerprint(incoming);
     if let Some(stored) = session.transaction(&tx.id)? {
         match (stored.fingerprint == fingerprint, stored.refused) {
             (true, None) => return Ok(Applied::Duplicate(stored.decision)),
@@ -495,6 +515,9 @@ fn decide(
             });
         }
     }
+    // Deciding changes the state as it goes (time passes first); a refusal must leave the
+    // account as it was, which for an account changed earlier in the unit is that state.
+    let before = session.changed_in_unit(&state.id).then(|| state.clone());
     match decide_for(session, versions, notice, incoming, &mut state) {
         Ok((decision, out, original, consumed)) => {
             let account = state.id.clone();
@@ -518,7 +541,7 @@ fn decide(
             Ok(Applied::New(stored.decision))
         }
         Err(e) => {
-            session.release_account(state);
+            session.release_account(before.unwrap_or(state));
             Err(e)
         }
     }
@@ -666,13 +689,4 @@ fn record(
     let events = numbered(out.events, session.outbox_head()?);
     session.push_events(&events)?;
     session.put_account(state)
-}
-
-/// A hash of the incoming transaction's content (its JSON), to tell a retry from a different
-/// transaction.
-fn fingerprint(incoming: &Incoming) -> String {
-    // Written out first and hashed in one go: hashing each of the many small pieces the
-    // serializer writes costs more than the text. Failing, it is the hash of an empty text.
-    let text = serde_json::to_vec(incoming).unwrap_or_default();
-    chain::hex(&Sha256::digest(&text))
 }

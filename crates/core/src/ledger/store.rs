@@ -12,8 +12,24 @@ use std::collections::BTreeMap;
 #[error("store: {0}")]
 pub struct StoreError(pub String);
 
+/// A record a unit of work is about to read, announced with [`Session::read_ahead`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Upcoming<'a> {
+    /// The account with this id or alias, as [`Session::account`] reads it.
+    Account(&'a str),
+    /// The transaction with this id, as [`Session::transaction`] reads it.
+    Transaction(&'a str),
+}
+
 /// The reads and writes of one atomic unit of work.
 pub trait Session {
+    /// Announces records the unit is about to read, in the order it will read them, so a
+    /// store can read them ahead (the SQLite store does so on a thread of its own, while the
+    /// ledger decides the transactions before them). A hint: what is read afterwards is the
+    /// same with or without it, and a store may ignore it (the default does).
+    fn read_ahead(&mut self, upcoming: &[Upcoming<'_>]) {
+        let _ = upcoming;
+    }
     /// The account with this id, or holding this alias (a card number, a legacy id).
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError>;
     /// Ids of accounts after `after` (exclusive; empty for the first), in id order, at most

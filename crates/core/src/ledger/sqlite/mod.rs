@@ -17,7 +17,10 @@
 //! - The schema is versioned ([`schema`]): migrations are applied in order, in one transaction,
 //!   when a database is opened. A database written by a newer puntos is refused.
 //! - An account's journal entries are linked into a list rather than indexed ([`links`]).
+//! - A batch's accounts and transactions are read ahead on a thread of the store's own
+//!   ([`ahead`]), while the writer decides the transactions before them.
 
+mod ahead;
 mod checkpoint;
 mod links;
 mod schema;
@@ -25,7 +28,8 @@ mod schema;
 use super::chain::{check_texts, encode_entries};
 use super::codec::{decode, decode_account, encode, encode_account, from_seq, to_seq};
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
-use super::store::{Session, Store, StoreError};
+use super::store::{Session, Store, StoreError, Upcoming};
+use ahead::{Reader, Reading};
 use checkpoint::Checkpointer;
 use links::Links;
 use rusqlite::{
@@ -55,6 +59,9 @@ pub struct SqliteStore {
     /// Stopped (and joined) before the connection closes, so the connection closing last
     /// checkpoints and removes the write-ahead log as SQLite does.
     checkpointer: Option<Checkpointer>,
+    /// Reads ahead for units of work (a file database only; stopped before the connection
+    /// closes, like the checkpointer).
+    reader: Option<Reader>,
     connection: Connection,
 }
 
@@ -71,6 +78,7 @@ impl SqliteStore {
         let mut store = SqliteStore::setup(connection, true)
             .map_err(|StoreError(e)| StoreError(format!("{}: {e}", path.display())))?;
         store.checkpointer = Checkpointer::start(path);
+        store.reader = Reader::start(path);
         Ok(store)
     }
 
@@ -116,6 +124,7 @@ impl SqliteStore {
         schema::migrate(&mut connection)?;
         Ok(SqliteStore {
             checkpointer: None,
+            reader: None,
             connection,
         })
     }
@@ -164,9 +173,13 @@ impl Store for SqliteStore {
         let mut session = SqliteSession {
             tx: &tx,
             links: Links::default(),
+            reader: self.reader.as_ref(),
+            ahead: None,
         };
         let result = work(&mut session)
             .and_then(|value| session.links.write(&tx).map(|()| value).map_err(E::from));
+        // What was read ahead and not asked for is dropped (the reader stops) before the commit.
+        drop(session);
         match result {
             Ok(value) => {
                 tx.commit().map_err(sql("committing a unit of work"))?;
@@ -185,9 +198,10 @@ impl Store for SqliteStore {
     }
 
     fn purge(&mut self) -> Result<(), StoreError> {
-        // The checkpointing thread's connection would keep the log from being emptied: it is
-        // stopped meanwhile, and started again after.
+        // The checkpointing and reading threads' connections would keep the log from being
+        // emptied: they are stopped meanwhile, and started again after.
         let restart = self.checkpointer.take().is_some();
+        let restart_reader = self.reader.take().is_some();
         // Copy the WAL into the database and empty it, then rebuild the file without free pages.
         let result = self
             .empty_log()
@@ -197,9 +211,12 @@ impl Store for SqliteStore {
                     .map_err(sql("vacuuming"))
             })
             .and_then(|()| self.empty_log());
+        let path = self.connection.path().map(std::path::PathBuf::from);
         if restart {
-            let path = self.connection.path().map(std::path::PathBuf::from);
-            self.checkpointer = path.and_then(|p| Checkpointer::start(&p));
+            self.checkpointer = path.as_deref().and_then(Checkpointer::start);
+        }
+        if restart_reader {
+            self.reader = path.as_deref().and_then(Reader::start);
         }
         result
     }
@@ -229,6 +246,10 @@ struct SqliteSession<'t, 'c> {
     tx: &'t Transaction<'c>,
     /// Accounts' newest journal entries, as this unit knows them.
     links: Links,
+    /// The store's read-ahead thread, if it has one.
+    reader: Option<&'t Reader>,
+    /// What this unit has had read ahead, if anything.
+    ahead: Option<Reading>,
 }
 
 impl SqliteSession<'_, '_> {
@@ -302,38 +323,28 @@ impl Session for SqliteSession<'_, '_> {
         rows.collect::<Result<Vec<_>, _>>().map_err(listing)
     }
 
+    fn read_ahead(&mut self, upcoming: &[Upcoming<'_>]) {
+        if self.ahead.is_none() {
+            self.ahead = self.reader.and_then(|reader| reader.read(upcoming));
+        }
+    }
+
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
-        // The account's newest journal entry comes with it, for the entries it will be given.
-        let read = self
-            .tx
-            .prepare_cached(
-                "SELECT state, COALESCE(last_entry,
-                                        (SELECT seq FROM journal_tails WHERE account = id))
-                 FROM accounts
-                 WHERE id = COALESCE((SELECT account FROM aliases WHERE alias = ?1), ?1)",
-            )
-            .and_then(|mut s| {
-                s.query_row([id_or_alias], |row| {
-                    Ok((
-                        decode_account(
-                            format_args!("account {id_or_alias}"),
-                            row.get_ref(0)?.as_blob()?,
-                        ),
-                        row.get::<_, Option<i64>>(1)?,
-                    ))
-                })
-                .optional()
-            })
-            .map_err(|e| StoreError(format!("reading account {id_or_alias}: {e}")))?;
+        let read = match self.ahead.as_mut().and_then(|a| a.account(id_or_alias)) {
+            Some(read) => read,
+            None => read_account(self.tx, id_or_alias)?,
+        };
         let Some((account, newest)) = read else {
             return Ok(None);
         };
-        let account = account?;
         self.links.know(&account.id, newest);
         Ok(Some(account))
     }
 
     fn put_account(&mut self, account: &AccountState) -> Result<(), StoreError> {
+        if let Some(ahead) = &mut self.ahead {
+            ahead.forget_accounts();
+        }
         let id = account.id.as_str();
         let fail = |e: rusqlite::Error| StoreError(format!("writing account {id}: {e}"));
         let state = encode_account(account);
@@ -381,6 +392,9 @@ impl Session for SqliteSession<'_, '_> {
     }
 
     fn update_accounts(&mut self, accounts: &[&AccountState]) -> Result<(), StoreError> {
+        if let Some(ahead) = &mut self.ahead {
+            ahead.forget_accounts();
+        }
         for account in accounts {
             let id = account.id.as_str();
             let state = encode_account(account);
@@ -403,17 +417,17 @@ impl Session for SqliteSession<'_, '_> {
     }
 
     fn transaction(&mut self, id: &str) -> Result<Option<StoredTransaction>, StoreError> {
-        let body: Option<String> = self
-            .tx
-            .prepare_cached("SELECT body FROM transactions WHERE id = ?1")
-            .and_then(|mut s| s.query_row([id], |row| row.get(0)).optional())
-            .map_err(|e| StoreError(format!("reading transaction {id}: {e}")))?;
-        body.map(|b| decode(format_args!("transaction {id}"), &b))
-            .transpose()
+        match self.ahead.as_mut().and_then(|a| a.transaction(id)) {
+            Some(read) => Ok(read),
+            None => read_transaction(self.tx, id),
+        }
     }
 
     fn put_transaction(&mut self, transaction: &StoredTransaction) -> Result<(), StoreError> {
         let id = transaction.id.as_str();
+        if let Some(ahead) = &mut self.ahead {
+            ahead.forget_transaction(id);
+        }
         let body = encode(format_args!("transaction {id}"), transaction)?;
         self.tx
             .prepare_cached(
@@ -567,6 +581,49 @@ impl Session for SqliteSession<'_, '_> {
             .map_err(|e| StoreError(format!("acknowledging outbox events: {e}")))?;
         Ok(())
     }
+}
+
+/// The account with id or alias `id_or_alias`, with its newest journal entry (for the entries
+/// it will be given), as `connection` sees it.
+fn read_account(
+    connection: &Connection,
+    id_or_alias: &str,
+) -> Result<Option<(AccountState, Option<i64>)>, StoreError> {
+    let read = connection
+        .prepare_cached(
+            "SELECT state, COALESCE(last_entry,
+                                    (SELECT seq FROM journal_tails WHERE account = id))
+             FROM accounts
+             WHERE id = COALESCE((SELECT account FROM aliases WHERE alias = ?1), ?1)",
+        )
+        .and_then(|mut s| {
+            s.query_row([id_or_alias], |row| {
+                Ok((
+                    decode_account(
+                        format_args!("account {id_or_alias}"),
+                        row.get_ref(0)?.as_blob()?,
+                    ),
+                    row.get::<_, Option<i64>>(1)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(|e| StoreError(format!("reading account {id_or_alias}: {e}")))?;
+    read.map(|(account, newest)| Ok((account?, newest)))
+        .transpose()
+}
+
+/// The transaction `id`, as `connection` sees it.
+fn read_transaction(
+    connection: &Connection,
+    id: &str,
+) -> Result<Option<StoredTransaction>, StoreError> {
+    let body: Option<String> = connection
+        .prepare_cached("SELECT body FROM transactions WHERE id = ?1")
+        .and_then(|mut s| s.query_row([id], |row| row.get(0)).optional())
+        .map_err(|e| StoreError(format!("reading transaction {id}: {e}")))?;
+    body.map(|b| decode(format_args!("transaction {id}"), &b))
+        .transpose()
 }
 
 /// Maps an SQLite error to a store error saying what was being done.

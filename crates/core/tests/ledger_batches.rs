@@ -1,0 +1,165 @@
+//! Batches decide exactly as one transaction at a time: a generated history applied in batches
+//! of random sizes to a SQLite file (where a batch's accounts and transactions are read ahead
+//! on another thread and its fingerprints computed on another) gives the same results, the
+//! same accounts and the same journal as the memory store applying it row by row. The
+//! histories mix what makes reading ahead delicate: a transaction repeated or its id reused
+//! within a batch, a refund of a purchase made earlier in the same batch, a signup followed by
+//! purchases in one batch, accounts reached by id and by card, unknown accounts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use proptest::prelude::*;
+use puntos::eval::{from_json, Customer};
+use puntos::ledger::{AccountState, Incoming, Ledger, MemoryStore, Session, SqliteStore, Store};
+use puntos::Versions;
+use serde_json::json;
+
+/// A row of a generated history.
+#[derive(Debug, Clone)]
+enum Row {
+    /// A purchase by an account (0, 1: existing; 2: signed up by the history) or a card.
+    Buy { who: usize, price: u32 },
+    /// A redemption of points.
+    Redeem { who: usize, points: u32 },
+    /// A refund of the `purchase`-th purchase so far, one unit.
+    Refund { purchase: usize },
+    /// The `row`-th row so far again: a retry.
+    Again { row: usize },
+    /// The `row`-th row's id with other content: a conflict.
+    Reuse { row: usize, price: u32 },
+    /// The signup of account C-3.
+    Signup,
+}
+
+fn row() -> impl Strategy<Value = Row> {
+    prop_oneof![
+        6 => (0usize..5, 100u32..3000).prop_map(|(who, price)| Row::Buy { who, price }),
+        1 => (0usize..5, 1u32..400).prop_map(|(who, points)| Row::Redeem { who, points }),
+        2 => (0usize..10).prop_map(|purchase| Row::Refund { purchase }),
+        2 => (0usize..30).prop_map(|row| Row::Again { row }),
+        1 => (0usize..30, 100u32..3000).prop_map(|(row, price)| Row::Reuse { row, price }),
+        1 => Just(Row::Signup),
+    ]
+}
+
+/// Who a purchase names: two accounts by id, one by card, the signed-up one, and nobody.
+const WHO: [&str; 5] = ["C-1", "C-2", "2770000000024", "C-3", "nobody"];
+
+fn incoming(value: serde_json::Value) -> Incoming {
+    from_json(&value.to_string()).unwrap()
+}
+
+/// The history's rows as incoming transactions, an hour apart.
+fn history(rows: &[Row]) -> Vec<Incoming> {
+    let mut out: Vec<Incoming> = Vec::new();
+    let mut purchases: Vec<String> = Vec::new();
+    for (n, row) in rows.iter().enumerate() {
+        let time = chrono::DateTime::parse_from_rfc3339("2026-02-02T09:00:00+03:00").unwrap()
+            + chrono::TimeDelta::hours(n as i64);
+        let (id, at) = (format!("T-{n}"), time.to_rfc3339());
+        let buy = |id: &str, who: &str, price: u32| {
+            incoming(json!({"account": who, "transaction": {"id": id, "time": at,
+                "lines": [{"category": "otc", "unit_price": price, "quantity": 2}]}}))
+        };
+        let next = match row {
+            Row::Buy { who, price } => {
+                purchases.push(id.clone());
+                buy(&id, WHO[*who], *price)
+            }
+            Row::Redeem { who, points } => incoming(
+                json!({"account": WHO[*who], "transaction": {"id": id, "time": at,
+                    "redeem": points, "lines": [{"category": "otc", "unit_price": 2000}]}}),
+            ),
+            Row::Refund { purchase } => {
+                let Some(original) = purchases.get(*purchase) else {
+                    continue;
+                };
+                incoming(
+                    json!({"account": "C-1", "refund_of": original, "transaction": {
+                    "id": id, "kind": "refund", "time": at,
+                    "lines": [{"original_line": 0, "unit_price": 1, "quantity": 1}]}}),
+                )
+            }
+            Row::Again { row } => match out.get(*row) {
+                Some(earlier) => earlier.clone(),
+                None => continue,
+            },
+            Row::Reuse { row, price } => match out.get(*row) {
+                Some(earlier) => buy(&earlier.transaction.id.clone(), "C-1", *price),
+                None => continue,
+            },
+            Row::Signup => incoming(json!({"account": "C-3", "customer": {"id": "C-3"},
+                "transaction": {"id": id, "kind": "signup", "time": at}})),
+        };
+        out.push(next);
+    }
+    out
+}
+
+/// A ledger over `store` on the pharmacy program, with accounts C-1 and C-2 (C-2 holding a
+/// card).
+fn ledger<S: Store>(store: S) -> Ledger<S> {
+    let versions = Versions::new(vec![common::pharmacy().clone()]).unwrap();
+    let mut ledger = Ledger::new(store, versions);
+    for (id, aliases) in [("C-1", vec![]), ("C-2", vec!["2770000000024".to_string()])] {
+        ledger
+            .open_account(AccountState {
+                id: id.to_string(),
+                customer: Customer {
+                    id: id.to_string(),
+                    ..Customer::default()
+                },
+                aliases,
+                ..AccountState::default()
+            })
+            .unwrap();
+    }
+    ledger
+}
+
+fn journal<S: Store>(ledger: &mut Ledger<S>) -> Vec<puntos::ledger::JournalEntry> {
+    ledger
+        .store_mut()
+        .atomically(|s: &mut dyn Session| s.journal(None, 0, 100_000))
+        .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    #[test]
+    fn batches_on_sqlite_decide_as_rows_one_by_one_in_memory(
+        rows in proptest::collection::vec(row(), 1..60),
+        sizes in proptest::collection::vec(1usize..40, 1..10),
+    ) {
+        let rows = history(&rows);
+        let mut single = ledger(MemoryStore::new());
+        let expected: Vec<String> = rows.iter().map(|r| format!("{:?}", single.apply(r))).collect();
+
+        let dir = std::env::temp_dir().join(format!("puntos-batches-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ledger.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let mut batched = ledger(SqliteStore::open(&path).unwrap());
+        let mut results = Vec::new();
+        let (mut start, mut size) = (0, sizes.iter().cycle());
+        while start < rows.len() {
+            let end = (start + size.next().copied().unwrap_or(1)).min(rows.len());
+            for result in batched.apply_batch(&rows[start..end]).unwrap() {
+                results.push(format!("{result:?}"));
+            }
+            start = end;
+        }
+        prop_assert_eq!(results, expected);
+        for id in ["C-1", "C-2", "C-3"] {
+            prop_assert_eq!(batched.account(id).unwrap(), single.account(id).unwrap());
+        }
+        prop_assert_eq!(journal(&mut batched), journal(&mut single));
+        drop(batched);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
