@@ -6,6 +6,9 @@
 //!   for them all, on a server).
 //! - Promotion budgets are read once per batch and their totals written once, at the end.
 //! - A registered store (shop) is read once per batch, however many transactions name it.
+//! - Transactions are recorded at the end ([`Batch::keep_transaction`]), their JSON written
+//!   on another thread while the store writes the rest; read again within the unit (a retry,
+//!   a refund's purchase), they come from what the unit holds.
 //! - An account is read from the store once per batch, handed over by value rather than copied
 //!   ([`Batch::take_account`], [`Batch::keep_account`]), and written once, at the end, after
 //!   the journal (so a store can record its newest entry in the same write). Kept with the
@@ -15,6 +18,8 @@
 //! Inside one unit of work nobody else writes (the store holds its write lock, or its row
 //! locks, from the first read to the commit), so what was read stays true until the end.
 
+use super::background::{Background, WORTH_A_THREAD};
+use super::codec::encode;
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, StoreError};
 use indexmap::IndexMap;
@@ -60,6 +65,8 @@ pub(super) struct Batch<'s> {
     budgets: IndexMap<String, Budget>,
     /// Registered stores read, by id (`None`: not registered).
     shops: HashMap<String, Option<crate::eval::Store>>,
+    /// Transactions recorded in this unit and not yet written, by id.
+    transactions: IndexMap<String, StoredTransaction>,
     journal_head: Option<Option<(u64, String)>>,
     journal: Vec<JournalEntry>,
     /// The JSON of each entry of `journal`, in the same order.
@@ -78,6 +85,7 @@ impl<'s> Batch<'s> {
             kept_aliases: HashMap::new(),
             budgets: IndexMap::new(),
             shops: HashMap::new(),
+            transactions: IndexMap::new(),
             journal_head: None,
             journal: Vec::new(),
             journal_bodies: Vec::new(),
@@ -91,8 +99,41 @@ impl<'s> Batch<'s> {
         self.flush()
     }
 
-    /// Writes what is held to the store (which keeps it until its unit commits or fails).
+    /// Writes what is held to the store (which keeps it until its unit commits or fails); the
+    /// transactions' JSON, for a store that keeps it, is written on another thread meanwhile.
     fn flush(&mut self) -> Result<(), StoreError> {
+        let transactions: Vec<StoredTransaction> = std::mem::take(&mut self.transactions)
+            .into_values()
+            .collect();
+        if !self.inner.keeps_json() {
+            self.flush_all_but_transactions()?;
+            return transactions
+                .iter()
+                .try_for_each(|t| self.inner.put_transaction(t));
+        }
+        let encode_all = || -> Result<Vec<String>, StoreError> {
+            transactions
+                .iter()
+                .map(|t| encode(format_args!("transaction {}", t.id), t))
+                .collect()
+        };
+        std::thread::scope(|scope| {
+            let background = (transactions.len() >= WORTH_A_THREAD)
+                .then(|| Background::start(scope, "puntos-encode", &encode_all));
+            self.flush_all_but_transactions()?;
+            let bodies = match background {
+                Some(background) => background.result()?,
+                None => encode_all()?,
+            };
+            for (transaction, body) in transactions.iter().zip(bodies) {
+                self.inner.put_transaction_encoded(transaction, &body)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Writes budgets, journal entries, events and accounts.
+    fn flush_all_but_transactions(&mut self) -> Result<(), StoreError> {
         for (promotion, budget) in &mut self.budgets {
             if !budget.added.is_zero() {
                 self.inner.add_budget_used(promotion, budget.added)?;
@@ -213,6 +254,17 @@ impl<'s> Batch<'s> {
             .insert(account.id.clone(), (account, stored_aliases));
     }
 
+    /// Records a transaction (or replaces its record) when the unit ends.
+    pub fn keep_transaction(&mut self, transaction: StoredTransaction) {
+        match self.transactions.get_mut(&transaction.id) {
+            Some(kept) => *kept = transaction,
+            None => {
+                self.transactions
+                    .insert(transaction.id.clone(), transaction);
+            }
+        }
+    }
+
     /// Appends sealed journal entries (their `seq` continue the head's), with their JSON
     /// (as [`super::chain::seal_encoded`] gives it).
     pub fn keep_encoded_entries(
@@ -257,6 +309,10 @@ impl Session for Batch<'_> {
         self.inner.read_ahead(upcoming);
     }
 
+    fn keeps_json(&self) -> bool {
+        self.inner.keeps_json()
+    }
+
     fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, StoreError> {
         if let Some(known) = self.shops.get(id) {
             return Ok(known.clone());
@@ -298,11 +354,15 @@ impl Session for Batch<'_> {
     }
 
     fn transaction(&mut self, id: &str) -> Result<Option<StoredTransaction>, StoreError> {
-        self.inner.transaction(id)
+        match self.transactions.get(id) {
+            Some(kept) => Ok(Some(kept.clone())),
+            None => self.inner.transaction(id),
+        }
     }
 
     fn put_transaction(&mut self, transaction: &StoredTransaction) -> Result<(), StoreError> {
-        self.inner.put_transaction(transaction)
+        self.keep_transaction(transaction.clone());
+        Ok(())
     }
 
     fn budget_used(&mut self, promotion: &str) -> Result<Decimal, StoreError> {

@@ -2,16 +2,11 @@
 //! same content again) from a different transaction reusing an id. A batch's fingerprints are
 //! computed on a thread of their own ([`Fingerprints`]), ahead of the ledger deciding them.
 
+use super::background::WORTH_A_THREAD;
 use super::{chain, Incoming};
 use sha2::{Digest, Sha256};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{channel, Receiver};
 use std::thread::Scope;
-
-/// Batches smaller than this are fingerprinted in place: a thread would cost more.
-const WORTH_A_THREAD: usize = 8;
-
-/// How many fingerprints the thread may compute ahead of the ledger.
-const AHEAD: usize = 256;
 
 /// A hash of the incoming transaction's content (its JSON).
 pub(super) fn fingerprint(incoming: &Incoming) -> String {
@@ -38,7 +33,9 @@ impl Fingerprints {
         if batch.len() < WORTH_A_THREAD {
             return Fingerprints { ahead: None };
         }
-        let (send, receive) = sync_channel(AHEAD);
+        // Unbounded (a batch's fingerprints are small): the thread, far faster than the
+        // ledger, never waits for room, so the ledger never has to wake it.
+        let (send, receive) = channel();
         let started = std::thread::Builder::new()
             .name("puntos-fingerprints".to_string())
             .spawn_scoped(scope, move || {

@@ -16,9 +16,9 @@
 //!   points already spent, and the journal entry says so.
 //! - The journal is a hash chain; [`Ledger::verify`] finds an edited or removed entry.
 
+mod background;
 mod batch;
 mod chain;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod codec;
 mod fingerprint;
 pub mod model;
@@ -463,7 +463,7 @@ fn apply_in(
         ) => {
             // Remembered, so the same row applied again (a resumed or concurrent run) is
             // refused again rather than decided against a later state of the account.
-            session.put_transaction(&StoredTransaction {
+            session.keep_transaction(StoredTransaction {
                 id: tx.id.clone(),
                 account: incoming.account.clone(),
                 fingerprint,
@@ -482,7 +482,7 @@ fn apply_in(
                 consumed: Vec::new(),
                 returned: rust_decimal::Decimal::ZERO,
                 time: tx.time,
-            })?;
+            });
             Err(refusal)
         }
         other => other,
@@ -523,8 +523,8 @@ fn decide(
             let account = state.id.clone();
             record_in(session, out)?;
             session.keep_account(state)?;
-            if let Some(original) = &original {
-                session.put_transaction(original)?;
+            if let Some(original) = original {
+                session.keep_transaction(original);
             }
             let stored = StoredTransaction {
                 id: tx.id.clone(),
@@ -537,8 +537,9 @@ fn decide(
                 returned: rust_decimal::Decimal::ZERO,
                 time: tx.time,
             };
-            session.put_transaction(&stored)?;
-            Ok(Applied::New(stored.decision))
+            let decision = stored.decision.clone();
+            session.keep_transaction(stored);
+            Ok(Applied::New(decision))
         }
         Err(e) => {
             session.release_account(before.unwrap_or(state));

@@ -734,8 +734,20 @@ impl Session for PgSession<'_> {
     }
 
     fn put_transaction(&mut self, transaction: &StoredTransaction) -> Result<(), StoreError> {
+        let body = encode(format_args!("transaction {}", transaction.id), transaction)?;
+        self.put_transaction_encoded(transaction, &body)
+    }
+
+    fn keeps_json(&self) -> bool {
+        true
+    }
+
+    fn put_transaction_encoded(
+        &mut self,
+        transaction: &StoredTransaction,
+        body: &str,
+    ) -> Result<(), StoreError> {
         let id = transaction.id.as_str();
-        let body = encode(format_args!("transaction {id}"), transaction)?;
         self.lock("transaction", id)?;
         self.execute(
             &format!("writing transaction {id}"),

@@ -51,6 +51,22 @@ pub trait Session {
     fn transaction(&mut self, id: &str) -> Result<Option<StoredTransaction>, StoreError>;
     /// Records a transaction (or replaces it, to record refunded units).
     fn put_transaction(&mut self, transaction: &StoredTransaction) -> Result<(), StoreError>;
+    /// Whether the store keeps transactions as JSON text: a batch then writes the text on
+    /// another thread and hands it over ([`Session::put_transaction_encoded`]).
+    fn keeps_json(&self) -> bool {
+        false
+    }
+    /// Records a transaction whose JSON is already written: `body` is `transaction` as the
+    /// JSON [`Session::put_transaction`] would store (a batch writes it on another thread). A
+    /// store that keeps the JSON stores this text rather than writing it again.
+    fn put_transaction_encoded(
+        &mut self,
+        transaction: &StoredTransaction,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        let _ = body;
+        self.put_transaction(transaction)
+    }
     /// What a promotion's shared budget has spent.
     fn budget_used(&mut self, promotion: &str) -> Result<Decimal, StoreError>;
     /// Adds to a promotion's spent budget.

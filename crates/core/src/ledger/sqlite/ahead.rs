@@ -12,7 +12,7 @@
 
 use super::super::model::{AccountState, StoredTransaction};
 use super::super::store::{StoreError, Upcoming};
-use super::{read_account, read_transaction, BUSY_TIMEOUT};
+use super::{read_account, read_transaction, BUSY_TIMEOUT, CACHE_SIZE};
 use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -56,6 +56,11 @@ impl Reader {
     pub(super) fn start(path: &Path) -> Option<Reader> {
         let mut connection = Connection::open(path).ok()?;
         connection.busy_timeout(BUSY_TIMEOUT).ok()?;
+        // The writer's page cache size: the pages above the accounts, read for every one,
+        // stay cached here too.
+        connection
+            .pragma_update(None, "cache_size", CACHE_SIZE.to_string())
+            .ok()?;
         let (jobs, received) = channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("puntos-sqlite-read-ahead".to_string())

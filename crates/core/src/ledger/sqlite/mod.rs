@@ -424,11 +424,23 @@ impl Session for SqliteSession<'_, '_> {
     }
 
     fn put_transaction(&mut self, transaction: &StoredTransaction) -> Result<(), StoreError> {
+        let body = encode(format_args!("transaction {}", transaction.id), transaction)?;
+        self.put_transaction_encoded(transaction, &body)
+    }
+
+    fn keeps_json(&self) -> bool {
+        true
+    }
+
+    fn put_transaction_encoded(
+        &mut self,
+        transaction: &StoredTransaction,
+        body: &str,
+    ) -> Result<(), StoreError> {
         let id = transaction.id.as_str();
         if let Some(ahead) = &mut self.ahead {
             ahead.forget_transaction(id);
         }
-        let body = encode(format_args!("transaction {id}"), transaction)?;
         self.tx
             .prepare_cached(
                 "INSERT INTO transactions (id, account, body) VALUES (?1, ?2, ?3)
