@@ -153,7 +153,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         let start = self.weights.len();
         let (raw, weights) = match &accrual.earn.per_item {
             Some(filter) => {
-                let mut raw = Decimal::ZERO;
+                let mut raw = fixed::Total::default();
                 for i in 0..self.lines().len() {
                     if let Some(f) = filter {
                         if !self.passes(f, i)? {
@@ -173,14 +173,14 @@ impl<'a, T: Tracer> Engine<'a, T> {
                             format!("{} points", x.normalize()),
                         ));
                     }
-                    raw = fixed::add(raw, x).ok_or_else(|| {
+                    raw.add(x).ok_or_else(|| {
                         self.computation(accrual.earn.amount.span(), "the sum is too large")
                     })?;
                     if !x.is_zero() {
                         self.weights.push((i, x));
                     }
                 }
-                (raw, start..self.weights.len())
+                (raw.value(), start..self.weights.len())
             }
             None => {
                 let raw = non_negative(self.number(&accrual.earn.amount, None)?);

@@ -187,15 +187,16 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 negated,
                 value,
                 days,
-            } => match self.value(value, item)? {
+            } => match self.leaf(value, item)? {
                 V::Weekday(day) => Some((days >> day.num_days_from_monday() & 1 == 1) != *negated),
                 _ => None,
             },
             Plan::Compare(op, l, r) => {
-                let a = self.value(l, item)?;
-                let b = self.value(r, item)?;
+                let a = self.leaf(l, item)?;
+                let b = self.leaf(r, item)?;
                 self.compare(a, b).map(|ord| satisfies(*op, ord))
             }
+            Plan::TierIs(op, tier) => Some(satisfies(*op, self.tier.cmp(&Some(*tier)))),
             Plan::In {
                 negated,
                 value,
@@ -263,7 +264,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     {
         Ok(match p {
             Plan::Num(x) => Some(*x),
-            Plan::RulePoints(id) => Some(self.rule_points.get(*id).copied().unwrap_or_default()),
+            Plan::RulePoints(id) => Some(self.rule_points_of(*id)),
             Plan::Field(f, span) => self.num_field(*f, item, *span)?,
             Plan::Arith(op, l, r, span) => {
                 let a = self.operand(l, item)?;
@@ -350,11 +351,32 @@ impl<'a, T: Tracer> Engine<'a, T> {
         match p {
             Plan::Num(x) => Ok(Some(*x)),
             Plan::Field(f, span) => self.num_field(*f, item, *span),
+            Plan::RulePoints(id) => Ok(Some(self.rule_points_of(*id))),
             other => self.num(other, item),
         }
     }
 
+    /// The points rule `id` earned on this transaction (`N% of rule`).
+    fn rule_points_of(&self, id: usize) -> Decimal {
+        self.rule_points.get(id).copied().unwrap_or_default()
+    }
+
+    /// Any value, a field or constant read in place (as [`operand`](Self::operand) does for
+    /// numbers), anything else by [`value`](Self::value).
+    #[inline(always)]
+    fn leaf<'p>(&mut self, p: &'p Plan, item: Option<usize>) -> Result<V<'p>, Fault>
+    where
+        'a: 'p,
+    {
+        match p {
+            Plan::Const(v) => Ok(from_const(v)),
+            Plan::Field(f, span) => self.field(*f, item, *span),
+            other => self.value(other, item),
+        }
+    }
+
     /// A numeric field; `None` is unknown.
+    #[inline(always)]
     fn num_field(
         &self,
         f: Field,
@@ -401,6 +423,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             | Plan::NumCompare(..)
             | Plan::TextCompare(..)
             | Plan::Compare(..)
+            | Plan::TierIs(..)
             | Plan::TextIn { .. }
             | Plan::TextFieldIn { .. }
             | Plan::WeekdayIn { .. }
@@ -433,6 +456,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     }
 
     /// A text field's value; `None` for a field of another kind.
+    #[inline(always)]
     fn text_field(
         &self,
         f: Field,
@@ -576,7 +600,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     where
         'a: 'p,
     {
-        let mut sum = Decimal::ZERO;
+        let mut sum = fixed::Total::default();
         let mut count = 0usize;
         let lines = self.lines().len();
         for i in 0..lines {
@@ -593,7 +617,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 count += 1;
                 if let Some(v) = value {
                     let x = self.operand(v, Some(i))?.unwrap_or_default();
-                    sum = fixed::add(sum, x)
+                    sum.add(x)
                         .ok_or_else(|| self.fault(span, "the sum is too large"))?;
                 }
             }
@@ -602,11 +626,13 @@ impl<'a, T: Tracer> Engine<'a, T> {
             Function::Any => V::Bool(false),
             Function::All => V::Bool(true),
             Function::Count => V::Num(Decimal::from(count)),
-            _ => V::Num(sum),
+            _ => V::Num(sum.value()),
         })
     }
 
-    /// Arithmetic on two numbers.
+    /// Arithmetic on two numbers. Inlined into the number evaluator, whose most common work it
+    /// is (a product or a percentage per line).
+    #[inline(always)]
     fn arith(&self, op: BinaryOp, x: Decimal, y: Decimal, span: Span) -> Result<Decimal, Fault> {
         let r = match op {
             BinaryOp::Add => fixed::add(x, y),

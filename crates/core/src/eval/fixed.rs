@@ -54,29 +54,104 @@ pub(crate) fn cmp(a: Decimal, b: Decimal) -> Ordering {
 /// `a + b` for amounts that are not negative: the mantissas added when the scales agree and
 /// the sum stays within 64 bits (zero plus an amount is the amount), else `Decimal`'s checked
 /// addition. `None` on overflow.
+#[inline]
 pub(crate) fn add(a: Decimal, b: Decimal) -> Option<Decimal> {
     if !a.is_sign_negative() && !b.is_sign_negative() {
         if a.is_zero() && a.scale() <= b.scale() {
             return Some(b);
         }
         if a.scale() == b.scale() {
-            let sum = u64::try_from(a.mantissa())
-                .ok()
-                .zip(u64::try_from(b.mantissa()).ok())
+            let sum = unsigned(a)
+                .zip(unsigned(b))
                 .and_then(|(ma, mb)| ma.checked_add(mb));
             if let Some(sum) = sum {
-                let (lo, mid) = (sum as u32, (sum >> 32) as u32);
-                return Some(Decimal::from_parts(lo, mid, 0, false, a.scale()));
+                return Some(whole_units(sum, a.scale()));
             }
         }
     }
     a.checked_add(b)
 }
 
-/// The sum of amounts, in order (as `Iterator::sum`, with the fast addition).
+/// The sum of amounts, in order (as `Iterator::sum`, with the fast addition of [`Total`]).
 pub(crate) fn sum(xs: impl IntoIterator<Item = Decimal>) -> Decimal {
-    xs.into_iter()
-        .fold(Decimal::ZERO, |s, x| add(s, x).unwrap_or_else(|| s + x))
+    let mut total = Total::default();
+    for x in xs {
+        if total.add(x).is_none() {
+            // Beyond any decimal: as `Iterator::sum` does, which reports the overflow.
+            return total.value() + x;
+        }
+    }
+    total.value()
+}
+
+/// A running sum of amounts, equal to adding them in order with [`add`] (value and scale;
+/// property test below). While every amount added is not negative, of one scale, and the total
+/// fits in 64 bits (line amounts, points per line), it is kept as whole units of that scale, an
+/// integer addition each; from the first amount that breaks this, as a decimal.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) enum Total {
+    /// Nothing added yet: zero.
+    #[default]
+    Empty,
+    /// Whole units of `10^-scale`.
+    Units(u64, u32),
+    /// Any other sum.
+    Exact(Decimal),
+}
+
+impl Total {
+    /// Adds `x`; `None` when the sum overflows a decimal (the total is then unchanged).
+    #[inline(always)]
+    pub(crate) fn add(&mut self, x: Decimal) -> Option<()> {
+        if let Some(more) = unsigned(x) {
+            match *self {
+                Total::Empty => {
+                    *self = Total::Units(more, x.scale());
+                    return Some(());
+                }
+                Total::Units(units, scale) if scale == x.scale() => {
+                    if let Some(sum) = units.checked_add(more) {
+                        *self = Total::Units(sum, scale);
+                        return Some(());
+                    }
+                }
+                _ => {}
+            }
+        }
+        *self = Total::exact(add(self.value(), x)?);
+        Some(())
+    }
+
+    /// A decimal sum, as units when it is of the usual shape.
+    fn exact(x: Decimal) -> Total {
+        match unsigned(x) {
+            Some(units) => Total::Units(units, x.scale()),
+            None => Total::Exact(x),
+        }
+    }
+
+    /// The sum.
+    pub(crate) fn value(self) -> Decimal {
+        match self {
+            Total::Empty => Decimal::ZERO,
+            Total::Units(units, scale) => whole_units(units, scale),
+            Total::Exact(x) => x,
+        }
+    }
+}
+
+/// The mantissa of `x` if `x` is not negative and its mantissa fits in 64 bits.
+fn unsigned(x: Decimal) -> Option<u64> {
+    if x.is_sign_negative() {
+        return None;
+    }
+    u64::try_from(x.mantissa()).ok()
+}
+
+/// `units * 10^-scale` as a decimal of that scale.
+fn whole_units(units: u64, scale: u32) -> Decimal {
+    let (lo, mid) = (units as u32, (units >> 32) as u32);
+    Decimal::from_parts(lo, mid, 0, false, scale)
 }
 
 #[cfg(test)]
@@ -106,6 +181,27 @@ mod tests {
         #[test]
         fn the_fast_comparison_is_the_comparison(a in decimal(), b in decimal()) {
             prop_assert_eq!(cmp(a, b), a.cmp(&b));
+        }
+
+        #[test]
+        fn a_total_is_the_sum_in_order(xs in proptest::collection::vec(
+            prop_oneof![
+                3 => (0i64..1_000_000_000, 2u32..=2).prop_map(|(m, s)| Decimal::new(m, s)),
+                1 => (0i64..1_000, 0u32..=3).prop_map(|(m, s)| Decimal::new(m, s)),
+                1 => decimal(),
+            ],
+            0..8,
+        )) {
+            let mut total = Total::default();
+            let mut slow = Some(Decimal::ZERO);
+            for x in &xs {
+                let quick = total.add(*x).map(|()| total.value());
+                slow = slow.and_then(|s| s.checked_add(*x));
+                prop_assert_eq!(exact(quick), exact(slow));
+                if slow.is_none() {
+                    break;
+                }
+            }
         }
 
         #[test]

@@ -5,7 +5,9 @@
 //! number is a numeric step, and constants are ready to use. The evaluator (`expr.rs`) then
 //! rarely needs to ask what kind of value it holds.
 
-use crate::program::{Duration, HistoryMetric, RuleId, SegmentId, TypedExpr, TypedKind, Value};
+use crate::program::{
+    Duration, HistoryMetric, RuleId, SegmentId, TierId, TypedExpr, TypedKind, Value,
+};
 use crate::schema::{Field, Function};
 use crate::types::Type;
 use puntos_dsl::ast::{BinaryOp, CompareOp, UnaryOp};
@@ -59,6 +61,10 @@ pub(crate) enum Plan {
     TextCompare(CompareOp, Box<Plan>, Box<Plan>),
     /// A comparison of values of another kind (dates, weekdays, tiers, durations).
     Compare(CompareOp, Box<Plan>, Box<Plan>),
+    /// `customer.tier` against a constant tier, the operator written with the customer's tier
+    /// on the left (`customer.tier >= Gold`): the usual condition of a tier's bonus, in one
+    /// node.
+    TierIs(CompareOp, TierId),
     /// A text in (or not in) a constant list of texts.
     TextIn {
         /// `not in`.
@@ -236,6 +242,9 @@ impl Plan {
                         set: Box::new([text.into()]),
                     };
                 }
+                if let Some((op, tier)) = tier_test(*op, l, r) {
+                    return Plan::TierIs(op, tier);
+                }
                 let (a, b) = (boxed(l), boxed(r));
                 if is_numeric(&l.ty) && is_numeric(&r.ty) {
                     Plan::NumCompare(*op, a, b)
@@ -408,6 +417,25 @@ fn text_field_test<'e>(l: &'e TypedExpr, r: &'e TypedExpr) -> Option<(Field, Spa
     }
 }
 
+/// The operator and tier of `customer.tier OP Tier` (either way round, the operator turned to
+/// read with the customer's tier on the left).
+fn tier_test(op: CompareOp, l: &TypedExpr, r: &TypedExpr) -> Option<(CompareOp, TierId)> {
+    match (&l.kind, &r.kind) {
+        (TypedKind::Field(Field::CustomerTier), TypedKind::Const(Value::Tier(t))) => Some((op, *t)),
+        (TypedKind::Const(Value::Tier(t)), TypedKind::Field(Field::CustomerTier)) => {
+            let turned = match op {
+                CompareOp::Lt => CompareOp::Gt,
+                CompareOp::Le => CompareOp::Ge,
+                CompareOp::Gt => CompareOp::Lt,
+                CompareOp::Ge => CompareOp::Le,
+                same => same,
+            };
+            Some((turned, *t))
+        }
+        _ => None,
+    }
+}
+
 /// Whether values of `ty` are numbers.
 fn is_numeric(ty: &Type) -> bool {
     matches!(
@@ -502,6 +530,29 @@ mod tests {
         assert!(
             matches!(filter, Some(Plan::TextCompare(CompareOp::Eq, ..))),
             "{filter:?}"
+        );
+    }
+
+    #[test]
+    fn a_tier_test_is_one_node_read_from_the_customer_side() {
+        let text = "program \"P\" { currency RUB  timezone \"Europe/Moscow\" }\n\
+            tier Silver rank 1 {\n qualify when spend(last 12 months) >= 1 RUB\n keep 12 months\n}\n\
+            tier Gold rank 2 {\n qualify when spend(last 12 months) >= 2 RUB\n keep 12 months\n}\n\
+            rule a { on purchase  when customer.tier >= Gold  earn 1 points }\n\
+            rule b { on purchase  when Silver < customer.tier  earn 1 points }\n";
+        let compiled = crate::compile(&puntos_dsl::SourceFile::new("p.pts", text));
+        let program = compiled.program.expect("the program compiles");
+        let conditions: Vec<Plan> = program
+            .rules
+            .iter()
+            .map(|r| r.condition.as_ref().unwrap().plan().clone())
+            .collect();
+        assert_eq!(
+            conditions,
+            vec![
+                Plan::TierIs(CompareOp::Ge, 1),
+                Plan::TierIs(CompareOp::Gt, 0)
+            ]
         );
     }
 
