@@ -2,8 +2,8 @@
 //! `PUNTOS_TEST_POSTGRES` names a server) in batches, reporting transactions per second and the
 //! process's peak resident memory.
 //!
-//! Run: `cargo bench -p puntos --bench ledger_scale -- [CUSTOMERS] [MONTHS]` (defaults 10000 and
-//! 4; 100000 customers over 4 months is about a million transactions).
+//! Run: `cargo bench -p puntos --bench ledger_scale -- [CUSTOMERS] [MONTHS] [BATCH]` (defaults
+//! 10000, 4 and 2000; 100000 customers over 4 months is about a million transactions).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,7 +17,8 @@ use std::time::Instant;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const BATCH: usize = 500;
+/// Transactions applied per batch (per store transaction) unless the third argument says.
+const BATCH: usize = 2_000;
 
 fn peak_rss_mib() -> String {
     std::fs::read_to_string("/proc/self/status")
@@ -30,23 +31,33 @@ fn peak_rss_mib() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-/// Nanoseconds this thread has spent on a CPU (Linux's schedstat), if known: the applying
-/// thread's own cost, which other work on the machine inflates less than the wall clock.
-fn thread_cpu_ns() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+/// Nanoseconds this thread has spent on a CPU and waiting for one (Linux's schedstat), if
+/// known: the applying thread's own cost, which other work on the machine inflates less than the
+/// wall clock, and how long the other threads kept it from running.
+fn thread_cpu_ns() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let mut fields = stat.split_whitespace().map(|f| f.parse().ok());
+    Some((fields.next()??, fields.next()??))
 }
 
-fn run<S: Store>(name: &str, store: S, versions: Versions, population: &puntos::synth::Population) {
+/// `ns` spread over `count` transactions, as microseconds with one decimal.
+fn micros_each(ns: u64, count: usize) -> String {
+    let tenths = ns / 100 / count.max(1) as u64;
+    format!("{}.{} µs", tenths / 10, tenths % 10)
+}
+
+fn run<S: Store>(
+    name: &str,
+    store: S,
+    versions: Versions,
+    population: &puntos::synth::Population,
+    batch: usize,
+) {
     let mut ledger = Ledger::new(store, versions);
     let started = Instant::now();
     let cpu_before = thread_cpu_ns();
     let (mut applied, mut refused) = (0usize, 0usize);
-    for chunk in population.transactions.chunks(BATCH) {
+    for chunk in population.transactions.chunks(batch) {
         for result in ledger.apply_batch(chunk).expect("the store failed") {
             match result {
                 Ok(_) => applied += 1,
@@ -57,14 +68,15 @@ fn run<S: Store>(name: &str, store: S, versions: Versions, population: &puntos::
     let millis = started.elapsed().as_millis().max(1);
     let total = applied + refused;
     let cpu = match (cpu_before, thread_cpu_ns()) {
-        (Some(before), Some(after)) => {
-            let tenths = after.saturating_sub(before) / 100 / total.max(1) as u64;
-            format!("{}.{} µs", tenths / 10, tenths % 10)
-        }
+        (Some((ran, waited)), Some((ran_after, waited_after))) => format!(
+            "on CPU {}, waiting for one {}",
+            micros_each(ran_after.saturating_sub(ran), total),
+            micros_each(waited_after.saturating_sub(waited), total)
+        ),
         _ => "unknown".to_string(),
     };
     println!(
-        "{name}: {total} transactions ({applied} applied, {refused} refused) in {}.{:03} s: {} transactions/s; applying thread on CPU {cpu} per transaction; peak RSS {}",
+        "{name}: {total} transactions ({applied} applied, {refused} refused) in {}.{:03} s in batches of {batch}: {} transactions/s; applying thread {cpu} per transaction; peak RSS {}",
         millis / 1000,
         millis % 1000,
         total as u128 * 1000 / millis,
@@ -88,6 +100,7 @@ fn main() {
     ))
     .program
     .expect("the example compiles");
+    let batch = args.get(2).copied().unwrap_or(BATCH).max(1);
     let versions = Versions::new(vec![program.clone()]).unwrap();
     let started = Instant::now();
     let population = generate(&settings, &program.currency, program.timezone);
@@ -104,6 +117,7 @@ fn main() {
         SqliteStore::open(&path).unwrap(),
         versions.clone(),
         &population,
+        batch,
     );
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -111,6 +125,6 @@ fn main() {
     if let Ok(url) = std::env::var("PUNTOS_TEST_POSTGRES") {
         let schema = format!("scale_{}", std::process::id());
         let store = puntos::ledger::PgStore::connect_in(&url, &schema).unwrap();
-        run("postgres", store, versions, &population);
+        run("postgres", store, versions, &population, batch);
     }
 }

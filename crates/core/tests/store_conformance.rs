@@ -941,6 +941,107 @@ mod sqlite {
         );
     }
 
+    /// `verify` checks the lists as well as the chain: a link or a list's start changed in the
+    /// file leaves the hash chain intact, yet would show an account's history wrong.
+    #[test]
+    fn verify_finds_a_list_that_departs_from_the_journal() {
+        use puntos::ledger::{AccountState, Broken, Incoming, Ledger};
+        let dir = TempDir::new("verify-links");
+        let versions = puntos::Versions::new(vec![super::common::pharmacy().clone()]).unwrap();
+        let purchase = |id: &str, account: &str, day: u32| -> Incoming {
+            puntos::eval::from_json(
+                &serde_json::json!({"account": account, "transaction": {
+                    "id": id, "time": format!("2026-03-{day:02}T12:00:00+03:00"),
+                    "lines": [{"sku": "A", "category": "otc", "unit_price": "500", "quantity": 2}]
+                }})
+                .to_string(),
+            )
+            .unwrap()
+        };
+        let mut ledger = Ledger::new(SqliteStore::open(dir.file()).unwrap(), versions.clone());
+        for id in ["A", "B"] {
+            ledger
+                .open_account(AccountState {
+                    id: id.to_string(),
+                    customer: puntos::eval::Customer {
+                        id: id.to_string(),
+                        ..Default::default()
+                    },
+                    ..AccountState::default()
+                })
+                .unwrap();
+        }
+        let batch: Vec<Incoming> = (1..=6)
+            .map(|i| purchase(&format!("T-{i}"), ["A", "B"][i as usize % 2], i))
+            .collect();
+        for result in ledger.apply_batch(&batch).unwrap() {
+            result.unwrap();
+        }
+        let entries = ledger.verify().unwrap().unwrap();
+        assert!(entries >= 6, "{entries}");
+        drop(ledger);
+        let last_of = |account: &str| -> (i64, Option<i64>) {
+            rusqlite::Connection::open(dir.file())
+                .unwrap()
+                .query_row(
+                    "SELECT seq, prior FROM journal WHERE account = ?1 ORDER BY seq DESC LIMIT 1",
+                    [account],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        };
+        let (a_last, a_prior) = last_of("A");
+        let verify_after = |change: &str| -> Broken {
+            let copy = TempDir::new("verify-links-copy");
+            std::fs::copy(dir.file(), copy.file()).unwrap();
+            rusqlite::Connection::open(copy.file())
+                .unwrap()
+                .execute_batch(change)
+                .unwrap();
+            let mut ledger = Ledger::new(SqliteStore::open(copy.file()).unwrap(), versions.clone());
+            ledger.verify().unwrap().unwrap_err()
+        };
+        // An entry that skips the account's entry before it.
+        let skipped = verify_after(&format!(
+            "UPDATE journal SET prior = NULL WHERE seq = {a_last}"
+        ));
+        assert!(
+            matches!(&skipped, Broken::Unlinked { account, seq, .. }
+                if account == "A" && *seq == a_last as u64),
+            "{skipped}"
+        );
+        assert!(
+            skipped.to_string().contains("links to nothing"),
+            "{skipped}"
+        );
+        // An account's list that starts at an older entry, hiding the newest.
+        let hidden = verify_after(&format!(
+            "UPDATE accounts SET last_entry = {} WHERE id = 'A'",
+            a_prior.unwrap()
+        ));
+        assert!(
+            hidden.to_string().contains(&format!(
+                "list starts at entry {}, the account's last entry is {a_last}",
+                a_prior.unwrap()
+            )),
+            "{hidden}"
+        );
+        // An entry no list leads to: its account's row is gone.
+        let orphan = verify_after(
+            "DELETE FROM aliases WHERE account = 'B'; DELETE FROM accounts WHERE id = 'B'",
+        );
+        assert!(
+            matches!(&orphan, Broken::Unlinked { account, .. } if account == "B"),
+            "{orphan}"
+        );
+        assert!(
+            orphan
+                .to_string()
+                .contains("no list of the account leads to it"),
+            "{orphan}"
+        );
+    }
+
     #[test]
     fn a_newer_schema_is_refused() {
         let dir = TempDir::new("newer");

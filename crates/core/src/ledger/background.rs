@@ -28,6 +28,21 @@ impl<'scope, T: Send + 'scope> Background<'scope, T> {
         Background { work, thread }
     }
 
+    /// Starts `work` on a thread if `worth_it` (see [`WORTH_A_THREAD`]), else leaves it to run
+    /// here when its result is asked for.
+    pub(super) fn start_if(
+        worth_it: bool,
+        scope: &'scope Scope<'scope, '_>,
+        name: &str,
+        work: &'scope (dyn Fn() -> T + Sync),
+    ) -> Background<'scope, T> {
+        if worth_it {
+            Background::start(scope, name, work)
+        } else {
+            Background { work, thread: None }
+        }
+    }
+
     /// The work's result: the thread's, or the work run here if it had no thread (or its thread
     /// died, which only a bug in the work could cause; it is run again here, to report the same).
     pub(super) fn result(self) -> T {

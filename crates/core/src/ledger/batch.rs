@@ -3,12 +3,14 @@
 //!
 //! - The journal's and the outbox's heads are read once per batch, not once per transaction;
 //!   journal entries and events are handed to the store together at the end (one statement
-//!   for them all, on a server).
+//!   for them all, on a server). Entries are numbered when kept and sealed into the hash chain
+//!   at the end ([`Batch::keep_entries`]), on another thread while the store writes the events.
 //! - Promotion budgets are read once per batch and their totals written once, at the end.
 //! - A registered store (shop) is read once per batch, however many transactions name it.
 //! - Transactions are recorded at the end ([`Batch::keep_transaction`]), their JSON written
 //!   on another thread while the store writes the rest; read again within the unit (a retry,
-//!   a refund's purchase), they come from what the unit holds.
+//!   a refund's purchase), they come from what the unit holds. Likewise the accounts' states
+//!   are packed on another thread for a store that keeps them packed.
 //! - An account is read from the store once per batch, handed over by value rather than copied
 //!   ([`Batch::take_account`], [`Batch::keep_account`]), and written once, at the end, after
 //!   the journal (so a store can record its newest entry in the same write). Kept with the
@@ -19,12 +21,14 @@
 //! locks, from the first read to the commit), so what was read stays true until the end.
 
 use super::background::{Background, WORTH_A_THREAD};
+use super::chain;
 use super::codec::encode;
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, StoreError};
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 
 /// Where a taken account came from.
 struct Taken {
@@ -67,10 +71,15 @@ pub(super) struct Batch<'s> {
     shops: HashMap<String, Option<crate::eval::Store>>,
     /// Transactions recorded in this unit and not yet written, by id.
     transactions: IndexMap<String, StoredTransaction>,
-    journal_head: Option<Option<(u64, String)>>,
+    /// The last entry of the hash chain so far (the store's, or the last of `journal`), once
+    /// read.
+    chain_head: Option<Option<(u64, String)>>,
+    /// Sealed entries not yet written.
     journal: Vec<JournalEntry>,
     /// The JSON of each entry of `journal`, in the same order.
     journal_bodies: Vec<String>,
+    /// Entries numbered on from `chain_head` but not yet sealed: they follow `journal`.
+    unsealed: Vec<JournalEntry>,
     outbox_head: Option<u64>,
     outbox: Vec<OutboxEvent>,
 }
@@ -86,9 +95,10 @@ impl<'s> Batch<'s> {
             budgets: IndexMap::new(),
             shops: HashMap::new(),
             transactions: IndexMap::new(),
-            journal_head: None,
+            chain_head: None,
             journal: Vec::new(),
             journal_bodies: Vec::new(),
+            unsealed: Vec::new(),
             outbox_head: None,
             outbox: Vec::new(),
         }
@@ -99,18 +109,30 @@ impl<'s> Batch<'s> {
         self.flush()
     }
 
-    /// Writes what is held to the store (which keeps it until its unit commits or fails); the
-    /// transactions' JSON, for a store that keeps it, is written on another thread meanwhile.
+    /// Writes what is held to the store (which keeps it until its unit commits or fails). The
+    /// work that needs no store (sealing the journal, packing accounts, writing the
+    /// transactions' JSON) is done on other threads meanwhile, each result handed over when the
+    /// store is ready for it.
     fn flush(&mut self) -> Result<(), StoreError> {
         let transactions: Vec<StoredTransaction> = std::mem::take(&mut self.transactions)
             .into_values()
             .collect();
-        if !self.inner.keeps_json() {
-            self.flush_all_but_transactions()?;
-            return transactions
-                .iter()
-                .try_for_each(|t| self.inner.put_transaction(t));
-        }
+        let previous = self
+            .chain_head()?
+            .map_or(chain::GENESIS.to_string(), |(_, h)| h);
+        let unsealed = Mutex::new(std::mem::take(&mut self.unsealed));
+        let unsealed_count = lock(&unsealed).len();
+        self.kept_aliases.clear();
+        let kept = std::mem::take(&mut self.kept);
+        let (same, rewritten): (Vec<_>, Vec<_>) = kept
+            .values()
+            .partition(|(state, stored)| stored.as_ref() == Some(&state.aliases));
+        let same: Vec<&AccountState> = same.iter().map(|(state, _)| state).collect();
+        let packer = self.inner.account_packer();
+        let keeps_json = self.inner.keeps_json();
+
+        let seal = || chain::seal_numbered(&mut lock(&unsealed), previous.clone());
+        let pack = || packer.map(|pack| same.iter().map(|state| pack(state)).collect::<Vec<_>>());
         let encode_all = || -> Result<Vec<String>, StoreError> {
             transactions
                 .iter()
@@ -118,22 +140,63 @@ impl<'s> Batch<'s> {
                 .collect()
         };
         std::thread::scope(|scope| {
-            let background = (transactions.len() >= WORTH_A_THREAD)
-                .then(|| Background::start(scope, "puntos-encode", &encode_all));
-            self.flush_all_but_transactions()?;
-            let bodies = match background {
-                Some(background) => background.result()?,
-                None => encode_all()?,
-            };
-            for (transaction, body) in transactions.iter().zip(bodies) {
-                self.inner.put_transaction_encoded(transaction, &body)?;
+            let worth = |n: usize| n >= WORTH_A_THREAD;
+            let sealing = Background::start_if(worth(unsealed_count), scope, "puntos-seal", &seal);
+            let packing = Background::start_if(
+                packer.is_some() && worth(same.len()),
+                scope,
+                "puntos-pack",
+                &pack,
+            );
+            let encoding = Background::start_if(
+                keeps_json && worth(transactions.len()),
+                scope,
+                "puntos-encode",
+                &encode_all,
+            );
+            self.write_budgets()?;
+            if !self.outbox.is_empty() {
+                self.inner.push_events(&self.outbox)?;
+                self.outbox.clear();
+            }
+            if !self.journal.is_empty() {
+                self.inner
+                    .append_journal_encoded(&self.journal, &self.journal_bodies)?;
+                self.journal.clear();
+                self.journal_bodies.clear();
+            }
+            if unsealed_count > 0 {
+                let bodies = sealing.result();
+                let entries = lock(&unsealed);
+                self.inner.append_journal_encoded(&entries, &bodies)?;
+                if let Some(last) = entries.last() {
+                    self.chain_head = Some(Some((last.seq, last.hash.clone())));
+                }
+            }
+            if !same.is_empty() {
+                match packing.result() {
+                    Some(packed) => self.inner.update_accounts_packed(&same, &packed)?,
+                    None => self.inner.update_accounts(&same)?,
+                }
+            }
+            for (state, _) in rewritten {
+                self.inner.put_account(state)?;
+            }
+            if !transactions.is_empty() && keeps_json {
+                for (transaction, body) in transactions.iter().zip(encoding.result()?) {
+                    self.inner.put_transaction_encoded(transaction, &body)?;
+                }
+            } else {
+                for transaction in &transactions {
+                    self.inner.put_transaction(transaction)?;
+                }
             }
             Ok(())
         })
     }
 
-    /// Writes budgets, journal entries, events and accounts.
-    fn flush_all_but_transactions(&mut self) -> Result<(), StoreError> {
+    /// Writes what this unit added to promotion budgets.
+    fn write_budgets(&mut self) -> Result<(), StoreError> {
         for (promotion, budget) in &mut self.budgets {
             if !budget.added.is_zero() {
                 self.inner.add_budget_used(promotion, budget.added)?;
@@ -141,28 +204,35 @@ impl<'s> Batch<'s> {
                 budget.added = Decimal::ZERO;
             }
         }
-        if !self.journal.is_empty() {
-            self.inner
-                .append_journal_encoded(&self.journal, &self.journal_bodies)?;
-            self.journal.clear();
-            self.journal_bodies.clear();
+        Ok(())
+    }
+
+    /// The last entry of the hash chain, with the entries kept sealed.
+    fn chain_head(&mut self) -> Result<Option<(u64, String)>, StoreError> {
+        if let Some(head) = &self.chain_head {
+            return Ok(head.clone());
         }
-        if !self.outbox.is_empty() {
-            self.inner.push_events(&self.outbox)?;
-            self.outbox.clear();
+        let head = self.inner.journal_head()?;
+        self.chain_head = Some(head.clone());
+        Ok(head)
+    }
+
+    /// Seals the entries kept unsealed, here and now: for a caller that needs the chain's head,
+    /// or appends entries it sealed itself.
+    fn seal_unsealed(&mut self) -> Result<(), StoreError> {
+        if self.unsealed.is_empty() {
+            return Ok(());
         }
-        self.kept_aliases.clear();
-        let kept = std::mem::take(&mut self.kept);
-        let (same, rewritten): (Vec<_>, Vec<_>) = kept
-            .values()
-            .partition(|(state, stored)| stored.as_ref() == Some(&state.aliases));
-        if !same.is_empty() {
-            let states: Vec<&AccountState> = same.iter().map(|(state, _)| state).collect();
-            self.inner.update_accounts(&states)?;
+        let previous = self
+            .chain_head()?
+            .map_or(chain::GENESIS.to_string(), |(_, h)| h);
+        let mut entries = std::mem::take(&mut self.unsealed);
+        let bodies = chain::seal_numbered(&mut entries, previous);
+        if let Some(last) = entries.last() {
+            self.chain_head = Some(Some((last.seq, last.hash.clone())));
         }
-        for (state, _) in rewritten {
-            self.inner.put_account(state)?;
-        }
+        self.journal.extend(entries);
+        self.journal_bodies.extend(bodies);
         Ok(())
     }
 
@@ -272,11 +342,12 @@ impl<'s> Batch<'s> {
         entries: Vec<JournalEntry>,
         bodies: Vec<String>,
     ) -> Result<(), StoreError> {
-        super::chain::check_texts(&entries, &bodies)?;
+        chain::check_texts(&entries, &bodies)?;
         let Some(last) = entries.last() else {
             return Ok(());
         };
-        let mut head = self.journal_head()?.map_or(0, |(seq, _)| seq);
+        self.seal_unsealed()?;
+        let mut head = self.chain_head()?.map_or(0, |(seq, _)| seq);
         for entry in &entries {
             if entry.seq <= head {
                 return Err(StoreError(format!(
@@ -286,9 +357,24 @@ impl<'s> Batch<'s> {
             }
             head = entry.seq;
         }
-        self.journal_head = Some(Some((last.seq, last.hash.clone())));
+        self.chain_head = Some(Some((last.seq, last.hash.clone())));
         self.journal.extend(entries);
         self.journal_bodies.extend(bodies);
+        Ok(())
+    }
+
+    /// Appends journal entries, numbering them on from the journal's last entry; they are
+    /// sealed into the hash chain when the unit ends (or when the chain's head is asked for).
+    pub fn keep_entries(&mut self, mut entries: Vec<JournalEntry>) -> Result<(), StoreError> {
+        let mut seq = match self.unsealed.last() {
+            Some(last) => last.seq,
+            None => self.chain_head()?.map_or(0, |(seq, _)| seq),
+        };
+        for entry in &mut entries {
+            seq += 1;
+            entry.seq = seq;
+        }
+        self.unsealed.extend(entries);
         Ok(())
     }
 
@@ -397,16 +483,12 @@ impl Session for Batch<'_> {
     }
 
     fn journal_head(&mut self) -> Result<Option<(u64, String)>, StoreError> {
-        if let Some(head) = &self.journal_head {
-            return Ok(head.clone());
-        }
-        let head = self.inner.journal_head()?;
-        self.journal_head = Some(head.clone());
-        Ok(head)
+        self.seal_unsealed()?;
+        self.chain_head()
     }
 
     fn append_journal(&mut self, entries: &[JournalEntry]) -> Result<(), StoreError> {
-        let bodies = super::chain::encode_entries(entries)?;
+        let bodies = chain::encode_entries(entries)?;
         self.keep_encoded_entries(entries.to_vec(), bodies)
     }
 
@@ -450,4 +532,12 @@ impl Session for Batch<'_> {
         self.flush()?;
         self.inner.acknowledge(seq)
     }
+}
+
+/// The guarded value, also after a thread that held the lock panicked (the value is then
+/// sealed again from scratch, which gives the same result).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

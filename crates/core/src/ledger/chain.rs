@@ -29,7 +29,7 @@ struct Hashed<'a> {
 /// The hash of `entry` chained to `previous` (hex), computed over its content (as JSON) with
 /// `previous` set and `hash` blanked.
 pub fn hash(entry: &JournalEntry, previous: &str) -> String {
-    hex(&Sha256::digest(hashed_text(entry, previous)))
+    hex(&Sha256::digest(hashed_text(entry, previous, "")))
 }
 
 /// Bytes in lowercase hexadecimal.
@@ -49,16 +49,25 @@ pub(super) fn hex(bytes: &[u8]) -> String {
 /// How the JSON of an entry as hashed ends: its blank `hash`, the last field.
 const BLANK_HASH_END: &[u8] = br#","hash":""}"#;
 
-/// Sets `previous` and `hash` on each entry, continuing from `head`, and returns each entry's
-/// JSON (what [`super::codec::encode`] writes for it): the text hashed, with the hash filled
-/// in, so an entry is written once, not once to hash it and again to store it.
+/// Numbers entries on from `head` and sets their `previous` and `hash` ([`seal_numbered`]);
+/// returns each entry's JSON.
 pub fn seal_encoded(entries: &mut [JournalEntry], head: Option<(u64, String)>) -> Vec<String> {
-    let (mut seq, mut previous) = head.unwrap_or((0, GENESIS.to_string()));
-    let mut bodies = Vec::with_capacity(entries.len());
-    for entry in entries {
+    let (mut seq, previous) = head.unwrap_or((0, GENESIS.to_string()));
+    for entry in entries.iter_mut() {
         seq += 1;
         entry.seq = seq;
-        let mut text = hashed_text(entry, &previous);
+    }
+    seal_numbered(entries, previous)
+}
+
+/// Sets `previous` and `hash` on each entry (numbered already), chaining on from the hash
+/// `previous`, and returns each entry's JSON (what [`super::codec::encode`] writes for it): the
+/// text hashed, with the hash filled in, so an entry is written once, not once to hash it and
+/// again to store it. Sealing entries again with the same `previous` gives the same result.
+pub fn seal_numbered(entries: &mut [JournalEntry], mut previous: String) -> Vec<String> {
+    let mut bodies = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let mut text = hashed_text(entry, &previous, "");
         entry.hash = hex(&Sha256::digest(&text));
         entry.previous = std::mem::replace(&mut previous, entry.hash.clone());
         let body = if text.ends_with(BLANK_HASH_END) {
@@ -71,21 +80,24 @@ pub fn seal_encoded(entries: &mut [JournalEntry], head: Option<(u64, String)>) -
             None
         };
         // Serializing these types cannot fail; were it to, the entry is written afresh.
-        bodies.push(body.unwrap_or_else(|| serde_json::to_string(entry).unwrap_or_default()));
+        bodies.push(body.unwrap_or_else(|| {
+            String::from_utf8(hashed_text(entry, &entry.previous, &entry.hash)).unwrap_or_default()
+        }));
     }
     bodies
 }
 
-/// The JSON that [`hash`] covers for `entry` chained to `previous`.
-fn hashed_text(entry: &JournalEntry, previous: &str) -> Vec<u8> {
+/// The JSON of `entry` chained to `previous` with `hash`: with `hash` blank, the text [`hash`]
+/// covers.
+fn hashed_text(entry: &JournalEntry, previous: &str, hash: &str) -> Vec<u8> {
     let mut text = Vec::with_capacity(256 + entry.note.len());
     // Writing to a vector cannot fail, nor can serializing these types.
-    let _ = serde_json::to_writer(&mut text, &hashed(entry, previous));
+    let _ = serde_json::to_writer(&mut text, &hashed(entry, previous, hash));
     text
 }
 
-/// `entry` as hashed, chained to `previous`.
-fn hashed<'a>(entry: &'a JournalEntry, previous: &'a str) -> Hashed<'a> {
+/// `entry` as hashed, chained to `previous`, with `hash`.
+fn hashed<'a>(entry: &'a JournalEntry, previous: &'a str, hash: &'a str) -> Hashed<'a> {
     let JournalEntry {
         seq,
         account,
@@ -108,7 +120,7 @@ fn hashed<'a>(entry: &'a JournalEntry, previous: &'a str) -> Hashed<'a> {
         points,
         note,
         previous,
-        hash: "",
+        hash,
     }
 }
 
@@ -128,6 +140,17 @@ pub enum Broken {
     Changed {
         /// The entry.
         seq: u64,
+    },
+    /// The store's list of an account's entries (the SQLite store links them) does not hold
+    /// exactly that account's entries of the journal, so its history would be shown wrong.
+    #[error("the list of account {account}'s journal entries is broken at entry {seq}: {why}")]
+    Unlinked {
+        /// The account.
+        account: String,
+        /// The entry where the list departs from the journal.
+        seq: u64,
+        /// How.
+        why: String,
     },
 }
 

@@ -48,3 +48,19 @@ pub(crate) fn encode_account(account: &AccountState) -> Vec<u8> {
 pub(crate) fn decode_account(what: impl Display, bytes: &[u8]) -> Result<AccountState, StoreError> {
     unpack_account(bytes).map_err(|e| StoreError(format!("the stored {what} cannot be read: {e}")))
 }
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+/// Checks that accounts came with one packed state each.
+pub(crate) fn check_packed(
+    accounts: &[&AccountState],
+    packed: &[Vec<u8>],
+) -> Result<(), StoreError> {
+    if accounts.len() != packed.len() {
+        return Err(StoreError(format!(
+            "{} accounts came with {} packed states",
+            accounts.len(),
+            packed.len()
+        )));
+    }
+    Ok(())
+}

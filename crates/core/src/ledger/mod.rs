@@ -401,7 +401,8 @@ impl<S: Store> Ledger<S> {
         Ok(state)
     }
 
-    /// Checks the whole journal's hash chain; returns the number of entries checked.
+    /// Checks the whole journal's hash chain and the store's lists of each account's entries
+    /// ([`verify`]); returns the number of entries checked.
     pub fn verify(&mut self) -> Result<Result<u64, Broken>, LedgerError> {
         Ok(verify(&mut self.store)?)
     }
@@ -609,15 +610,19 @@ fn decide_for(
     Ok((decision, out, original, consumed))
 }
 
-/// Checks a store's whole journal hash chain; returns the number of entries checked, or where
-/// the chain breaks.
+/// Checks a store's whole journal hash chain, then the store's own lists of each account's
+/// entries ([`Session::check_account_lists`]); returns the number of entries checked, or where
+/// the chain or a list breaks.
 pub fn verify<S: Store>(store: &mut S) -> Result<Result<u64, Broken>, StoreError> {
     store.atomically(|session| {
         let (mut seq, mut previous) = (0u64, chain::GENESIS.to_string());
         loop {
             let page = session.journal(None, seq, 1000)?;
             if page.is_empty() {
-                return Ok(Ok(seq));
+                return Ok(match session.check_account_lists()? {
+                    Some(broken) => Err(broken),
+                    None => Ok(seq),
+                });
             }
             match chain::check(&page, seq, previous) {
                 Ok((s, p)) => (seq, previous) = (s, p),
@@ -669,11 +674,9 @@ fn numbered(events: Vec<(String, DateTime<FixedOffset>, Event)>, mut seq: u64) -
         .collect()
 }
 
-/// Keeps a batch's journal entries, sealed, and its events.
-fn record_in(session: &mut batch::Batch<'_>, mut out: Postings) -> Result<(), StoreError> {
-    let head = session.journal_head()?;
-    let bodies = chain::seal_encoded(&mut out.entries, head);
-    session.keep_encoded_entries(out.entries, bodies)?;
+/// Keeps a batch's journal entries (sealed when the batch ends) and its events.
+fn record_in(session: &mut batch::Batch<'_>, out: Postings) -> Result<(), StoreError> {
+    session.keep_entries(out.entries)?;
     let events = numbered(out.events, session.outbox_head()?);
     session.keep_events(events)
 }

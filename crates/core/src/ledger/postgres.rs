@@ -48,7 +48,9 @@
 //! failed, never committed in part.
 
 use super::chain::{check_texts, encode_entries};
-use super::codec::{decode, decode_account, encode, encode_account, from_seq, to_seq};
+use super::codec::{
+    check_packed, decode, decode_account, encode, encode_account, from_seq, to_seq,
+};
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, Store, StoreError};
 use postgres::types::ToSql;
@@ -699,13 +701,27 @@ impl Session for PgSession<'_> {
     }
 
     fn update_accounts(&mut self, accounts: &[&AccountState]) -> Result<(), StoreError> {
-        for account in accounts {
+        let packed: Vec<Vec<u8>> = accounts.iter().map(|a| encode_account(a)).collect();
+        self.update_accounts_packed(accounts, &packed)
+    }
+
+    fn account_packer(&self) -> Option<fn(&AccountState) -> Vec<u8>> {
+        Some(encode_account)
+    }
+
+    fn update_accounts_packed(
+        &mut self,
+        accounts: &[&AccountState],
+        packed: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        check_packed(accounts, packed)?;
+        for (account, state) in accounts.iter().zip(packed) {
             let id = account.id.as_str();
             self.lock("account", id)?;
             let changed = self.execute(
                 &format!("writing account {id}"),
                 "UPDATE accounts SET state = $2 WHERE id = $1",
-                &[&id, &encode_account(account)],
+                &[&id, state],
             )?;
             if changed == 0 {
                 self.put_account(account)?;

@@ -43,6 +43,29 @@ pub trait Session {
     fn update_accounts(&mut self, accounts: &[&AccountState]) -> Result<(), StoreError> {
         accounts.iter().try_for_each(|a| self.put_account(a))
     }
+    /// How the store packs an account's state, if it keeps states packed: a batch then packs
+    /// the states it writes on another thread and hands them over
+    /// ([`Session::update_accounts_packed`]).
+    fn account_packer(&self) -> Option<fn(&AccountState) -> Vec<u8>> {
+        None
+    }
+    /// As [`Session::update_accounts`], each state already packed by
+    /// [`Session::account_packer`] (`packed[i]` is `accounts[i]`'s).
+    fn update_accounts_packed(
+        &mut self,
+        accounts: &[&AccountState],
+        packed: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        let _ = packed;
+        self.update_accounts(accounts)
+    }
+    /// Checks the store's own lists of each account's journal entries, if it keeps any (the
+    /// SQLite store links them): `Some` says where one departs from the journal. Part of
+    /// [`super::verify`], with the hash chain, since a broken list shows an account's history
+    /// wrong while the chain itself is intact.
+    fn check_account_lists(&mut self) -> Result<Option<super::chain::Broken>, StoreError> {
+        Ok(None)
+    }
     /// A store (shop, branch, merchant) of the registry, by its id.
     fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, StoreError>;
     /// Adds a store to the registry, or replaces it.

@@ -14,13 +14,15 @@
 //! in one go chain to each other without reading their account back, and each account's
 //! `last_entry` is written once, when the unit ends (or with the account's own update).
 
-use super::super::codec::decode;
+use super::super::chain::Broken;
+use super::super::codec::{decode, from_seq};
 use super::super::model::JournalEntry;
 use super::super::store::StoreError;
 use super::sql;
 use indexmap::IndexMap;
 use rusqlite::{params, OptionalExtension, Transaction};
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// Rows read per round when linking the entries of a journal written before the links.
 const LINKING_ROUND: i64 = 10_000;
@@ -202,4 +204,90 @@ pub(super) fn link_stored_journal(tx: &Transaction<'_>) -> Result<(), StoreError
         unwritten: newest,
     };
     links.write(tx)
+}
+
+/// Checks every link against the journal: each entry's `prior` is its account's entry before
+/// it, and each account's newest (its row's `last_entry`, else its tail) is its last, so each
+/// account's list holds exactly its entries, in order. One pass over the journal remembers each
+/// account's newest entry seen under a 64-bit hash of its id (16 bytes an account, about 100 MB
+/// for six million), then one pass over the accounts and tails compares.
+pub(super) fn check(tx: &Transaction<'_>) -> Result<Option<Broken>, StoreError> {
+    let fail = sql("checking the journal's links by account");
+    let broken = |account: String, seq: i64, why: String| -> Result<Option<Broken>, StoreError> {
+        Ok(Some(Broken::Unlinked {
+            account,
+            seq: from_seq(seq)?,
+            why,
+        }))
+    };
+    let mut newest: HashMap<u64, i64> = HashMap::new();
+    let mut entries = tx
+        .prepare("SELECT seq, account, prior FROM journal ORDER BY seq")
+        .map_err(&fail)?;
+    let mut rows = entries.query([]).map_err(&fail)?;
+    while let Some(row) = rows.next().map_err(&fail)? {
+        let (seq, account, prior): (i64, String, Option<i64>) =
+            (|| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))().map_err(&fail)?;
+        let before = newest.insert(key(&account), seq);
+        if prior != before {
+            return broken(account, seq, mislinked(prior, before));
+        }
+    }
+    let mut lists = tx
+        .prepare(
+            "SELECT id, COALESCE(last_entry, (SELECT seq FROM journal_tails WHERE account = id))
+             FROM accounts
+             UNION ALL
+             SELECT account, seq FROM journal_tails
+             WHERE account NOT IN (SELECT id FROM accounts)",
+        )
+        .map_err(&fail)?;
+    let mut rows = lists.query([]).map_err(&fail)?;
+    while let Some(row) = rows.next().map_err(&fail)? {
+        let (account, head): (String, Option<i64>) =
+            (|| Ok((row.get(0)?, row.get(1)?)))().map_err(&fail)?;
+        let last = newest.remove(&key(&account));
+        if head != last {
+            let starts = head.map_or("the list is empty".to_string(), |h| {
+                format!("the list starts at entry {h}")
+            });
+            let should = last.map_or("the account has no entries".to_string(), |l| {
+                format!("the account's last entry is {l}")
+            });
+            let at = head.or(last).unwrap_or_default();
+            return broken(account, at, format!("{starts}, {should}"));
+        }
+    }
+    // Entries of an account no list starts from: the first of them names it.
+    if let Some(seq) = newest.into_values().min() {
+        let account: String = tx
+            .query_row("SELECT account FROM journal WHERE seq = ?1", [seq], |r| {
+                r.get(0)
+            })
+            .map_err(&fail)?;
+        return broken(
+            account,
+            seq,
+            "no list of the account leads to it".to_string(),
+        );
+    }
+    Ok(None)
+}
+
+/// Why an entry linking to `prior` is wrong when its account's entry before it is `before`.
+fn mislinked(prior: Option<i64>, before: Option<i64>) -> String {
+    let links = prior.map_or("it links to nothing".to_string(), |p| {
+        format!("it links to entry {p}")
+    });
+    let should = before.map_or("it is the account's first".to_string(), |b| {
+        format!("the account's entry before it is {b}")
+    });
+    format!("{links}, {should}")
+}
+
+/// An account id's 64-bit hash (SipHash with fixed keys: the same on every run).
+fn key(account: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    account.hash(&mut hasher);
+    hasher.finish()
 }

@@ -26,7 +26,9 @@ mod links;
 mod schema;
 
 use super::chain::{check_texts, encode_entries};
-use super::codec::{decode, decode_account, encode, encode_account, from_seq, to_seq};
+use super::codec::{
+    check_packed, decode, decode_account, encode, encode_account, from_seq, to_seq,
+};
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, Store, StoreError, Upcoming};
 use ahead::{Reader, Reading};
@@ -392,12 +394,25 @@ impl Session for SqliteSession<'_, '_> {
     }
 
     fn update_accounts(&mut self, accounts: &[&AccountState]) -> Result<(), StoreError> {
+        let packed: Vec<Vec<u8>> = accounts.iter().map(|a| encode_account(a)).collect();
+        self.update_accounts_packed(accounts, &packed)
+    }
+
+    fn account_packer(&self) -> Option<fn(&AccountState) -> Vec<u8>> {
+        Some(encode_account)
+    }
+
+    fn update_accounts_packed(
+        &mut self,
+        accounts: &[&AccountState],
+        packed: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        check_packed(accounts, packed)?;
         if let Some(ahead) = &mut self.ahead {
             ahead.forget_accounts();
         }
-        for account in accounts {
+        for (account, state) in accounts.iter().zip(packed) {
             let id = account.id.as_str();
-            let state = encode_account(account);
             let newest = self.links.unwritten(id);
             let changed = self
                 .tx
@@ -426,6 +441,10 @@ impl Session for SqliteSession<'_, '_> {
     fn put_transaction(&mut self, transaction: &StoredTransaction) -> Result<(), StoreError> {
         let body = encode(format_args!("transaction {}", transaction.id), transaction)?;
         self.put_transaction_encoded(transaction, &body)
+    }
+
+    fn check_account_lists(&mut self) -> Result<Option<super::chain::Broken>, StoreError> {
+        links::check(self.tx)
     }
 
     fn keeps_json(&self) -> bool {
