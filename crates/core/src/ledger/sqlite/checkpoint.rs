@@ -15,8 +15,10 @@ pub(super) struct Checkpointer {
 }
 
 /// How long the checkpointing thread waits after a checkpoint before the next: pages written
-/// again meanwhile are copied once.
-const CHECKPOINT_PAUSE: Duration = Duration::from_millis(100);
+/// again meanwhile are copied once. A second rather than 100 ms: account pages are written
+/// again and again at random, and copying each once a second took the 100,000-customer
+/// benchmark from about 12,000 to 13,700 transactions/s (BENCHMARKS.md); longer gave no more.
+const CHECKPOINT_PAUSE: Duration = Duration::from_millis(1000);
 
 impl Checkpointer {
     /// Starts the thread on a new connection to `path`; `None` if it cannot connect (commits
