@@ -10,8 +10,9 @@ pub const SCHEMA_VARIABLE: &str = "PUNTOS_PG_SCHEMA";
 
 /// An open ledger database.
 pub enum Database {
-    /// A SQLite file.
-    File(SqliteStore),
+    /// A SQLite file (boxed, as the server's client is: the store keeps its threads' handles
+    /// and a cache of accounts beside its connection).
+    File(Box<SqliteStore>),
     /// A PostgreSQL server (boxed: its client is much larger than a SQLite connection).
     Server(Box<PgStore>),
 }
@@ -47,7 +48,7 @@ pub fn open(db: &str) -> Result<Database, u8> {
         }
         .map(|store| Database::Server(Box::new(store)))
     } else {
-        SqliteStore::open(db).map(Database::File)
+        SqliteStore::open(db).map(|store| Database::File(Box::new(store)))
     };
     opened.map_err(|e| {
         eprintln!("error: {}: {e}", shown(db));

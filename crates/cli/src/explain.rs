@@ -119,7 +119,28 @@ pub fn step_text(step: &Step) -> String {
     out
 }
 
-/// An account for a person: balances, tier, lots, then every journal entry with its reason.
+/// A coupon code held: `CODE (COUPON, issued D[, from D][, until D], N of M uses left)`, or
+/// `used N times` for a code whose uses only the program limits.
+fn held_coupon_text(held: &puntos::eval::HeldCoupon) -> String {
+    let mut parts = vec![
+        held.coupon.clone(),
+        format!("issued {}", held.issued_at.date_naive()),
+    ];
+    if let Some(from) = held.valid_from {
+        parts.push(format!("from {}", from.date_naive()));
+    }
+    if let Some(until) = held.valid_until {
+        parts.push(format!("until {}", until.date_naive()));
+    }
+    parts.push(match (held.uses_left(), held.max_uses) {
+        (Some(left), Some(max)) => format!("{left} of {max} uses left"),
+        _ => format!("used {} times", held.used),
+    });
+    format!("{} ({})", held.code, parts.join(", "))
+}
+
+/// An account for a person: balances, tier, coupons held, lots, then every journal entry with
+/// its reason.
 pub fn account_text(state: &AccountState, entries: &[JournalEntry]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "account {}", state.id);
@@ -157,6 +178,12 @@ pub fn account_text(state: &AccountState, entries: &[JournalEntry]) -> String {
         }
         None => {
             let _ = writeln!(out, "  no tier");
+        }
+    }
+    if !state.coupons.is_empty() {
+        let _ = writeln!(out, "coupons:");
+        for held in &state.coupons {
+            let _ = writeln!(out, "  {}", held_coupon_text(held));
         }
     }
     let open: Vec<_> = state

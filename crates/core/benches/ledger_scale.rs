@@ -122,7 +122,10 @@ fn main() {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
-    if let Ok(url) = std::env::var("PUNTOS_TEST_POSTGRES") {
+    if let Some(url) = std::env::var("PUNTOS_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.is_empty())
+    {
         let schema = format!("scale_{}", std::process::id());
         let store = puntos::ledger::PgStore::connect_in(&url, &schema).unwrap();
         run("postgres", store, versions, &population, batch);

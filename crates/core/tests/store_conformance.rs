@@ -941,6 +941,62 @@ mod sqlite {
         );
     }
 
+    /// States a store wrote are kept in memory between units; another connection's commit, a
+    /// unit that fails, or an alias moved to another account never lets a kept state be read
+    /// in place of the file's.
+    #[test]
+    fn kept_states_never_hide_the_files() {
+        let dir = TempDir::new("cache");
+        let mut mine = SqliteStore::open(dir.file()).unwrap();
+        run(&mut mine, |s| s.put_account(&account("A", &["card-1"])));
+        // Read by its alias, written back, handed over: kept once the unit commits.
+        let write_lot = |store: &mut SqliteStore, key: &str, remaining: &str| {
+            run(store, |s| {
+                let mut a = s.account(key)?.unwrap();
+                a.lots[0].remaining = dec(remaining);
+                s.update_accounts(&[&a])?;
+                s.written_states(vec![a]);
+                Ok(())
+            })
+        };
+        let remaining = |store: &mut SqliteStore, key: &str| {
+            run(store, |s| Ok(s.account(key)?.map(|a| a.lots[0].remaining)))
+        };
+        write_lot(&mut mine, "card-1", "11");
+        assert_eq!(remaining(&mut mine, "card-1"), Some(dec("11")));
+        write_lot(&mut mine, "card-1", "12");
+
+        // Another connection writes the account: the kept state is dropped.
+        let mut theirs = SqliteStore::open(dir.file()).unwrap();
+        write_lot(&mut theirs, "A", "20");
+        assert_eq!(remaining(&mut mine, "card-1"), Some(dec("20")));
+
+        // A unit that fails after changing the kept state leaves the file's.
+        write_lot(&mut mine, "card-1", "13");
+        let failed: super::Result<()> = mine.atomically(|s| {
+            let mut a = s.account("card-1")?.unwrap();
+            a.lots[0].remaining = dec("99");
+            s.update_accounts(&[&a])?;
+            s.written_states(vec![a]);
+            Err(puntos::ledger::StoreError("the unit fails".to_string()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(remaining(&mut mine, "card-1"), Some(dec("13")));
+
+        // The alias moves to another account: it leads there, not to the kept state.
+        write_lot(&mut mine, "card-1", "14");
+        run(&mut mine, |s| {
+            s.put_account(&account("A", &[]))?;
+            s.put_account(&account("B", &["card-1"]))
+        });
+        let b = run(&mut mine, |s| s.account("card-1")).unwrap();
+        assert_eq!(b.id, "B");
+        assert_eq!(
+            remaining(&mut mine, "A"),
+            Some(account("A", &[]).lots[0].remaining)
+        );
+    }
+
     /// `verify` checks the lists as well as the chain: a link or a list's start changed in the
     /// file leaves the hash chain intact, yet would show an account's history wrong.
     #[test]

@@ -139,7 +139,7 @@ impl<'s> Batch<'s> {
                 .map(|t| encode(format_args!("transaction {}", t.id), t))
                 .collect()
         };
-        std::thread::scope(|scope| {
+        std::thread::scope(|scope| -> Result<(), StoreError> {
             let worth = |n: usize| n >= WORTH_A_THREAD;
             let sealing = Background::start_if(worth(unsealed_count), scope, "puntos-seal", &seal);
             let packing = Background::start_if(
@@ -192,7 +192,10 @@ impl<'s> Batch<'s> {
                 }
             }
             Ok(())
-        })
+        })?;
+        self.inner
+            .written_states(kept.into_values().map(|(state, _)| state).collect());
+        Ok(())
     }
 
     /// Writes what this unit added to promotion budgets.

@@ -66,6 +66,12 @@ pub trait Session {
     fn check_account_lists(&mut self) -> Result<Option<super::chain::Broken>, StoreError> {
         Ok(None)
     }
+    /// Hands over the states of accounts this unit has just written (with
+    /// [`Session::update_accounts`] or [`Session::put_account`]), for a store that keeps states
+    /// in memory between units (the SQLite store does); the default drops them.
+    fn written_states(&mut self, states: Vec<AccountState>) {
+        drop(states);
+    }
     /// A store (shop, branch, merchant) of the registry, by its id.
     fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, StoreError>;
     /// Adds a store to the registry, or replaces it.

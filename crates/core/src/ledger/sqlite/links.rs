@@ -59,6 +59,12 @@ impl Links {
         }
     }
 
+    /// The newest entry of `account` if this unit knows it (`Some(None)`: it has none), without
+    /// reading the file.
+    pub(super) fn known(&self, account: &str) -> Option<Option<i64>> {
+        self.newest.get(account).copied()
+    }
+
     /// The entry before `seq` of `account` (its link), and `seq` becomes the account's newest.
     pub(super) fn link(
         &mut self,

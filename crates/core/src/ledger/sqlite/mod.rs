@@ -18,9 +18,11 @@
 //!   when a database is opened. A database written by a newer puntos is refused.
 //! - An account's journal entries are linked into a list rather than indexed ([`links`]).
 //! - A batch's accounts and transactions are read ahead on a thread of the store's own
-//!   ([`ahead`]), while the writer decides the transactions before them.
+//!   ([`ahead`]), while the writer decides the transactions before them; accounts this store
+//!   wrote are kept in memory between units while no other connection writes ([`cache`]).
 
 mod ahead;
+mod cache;
 mod checkpoint;
 mod links;
 mod schema;
@@ -32,13 +34,16 @@ use super::codec::{
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, Store, StoreError, Upcoming};
 use ahead::{Reader, Reading};
+use cache::AccountCache;
 use checkpoint::Checkpointer;
+use indexmap::IndexMap;
 use links::Links;
 use rusqlite::{
     params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior,
 };
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -67,6 +72,8 @@ pub struct SqliteStore {
     /// Reads ahead for units of work (a file database only; stopped before the connection
     /// closes, like the checkpointer).
     reader: Option<Reader>,
+    /// Account states written and committed, kept between units.
+    cache: AccountCache,
     connection: Connection,
 }
 
@@ -130,6 +137,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             checkpointer: None,
             reader: None,
+            cache: AccountCache::default(),
             connection,
         })
     }
@@ -175,19 +183,30 @@ impl Store for SqliteStore {
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql("starting a unit of work"))?;
+        let version: i64 = tx
+            .query_row("PRAGMA data_version", [], |row| row.get(0))
+            .map_err(sql("reading the database's data version"))?;
+        self.cache.check(version);
         let mut session = SqliteSession {
             tx: &tx,
             links: Links::default(),
             reader: self.reader.as_ref(),
             ahead: None,
+            cache: &mut self.cache,
+            resolved: HashMap::new(),
+            written: IndexMap::new(),
         };
         let result = work(&mut session)
             .and_then(|value| session.links.write(&tx).map(|()| value).map_err(E::from));
+        let to_keep = session.take_for_cache();
         // What was read ahead and not asked for is dropped (the reader stops) before the commit.
         drop(session);
         match result {
             Ok(value) => {
                 tx.commit().map_err(sql("committing a unit of work"))?;
+                for (state, newest, keys) in to_keep {
+                    self.cache.keep(state, newest, keys);
+                }
                 if let Some(checkpointer) = &self.checkpointer {
                     checkpointer.kick();
                 }
@@ -205,6 +224,7 @@ impl Store for SqliteStore {
     fn purge(&mut self) -> Result<(), StoreError> {
         // The checkpointing and reading threads' connections would keep the log from being
         // emptied: they are stopped meanwhile, and started again after.
+        self.cache.clear();
         let restart = self.checkpointer.take().is_some();
         let restart_reader = self.reader.take().is_some();
         // Copy the WAL into the database and empty it, then rebuild the file without free pages.
@@ -255,9 +275,50 @@ struct SqliteSession<'t, 'c> {
     reader: Option<&'t Reader>,
     /// What this unit has had read ahead, if anything.
     ahead: Option<Reading>,
+    /// Account states kept between units; this unit takes out what it reads.
+    cache: &'t mut AccountCache,
+    /// Each key (id or alias) this unit's reads resolved, to the account's id.
+    resolved: HashMap<String, String>,
+    /// States this unit wrote and handed over ([`Session::written_states`]), by id: kept in
+    /// the cache if the unit commits.
+    written: IndexMap<String, AccountState>,
 }
 
 impl SqliteSession<'_, '_> {
+    /// What the cache is to keep when the unit commits: each state written, with its newest
+    /// journal entry and the keys this unit found it by (a state the unit cannot say both of is
+    /// not kept).
+    fn take_for_cache(&mut self) -> Vec<(AccountState, Option<i64>, Vec<String>)> {
+        let mut keys: HashMap<&str, Vec<String>> = HashMap::new();
+        for (key, id) in &self.resolved {
+            keys.entry(id.as_str()).or_default().push(key.clone());
+        }
+        let mut keys: HashMap<String, Vec<String>> = keys
+            .into_iter()
+            .map(|(id, keys)| (id.to_string(), keys))
+            .collect();
+        std::mem::take(&mut self.written)
+            .into_values()
+            .filter_map(|state| {
+                let newest = self.links.known(&state.id)?;
+                let found_by = keys.remove(&state.id)?;
+                Some((state, newest, found_by))
+            })
+            .collect()
+    }
+
+    /// Forgets, in this unit and in the cache, what writing `account` may have made untrue.
+    /// With `new_aliases`, the account's aliases may have changed: no key this unit resolved to
+    /// it, nor any of its aliases, is trusted any more; else only its state changed.
+    fn forget(&mut self, account: &AccountState, new_aliases: bool) {
+        self.cache.forget(account);
+        self.written.swap_remove(&account.id);
+        if new_aliases {
+            self.resolved
+                .retain(|key, id| *id != account.id && !account.aliases.contains(key));
+        }
+    }
+
     /// The first column of the rows of `query` with `params`, decoded from JSON.
     fn bodies<T: DeserializeOwned>(
         &self,
@@ -330,19 +391,33 @@ impl Session for SqliteSession<'_, '_> {
 
     fn read_ahead(&mut self, upcoming: &[Upcoming<'_>]) {
         if self.ahead.is_none() {
-            self.ahead = self.reader.and_then(|reader| reader.read(upcoming));
+            let uncached: Vec<Upcoming<'_>> = upcoming
+                .iter()
+                .filter(|u| !matches!(u, Upcoming::Account(key) if self.cache.contains(key)))
+                .copied()
+                .collect();
+            self.ahead = self.reader.and_then(|reader| reader.read(&uncached));
         }
     }
 
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
-        let read = match self.ahead.as_mut().and_then(|a| a.account(id_or_alias)) {
-            Some(read) => read,
-            None => read_account(self.tx, id_or_alias)?,
+        let read = if let Some((account, newest, keys)) = self.cache.take(id_or_alias) {
+            for key in keys {
+                self.resolved.insert(key, account.id.clone());
+            }
+            Some((account, newest))
+        } else {
+            match self.ahead.as_mut().and_then(|a| a.account(id_or_alias)) {
+                Some(read) => read,
+                None => read_account(self.tx, id_or_alias)?,
+            }
         };
         let Some((account, newest)) = read else {
             return Ok(None);
         };
         self.links.know(&account.id, newest);
+        self.resolved
+            .insert(id_or_alias.to_string(), account.id.clone());
         Ok(Some(account))
     }
 
@@ -350,6 +425,7 @@ impl Session for SqliteSession<'_, '_> {
         if let Some(ahead) = &mut self.ahead {
             ahead.forget_accounts();
         }
+        self.forget(account, true);
         let id = account.id.as_str();
         let fail = |e: rusqlite::Error| StoreError(format!("writing account {id}: {e}"));
         let state = encode_account(account);
@@ -405,6 +481,12 @@ impl Session for SqliteSession<'_, '_> {
         Some(encode_account)
     }
 
+    fn written_states(&mut self, states: Vec<AccountState>) {
+        for state in states {
+            self.written.insert(state.id.clone(), state);
+        }
+    }
+
     fn update_accounts_packed(
         &mut self,
         accounts: &[&AccountState],
@@ -415,6 +497,7 @@ impl Session for SqliteSession<'_, '_> {
             ahead.forget_accounts();
         }
         for (account, state) in accounts.iter().zip(packed) {
+            self.forget(account, false);
             let id = account.id.as_str();
             let newest = self.links.unwritten(id);
             let changed = self
