@@ -120,7 +120,7 @@ pub fn step_text(step: &Step) -> String {
 }
 
 /// A coupon code held: `CODE (COUPON, issued D[, from D][, until D], N of M uses left)`, or
-/// `used N times` for a code whose uses only the program limits.
+/// how often it was used for a code whose uses only the program limits.
 fn held_coupon_text(held: &puntos::eval::HeldCoupon) -> String {
     let mut parts = vec![
         held.coupon.clone(),
@@ -134,7 +134,11 @@ fn held_coupon_text(held: &puntos::eval::HeldCoupon) -> String {
     }
     parts.push(match (held.uses_left(), held.max_uses) {
         (Some(left), Some(max)) => format!("{left} of {max} uses left"),
-        _ => format!("used {} times", held.used),
+        _ => match held.used {
+            0 => "not used yet".to_string(),
+            1 => "used once".to_string(),
+            n => format!("used {n} times"),
+        },
     });
     format!("{} ({})", held.code, parts.join(", "))
 }
@@ -218,4 +222,38 @@ pub fn account_text(state: &AccountState, entries: &[JournalEntry]) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::held_coupon_text;
+    use puntos::eval::HeldCoupon;
+
+    fn held(max_uses: Option<u32>, used: u32) -> HeldCoupon {
+        HeldCoupon {
+            code: "GIFT-1".to_string(),
+            coupon: "GIFT".to_string(),
+            issued_at: "2026-03-01T10:00:00+03:00".parse().unwrap(),
+            valid_from: Some("2026-03-05T00:00:00+03:00".parse().unwrap()),
+            valid_until: None,
+            max_uses,
+            used,
+        }
+    }
+
+    #[test]
+    fn a_held_coupon_shows_its_window_and_uses() {
+        assert_eq!(
+            held_coupon_text(&held(Some(3), 1)),
+            "GIFT-1 (GIFT, issued 2026-03-01, from 2026-03-05, 2 of 3 uses left)"
+        );
+        assert_eq!(
+            held_coupon_text(&held(None, 2)),
+            "GIFT-1 (GIFT, issued 2026-03-01, from 2026-03-05, used 2 times)"
+        );
+        assert_eq!(
+            held_coupon_text(&held(None, 1)),
+            "GIFT-1 (GIFT, issued 2026-03-01, from 2026-03-05, used once)"
+        );
+    }
 }
