@@ -43,7 +43,7 @@ use rusqlite::{
 };
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -195,6 +195,7 @@ impl Store for SqliteStore {
             cache: &mut self.cache,
             resolved: HashMap::new(),
             written: IndexMap::new(),
+            rekeyed: HashSet::new(),
         };
         let result = work(&mut session)
             .and_then(|value| session.links.write(&tx).map(|()| value).map_err(E::from));
@@ -282,6 +283,8 @@ struct SqliteSession<'t, 'c> {
     /// States this unit wrote and handed over ([`Session::written_states`]), by id: kept in
     /// the cache if the unit commits.
     written: IndexMap<String, AccountState>,
+    /// Accounts whose aliases this unit may have changed: not kept.
+    rekeyed: HashSet<String>,
 }
 
 impl SqliteSession<'_, '_> {
@@ -299,6 +302,7 @@ impl SqliteSession<'_, '_> {
             .collect();
         std::mem::take(&mut self.written)
             .into_values()
+            .filter(|state| !self.rekeyed.contains(&state.id))
             .filter_map(|state| {
                 let newest = self.links.known(&state.id)?;
                 let found_by = keys.remove(&state.id)?;
@@ -308,14 +312,17 @@ impl SqliteSession<'_, '_> {
     }
 
     /// Forgets, in this unit and in the cache, what writing `account` may have made untrue.
-    /// With `new_aliases`, the account's aliases may have changed: no key this unit resolved to
-    /// it, nor any of its aliases, is trusted any more; else only its state changed.
+    /// With `new_aliases`, the account's aliases may have changed: its aliases may now lead to
+    /// it rather than where this unit found them lead, and the keys that found it may lead
+    /// elsewhere, so it is not kept at the end of the unit; else only its state changed.
     fn forget(&mut self, account: &AccountState, new_aliases: bool) {
         self.cache.forget(account);
         self.written.swap_remove(&account.id);
         if new_aliases {
-            self.resolved
-                .retain(|key, id| *id != account.id && !account.aliases.contains(key));
+            for alias in &account.aliases {
+                self.resolved.remove(alias);
+            }
+            self.rekeyed.insert(account.id.clone());
         }
     }
 
