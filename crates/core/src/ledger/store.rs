@@ -39,9 +39,16 @@ pub trait Session {
     fn put_account(&mut self, account: &AccountState) -> Result<(), StoreError>;
     /// Writes new states of accounts the store holds, each listing exactly the aliases the
     /// store holds for it: only their states change. A store may do it in fewer statements
-    /// than [`Session::put_account`] for each.
+    /// than [`Session::put_account`] for each; one that packs states
+    /// ([`Session::account_packer`]) gets them packed, in [`Session::update_accounts_packed`].
     fn update_accounts(&mut self, accounts: &[&AccountState]) -> Result<(), StoreError> {
-        accounts.iter().try_for_each(|a| self.put_account(a))
+        match self.account_packer() {
+            Some(pack) => {
+                let packed: Vec<Vec<u8>> = accounts.iter().map(|a| pack(a)).collect();
+                self.update_accounts_packed(accounts, &packed)
+            }
+            None => accounts.iter().try_for_each(|a| self.put_account(a)),
+        }
     }
     /// How the store packs an account's state, if it keeps states packed: a batch then packs
     /// the states it writes on another thread and hands them over
@@ -50,14 +57,15 @@ pub trait Session {
         None
     }
     /// As [`Session::update_accounts`], each state already packed by
-    /// [`Session::account_packer`] (`packed[i]` is `accounts[i]`'s).
+    /// [`Session::account_packer`] (`packed[i]` is `accounts[i]`'s). The default, for a store
+    /// that does not pack, writes each with [`Session::put_account`].
     fn update_accounts_packed(
         &mut self,
         accounts: &[&AccountState],
         packed: &[Vec<u8>],
     ) -> Result<(), StoreError> {
         let _ = packed;
-        self.update_accounts(accounts)
+        accounts.iter().try_for_each(|a| self.put_account(a))
     }
     /// Checks the store's own lists of each account's journal entries, if it keeps any (the
     /// SQLite store links them): `Some` says where one departs from the journal. Part of

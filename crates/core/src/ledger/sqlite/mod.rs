@@ -479,11 +479,6 @@ impl Session for SqliteSession<'_, '_> {
         Ok(())
     }
 
-    fn update_accounts(&mut self, accounts: &[&AccountState]) -> Result<(), StoreError> {
-        let packed: Vec<Vec<u8>> = accounts.iter().map(|a| encode_account(a)).collect();
-        self.update_accounts_packed(accounts, &packed)
-    }
-
     fn account_packer(&self) -> Option<fn(&AccountState) -> Vec<u8>> {
         Some(encode_account)
     }
