@@ -527,13 +527,12 @@ impl<'a, T: Tracer> Engine<'a, T> {
             return Ok(*at);
         }
         let tz = self.program.timezone;
-        let at = calendar::shift_instant(self.ctx.transaction.time, duration, false, tz)
-            .ok_or_else(|| {
-                EvalError::input(
-                    "transaction.time",
-                    format!("{duration} after it is out of the calendar's range"),
-                )
-            })?;
+        let at = calendar::shift_instant(self.now.local, duration, false, tz).ok_or_else(|| {
+            EvalError::input(
+                "transaction.time",
+                format!("{duration} after it is out of the calendar's range"),
+            )
+        })?;
         self.moments.push((duration, at));
         Ok(at)
     }

@@ -15,6 +15,8 @@ pub(crate) struct Now {
     pub instant: DateTime<FixedOffset>,
     /// The wall-clock time in the program's zone.
     pub local: NaiveDateTime,
+    /// The program's zone.
+    zone: Tz,
 }
 
 impl Now {
@@ -23,12 +25,24 @@ impl Now {
         Now {
             instant,
             local: instant.with_timezone(&tz).naive_local(),
+            zone: tz,
         }
     }
 
     /// The local calendar date.
     pub fn date(&self) -> NaiveDate {
         self.local.date()
+    }
+
+    /// The wall-clock time of `instant` in the same zone: this one's when it is the same
+    /// instant (the transaction's time, read again by expressions and durations after it), so
+    /// the zone's table is searched once per decision; else read anew.
+    pub fn local_of(&self, instant: DateTime<FixedOffset>) -> NaiveDateTime {
+        if instant == self.instant {
+            self.local
+        } else {
+            Now::new(self.zone, instant).local
+        }
     }
 }
 
@@ -119,14 +133,15 @@ pub(crate) fn shift_date(date: NaiveDate, duration: Duration, negative: bool) ->
     shift_local(date.and_hms_opt(0, 0, 0)?, duration, negative).map(|t| t.date())
 }
 
-/// `instant` moved by a duration on the calendar of the program's zone, as an instant.
+/// An instant moved by a duration on the calendar of the program's zone, as an instant. The
+/// instant is given by its wall-clock time there, `local` ([`Now::local`] for the
+/// transaction's, so its zone table search is not made again).
 pub(crate) fn shift_instant(
-    instant: DateTime<FixedOffset>,
+    local: NaiveDateTime,
     duration: Duration,
     negative: bool,
     tz: Tz,
 ) -> Option<DateTime<FixedOffset>> {
-    let local = instant.with_timezone(&tz).naive_local();
     local_to_instant(shift_local(local, duration, negative)?, tz)
 }
 
@@ -214,6 +229,27 @@ mod tests {
         );
         assert_eq!(age(d("1966-03-15"), d("2026-03-14")), 59);
         assert_eq!(age(d("1966-03-15"), d("2026-03-15")), 60);
+    }
+
+    #[test]
+    fn the_transactions_local_time_is_reused_only_for_its_own_instant() {
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        // The same instant written with another offset reads the same; the others anew, on
+        // either side of a change of the zone's offset (29 March 2026, 01:00 UTC).
+        let now = Now::new(
+            tz,
+            DateTime::parse_from_rfc3339("2026-03-29T00:30:00Z").unwrap(),
+        );
+        for text in [
+            "2026-03-29T03:30:00+03:00",
+            "2026-03-29T00:30:00Z",
+            "2026-03-29T01:30:00Z",
+            "2026-10-25T00:30:00Z",
+            "2025-12-31T23:59:59-05:00",
+        ] {
+            let instant = DateTime::parse_from_rfc3339(text).unwrap();
+            assert_eq!(now.local_of(instant), Now::new(tz, instant).local, "{text}");
+        }
     }
 
     #[test]

@@ -123,7 +123,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
             });
         }
         if let (Some(duration), Some(h)) = (coupon.valid_for, held) {
-            let end = calendar::shift_instant(h.issued_at, duration, false, self.program.timezone);
+            let local = self.now.local_of(h.issued_at);
+            let end = calendar::shift_instant(local, duration, false, self.program.timezone);
             if end.is_none_or(|end| self.now.instant > end) {
                 return refuse(format!(
                     "expired: valid for {duration} after issue on {}",
@@ -244,9 +245,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 continue;
             }
             let valid_until = match (coupon.valid_for, coupon.valid.until) {
-                (Some(d), _) => {
-                    calendar::shift_instant(self.ctx.transaction.time, d, false, program.timezone)
-                }
+                (Some(d), _) => calendar::shift_instant(self.now.local, d, false, program.timezone),
                 (None, Some(until)) => calendar::moment_end(until, program.timezone),
                 (None, None) => None,
             };

@@ -5,7 +5,7 @@
 //! nobody gave) makes comparisons unknown, and a condition that ends unknown does not hold
 //! (three-valued logic: `false and unknown` is false, `true or unknown` is true).
 
-use super::calendar::{self, Now};
+use super::calendar;
 use super::decision::Fact;
 use super::engine::Engine;
 use super::error::EvalError;
@@ -690,7 +690,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
             }
             (BinaryOp::Add | BinaryOp::Sub, V::Instant(t), V::Duration(x))
             | (BinaryOp::Add, V::Duration(x), V::Instant(t)) => {
-                calendar::shift_instant(t, x, op == BinaryOp::Sub, self.program.timezone)
+                let local = self.now.local_of(t);
+                calendar::shift_instant(local, x, op == BinaryOp::Sub, self.program.timezone)
                     .map(V::Instant)
                     .ok_or_else(|| self.fault(span, "the date is out of range"))
             }
@@ -714,8 +715,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
             (V::Bool(x), V::Bool(y)) => Some(x.cmp(&y)),
             (V::Date(x), V::Date(y)) => Some(x.cmp(&y)),
             (V::Instant(x), V::Instant(y)) => Some(x.cmp(&y)),
-            (V::Date(x), V::Instant(y)) => Some(x.cmp(&Now::new(self.program.timezone, y).date())),
-            (V::Instant(x), V::Date(y)) => Some(Now::new(self.program.timezone, x).date().cmp(&y)),
+            (V::Date(x), V::Instant(y)) => Some(x.cmp(&self.local_date(y))),
+            (V::Instant(x), V::Date(y)) => Some(self.local_date(x).cmp(&y)),
             (V::Weekday(x), V::Weekday(y)) => {
                 Some(x.num_days_from_monday().cmp(&y.num_days_from_monday()))
             }
@@ -778,9 +779,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 .date_of(args.first(), item)?
                 .map_or(V::Unknown, |d| V::Num(Decimal::from(d.month())))),
             Function::Hour => Ok(match self.first(args, item)? {
-                V::Instant(t) => V::Num(Decimal::from(
-                    Now::new(self.program.timezone, t).local.hour(),
-                )),
+                V::Instant(t) => V::Num(Decimal::from(self.now.local_of(t).hour())),
                 _ => V::Unknown,
             }),
             Function::Attribute => Ok(match self.first(args, item)? {
@@ -823,6 +822,11 @@ impl<'a, T: Tracer> Engine<'a, T> {
         }
     }
 
+    /// The local calendar date of `instant` in the program's zone.
+    fn local_date(&self, instant: DateTime<FixedOffset>) -> NaiveDate {
+        self.now.local_of(instant).date()
+    }
+
     fn date_of(
         &mut self,
         arg: Option<&Plan>,
@@ -831,7 +835,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         let Some(arg) = arg else { return Ok(None) };
         Ok(match self.value(arg, item)? {
             V::Date(d) => Some(d),
-            V::Instant(t) => Some(Now::new(self.program.timezone, t).date()),
+            V::Instant(t) => Some(self.local_date(t)),
             _ => None,
         })
     }

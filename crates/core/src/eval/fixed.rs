@@ -141,15 +141,16 @@ impl Total {
 }
 
 /// The mantissa of `x` if `x` is not negative and its mantissa fits in 64 bits.
-fn unsigned(x: Decimal) -> Option<u64> {
+pub(crate) fn unsigned(x: Decimal) -> Option<u64> {
     if x.is_sign_negative() {
         return None;
     }
     u64::try_from(x.mantissa()).ok()
 }
 
-/// `units * 10^-scale` as a decimal of that scale.
-fn whole_units(units: u64, scale: u32) -> Decimal {
+/// `units * 10^-scale` as a decimal of that scale; `scale` is at most `Decimal::MAX_SCALE`
+/// (a decimal's own scale, or a precision checked against it).
+pub(crate) fn whole_units(units: u64, scale: u32) -> Decimal {
     let (lo, mid) = (units as u32, (units >> 32) as u32);
     Decimal::from_parts(lo, mid, 0, false, scale)
 }

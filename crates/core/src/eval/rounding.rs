@@ -2,7 +2,7 @@
 //! to the whole exactly (largest remainder).
 
 use super::decision::Share;
-use super::fixed::pow10;
+use super::fixed::{pow10, unsigned, whole_units};
 use puntos_dsl::ast::RoundingMode;
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -157,61 +157,120 @@ fn units(x: Decimal, precision: u32) -> Option<u64> {
     u64::try_from(x.mantissa()).ok()?.checked_mul(power)
 }
 
-/// Baskets of up to this many lines are split with scratch space on the stack.
+/// The weights in whole units of their common scale: how each is read, their sum and that
+/// scale.
+#[derive(Clone, Copy)]
+struct Grid {
+    sum: u64,
+    scale: u32,
+    /// Whether some weight has fewer places than `scale` (its mantissa must be widened).
+    mixed: bool,
+}
+
+impl Grid {
+    /// The sum of `weights` in one pass: the mantissas added while every weight has the
+    /// first one's scale (the usual case); weights of several scales are summed again at the
+    /// largest. `None` when a weight is negative or the sum does not fit in 64 bits at that
+    /// scale (the general path then splits).
+    fn of(weights: &[(usize, Decimal)]) -> Option<Grid> {
+        let scale = weights.first()?.1.scale();
+        // At most 2^64 weights of under 2^64 each: the sum cannot overflow 128 bits.
+        let mut sum: u128 = 0;
+        let mut mixed = false;
+        for &(_, w) in weights {
+            sum += u128::from(unsigned(w)?);
+            mixed |= w.scale() != scale;
+        }
+        if !mixed {
+            let sum = u64::try_from(sum).ok()?;
+            return Some(Grid { sum, scale, mixed });
+        }
+        let scale = weights.iter().map(|(_, w)| w.scale()).max().unwrap_or(0);
+        let mut sum: u64 = 0;
+        for &(_, w) in weights {
+            sum = sum.checked_add(units(w, scale)?)?;
+        }
+        Some(Grid { sum, scale, mixed })
+    }
+
+    /// Weight `w` in whole units (it was read once already, so this succeeds).
+    #[inline(always)]
+    fn units(self, w: Decimal) -> Option<u64> {
+        if self.mixed {
+            units(w, self.scale)
+        } else {
+            unsigned(w)
+        }
+    }
+}
+
+/// Baskets of up to this many lines are split with their remainders on the stack.
 const SHORT: usize = 16;
 
 /// [`allocate`] in whole units, exactly, when the total is on the grid and the weights fit in
 /// integers at their largest scale (the usual case: rounded points, money); `None` sends the
-/// caller to the general path.
+/// caller to the general path. Each line's share is written as soon as its part is known, zero
+/// parts too (dropped at the end unless a leftover unit reached them); only the remainders
+/// are kept aside, for the leftover units.
 fn allocate_units(
     total: Decimal,
     weights: &[(usize, Decimal)],
     precision: u32,
 ) -> Option<Vec<Share>> {
+    // Shares are built with this many places, which a decimal must be able to hold.
+    if precision > Decimal::MAX_SCALE {
+        return None;
+    }
     let total = units(total, precision)?;
     // Weights are proportions: any common scale will do (money weights have two places).
-    let scale = weights.iter().map(|(_, w)| w.scale()).max().unwrap_or(0);
-    // Each part, then its remainder: on the stack for the usual short basket.
-    let count = weights.len();
-    let mut short = [0u64; 2 * SHORT];
+    let grid = Grid::of(weights)?;
+    if grid.sum == 0 {
+        return None;
+    }
+    let mut shares = Vec::with_capacity(weights.len());
+    // Weights that already are the parts (a rule's own lines) need no arithmetic; of the
+    // precision's scale, each is its own share.
+    if grid.scale == precision && grid.sum == total {
+        for &(line, w) in weights {
+            if !w.is_zero() {
+                let amount = if grid.mixed {
+                    whole_units(grid.units(w)?, precision)
+                } else {
+                    w
+                };
+                shares.push(Share { line, amount });
+            }
+        }
+        return Some(shares);
+    }
+    let mut short = [0u64; SHORT];
     let mut long = Vec::new();
-    let scratch = match short.get_mut(..2 * count) {
-        Some(scratch) => scratch,
+    let remainders = match short.get_mut(..weights.len()) {
+        Some(remainders) => remainders,
         None => {
-            long.resize(2 * count, 0);
+            long.resize(weights.len(), 0);
             long.as_mut_slice()
         }
     };
-    let (parts, remainders) = scratch.split_at_mut(count);
-    let mut sum: u64 = 0;
-    for (part, &(_, w)) in parts.iter_mut().zip(weights) {
-        *part = units(w, scale)?;
-        sum = sum.checked_add(*part)?;
+    let mut handed: u64 = 0;
+    let mut zeros: usize = 0;
+    for (&(line, w), remainder) in weights.iter().zip(remainders.iter_mut()) {
+        let (part, rest) = split(total, grid.units(w)?, grid.sum);
+        *remainder = rest;
+        handed += part;
+        zeros += usize::from(part == 0);
+        shares.push(Share {
+            line,
+            amount: whole_units(part, precision),
+        });
     }
-    if sum == 0 {
-        return None;
+    // The leftover is below the number of lines.
+    let leftover = usize::try_from(total.checked_sub(handed)?).ok()?;
+    if leftover > 0 {
+        zeros -= hand_out(leftover, &mut shares, remainders, precision);
     }
-    // Weights that already are the parts (a rule's own lines) need no arithmetic.
-    if scale != precision || sum != total {
-        let mut handed: u64 = 0;
-        for (part, remainder) in parts.iter_mut().zip(remainders.iter_mut()) {
-            let (quotient, rest) = split(total, *part, sum);
-            *part = quotient;
-            *remainder = rest;
-            handed += quotient;
-        }
-        // The leftover is below the number of lines.
-        let leftover = usize::try_from(total.checked_sub(handed)?).ok()?;
-        hand_out(leftover, parts, remainders);
-    }
-    let mut shares = Vec::with_capacity(count);
-    for (&(line, _), &part) in weights.iter().zip(parts.iter()) {
-        if part != 0 {
-            shares.push(Share {
-                line,
-                amount: Decimal::try_from_i128_with_scale(i128::from(part), precision).ok()?,
-            });
-        }
+    if zeros > 0 {
+        shares.retain(|s| !s.amount.is_zero());
     }
     Some(shares)
 }
@@ -231,45 +290,67 @@ fn split(total: u64, weight: u64, sum: u64) -> (u64, u64) {
     }
 }
 
-/// One more unit each to the `leftover` parts with the largest remainders, ties to the
-/// earlier part. A short basket picks them one by one; a long one sorts.
-fn hand_out(leftover: usize, parts: &mut [u64], remainders: &[u64]) {
-    if leftover == 0 {
-        return;
-    }
-    if parts.len() <= SHORT {
-        let mut taken = [false; SHORT];
+/// One more unit each to the `leftover` shares with the largest remainders, ties to the
+/// earlier share; returns how many of them were zero before. The remainders add up to
+/// `leftover` times the weights' sum, each below it, so more than `leftover` of them are
+/// positive: a short basket picks the largest one by one, clearing each pick's remainder (so
+/// it is not picked again); a long one sorts.
+fn hand_out(
+    leftover: usize,
+    shares: &mut [Share],
+    remainders: &mut [u64],
+    precision: u32,
+) -> usize {
+    let mut were_zero = 0;
+    if remainders.len() <= SHORT {
         for _ in 0..leftover {
-            let mut best: Option<(usize, u64)> = None;
-            for (i, (&r, &was_taken)) in remainders.iter().zip(&taken).enumerate() {
-                if !was_taken && best.is_none_or(|(_, b)| r > b) {
-                    best = Some((i, r));
+            let (mut best, mut at) = (0, usize::MAX);
+            for (i, &r) in remainders.iter().enumerate() {
+                if r > best {
+                    (best, at) = (r, i);
                 }
             }
-            let Some((i, _)) = best else { return };
-            if let (Some(part), Some(flag)) = (parts.get_mut(i), taken.get_mut(i)) {
-                *part += 1;
-                *flag = true;
+            if let Some(r) = remainders.get_mut(at) {
+                *r = 0;
             }
+            were_zero += add_unit(shares.get_mut(at), precision);
         }
-        return;
+        return were_zero;
     }
-    let mut order: Vec<usize> = (0..parts.len()).collect();
+    let mut order: Vec<usize> = (0..remainders.len()).collect();
     order.sort_by(|&a, &b| {
         let remainder = |i: usize| remainders.get(i).copied().unwrap_or(0);
         remainder(b).cmp(&remainder(a)).then(a.cmp(&b))
     });
     for &i in order.iter().take(leftover) {
-        if let Some(part) = parts.get_mut(i) {
-            *part += 1;
-        }
+        were_zero += add_unit(shares.get_mut(i), precision);
     }
+    were_zero
+}
+
+/// One more unit of `10^-precision` on a share written by [`allocate_units`] (whole units at
+/// that precision, below the total, so the sum fits); 1 if it was zero, else 0.
+fn add_unit(share: Option<&mut Share>, precision: u32) -> usize {
+    let Some(share) = share else { return 0 };
+    let Some(part) = unsigned(share.amount) else {
+        return 0;
+    };
+    share.amount = whole_units(part + 1, precision);
+    usize::from(part == 0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Lines, mantissas and scales of shares (`Decimal`'s `==` compares values only).
+    fn exact(shares: &[Share]) -> Vec<(usize, i128, u32)> {
+        shares
+            .iter()
+            .map(|s| (s.line, s.amount.mantissa(), s.amount.scale()))
+            .collect()
+    }
 
     #[test]
     fn modes_round_as_named() {
@@ -333,8 +414,44 @@ mod tests {
             let total = Decimal::new(i64::from(total), precision);
             let weights: Vec<_> = weights.iter().enumerate().map(|(i, w)| (i, Decimal::new(i64::from(*w), precision))).collect();
             if let Some(fast) = allocate_units(total, &weights, precision) {
-                prop_assert_eq!(fast, general(total, &weights, precision));
+                prop_assert_eq!(exact(&fast), exact(&general(total, &weights, precision)));
             }
+        }
+
+        /// Weights of mixed scales, zero weights, long baskets (remainders off the stack),
+        /// totals that are the weights' own sum, and wide weights (sometimes too wide for whole
+        /// units): the same shares, value and scale, as the general path.
+        #[test]
+        fn the_whole_unit_path_agrees_on_any_weights(
+            weights in proptest::collection::vec(
+                prop_oneof![
+                    12 => (0i64..10_000, 0u32..4),
+                    2 => Just((0i64, 0u32)),
+                    1 => (0i64..1_000_000_000_000, 0u32..8),
+                    1 => (0i64..=i64::MAX, 0u32..30),
+                ],
+                1..40,
+            ),
+            total in prop_oneof![0i64..1_000_000, Just(-1i64)],
+            precision in 0u32..4,
+        ) {
+            let weights: Vec<_> = weights
+                .iter()
+                .enumerate()
+                .map(|(i, &(m, s))| (3 * i + 1, Decimal::new(m, s.min(28))))
+                .collect();
+            // -1: the total is the weights' own sum, rounded to the precision.
+            let total = if total < 0 {
+                weights.iter().map(|(_, w)| *w).sum::<Decimal>().round_dp_with_strategy(precision, RoundingStrategy::ToZero)
+            } else {
+                Decimal::new(total, precision)
+            };
+            if let Some(fast) = allocate_units(total, &weights, precision) {
+                prop_assert_eq!(exact(&fast), exact(&general(total, &weights, precision)));
+            }
+            let shares = allocate(total, &weights, precision);
+            let sum: Decimal = shares.iter().map(|s| s.amount).sum();
+            prop_assert_eq!(sum, total);
         }
 
         #[test]
