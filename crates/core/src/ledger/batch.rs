@@ -4,7 +4,8 @@
 //! - The journal's and the outbox's heads are read once per batch, not once per transaction;
 //!   journal entries and events are handed to the store together at the end (one statement
 //!   for them all, on a server). Entries are numbered when kept and sealed into the hash chain
-//!   at the end ([`Batch::keep_entries`]), on another thread while the store writes the events.
+//!   on a thread of their own while the ledger goes on deciding ([`Batch::seal_ahead`]), or,
+//!   without it, at the end on another thread while the store writes the events.
 //! - Promotion budgets are read once per batch and their totals written once, at the end.
 //! - A registered store (shop) is read once per batch, however many transactions name it.
 //! - Transactions are recorded at the end ([`Batch::keep_transaction`]), their JSON written
@@ -24,6 +25,7 @@ use super::background::{Background, WORTH_A_THREAD};
 use super::chain;
 use super::codec::encode;
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
+use super::sealer::Sealer;
 use super::store::{Session, StoreError};
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
@@ -78,8 +80,13 @@ pub(super) struct Batch<'s> {
     journal: Vec<JournalEntry>,
     /// The JSON of each entry of `journal`, in the same order.
     journal_bodies: Vec<String>,
-    /// Entries numbered on from `chain_head` but not yet sealed: they follow `journal`.
+    /// Entries numbered on from `chain_head` but not yet sealed: they follow `journal` (and
+    /// whatever `sealer` holds).
     unsealed: Vec<JournalEntry>,
+    /// The thread sealing entries as they are kept, if one was started.
+    sealer: Option<Sealer>,
+    /// The sequence number given to the last entry kept, once any was.
+    numbered_to: Option<u64>,
     outbox_head: Option<u64>,
     outbox: Vec<OutboxEvent>,
 }
@@ -99,6 +106,8 @@ impl<'s> Batch<'s> {
             journal: Vec::new(),
             journal_bodies: Vec::new(),
             unsealed: Vec::new(),
+            sealer: None,
+            numbered_to: None,
             outbox_head: None,
             outbox: Vec::new(),
         }
@@ -109,11 +118,43 @@ impl<'s> Batch<'s> {
         self.flush()
     }
 
+    /// Seals the entries kept from now on, on a thread of `scope`, as they are kept. The unit
+    /// must be finished (or dropped) before the scope ends, which joins the thread.
+    pub fn seal_ahead<'scope>(
+        &mut self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+    ) -> Result<(), StoreError> {
+        if self.sealer.is_none() && self.unsealed.is_empty() {
+            let previous = self
+                .chain_head()?
+                .map_or(chain::GENESIS.to_string(), |(_, h)| h);
+            self.sealer = Sealer::start(scope, previous);
+        }
+        Ok(())
+    }
+
+    /// Takes back what the sealing thread sealed, in order, and stops it: the entries join the
+    /// sealed ones.
+    fn collect_sealed(&mut self) -> Result<(), StoreError> {
+        let Some(sealer) = self.sealer.take() else {
+            return Ok(());
+        };
+        for (entries, bodies) in sealer.finish()? {
+            if let Some(last) = entries.last() {
+                self.chain_head = Some(Some((last.seq, last.hash.clone())));
+            }
+            self.journal.extend(entries);
+            self.journal_bodies.extend(bodies);
+        }
+        Ok(())
+    }
+
     /// Writes what is held to the store (which keeps it until its unit commits or fails). The
     /// work that needs no store (sealing the journal, packing accounts, writing the
     /// transactions' JSON) is done on other threads meanwhile, each result handed over when the
     /// store is ready for it.
     fn flush(&mut self) -> Result<(), StoreError> {
+        self.collect_sealed()?;
         let transactions: Vec<StoredTransaction> = std::mem::take(&mut self.transactions)
             .into_values()
             .collect();
@@ -223,6 +264,7 @@ impl<'s> Batch<'s> {
     /// Seals the entries kept unsealed, here and now: for a caller that needs the chain's head,
     /// or appends entries it sealed itself.
     fn seal_unsealed(&mut self) -> Result<(), StoreError> {
+        self.collect_sealed()?;
         if self.unsealed.is_empty() {
             return Ok(());
         }
@@ -361,22 +403,33 @@ impl<'s> Batch<'s> {
             head = entry.seq;
         }
         self.chain_head = Some(Some((last.seq, last.hash.clone())));
+        self.numbered_to = Some(last.seq);
         self.journal.extend(entries);
         self.journal_bodies.extend(bodies);
         Ok(())
     }
 
     /// Appends journal entries, numbering them on from the journal's last entry; they are
-    /// sealed into the hash chain when the unit ends (or when the chain's head is asked for).
+    /// sealed into the hash chain by the sealing thread ([`Batch::seal_ahead`]), or else when
+    /// the unit ends (or when the chain's head is asked for).
     pub fn keep_entries(&mut self, mut entries: Vec<JournalEntry>) -> Result<(), StoreError> {
-        let mut seq = match self.unsealed.last() {
-            Some(last) => last.seq,
+        let mut seq = match self.numbered_to {
+            Some(seq) => seq,
             None => self.chain_head()?.map_or(0, |(seq, _)| seq),
         };
         for entry in &mut entries {
             seq += 1;
             entry.seq = seq;
         }
+        self.numbered_to = Some(seq);
+        let entries = match self.sealer.as_mut() {
+            Some(sealer) => match sealer.seal(entries) {
+                Ok(()) => return Ok(()),
+                // The thread is gone: the unit fails when it is asked for what it held.
+                Err(entries) => entries,
+            },
+            None => entries,
+        };
         self.unsealed.extend(entries);
         Ok(())
     }

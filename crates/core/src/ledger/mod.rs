@@ -28,6 +28,7 @@ mod post;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod replay;
+mod sealer;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod store;
@@ -301,9 +302,14 @@ impl<S: Store> Ledger<S> {
         let versions = &self.versions;
         let notice = self.options.expiry_notice;
         self.store.atomically(|session| {
-            let mut unit = batch::Batch::new(session);
-            unit.read_ahead(&upcoming(batch));
-            let results = std::thread::scope(|scope| {
+            // The unit lives inside the scope: its sealing thread must stop before the scope
+            // ends, whether the batch is finished or fails.
+            std::thread::scope(|scope| {
+                let mut unit = batch::Batch::new(session);
+                unit.read_ahead(&upcoming(batch));
+                if batch.len() >= background::WORTH_A_THREAD {
+                    unit.seal_ahead(scope)?;
+                }
                 let mut fingerprints = fingerprint::Fingerprints::start(scope, batch);
                 let mut results = Vec::with_capacity(batch.len());
                 for incoming in batch {
@@ -313,10 +319,9 @@ impl<S: Store> Ledger<S> {
                         result => results.push(result),
                     }
                 }
+                unit.finish()?;
                 Ok(results)
-            })?;
-            unit.finish()?;
-            Ok(results)
+            })
         })
     }
 
