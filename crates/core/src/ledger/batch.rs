@@ -57,6 +57,10 @@ struct Budget {
     added: Decimal,
 }
 
+/// Entries handed to the sealing thread at a time: one hand-over (and one wake-up of the
+/// thread) per transaction cost more than the sealing saved.
+const SEAL_GROUP: usize = 256;
+
 /// The unit of work of a batch; [`Batch::finish`] hands the store what it holds.
 pub(super) struct Batch<'s> {
     inner: &'s mut dyn Session,
@@ -83,7 +87,8 @@ pub(super) struct Batch<'s> {
     /// Entries numbered on from `chain_head` but not yet sealed: they follow `journal` (and
     /// whatever `sealer` holds).
     unsealed: Vec<JournalEntry>,
-    /// The thread sealing entries as they are kept, if one was started.
+    /// The thread sealing entries as they are kept (a group of [`SEAL_GROUP`] at a time), if
+    /// one was started.
     sealer: Option<Sealer>,
     /// The sequence number given to the last entry kept, once any was.
     numbered_to: Option<u64>,
@@ -422,15 +427,16 @@ impl<'s> Batch<'s> {
             entry.seq = seq;
         }
         self.numbered_to = Some(seq);
-        let entries = match self.sealer.as_mut() {
-            Some(sealer) => match sealer.seal(entries) {
-                Ok(()) => return Ok(()),
-                // The thread is gone: the unit fails when it is asked for what it held.
-                Err(entries) => entries,
-            },
-            None => entries,
-        };
         self.unsealed.extend(entries);
+        if let Some(sealer) = self.sealer.as_mut() {
+            if self.unsealed.len() >= SEAL_GROUP {
+                let group = std::mem::take(&mut self.unsealed);
+                // The thread is gone: the unit fails when it is asked for what it held.
+                if let Err(group) = sealer.seal(group) {
+                    self.unsealed = group;
+                }
+            }
+        }
         Ok(())
     }
 
