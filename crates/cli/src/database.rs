@@ -83,6 +83,13 @@ impl Store for Database {
             Database::Server(store) => store.purge(),
         }
     }
+
+    fn tells_if_disturbed(&self) -> bool {
+        match self {
+            Database::File(store) => store.tells_if_disturbed(),
+            Database::Server(store) => store.tells_if_disturbed(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 /// Transactions applied per commit: one commit per row would make the database the bottleneck
 /// (2,000 rather than 500: 12.5k rather than 11k transactions/s at 30,000 customers, BENCHMARKS.md);
-/// an interruption loses at most one batch, which the next run applies again.
+/// an interruption loses at most the batch being written and the one being decided, which the
+/// next run applies again.
 const BATCH: usize = 2_000;
 
 /// What `apply` did so far.
@@ -28,7 +29,7 @@ struct Rejects {
 }
 
 impl Rejects {
-    fn write(&mut self, row: &rows::Row, reason: &str) -> Result<(), String> {
+    fn write(&mut self, row: &Unread, reason: &str) -> Result<(), String> {
         let record = serde_json::json!({ "line": row.line, "reason": reason, "row": row.raw });
         let failed = |e: std::io::Error| format!("cannot write `{}`: {e}", self.path.display());
         let file = match &mut self.file {
@@ -41,27 +42,58 @@ impl Rejects {
     }
 }
 
-/// Applies the gathered rows in one batch, rejecting unreadable and refused ones.
-fn flush(
-    ledger: &mut Ledger<Database>,
-    batch: &mut Vec<rows::Row>,
+/// What the rejects file needs of a row: where it was and what it said.
+struct Unread {
+    line: u64,
+    raw: String,
+}
+
+/// A batch of rows once its transactions are handed to the ledger: each row as the rejects
+/// file needs it, which rows the ledger has (in its order), and the rows that could not be
+/// read, with why.
+struct Gathered {
+    rows: Vec<Unread>,
+    positions: Vec<usize>,
+    refused: Vec<(usize, String)>,
+}
+
+/// Splits a batch of rows into the transactions for the ledger and what is kept of the rows.
+fn gather(rows: Vec<rows::Row>) -> (Vec<puntos::ledger::Incoming>, Gathered) {
+    let mut readable = Vec::with_capacity(rows.len());
+    let mut gathered = Gathered {
+        rows: Vec::with_capacity(rows.len()),
+        positions: Vec::with_capacity(rows.len()),
+        refused: Vec::new(),
+    };
+    for (i, row) in rows.into_iter().enumerate() {
+        match row.incoming {
+            Ok(incoming) => {
+                readable.push(incoming);
+                gathered.positions.push(i);
+            }
+            Err(reason) => gathered.refused.push((i, reason)),
+        }
+        gathered.rows.push(Unread {
+            line: row.line,
+            raw: row.raw,
+        });
+    }
+    (readable, gathered)
+}
+
+/// Counts a batch's results and writes its unreadable and refused rows to the rejects file,
+/// in the input's order.
+fn settle(
+    gathered: Gathered,
+    results: Vec<Result<Applied, puntos::ledger::LedgerError>>,
     tally: &mut Tally,
     rejects: &mut Rejects,
 ) -> Result<(), String> {
-    let rows: Vec<rows::Row> = std::mem::take(batch);
-    let mut readable = Vec::with_capacity(rows.len());
-    let mut positions = Vec::with_capacity(rows.len());
-    let mut refused: Vec<(usize, String)> = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
-        match &row.incoming {
-            Ok(incoming) => {
-                readable.push(incoming.clone());
-                positions.push(i);
-            }
-            Err(reason) => refused.push((i, reason.clone())),
-        }
-    }
-    let results = ledger.apply_batch(&readable).map_err(|e| e.to_string())?;
+    let Gathered {
+        rows,
+        positions,
+        mut refused,
+    } = gathered;
     for (result, i) in results.into_iter().zip(positions) {
         match result {
             Ok(Applied::New(_)) => tally.applied += 1,
@@ -69,7 +101,6 @@ fn flush(
             Err(e) => refused.push((i, e.to_string())),
         }
     }
-    // The rejects file follows the input's order.
     refused.sort_by_key(|(i, _)| *i);
     for (i, reason) in refused {
         tally.rejected += 1;
@@ -78,6 +109,60 @@ fn flush(
         }
     }
     Ok(())
+}
+
+/// Why `apply` stopped: the store failed, or the rejects file could not be written.
+struct Stop(String);
+
+impl From<puntos::ledger::StoreError> for Stop {
+    fn from(e: puntos::ledger::StoreError) -> Stop {
+        Stop(e.to_string())
+    }
+}
+
+/// Applies the rows of `input` in batches of [`BATCH`]: a thread reads and parses them while
+/// the ledger decides and writes (itself on two threads, `Ledger::apply_batches`).
+fn apply_file(
+    ledger: &mut Ledger<Database>,
+    input: &Path,
+    progress: &indicatif::ProgressBar,
+    tally: &mut Tally,
+    rejects: &mut Rejects,
+) -> Result<(), String> {
+    std::thread::scope(|scope| {
+        // Two batches read ahead at most: reading is faster than applying.
+        let (send, batches) = std::sync::mpsc::sync_channel::<Vec<rows::Row>>(2);
+        let reader = scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            rows::read(
+                input,
+                |row| {
+                    batch.push(row);
+                    if batch.len() >= BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        // The ledger stopped (it says why); reading stops too.
+                        send.send(full).map_err(|_| String::new())?;
+                    }
+                    Ok(())
+                },
+                |bytes| progress.inc(bytes),
+            )?;
+            if !batch.is_empty() {
+                send.send(batch).map_err(|_| String::new())?;
+            }
+            Ok::<(), String>(())
+        });
+        let applied = ledger.apply_batches(batches.into_iter().map(gather), |gathered, results| {
+            settle(gathered, results, tally, rejects).map_err(Stop)
+        });
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err("the thread reading the input stopped".to_string()));
+        match (applied, read) {
+            (Err(Stop(message)), _) => Err(message),
+            (Ok(()), read) => read,
+        }
+    })
 }
 
 /// `puntos db init`: creates the database, or brings its schema up to date.
@@ -121,21 +206,7 @@ pub fn apply(db: &str, programs: &[PathBuf], input: &Path, rejects: Option<&Path
         path: rejects_path.clone(),
         file: None,
     };
-    let mut batch: Vec<rows::Row> = Vec::with_capacity(BATCH);
-    let mut outcome = rows::read(
-        input,
-        |row| {
-            batch.push(row);
-            if batch.len() >= BATCH {
-                flush(&mut ledger, &mut batch, &mut tally, &mut rejects)?;
-            }
-            Ok(())
-        },
-        |bytes| progress.inc(bytes),
-    );
-    if outcome.is_ok() {
-        outcome = flush(&mut ledger, &mut batch, &mut tally, &mut rejects);
-    }
+    let outcome = apply_file(&mut ledger, input, &progress, &mut tally, &mut rejects);
     let Tally {
         applied,
         duplicates,

@@ -1,10 +1,14 @@
 //! Batches decide exactly as one transaction at a time: a generated history applied in batches
 //! of random sizes to a SQLite file (where a batch's accounts and transactions are read ahead
 //! on another thread and its fingerprints computed on another) gives the same results, the
-//! same accounts and the same journal as the memory store applying it row by row. The
-//! histories mix what makes reading ahead delicate: a transaction repeated or its id reused
-//! within a batch, a refund of a purchase made earlier in the same batch, a signup followed by
-//! purchases in one batch, accounts reached by id and by card, unknown accounts.
+//! same accounts and the same journal as the memory store applying it row by row. So does the
+//! same history streamed through the pipeline (`Ledger::apply_batches`: each batch decided on
+//! another thread from what the unit before read, while that unit writes the batch before), on
+//! the memory store and on a SQLite file that another connection writes to between batches.
+//! The histories mix what makes reading ahead delicate: a transaction repeated or its id reused
+//! within a batch or across two, a refund of a purchase made earlier in the same batch or the
+//! one before, a signup followed by purchases, accounts reached by id and by card, unknown
+//! accounts.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -119,6 +123,43 @@ fn ledger<S: Store>(store: S) -> Ledger<S> {
     ledger
 }
 
+/// `rows` cut into batches of the sizes `sizes` gives, in turn.
+fn cut(rows: &[Incoming], sizes: &[usize]) -> Vec<Vec<Incoming>> {
+    let mut batches = Vec::new();
+    let (mut start, mut size) = (0, sizes.iter().cycle());
+    while start < rows.len() {
+        let end = (start + size.next().copied().unwrap_or(1)).min(rows.len());
+        batches.push(rows[start..end].to_vec());
+        start = end;
+    }
+    batches
+}
+
+/// A purchase by C-1 that another writer applies after batch `after`, an hour after the
+/// batch's last transaction.
+fn interloper(after: usize, batch: &[Incoming]) -> Incoming {
+    let time = batch
+        .last()
+        .map(|last| last.transaction.time + chrono::TimeDelta::minutes(30))
+        .unwrap();
+    incoming(
+        json!({"account": "C-1", "transaction": {"id": format!("X-{after}"),
+        "time": time.to_rfc3339(),
+        "lines": [{"category": "otc", "unit_price": 1500, "quantity": 1}]}}),
+    )
+}
+
+/// A fresh SQLite file for a test, in a folder of its own.
+fn fresh_file(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("puntos-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ledger.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    (dir, path)
+}
+
 fn journal<S: Store>(ledger: &mut Ledger<S>) -> Vec<puntos::ledger::JournalEntry> {
     ledger
         .store_mut()
@@ -160,6 +201,73 @@ proptest! {
         }
         prop_assert_eq!(journal(&mut batched), journal(&mut single));
         drop(batched);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn pipelined_batches_decide_as_rows_one_by_one(
+        rows in proptest::collection::vec(row(), 1..60),
+        sizes in proptest::collection::vec(1usize..25, 1..10),
+        disturbed in proptest::collection::vec(any::<bool>(), 1..8),
+    ) {
+        let rows = history(&rows);
+        let batches = cut(&rows, &sizes);
+        // Another writer applies a purchase after some batches (those `disturbed` marks).
+        let disturbs = |after: usize| disturbed[after % disturbed.len()];
+
+        let mut single = ledger(MemoryStore::new());
+        let mut expected: Vec<String> = Vec::new();
+        for (after, batch) in batches.iter().enumerate() {
+            expected.extend(batch.iter().map(|r| format!("{:?}", single.apply(r))));
+            if disturbs(after) {
+                expected.push(format!("{:?}", single.apply(&interloper(after, batch))));
+            }
+        }
+
+        // In memory nobody else can write: every batch goes through the pipeline, and the
+        // results are those of the rows one by one.
+        let mut plain = ledger(MemoryStore::new());
+        let plain_expected: Vec<String> = rows.iter().map(|r| format!("{:?}", plain.apply(r))).collect();
+        let mut in_memory = ledger(MemoryStore::new());
+        let mut results: Vec<String> = Vec::new();
+        in_memory
+            .apply_batches(batches.iter().cloned().map(|b| (b, ())), |(), batch_results| {
+                results.extend(batch_results.iter().map(|r| format!("{r:?}")));
+                Ok::<_, puntos::ledger::StoreError>(())
+            })
+            .unwrap();
+        prop_assert_eq!(results, plain_expected);
+        for id in ["C-1", "C-2", "C-3"] {
+            prop_assert_eq!(in_memory.account(id).unwrap(), plain.account(id).unwrap());
+        }
+        prop_assert_eq!(journal(&mut in_memory), journal(&mut plain));
+
+        // On a file another connection writes to between batches: the batch decided against
+        // what it read before that write is decided again.
+        let (dir, path) = fresh_file("pipeline");
+        let mut piped = ledger(SqliteStore::open(&path).unwrap());
+        let versions = Versions::new(vec![common::pharmacy().clone()]).unwrap();
+        let mut other = Ledger::new(SqliteStore::open(&path).unwrap(), versions);
+        let mut results: Vec<String> = Vec::new();
+        let tagged = batches.iter().cloned().enumerate().map(|(i, b)| (b, i));
+        piped
+            .apply_batches(tagged, |after, batch_results| {
+                results.extend(batch_results.iter().map(|r| format!("{r:?}")));
+                if disturbs(after) {
+                    let interloping = interloper(after, &batches[after]);
+                    results.push(format!("{:?}", other.apply(&interloping)));
+                }
+                Ok::<_, puntos::ledger::StoreError>(())
+            })
+            .unwrap();
+        prop_assert_eq!(results, expected);
+        for id in ["C-1", "C-2", "C-3"] {
+            prop_assert_eq!(piped.account(id).unwrap(), single.account(id).unwrap());
+        }
+        prop_assert_eq!(journal(&mut piped), journal(&mut single));
+        // The hash chain, and the file's list of each account's entries, hold.
+        prop_assert!(piped.verify().unwrap().is_ok());
+        drop((piped, other));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

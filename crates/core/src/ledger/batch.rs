@@ -241,6 +241,7 @@ impl<'s> Batch<'s> {
         })?;
         self.inner
             .written_states(kept.into_values().map(|(state, _)| state).collect());
+        self.inner.written_transactions(transactions);
         Ok(())
     }
 

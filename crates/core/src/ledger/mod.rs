@@ -24,9 +24,11 @@ mod fingerprint;
 pub mod model;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod pack;
+mod pipeline;
 mod post;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod recorder;
 pub mod replay;
 mod sealer;
 #[cfg(feature = "sqlite")]
@@ -301,28 +303,38 @@ impl<S: Store> Ledger<S> {
     ) -> Result<Vec<Result<Applied, LedgerError>>, StoreError> {
         let versions = &self.versions;
         let notice = self.options.expiry_notice;
-        self.store.atomically(|session| {
-            // The unit lives inside the scope: its sealing thread must stop before the scope
-            // ends, whether the batch is finished or fails.
-            std::thread::scope(|scope| {
-                let mut unit = batch::Batch::new(session);
-                unit.read_ahead(&upcoming(batch));
-                if batch.len() >= background::WORTH_A_THREAD {
-                    unit.seal_ahead(scope)?;
-                }
-                let mut fingerprints = fingerprint::Fingerprints::start(scope, batch);
-                let mut results = Vec::with_capacity(batch.len());
-                for incoming in batch {
-                    let fingerprint = fingerprints.next(incoming);
-                    match apply_in(&mut unit, versions, notice, incoming, fingerprint) {
-                        Err(LedgerError::Store(e)) => return Err(e),
-                        result => results.push(result),
-                    }
-                }
-                unit.finish()?;
-                Ok(results)
-            })
-        })
+        self.store
+            .atomically(|session| apply_batch_in(session, versions, notice, batch))
+    }
+
+    /// Applies a stream of batches in order, each as [`Ledger::apply_batch`] would (one atomic
+    /// unit per batch), handing each batch's results to `done` with the batch's `tag` once
+    /// its unit has committed. A store that can tell when someone else wrote
+    /// ([`Store::tells_if_disturbed`]) has the next batch decided on another thread while it
+    /// writes the one before ([`pipeline`]); the results are the same either way. Stops at
+    /// the first error of the store or of `done`: every batch handed to `done` before it is
+    /// committed, the rest are not.
+    pub fn apply_batches<T, E: From<StoreError>>(
+        &mut self,
+        batches: impl IntoIterator<Item = (Vec<Incoming>, T)>,
+        mut done: impl FnMut(T, Vec<Result<Applied, LedgerError>>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut batches = batches.into_iter();
+        if self.store.tells_if_disturbed() {
+            let notice = self.options.expiry_notice;
+            return pipeline::apply(
+                &mut self.store,
+                &self.versions,
+                notice,
+                &mut batches,
+                &mut done,
+            );
+        }
+        for (batch, tag) in batches {
+            let results = self.apply_batch(&batch)?;
+            done(tag, results)?;
+        }
+        Ok(())
     }
 
     /// Brings an account to `as_of`: pending points activate, points expire, expiry notices go
@@ -411,6 +423,35 @@ impl<S: Store> Ledger<S> {
     pub fn verify(&mut self) -> Result<Result<u64, Broken>, LedgerError> {
         Ok(verify(&mut self.store)?)
     }
+}
+
+/// Decides and records `batch` in the unit of work `session`: see [`Ledger::apply_batch`].
+fn apply_batch_in(
+    session: &mut dyn Session,
+    versions: &Versions,
+    notice: chrono::TimeDelta,
+    batch: &[Incoming],
+) -> Result<Vec<Result<Applied, LedgerError>>, StoreError> {
+    // The unit lives inside the scope: its sealing thread must stop before the scope ends,
+    // whether the batch is finished or fails.
+    std::thread::scope(|scope| {
+        let mut unit = batch::Batch::new(session);
+        unit.read_ahead(&upcoming(batch));
+        if batch.len() >= background::WORTH_A_THREAD {
+            unit.seal_ahead(scope)?;
+        }
+        let mut fingerprints = fingerprint::Fingerprints::start(scope, batch);
+        let mut results = Vec::with_capacity(batch.len());
+        for incoming in batch {
+            let fingerprint = fingerprints.next(incoming);
+            match apply_in(&mut unit, versions, notice, incoming, fingerprint) {
+                Err(LedgerError::Store(e)) => return Err(e),
+                result => results.push(result),
+            }
+        }
+        unit.finish()?;
+        Ok(results)
+    })
 }
 
 /// What applying `batch` reads, in order: for each transaction, its own record (is it a

@@ -80,6 +80,19 @@ pub trait Session {
     fn written_states(&mut self, states: Vec<AccountState>) {
         drop(states);
     }
+    /// Hands over the transactions this unit has just recorded (with
+    /// [`Session::put_transaction`] or [`Session::put_transaction_encoded`], in the same
+    /// order), for a session that keeps them rather than writing them (the pipeline's
+    /// decider, `super::recorder`); the default drops them.
+    fn written_transactions(&mut self, transactions: Vec<StoredTransaction>) {
+        drop(transactions);
+    }
+    /// Whether nothing but this store's own units of work has changed its data since its last
+    /// unit committed, so what that unit read is still true. A store that cannot tell says no
+    /// (the default); see [`Store::tells_if_disturbed`].
+    fn undisturbed(&self) -> bool {
+        false
+    }
     /// A store (shop, branch, merchant) of the registry, by its id.
     fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, StoreError>;
     /// Adds a store to the registry, or replaces it.
@@ -135,6 +148,18 @@ pub trait Session {
     fn outbox_head(&mut self) -> Result<u64, StoreError>;
     /// Appends events to the outbox.
     fn push_events(&mut self, events: &[OutboxEvent]) -> Result<(), StoreError>;
+    /// Appends events whose JSON is already written: `bodies[i]` is `events[i]` as the JSON
+    /// [`Session::push_events`] would store (the pipeline's decider writes it, off the
+    /// writer's thread). A store that keeps the JSON stores these texts rather than writing
+    /// them again.
+    fn push_events_encoded(
+        &mut self,
+        events: &[OutboxEvent],
+        bodies: &[String],
+    ) -> Result<(), StoreError> {
+        let _ = bodies;
+        self.push_events(events)
+    }
     /// Events not yet acknowledged, oldest first, at most `limit`.
     fn pending_events(&mut self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError>;
     /// Acknowledges events up to and including `seq`.
@@ -154,6 +179,13 @@ pub trait Store {
     /// that keeps old pages or logs clears them. Nothing to do in memory.
     fn purge(&mut self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    /// Whether its sessions can tell that someone else wrote between two units of work
+    /// ([`Session::undisturbed`]): the ledger then decides a batch while the store writes the
+    /// one before (`Ledger::apply_batches`), reading in one unit what it writes in the next.
+    fn tells_if_disturbed(&self) -> bool {
+        false
     }
 }
 
@@ -254,9 +286,18 @@ impl Store for MemoryStore {
         }
         Ok(result)
     }
+
+    fn tells_if_disturbed(&self) -> bool {
+        // Nobody else can reach its tables.
+        true
+    }
 }
 
 impl Session for Overlay<'_> {
+    fn undisturbed(&self) -> bool {
+        true
+    }
+
     fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, StoreError> {
         Ok(self
             .shops

@@ -43,12 +43,15 @@ pub(super) struct AccountCache {
 
 impl AccountCache {
     /// Starts a unit of work on a file whose `data_version` is `version`: everything is dropped
-    /// if another connection has committed since the states were kept.
-    pub(super) fn check(&mut self, version: i64) {
-        if self.version != Some(version) {
-            self.clear();
-            self.version = Some(version);
+    /// if another connection has committed since the states were kept. Says whether nobody
+    /// had (false for the first unit, which has nothing to compare with).
+    pub(super) fn check(&mut self, version: i64) -> bool {
+        if self.version == Some(version) {
+            return true;
         }
+        self.clear();
+        self.version = Some(version);
+        false
     }
 
     /// Whether `key` leads to a kept state.

@@ -32,19 +32,40 @@ const LINKING_ROUND: i64 = 10_000;
 pub(super) struct Links {
     /// Newest entry per account, as known in this unit (`None`: it has none).
     newest: HashMap<String, Option<i64>>,
+    /// Newest entries as the unit before knew them, when nobody else has written since: the
+    /// pipeline writes in one unit the accounts it read in the one before.
+    carried: HashMap<String, Option<i64>>,
     /// Newest entries appended in this unit and not yet written to their account.
     unwritten: IndexMap<String, i64>,
 }
 
 impl Links {
+    /// Links for a unit that starts knowing `carried`, what the unit before knew (its
+    /// [`Links::into_known`]); nobody else may have written since.
+    pub(super) fn carrying(carried: HashMap<String, Option<i64>>) -> Links {
+        Links {
+            carried,
+            ..Links::default()
+        }
+    }
+
+    /// What this unit knows of accounts' newest entries (not what it was carried), for the
+    /// next unit to carry.
+    pub(super) fn into_known(self) -> HashMap<String, Option<i64>> {
+        self.newest
+    }
+
     /// The sequence number of the newest entry of `account`, as the unit last knew or wrote it.
     pub(super) fn newest(
         &mut self,
         tx: &Transaction<'_>,
         account: &str,
     ) -> Result<Option<i64>, StoreError> {
-        if let Some(known) = self.newest.get(account) {
-            return Ok(*known);
+        if let Some(known) = self.known(account) {
+            if !self.newest.contains_key(account) {
+                self.newest.insert(account.to_string(), known);
+            }
+            return Ok(known);
         }
         let read = stored_tail(tx, account)?;
         self.newest.insert(account.to_string(), read);
@@ -62,7 +83,10 @@ impl Links {
     /// The newest entry of `account` if this unit knows it (`Some(None)`: it has none), without
     /// reading the file.
     pub(super) fn known(&self, account: &str) -> Option<Option<i64>> {
-        self.newest.get(account).copied()
+        self.newest
+            .get(account)
+            .or_else(|| self.carried.get(account))
+            .copied()
     }
 
     /// The entry before `seq` of `account` (its link), and `seq` becomes the account's newest.
@@ -206,8 +230,8 @@ pub(super) fn link_stored_journal(tx: &Transaction<'_>) -> Result<(), StoreError
         }
     }
     let mut links = Links {
-        newest: HashMap::new(),
         unwritten: newest,
+        ..Links::default()
     };
     links.write(tx)
 }

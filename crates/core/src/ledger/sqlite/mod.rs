@@ -74,7 +74,21 @@ pub struct SqliteStore {
     reader: Option<Reader>,
     /// Account states written and committed, kept between units.
     cache: AccountCache,
+    /// What the last unit that committed knew, for the next one if nobody else writes
+    /// between them.
+    carried: Carried,
     connection: Connection,
+}
+
+/// What a unit of work knew of the accounts it read and wrote, carried to the next unit if
+/// nobody else has written since (then it is still true): how keys resolved to accounts, and
+/// the accounts' newest journal entries. The pipeline writes in one unit the accounts it read
+/// in the one before ([`super::pipeline`]); without these, it would read each account's
+/// newest entry again and keep none of them in the cache.
+#[derive(Debug, Default)]
+struct Carried {
+    resolved: HashMap<String, String>,
+    newest: HashMap<String, Option<i64>>,
 }
 
 impl SqliteStore {
@@ -138,6 +152,7 @@ impl SqliteStore {
             checkpointer: None,
             reader: None,
             cache: AccountCache::default(),
+            carried: Carried::default(),
             connection,
         })
     }
@@ -186,25 +201,35 @@ impl Store for SqliteStore {
         let version: i64 = tx
             .query_row("PRAGMA data_version", [], |row| row.get(0))
             .map_err(sql("reading the database's data version"))?;
-        self.cache.check(version);
+        let undisturbed = self.cache.check(version);
+        let carried = std::mem::take(&mut self.carried);
+        let carried = if undisturbed {
+            carried
+        } else {
+            Carried::default()
+        };
         let mut session = SqliteSession {
             tx: &tx,
-            links: Links::default(),
+            links: Links::carrying(carried.newest),
             reader: self.reader.as_ref(),
             ahead: None,
             cache: &mut self.cache,
             resolved: HashMap::new(),
+            carried_keys: carried.resolved,
             written: IndexMap::new(),
             rekeyed: HashSet::new(),
+            undisturbed,
         };
         let result = work(&mut session)
             .and_then(|value| session.links.write(&tx).map(|()| value).map_err(E::from));
         let to_keep = session.take_for_cache();
+        let carry = session.carry();
         // What was read ahead and not asked for is dropped (the reader stops) before the commit.
         drop(session);
         match result {
             Ok(value) => {
                 tx.commit().map_err(sql("committing a unit of work"))?;
+                self.carried = carry;
                 for (state, newest, keys) in to_keep {
                     self.cache.keep(state, newest, keys);
                 }
@@ -220,6 +245,11 @@ impl Store for SqliteStore {
                 Err(e)
             }
         }
+    }
+
+    fn tells_if_disturbed(&self) -> bool {
+        // SQLite's `data_version` moves when another connection commits.
+        true
     }
 
     fn purge(&mut self) -> Result<(), StoreError> {
@@ -280,6 +310,10 @@ struct SqliteSession<'t, 'c> {
     cache: &'t mut AccountCache,
     /// Each key (id or alias) this unit's reads resolved, to the account's id.
     resolved: HashMap<String, String>,
+    /// Keys the unit before resolved (see [`Carried`]).
+    carried_keys: HashMap<String, String>,
+    /// Whether nobody else has written since the unit before committed.
+    undisturbed: bool,
     /// States this unit wrote and handed over ([`Session::written_states`]), by id: kept in
     /// the cache if the unit commits.
     written: IndexMap<String, AccountState>,
@@ -289,26 +323,42 @@ struct SqliteSession<'t, 'c> {
 
 impl SqliteSession<'_, '_> {
     /// What the cache is to keep when the unit commits: each state written, with its newest
-    /// journal entry and the keys this unit found it by (a state the unit cannot say both of is
-    /// not kept).
+    /// journal entry and the keys this unit (or, carried, the unit before) found it by (a state
+    /// the unit cannot say both of is not kept).
     fn take_for_cache(&mut self) -> Vec<(AccountState, Option<i64>, Vec<String>)> {
-        let mut keys: HashMap<&str, Vec<String>> = HashMap::new();
-        for (key, id) in &self.resolved {
-            keys.entry(id.as_str()).or_default().push(key.clone());
-        }
-        let mut keys: HashMap<String, Vec<String>> = keys
-            .into_iter()
-            .map(|(id, keys)| (id.to_string(), keys))
-            .collect();
-        std::mem::take(&mut self.written)
+        let written = std::mem::take(&mut self.written);
+        // A key found an account only as its id or one of its aliases: those are the keys to
+        // look up, in what this unit resolved, else in what the unit before did.
+        let found = |key: &str, id: &str| {
+            self.resolved
+                .get(key)
+                .or_else(|| self.carried_keys.get(key))
+                .is_some_and(|to| to == id)
+        };
+        written
             .into_values()
             .filter(|state| !self.rekeyed.contains(&state.id))
             .filter_map(|state| {
                 let newest = self.links.known(&state.id)?;
-                let found_by = keys.remove(&state.id)?;
-                Some((state, newest, found_by))
+                let found_by: Vec<String> = std::iter::once(&state.id)
+                    .chain(&state.aliases)
+                    .filter(|key| found(key, &state.id))
+                    .cloned()
+                    .collect();
+                (!found_by.is_empty()).then_some((state, newest, found_by))
             })
             .collect()
+    }
+
+    /// What this unit knew, for the next (see [`Carried`]): keys that resolved to an account
+    /// whose aliases it may have changed are left out.
+    fn carry(&mut self) -> Carried {
+        let mut resolved = std::mem::take(&mut self.resolved);
+        resolved.retain(|_, id| !self.rekeyed.contains(id));
+        Carried {
+            resolved,
+            newest: std::mem::take(&mut self.links).into_known(),
+        }
     }
 
     /// Forgets, in this unit and in the cache, what writing `account` may have made untrue.
@@ -321,6 +371,7 @@ impl SqliteSession<'_, '_> {
         if new_aliases {
             for alias in &account.aliases {
                 self.resolved.remove(alias);
+                self.carried_keys.remove(alias);
             }
             self.rekeyed.insert(account.id.clone());
         }
@@ -361,6 +412,10 @@ impl SqliteSession<'_, '_> {
 }
 
 impl Session for SqliteSession<'_, '_> {
+    fn undisturbed(&self) -> bool {
+        self.undisturbed
+    }
+
     fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, StoreError> {
         let body: Option<String> = self
             .tx
@@ -666,12 +721,30 @@ impl Session for SqliteSession<'_, '_> {
     }
 
     fn push_events(&mut self, events: &[OutboxEvent]) -> Result<(), StoreError> {
+        let bodies = events
+            .iter()
+            .map(|event| encode(format_args!("outbox event {}", event.seq), event))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.push_events_encoded(events, &bodies)
+    }
+
+    fn push_events_encoded(
+        &mut self,
+        events: &[OutboxEvent],
+        bodies: &[String],
+    ) -> Result<(), StoreError> {
+        if events.len() != bodies.len() {
+            return Err(StoreError(format!(
+                "{} outbox events with {} texts",
+                events.len(),
+                bodies.len()
+            )));
+        }
         let mut insert = self
             .tx
             .prepare_cached("INSERT INTO outbox (seq, account, body) VALUES (?1, ?2, ?3)")
             .map_err(|e| StoreError(format!("writing to the outbox: {e}")))?;
-        for event in events {
-            let body = encode(format_args!("outbox event {}", event.seq), event)?;
+        for (event, body) in events.iter().zip(bodies) {
             insert
                 .execute(params![to_seq(event.seq)?, event.account, body])
                 .map_err(|e| StoreError(format!("writing outbox event {}: {e}", event.seq)))?;
