@@ -271,3 +271,41 @@ proptest! {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// A stream of batches stops at the first error of its caller's `done`: the batches handed to
+/// `done` are committed, the batch the decider had is not, and neither is any after it.
+#[test]
+fn a_stream_stops_at_its_callers_first_error_keeping_what_was_handed_over() {
+    let buy = |n: usize| {
+        incoming(
+            json!({"account": "C-1", "transaction": {"id": format!("T-{n}"),
+            "time": format!("2026-02-02T{:02}:00:00+03:00", 9 + n),
+            "lines": [{"category": "otc", "unit_price": 1000, "quantity": 1}]}}),
+        )
+    };
+    let (dir, path) = fresh_file("stream-stop");
+    let mut piped = ledger(SqliteStore::open(&path).unwrap());
+    let batches = (0..4).map(|b| (vec![buy(2 * b), buy(2 * b + 1)], b));
+    let mut handed = Vec::new();
+    let stopped = piped.apply_batches(batches, |b, results| {
+        handed.push(b);
+        assert!(results.iter().all(Result::is_ok));
+        if b == 1 {
+            return Err(puntos::ledger::StoreError("the caller stops".to_string()));
+        }
+        Ok(())
+    });
+    assert_eq!(
+        stopped,
+        Err(puntos::ledger::StoreError("the caller stops".to_string()))
+    );
+    assert_eq!(handed, vec![0, 1]);
+    let applied: Vec<Option<String>> = journal(&mut piped)
+        .into_iter()
+        .map(|entry| entry.transaction)
+        .collect();
+    let kept: Vec<Option<String>> = (0..4).map(|n| Some(format!("T-{n}"))).collect();
+    assert_eq!(applied, kept, "batches 0 and 1 earned, 2 and 3 did not");
+    drop(piped);
+    let _ = std::fs::remove_dir_all(&dir);
+}

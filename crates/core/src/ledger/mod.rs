@@ -320,21 +320,24 @@ impl<S: Store> Ledger<S> {
         mut done: impl FnMut(T, Vec<Result<Applied, LedgerError>>) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut batches = batches.into_iter();
+        let notice = self.options.expiry_notice;
         if self.store.tells_if_disturbed() {
-            let notice = self.options.expiry_notice;
-            return pipeline::apply(
+            pipeline::apply(
                 &mut self.store,
                 &self.versions,
                 notice,
                 &mut batches,
                 &mut done,
-            );
+            )
+        } else {
+            pipeline::apply_serially(
+                &mut self.store,
+                &self.versions,
+                notice,
+                &mut batches,
+                &mut done,
+            )
         }
-        for (batch, tag) in batches {
-            let results = self.apply_batch(&batch)?;
-            done(tag, results)?;
-        }
-        Ok(())
     }
 
     /// Brings an account to `as_of`: pending points activate, points expire, expiry notices go

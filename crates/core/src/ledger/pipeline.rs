@@ -74,12 +74,15 @@ pub(super) fn apply<S: Store, T, E: From<StoreError>>(
     std::thread::scope(|scope| {
         let (to_decider, decider_inbox) = channel::<ToDecider>();
         let (to_writer, inbox) = channel::<Result<Decided, StoreError>>();
-        std::thread::Builder::new()
+        let started = std::thread::Builder::new()
             .name("puntos-decide".to_string())
             .spawn_scoped(scope, move || {
                 decide(versions, notice, &decider_inbox, &to_writer);
-            })
-            .map_err(|e| StoreError(format!("cannot start the deciding thread: {e}")))?;
+            });
+        if started.is_err() {
+            // No thread to be had: one batch after another, on this one.
+            return apply_serially(store, versions, notice, batches, done);
+        }
         let mut upcoming = batches.next();
         // The tag of the batch the decider has, not yet committed.
         let mut in_flight: Option<T> = None;
@@ -131,6 +134,24 @@ pub(super) fn apply<S: Store, T, E: From<StoreError>>(
         }
         Ok(())
     })
+}
+
+/// Applies `batches` one after another, each decided and written in its own unit of work on
+/// this thread: for a store that cannot tell when someone else wrote, or when no thread can be
+/// started.
+pub(super) fn apply_serially<S: Store, T, E: From<StoreError>>(
+    store: &mut S,
+    versions: &Versions,
+    notice: chrono::TimeDelta,
+    batches: &mut dyn Iterator<Item = (Vec<Incoming>, T)>,
+    done: &mut dyn FnMut(T, Results) -> Result<(), E>,
+) -> Result<(), E> {
+    for (batch, tag) in batches {
+        let results =
+            store.atomically(|session| apply_batch_in(session, versions, notice, &batch))?;
+        done(tag, results)?;
+    }
+    Ok(())
 }
 
 /// Sends the decider `message`; an error if it has stopped (with its own error, if it sent
