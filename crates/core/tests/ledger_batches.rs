@@ -309,3 +309,84 @@ fn a_stream_stops_at_its_callers_first_error_keeping_what_was_handed_over() {
     drop(piped);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A promotion whose shared budget runs out across batches of a stream: each batch is decided
+/// before the one before is written, yet sees what that batch spent, as one by one.
+#[test]
+fn a_budget_spent_by_the_batch_before_is_seen_by_the_next() {
+    const BUDGETED: &str = r#"
+program "Budgeted" {
+  currency RUB
+  timezone "Europe/Moscow"
+  points { precision 0 rounding down per rule }
+}
+
+promotion promo {
+  valid 2026-01-01 .. 2027-12-31
+  on purchase
+  earn floor(basket.total / 10 RUB) points
+  budget 250 points
+}
+"#;
+    fn make<S: Store>(store: S) -> Ledger<S> {
+        let program = common::program("budgeted.pts", BUDGETED);
+        let mut ledger = Ledger::new(store, Versions::new(vec![program]).unwrap());
+        for id in ["C-1", "C-2", "C-3"] {
+            ledger
+                .open_account(AccountState {
+                    id: id.to_string(),
+                    customer: Customer {
+                        id: id.to_string(),
+                        ..Customer::default()
+                    },
+                    ..AccountState::default()
+                })
+                .unwrap();
+        }
+        ledger
+    }
+    // Each purchase would earn 100 points: the budget pays two and a half of them.
+    let rows: Vec<Incoming> = (0..6)
+        .map(|n| {
+            incoming(
+                json!({"account": format!("C-{}", 1 + n % 3), "transaction": {
+                "id": format!("T-{n}"), "time": format!("2026-02-02T{:02}:00:00+03:00", 9 + n),
+                "lines": [{"category": "otc", "unit_price": 1000, "quantity": 1}]}}),
+            )
+        })
+        .collect();
+    let mut single = make(MemoryStore::new());
+    let expected: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{:?}", single.apply(r)))
+        .collect();
+
+    let (dir, path) = fresh_file("budget-stream");
+    let mut piped = make(SqliteStore::open(&path).unwrap());
+    let mut results = Vec::new();
+    let batches = rows.chunks(1).map(|chunk| (chunk.to_vec(), ()));
+    piped
+        .apply_batches(batches, |(), batch_results| {
+            results.extend(batch_results.iter().map(|r| format!("{r:?}")));
+            Ok::<_, puntos::ledger::StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(results, expected);
+    let earned: rust_decimal::Decimal = ["C-1", "C-2", "C-3"]
+        .iter()
+        .flat_map(|id| piped.account(id).unwrap().unwrap().lots)
+        .map(|lot| lot.remaining)
+        .sum();
+    assert_eq!(
+        earned,
+        rust_decimal::Decimal::from(250),
+        "the budget, no more"
+    );
+    let used = piped
+        .store_mut()
+        .atomically(|s: &mut dyn Session| s.budget_used("promo"))
+        .unwrap();
+    assert_eq!(used, rust_decimal::Decimal::from(250));
+    drop(piped);
+    let _ = std::fs::remove_dir_all(&dir);
+}
