@@ -206,17 +206,18 @@ impl<'s> Batch<'s> {
                 self.outbox.clear();
             }
             if !self.journal.is_empty() {
-                self.inner
-                    .append_journal_encoded(&self.journal, &self.journal_bodies)?;
-                self.journal.clear();
-                self.journal_bodies.clear();
+                self.inner.hand_over_journal(
+                    std::mem::take(&mut self.journal),
+                    std::mem::take(&mut self.journal_bodies),
+                )?;
             }
             if unsealed_count > 0 {
                 let bodies = sealing.result();
-                let entries = lock(&unsealed);
-                self.inner.append_journal_encoded(&entries, &bodies)?;
-                if let Some(last) = entries.last() {
-                    self.chain_head = Some(Some((last.seq, last.hash.clone())));
+                let entries = std::mem::take(&mut *lock(&unsealed));
+                let last = entries.last().map(|last| (last.seq, last.hash.clone()));
+                self.inner.hand_over_journal(entries, bodies)?;
+                if let Some(last) = last {
+                    self.chain_head = Some(Some(last));
                 }
             }
             if !same.is_empty() {
@@ -230,7 +231,7 @@ impl<'s> Batch<'s> {
             }
             if !transactions.is_empty() && keeps_json {
                 for (transaction, body) in transactions.iter().zip(encoding.result()?) {
-                    self.inner.put_transaction_encoded(transaction, &body)?;
+                    self.inner.hand_over_transaction(transaction, body)?;
                 }
             } else {
                 for transaction in &transactions {

@@ -379,6 +379,15 @@ impl Session for Recorder {
         Ok(())
     }
 
+    fn hand_over_transaction(
+        &mut self,
+        _transaction: &StoredTransaction,
+        body: String,
+    ) -> Result<(), StoreError> {
+        self.recorded.transaction_bodies.push(Some(body));
+        Ok(())
+    }
+
     fn budget_used(&mut self, promotion: &str) -> Result<Decimal, StoreError> {
         self.read
             .budgets
@@ -408,6 +417,21 @@ impl Session for Recorder {
     ) -> Result<(), StoreError> {
         self.recorded.journal.extend_from_slice(entries);
         self.recorded.journal_bodies.extend_from_slice(bodies);
+        Ok(())
+    }
+
+    fn hand_over_journal(
+        &mut self,
+        entries: Vec<JournalEntry>,
+        bodies: Vec<String>,
+    ) -> Result<(), StoreError> {
+        if self.recorded.journal.is_empty() {
+            self.recorded.journal = entries;
+            self.recorded.journal_bodies = bodies;
+        } else {
+            self.recorded.journal.extend(entries);
+            self.recorded.journal_bodies.extend(bodies);
+        }
         Ok(())
     }
 

@@ -117,6 +117,15 @@ pub trait Session {
         let _ = body;
         self.put_transaction(transaction)
     }
+    /// As [`Session::put_transaction_encoded`], handing the JSON over (the caller is done with
+    /// it): a session that keeps it (the pipeline's decider) takes it without a copy.
+    fn hand_over_transaction(
+        &mut self,
+        transaction: &StoredTransaction,
+        body: String,
+    ) -> Result<(), StoreError> {
+        self.put_transaction_encoded(transaction, &body)
+    }
     /// What a promotion's shared budget has spent.
     fn budget_used(&mut self, promotion: &str) -> Result<Decimal, StoreError>;
     /// Adds to a promotion's spent budget.
@@ -135,6 +144,16 @@ pub trait Session {
     ) -> Result<(), StoreError> {
         let _ = bodies;
         self.append_journal(entries)
+    }
+    /// As [`Session::append_journal_encoded`], handing the entries and their texts over (the
+    /// caller is done with them): a session that keeps them rather than writing them (the
+    /// pipeline's decider) takes them without a copy.
+    fn hand_over_journal(
+        &mut self,
+        entries: Vec<JournalEntry>,
+        bodies: Vec<String>,
+    ) -> Result<(), StoreError> {
+        self.append_journal_encoded(&entries, &bodies)
     }
     /// Journal entries from `after` (exclusive), at most `limit`, in order; of one account if
     /// given.
