@@ -117,19 +117,16 @@ pub(super) fn apply<S: Store, T, E: From<StoreError>>(
                 let _ = to_decider.send(ToDecider::Drop(recorded));
                 Ok(Step::Wrote(decided.results))
             })?;
-            match step {
-                Step::Redone(results) => {
-                    if let Some(tag) = in_flight.take() {
-                        done(tag, results)?;
-                    }
-                }
-                Step::Started | Step::Wrote(_) => {
-                    if let (Some(tag), Step::Wrote(results)) = (in_flight.take(), step) {
-                        done(tag, results)?;
-                    }
-                    in_flight = upcoming.take().map(|(_, tag)| tag);
-                    upcoming = batches.next();
-                }
+            // After a redone batch, the next one is still to be read for.
+            let next_sent = !matches!(step, Step::Redone(_));
+            if let (Some(tag), Step::Wrote(results) | Step::Redone(results)) =
+                (in_flight.take(), step)
+            {
+                done(tag, results)?;
+            }
+            if next_sent {
+                in_flight = upcoming.take().map(|(_, tag)| tag);
+                upcoming = batches.next();
             }
         }
         Ok(())
