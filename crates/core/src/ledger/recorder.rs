@@ -3,10 +3,11 @@
 //! then brought up to date with what the batch before wrote ([`Prefetch::patch`]); its writes
 //! are recorded ([`Recorded`]) for the store's next unit to make ([`Recorded::write`]).
 //!
-//! Why the reads are right: the unit that reads them for batch N+1 runs before the unit that
-//! writes batch N (the decider was still deciding it), so they miss only what batch N writes,
-//! which the decider has and patches in; the unit that writes batch N+1 starts only if nobody
-//! else wrote since ([`Session::undisturbed`]).
+//! Why the reads are right: the unit that reads them for batch N+1 reads before it writes batch
+//! N (the decider was still deciding N when the unit began), and everything before N is
+//! committed, so they miss only what batch N writes, which the decider has and patches in; the
+//! unit that writes batch N+1 trusts them only if nobody else has written since
+//! ([`Session::undisturbed`]).
 
 use super::codec::encode;
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
