@@ -160,6 +160,18 @@ fn fresh_file(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     (dir, path)
 }
 
+/// Checks that two ledgers hold the same accounts and the same journal.
+fn same_ledgers<A: Store, B: Store>(
+    ledger: &mut Ledger<A>,
+    expected: &mut Ledger<B>,
+) -> Result<(), TestCaseError> {
+    for id in ["C-1", "C-2", "C-3"] {
+        prop_assert_eq!(ledger.account(id).unwrap(), expected.account(id).unwrap());
+    }
+    prop_assert_eq!(journal(ledger), journal(expected));
+    Ok(())
+}
+
 fn journal<S: Store>(ledger: &mut Ledger<S>) -> Vec<puntos::ledger::JournalEntry> {
     ledger
         .store_mut()
@@ -196,10 +208,7 @@ proptest! {
             start = end;
         }
         prop_assert_eq!(results, expected);
-        for id in ["C-1", "C-2", "C-3"] {
-            prop_assert_eq!(batched.account(id).unwrap(), single.account(id).unwrap());
-        }
-        prop_assert_eq!(journal(&mut batched), journal(&mut single));
+        same_ledgers(&mut batched, &mut single)?;
         drop(batched);
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -237,10 +246,7 @@ proptest! {
             })
             .unwrap();
         prop_assert_eq!(results, plain_expected);
-        for id in ["C-1", "C-2", "C-3"] {
-            prop_assert_eq!(in_memory.account(id).unwrap(), plain.account(id).unwrap());
-        }
-        prop_assert_eq!(journal(&mut in_memory), journal(&mut plain));
+        same_ledgers(&mut in_memory, &mut plain)?;
 
         // On a file another connection writes to between batches: the batch decided against
         // what it read before that write is decided again.
@@ -261,10 +267,7 @@ proptest! {
             })
             .unwrap();
         prop_assert_eq!(results, expected);
-        for id in ["C-1", "C-2", "C-3"] {
-            prop_assert_eq!(piped.account(id).unwrap(), single.account(id).unwrap());
-        }
-        prop_assert_eq!(journal(&mut piped), journal(&mut single));
+        same_ledgers(&mut piped, &mut single)?;
         // The hash chain, and the file's list of each account's entries, hold.
         prop_assert!(piped.verify().unwrap().is_ok());
         drop((piped, other));
