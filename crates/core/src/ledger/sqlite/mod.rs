@@ -256,6 +256,7 @@ impl Store for SqliteStore {
         // The checkpointing and reading threads' connections would keep the log from being
         // emptied: they are stopped meanwhile, and started again after.
         self.cache.clear();
+        self.carried = Carried::default();
         let restart = self.checkpointer.take().is_some();
         let restart_reader = self.reader.take().is_some();
         // Copy the WAL into the database and empty it, then rebuild the file without free pages.
