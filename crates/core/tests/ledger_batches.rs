@@ -107,20 +107,24 @@ fn history(rows: &[Row]) -> Vec<Incoming> {
 fn ledger<S: Store>(store: S) -> Ledger<S> {
     let versions = Versions::new(vec![common::pharmacy().clone()]).unwrap();
     let mut ledger = Ledger::new(store, versions);
-    for (id, aliases) in [("C-1", vec![]), ("C-2", vec!["2770000000024".to_string()])] {
-        ledger
-            .open_account(AccountState {
-                id: id.to_string(),
-                customer: Customer {
-                    id: id.to_string(),
-                    ..Customer::default()
-                },
-                aliases,
-                ..AccountState::default()
-            })
-            .unwrap();
-    }
+    open(&mut ledger, "C-1", &[]);
+    open(&mut ledger, "C-2", &["2770000000024"]);
     ledger
+}
+
+/// Opens account `id` holding `aliases`.
+fn open<S: Store>(ledger: &mut Ledger<S>, id: &str, aliases: &[&str]) {
+    ledger
+        .open_account(AccountState {
+            id: id.to_string(),
+            customer: Customer {
+                id: id.to_string(),
+                ..Customer::default()
+            },
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            ..AccountState::default()
+        })
+        .unwrap();
 }
 
 /// `rows` cut into batches of the sizes `sizes` gives, in turn.
@@ -335,16 +339,7 @@ promotion promo {
         let program = common::program("budgeted.pts", BUDGETED);
         let mut ledger = Ledger::new(store, Versions::new(vec![program]).unwrap());
         for id in ["C-1", "C-2", "C-3"] {
-            ledger
-                .open_account(AccountState {
-                    id: id.to_string(),
-                    customer: Customer {
-                        id: id.to_string(),
-                        ..Customer::default()
-                    },
-                    ..AccountState::default()
-                })
-                .unwrap();
+            open(&mut ledger, id, &[]);
         }
         ledger
     }
