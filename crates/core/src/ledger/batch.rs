@@ -24,12 +24,11 @@
 use super::background::{Background, WORTH_A_THREAD};
 use super::chain;
 use super::codec::encode;
+use super::fast_hash::{HashMap, IndexMap};
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::sealer::Sealer;
 use super::store::{Session, StoreError};
-use indexmap::IndexMap;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 /// Where a taken account came from.
@@ -101,12 +100,12 @@ impl<'s> Batch<'s> {
     pub fn new(inner: &'s mut dyn Session) -> Batch<'s> {
         Batch {
             inner,
-            taken: HashMap::new(),
-            kept: IndexMap::new(),
-            kept_aliases: HashMap::new(),
-            budgets: IndexMap::new(),
-            shops: HashMap::new(),
-            transactions: IndexMap::new(),
+            taken: HashMap::default(),
+            kept: IndexMap::default(),
+            kept_aliases: HashMap::default(),
+            budgets: IndexMap::default(),
+            shops: HashMap::default(),
+            transactions: IndexMap::default(),
             chain_head: None,
             journal: Vec::new(),
             journal_bodies: Vec::new(),

@@ -10,11 +10,11 @@
 //! ([`Session::undisturbed`]).
 
 use super::codec::encode;
+use super::fast_hash::HashMap;
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, StoreError, Upcoming};
 use super::{upcoming, Incoming};
 use rust_decimal::Decimal;
-use std::collections::HashMap;
 
 /// Everything deciding a batch reads, read by the store's unit of work before the decider
 /// needs it.
@@ -45,8 +45,8 @@ impl Prefetch {
         wanted.sort_by_key(|record| matches!(record, Upcoming::Transaction(_)));
         session.read_ahead(&wanted);
         let mut read = Prefetch {
-            accounts: HashMap::with_capacity(batch.len()),
-            transactions: HashMap::with_capacity(batch.len()),
+            accounts: HashMap::with_capacity_and_hasher(batch.len(), Default::default()),
+            transactions: HashMap::with_capacity_and_hasher(batch.len(), Default::default()),
             ..Prefetch::default()
         };
         for record in wanted {
@@ -85,7 +85,7 @@ impl Prefetch {
     /// yet written when they were read: its accounts, transactions, budgets and heads replace
     /// what was read of them.
     pub(super) fn patch(&mut self, before: &Recorded) {
-        let mut by_key: HashMap<&str, &AccountState> = HashMap::new();
+        let mut by_key: HashMap<&str, &AccountState> = HashMap::default();
         for state in before.states.iter().chain(&before.rewritten) {
             by_key.insert(&state.id, state);
             for alias in &state.aliases {
@@ -237,7 +237,8 @@ pub(super) struct Recorder {
 impl Recorder {
     /// A session answering from `read` for deciding `batch`, for a store with `abilities`.
     pub(super) fn new(read: Prefetch, batch: &[Incoming], abilities: Abilities) -> Recorder {
-        let mut asks_left: HashMap<String, usize> = HashMap::with_capacity(batch.len());
+        let mut asks_left: HashMap<String, usize> =
+            HashMap::with_capacity_and_hasher(batch.len(), Default::default());
         for incoming in batch {
             *asks_left.entry(incoming.account.clone()).or_default() += 1;
         }

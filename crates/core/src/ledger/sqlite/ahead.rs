@@ -10,11 +10,11 @@
 //! what it read ahead of a record as soon as it writes that record ([`Reading::forget`],
 //! [`Reading::forget_accounts`]), and asks its own connection again.
 
+use super::super::fast_hash::{HashMap, HashSet};
 use super::super::model::{AccountState, StoredTransaction};
 use super::super::store::{StoreError, Upcoming};
 use super::{read_account, read_transaction, BUSY_TIMEOUT, CACHE_SIZE};
 use rusqlite::Connection;
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::mpsc::{channel, Receiver, Sender};
 
@@ -84,7 +84,7 @@ impl Reader {
         if upcoming.len() < WORTH_READING_AHEAD {
             return None;
         }
-        let mut pending = HashSet::with_capacity(upcoming.len());
+        let mut pending = HashSet::with_capacity_and_hasher(upcoming.len(), Default::default());
         let mut keys = Vec::with_capacity(upcoming.len());
         for record in upcoming {
             let key = match record {
@@ -100,7 +100,7 @@ impl Reader {
         Some(Reading {
             received,
             pending,
-            ready: HashMap::new(),
+            ready: HashMap::default(),
         })
     }
 }

@@ -16,12 +16,11 @@
 
 use super::super::chain::Broken;
 use super::super::codec::{decode, from_seq};
+use super::super::fast_hash::{HashMap, IndexMap};
 use super::super::model::JournalEntry;
 use super::super::store::StoreError;
 use super::sql;
-use indexmap::IndexMap;
 use rusqlite::{params, OptionalExtension, Transaction};
-use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// Rows read per round when linking the entries of a journal written before the links.
@@ -210,7 +209,7 @@ pub(super) fn link_stored_journal(tx: &Transaction<'_>) -> Result<(), StoreError
     let mut write = tx
         .prepare("UPDATE journal SET prior = ?2 WHERE seq = ?1")
         .map_err(&fail)?;
-    let mut newest: IndexMap<String, i64> = IndexMap::new();
+    let mut newest: IndexMap<String, i64> = IndexMap::default();
     let mut after = 0;
     loop {
         let round = read
@@ -250,7 +249,7 @@ pub(super) fn check(tx: &Transaction<'_>) -> Result<Option<Broken>, StoreError> 
             why,
         }))
     };
-    let mut newest: HashMap<u64, i64> = HashMap::new();
+    let mut newest: HashMap<u64, i64> = HashMap::default();
     let mut entries = tx
         .prepare("SELECT seq, account, prior FROM journal ORDER BY seq")
         .map_err(&fail)?;

@@ -31,19 +31,18 @@ use super::chain::{check_texts, encode_entries};
 use super::codec::{
     check_packed, decode, decode_account, encode, encode_account, from_seq, to_seq,
 };
+use super::fast_hash::{HashMap, HashSet, IndexMap};
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, Store, StoreError, Upcoming};
 use ahead::{Reader, Reading};
 use cache::AccountCache;
 use checkpoint::Checkpointer;
-use indexmap::IndexMap;
 use links::Links;
 use rusqlite::{
     params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior,
 };
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -214,10 +213,10 @@ impl Store for SqliteStore {
             reader: self.reader.as_ref(),
             ahead: None,
             cache: &mut self.cache,
-            resolved: HashMap::new(),
+            resolved: HashMap::default(),
             carried_keys: carried.resolved,
-            written: IndexMap::new(),
-            rekeyed: HashSet::new(),
+            written: IndexMap::default(),
+            rekeyed: HashSet::default(),
             undisturbed,
         };
         let result = work(&mut session)
