@@ -145,9 +145,58 @@ pub(crate) fn shift_instant(
     local_to_instant(shift_local(local, duration, negative)?, tz)
 }
 
-/// The first local moment of the window of `duration` that ends at `local` (`last 12 months`).
-pub fn window_start(local: NaiveDateTime, duration: Duration) -> Option<NaiveDateTime> {
-    shift_local(local, duration, true)
+/// A history window (`last 12 months`) ending at a transaction: which instants of an account's
+/// history it covers. An instant is in it when it is not after the transaction and its
+/// wall-clock time in the program's zone is not before the window's first local moment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HistoryWindow {
+    /// The transaction's instant, the window's last.
+    end: DateTime<FixedOffset>,
+    /// Where the window starts.
+    start: WindowStart,
+}
+
+/// Where a [`HistoryWindow`] starts.
+#[derive(Debug, Clone, Copy)]
+enum WindowStart {
+    /// Nowhere: the window reaches back beyond the calendar's range.
+    Open,
+    /// At this instant: the first local moment names exactly one instant, so comparing
+    /// instants decides as comparing wall-clock times would, without a zone table search per
+    /// entry.
+    At(DateTime<FixedOffset>),
+    /// At this wall-clock time, which falls in a change of offset (skipped or repeated), so
+    /// each entry's own wall-clock time is compared with it.
+    Local(NaiveDateTime, Tz),
+}
+
+impl HistoryWindow {
+    /// The window of `duration` that ends at `end`, whose wall-clock time in `tz` is `local`.
+    pub fn new(
+        end: DateTime<FixedOffset>,
+        local: NaiveDateTime,
+        duration: Duration,
+        tz: Tz,
+    ) -> Self {
+        let start = match shift_local(local, duration, true) {
+            None => WindowStart::Open,
+            Some(first) => match tz.from_local_datetime(&first) {
+                chrono::LocalResult::Single(at) => WindowStart::At(at.fixed_offset()),
+                _ => WindowStart::Local(first, tz),
+            },
+        };
+        HistoryWindow { end, start }
+    }
+
+    /// Whether the window covers `at`.
+    pub fn contains(&self, at: DateTime<FixedOffset>) -> bool {
+        at <= self.end
+            && match self.start {
+                WindowStart::Open => true,
+                WindowStart::At(first) => at >= first,
+                WindowStart::Local(first, tz) => at.with_timezone(&tz).naive_local() >= first,
+            }
+    }
 }
 
 /// The first local day of the period that contains `date` (weeks start on Monday).
@@ -264,5 +313,72 @@ mod tests {
         assert!(!in_window(&window, &Now::new(tz, late)));
         let inside = DateTime::parse_from_rfc3339("2026-03-31T20:30:00Z").unwrap();
         assert!(in_window(&window, &Now::new(tz, inside)));
+    }
+
+    /// Whether `at` is in the window of `duration` ending at `end`, by the definition: not
+    /// after `end`, and its wall-clock time not before the window's first wall-clock time.
+    fn in_history_window_by_definition(
+        at: DateTime<FixedOffset>,
+        end: DateTime<FixedOffset>,
+        duration: Duration,
+        tz: Tz,
+    ) -> bool {
+        let first = shift_local(end.with_timezone(&tz).naive_local(), duration, true);
+        at <= end && first.is_none_or(|s| at.with_timezone(&tz).naive_local() >= s)
+    }
+
+    #[test]
+    fn a_window_starting_in_a_repeated_hour_compares_wall_clock_times() {
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        // 02:30 on 25 October 2026 happens twice in Berlin (+02:00, then +01:00).
+        let end = DateTime::parse_from_rfc3339("2026-10-25T04:30:00+01:00").unwrap();
+        let two_hours = Duration {
+            amount: Decimal::from(2),
+            unit: DurationUnit::Hour,
+        };
+        let window = HistoryWindow::new(end, end.with_timezone(&tz).naive_local(), two_hours, tz);
+        assert!(matches!(window.start, WindowStart::Local(..)));
+        let first_0230 = DateTime::parse_from_rfc3339("2026-10-25T02:30:00+02:00").unwrap();
+        let first_0300 = DateTime::parse_from_rfc3339("2026-10-25T02:59:00+02:00").unwrap();
+        let before = DateTime::parse_from_rfc3339("2026-10-25T02:29:00+02:00").unwrap();
+        assert!(window.contains(first_0230));
+        assert!(window.contains(first_0300));
+        assert!(!window.contains(before));
+    }
+
+    proptest::proptest! {
+        /// A history window decides as its definition does, for windows starting around
+        /// changes of offset (skipped and repeated hours, midnight changes, half-hour ones).
+        #[test]
+        fn a_history_window_covers_what_its_definition_covers(
+            anchor in 0usize..8,
+            start_shift in -300i64..300,
+            hours in 1i64..60,
+            at_shift in -400i64..400,
+        ) {
+            let anchors = [
+                ("Europe/Berlin", "2026-03-29T02:00:00"),
+                ("Europe/Berlin", "2026-10-25T02:00:00"),
+                ("America/New_York", "2026-03-08T02:00:00"),
+                ("America/New_York", "2026-11-01T01:00:00"),
+                ("Australia/Lord_Howe", "2026-04-05T01:30:00"),
+                ("Australia/Lord_Howe", "2026-10-04T02:00:00"),
+                ("America/Santiago", "2026-04-05T00:00:00"),
+                ("America/Santiago", "2026-09-06T00:00:00"),
+            ];
+            let (zone, local) = anchors[anchor];
+            let tz: Tz = zone.parse().unwrap();
+            let change = NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M:%S").unwrap();
+            let first = change + chrono::TimeDelta::minutes(start_shift);
+            let duration = Duration { amount: Decimal::from(hours), unit: DurationUnit::Hour };
+            let end_local = first + chrono::TimeDelta::hours(hours);
+            let Some(end) = local_to_instant(end_local, tz) else { return Ok(()) };
+            let at = local_to_instant(first, tz).unwrap_or(end) + chrono::TimeDelta::minutes(at_shift);
+            let window = HistoryWindow::new(end, end.with_timezone(&tz).naive_local(), duration, tz);
+            proptest::prop_assert_eq!(
+                window.contains(at),
+                in_history_window_by_definition(at, end, duration, tz)
+            );
+        }
     }
 }

@@ -42,7 +42,8 @@ mod tiers;
 mod trace;
 mod validate;
 
-pub use calendar::{period_start, window_start};
+pub use calendar::period_start;
+pub(crate) use calendar::HistoryWindow;
 pub use context::{
     parse_duration, parse_instant, AccountView, Consent, Context, Customer, HeldCoupon, HeldTier,
     Line, RefundOf, RefundedUnits, Store, Transaction,

@@ -4,9 +4,10 @@
 
 use super::model::AccountState;
 use super::store::{Session, StoreError};
-use crate::eval::{period_start, window_start, AccountView};
+use crate::eval::{period_start, AccountView, HistoryWindow};
 use crate::program::{HistoryMetric, Program};
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeDelta};
+use chrono_tz::Tz;
 use puntos_dsl::ast::Period;
 use rust_decimal::Decimal;
 
@@ -39,11 +40,11 @@ pub fn account_view(
         ..AccountView::default()
     };
     for (metric, window) in &program.requirements.windows {
-        let start = window_start(local, *window);
-        let in_window = |at: &DateTime<FixedOffset>| {
-            *at <= time && start.is_none_or(|s| at.with_timezone(&tz).naive_local() >= s)
-        };
-        let entries = state.history.iter().filter(|(at, _)| in_window(at));
+        let window_span = HistoryWindow::new(time, local, *window, tz);
+        let entries = state
+            .history
+            .iter()
+            .filter(|(at, _)| window_span.contains(*at));
         let value = match metric {
             HistoryMetric::Spend => entries.map(|(_, amount)| *amount).sum(),
             HistoryMetric::Visits => Decimal::from(
@@ -58,12 +59,7 @@ pub fn account_view(
         };
         list.push((*window, value));
     }
-    view.last_purchase = state
-        .history
-        .iter()
-        .filter(|(at, amount)| *at <= time && !amount.is_sign_negative())
-        .map(|(at, _)| at.with_timezone(&tz).date_naive())
-        .max();
+    view.last_purchase = last_purchase_date(&state.history, time, tz);
     let counters = program.counters();
     for name in counters.earned {
         let key = period_key(program.cap_period(name), today);
@@ -90,4 +86,28 @@ pub fn account_view(
             .insert(name.to_string(), session.budget_used(name)?);
     }
     Ok(view)
+}
+
+/// The local date of the latest purchase in `history` not after `time`, in zone `tz`.
+///
+/// Only purchases within two days of the latest one have their date read (a zone table
+/// search each): a local date can only step back across a change of offset, which is hours,
+/// never days, so an older purchase cannot fall on a later local date.
+fn last_purchase_date(
+    history: &[(DateTime<FixedOffset>, Decimal)],
+    time: DateTime<FixedOffset>,
+    tz: Tz,
+) -> Option<NaiveDate> {
+    let purchases = || {
+        history
+            .iter()
+            .filter(move |(at, amount)| *at <= time && !amount.is_sign_negative())
+            .map(|(at, _)| *at)
+    };
+    let latest = purchases().max()?;
+    let near = latest - TimeDelta::days(2);
+    purchases()
+        .filter(|at| *at >= near)
+        .map(|at| at.with_timezone(&tz).date_naive())
+        .max()
 }

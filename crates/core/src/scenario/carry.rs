@@ -235,6 +235,5 @@ fn in_window(
     tz: chrono_tz::Tz,
 ) -> bool {
     let local = now.with_timezone(&tz).naive_local();
-    let start = crate::eval::window_start(local, duration);
-    at <= now && start.is_none_or(|s| at.with_timezone(&tz).naive_local() >= s)
+    crate::eval::HistoryWindow::new(now, local, duration, tz).contains(at)
 }
