@@ -3,7 +3,9 @@
 //! process's peak resident memory.
 //!
 //! Run: `cargo bench -p puntos --bench ledger_scale -- [CUSTOMERS] [MONTHS] [BATCH]` (defaults
-//! 10000, 4 and 2000; 100000 customers over 4 months is about a million transactions).
+//! 10000, 4 and 2000; 100000 customers over 4 months is about a million transactions). With
+//! `PUNTOS_SCALE_KEEP=FILE` the SQLite database is written to `FILE` and kept, for inspection
+//! (`sqlite3 FILE 'SELECT name, SUM(pgsize) FROM dbstat GROUP BY name'`).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -119,8 +121,14 @@ fn main() {
         population.transactions.len(),
         started.elapsed().as_millis()
     );
-    let path = std::env::temp_dir().join(format!("puntos-scale-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&path);
+    let keep = std::env::var_os("PUNTOS_SCALE_KEEP").filter(|path| !path.is_empty());
+    let path = keep.clone().map_or_else(
+        || std::env::temp_dir().join(format!("puntos-scale-{}.db", std::process::id())),
+        std::path::PathBuf::from,
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
     run(
         "sqlite",
         SqliteStore::open(&path).unwrap(),
@@ -128,8 +136,10 @@ fn main() {
         &population,
         batch,
     );
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    if keep.is_none() {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
     if let Some(url) = std::env::var("PUNTOS_TEST_POSTGRES")
         .ok()
