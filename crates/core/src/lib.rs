@@ -23,6 +23,7 @@
 
 pub mod compile;
 pub mod eval;
+mod instant_json;
 pub mod ledger;
 pub mod phone;
 pub mod program;

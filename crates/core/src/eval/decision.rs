@@ -156,10 +156,18 @@ pub enum Effect {
         /// How many points.
         points: Decimal,
         /// When they become spendable (`pending`); at once when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "crate::instant_json::write_option"
+        )]
         available_at: Option<DateTime<FixedOffset>>,
         /// When they expire (`expire after`); never when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "crate::instant_json::write_option"
+        )]
         expires_at: Option<DateTime<FixedOffset>>,
         /// The points carried by each basket line, for refunds.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -193,7 +201,11 @@ pub enum Effect {
         /// The coupon.
         coupon: Name,
         /// The last moment it can be used, if limited.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "crate::instant_json::write_option"
+        )]
         valid_until: Option<DateTime<FixedOffset>>,
     },
     /// A coupon code used up by this transaction.

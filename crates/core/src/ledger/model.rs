@@ -124,10 +124,13 @@ pub struct Lot {
     /// Points left.
     pub remaining: Decimal,
     /// When it was earned.
+    #[serde(serialize_with = "crate::instant_json::write")]
     pub earned_at: DateTime<FixedOffset>,
     /// When it becomes spendable.
+    #[serde(serialize_with = "crate::instant_json::write_option")]
     pub available_at: Option<DateTime<FixedOffset>>,
     /// When it expires.
+    #[serde(serialize_with = "crate::instant_json::write_option")]
     pub expires_at: Option<DateTime<FixedOffset>>,
     /// Points of it that expired.
     #[serde(default)]
@@ -151,6 +154,7 @@ pub struct JournalEntry {
     /// The account it concerns.
     pub account: String,
     /// When it takes effect.
+    #[serde(serialize_with = "crate::instant_json::write")]
     pub at: DateTime<FixedOffset>,
     /// The transaction that caused it, if any.
     pub transaction: Option<String>,
@@ -215,6 +219,7 @@ pub struct StoredTransaction {
     #[serde(default)]
     pub returned: Decimal,
     /// When it happened.
+    #[serde(serialize_with = "crate::instant_json::write")]
     pub time: DateTime<FixedOffset>,
 }
 
@@ -227,6 +232,7 @@ pub struct OutboxEvent {
     /// The account.
     pub account: String,
     /// When.
+    #[serde(serialize_with = "crate::instant_json::write")]
     pub at: DateTime<FixedOffset>,
     /// What.
     pub event: Event,
@@ -248,6 +254,7 @@ pub enum Event {
         /// How many.
         points: Decimal,
         /// When.
+        #[serde(serialize_with = "crate::instant_json::write")]
         expires_at: DateTime<FixedOffset>,
     },
     /// The tier changed.
