@@ -96,19 +96,22 @@ pub(super) struct Batch<'s> {
 }
 
 impl<'s> Batch<'s> {
-    /// A unit over `inner`'s.
-    pub fn new(inner: &'s mut dyn Session) -> Batch<'s> {
+    /// A unit over `inner`'s, for about `transactions` transactions: its maps and lists are
+    /// sized for them at once rather than grown (and copied) as they fill.
+    pub fn new(inner: &'s mut dyn Session, transactions: usize) -> Batch<'s> {
+        // An applied transaction writes about two journal entries.
+        let entries = 2 * transactions;
         Batch {
             inner,
-            taken: HashMap::default(),
-            kept: IndexMap::default(),
+            taken: HashMap::with_capacity_and_hasher(transactions, Default::default()),
+            kept: IndexMap::with_capacity_and_hasher(transactions, Default::default()),
             kept_aliases: HashMap::default(),
             budgets: IndexMap::default(),
             shops: HashMap::default(),
-            transactions: IndexMap::default(),
+            transactions: IndexMap::with_capacity_and_hasher(transactions, Default::default()),
             chain_head: None,
-            journal: Vec::new(),
-            journal_bodies: Vec::new(),
+            journal: Vec::with_capacity(entries),
+            journal_bodies: Vec::with_capacity(entries),
             unsealed: Vec::new(),
             sealer: None,
             numbered_to: None,

@@ -439,7 +439,7 @@ fn apply_batch_in(
     // The unit lives inside the scope: its sealing thread must stop before the scope ends,
     // whether the batch is finished or fails.
     std::thread::scope(|scope| {
-        let mut unit = batch::Batch::new(session);
+        let mut unit = batch::Batch::new(session, batch.len());
         unit.read_ahead(&upcoming(batch));
         if batch.len() >= background::WORTH_A_THREAD {
             unit.seal_ahead(scope)?;

@@ -539,6 +539,7 @@ impl Session for SqliteSession<'_, '_> {
     }
 
     fn written_states(&mut self, states: Vec<AccountState>) {
+        self.written.reserve(states.len());
         for state in states {
             self.written.insert(state.id.clone(), state);
         }
