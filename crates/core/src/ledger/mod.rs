@@ -641,13 +641,19 @@ fn decide_for(
         original: o.decision.clone(),
         refunded_before: o.refunded.clone(),
     });
-    let context = Context {
+    // The customer and the codes held are lent to the evaluation rather than copied, and
+    // given back whatever it decides.
+    let mut context = Context {
         account: view::account_view(program, state, tx.time, session)?,
-        customer: state.customer.clone(),
+        customer: std::mem::take(&mut state.customer),
         transaction,
         as_of: None,
     };
-    let decision = program.evaluate_with(&context, &EvalOptions::default())?;
+    context.account.coupons = std::mem::take(&mut state.coupons);
+    let decided = program.evaluate_with(&context, &EvalOptions::default());
+    state.customer = std::mem::take(&mut context.customer);
+    state.coupons = std::mem::take(&mut context.account.coupons);
+    let decision = decided?;
     let mut posting = Posting {
         program,
         transaction: &context.transaction,

@@ -1,6 +1,7 @@
 //! Reading an account as the evaluator needs it: balances, tier, the history windows and the
-//! counters of the current periods, all as of the transaction's time, and the codes held, each
-//! with its own record (window, allowance, uses) for the evaluator to honour.
+//! counters of the current periods, all as of the transaction's time. The codes held (each with
+//! its own record: window, allowance, uses) are not copied here: the ledger lends the state's
+//! own list to the evaluation.
 
 use super::model::AccountState;
 use super::store::{Session, StoreError};
@@ -22,7 +23,8 @@ pub fn period_key(period: Option<Period>, date: NaiveDate) -> NaiveDate {
     }
 }
 
-/// The account view of `state` for a transaction at `time` under `program`.
+/// The account view of `state` for a transaction at `time` under `program`, without the codes
+/// held (see the [module](self)).
 pub fn account_view(
     program: &Program,
     state: &AccountState,
@@ -36,7 +38,6 @@ pub fn account_view(
         available: state.available(),
         pending: state.pending(),
         tier: state.tier.clone(),
-        coupons: state.coupons.clone(),
         ..AccountView::default()
     };
     for (metric, window) in &program.requirements.windows {
