@@ -24,8 +24,10 @@
 mod ahead;
 mod cache;
 mod checkpoint;
+mod journal;
 mod links;
 mod schema;
+use journal::JournalRow;
 
 use super::chain::{check_texts, encode_entries};
 use super::codec::{
@@ -672,13 +674,7 @@ impl Session for SqliteSession<'_, '_> {
     ) -> Result<(), StoreError> {
         check_texts(entries, bodies)?;
         let mut last = self.last_seq("journal")?;
-        let mut insert = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO journal (seq, account, body, hash, prior)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .map_err(|e| StoreError(format!("appending to the journal: {e}")))?;
+        let mut rows = Vec::with_capacity(entries.len());
         for (entry, body) in entries.iter().zip(bodies) {
             if entry.seq <= last {
                 return Err(StoreError(format!(
@@ -688,12 +684,15 @@ impl Session for SqliteSession<'_, '_> {
             }
             let seq = to_seq(entry.seq)?;
             let prior = self.links.link(self.tx, &entry.account, seq)?;
-            insert
-                .execute(params![seq, entry.account, body, entry.hash, prior])
-                .map_err(|e| StoreError(format!("appending journal entry {}: {e}", entry.seq)))?;
+            rows.push(JournalRow {
+                seq,
+                entry,
+                body,
+                prior,
+            });
             last = entry.seq;
         }
-        Ok(())
+        journal::insert(self.tx, &rows)
     }
 
     fn journal(
