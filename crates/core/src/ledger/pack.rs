@@ -671,6 +671,35 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Any number is written as LEB128 (seven bits a byte, lowest first, the high bit
+        /// saying more follow) and read back the same.
+        #[test]
+        fn varints_are_leb128_and_come_back(
+            n in proptest::prop_oneof![
+                proptest::strategy::Strategy::prop_map(proptest::num::u128::ANY, |n| n >> 32),
+                proptest::strategy::Strategy::prop_map(proptest::num::u64::ANY, u128::from),
+                (0u128..300),
+            ],
+        ) {
+            let mut expected = Vec::new();
+            let mut rest = n;
+            loop {
+                let low = (rest & 0x7f) as u8;
+                rest >>= 7;
+                if rest == 0 {
+                    expected.push(low);
+                    break;
+                }
+                expected.push(low | 0x80);
+            }
+            let mut w = Writer(Vec::new());
+            w.varint(n);
+            proptest::prop_assert_eq!(&w.0, &expected);
+            let mut r = Reader(&w.0);
+            proptest::prop_assert_eq!(r.varint(), Ok(n));
+            proptest::prop_assert!(r.0.is_empty());
+        }
+
         #[test]
         fn held_codes_come_back_exactly(
             seconds in -62_135_596_800i64..253_402_300_799,
