@@ -11,6 +11,7 @@ pub(crate) type Hasher = foldhash::fast::RandomState;
 pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, Hasher>;
 
 /// A `HashSet` hashed with [`Hasher`].
+#[cfg(feature = "sqlite")]
 pub(crate) type HashSet<K> = std::collections::HashSet<K, Hasher>;
 
 /// An `IndexMap` (insertion-ordered) hashed with [`Hasher`].
