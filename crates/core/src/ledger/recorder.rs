@@ -194,12 +194,20 @@ impl Recorded {
                 self.transactions.len()
             )));
         }
+        // Runs of transactions whose JSON was written go together; the others one by one.
+        let mut encoded: Vec<(&StoredTransaction, &str)> =
+            Vec::with_capacity(self.transactions.len());
         for (transaction, body) in self.transactions.iter().zip(&self.transaction_bodies) {
             match body {
-                Some(body) => session.put_transaction_encoded(transaction, body)?,
-                None => session.put_transaction(transaction)?,
+                Some(body) => encoded.push((transaction, body)),
+                None => {
+                    session.put_transactions_encoded(&encoded)?;
+                    encoded.clear();
+                    session.put_transaction(transaction)?;
+                }
             }
         }
+        session.put_transactions_encoded(&encoded)?;
         session.written_states(std::mem::take(&mut self.states));
         Ok(())
     }

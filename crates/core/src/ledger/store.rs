@@ -117,6 +117,18 @@ pub trait Session {
         let _ = body;
         self.put_transaction(transaction)
     }
+    /// Records transactions whose JSON is already written, in order, as
+    /// [`Session::put_transaction_encoded`] records each: a store that can write many rows at
+    /// once does.
+    fn put_transactions_encoded(
+        &mut self,
+        transactions: &[(&StoredTransaction, &str)],
+    ) -> Result<(), StoreError> {
+        for (transaction, body) in transactions {
+            self.put_transaction_encoded(transaction, body)?;
+        }
+        Ok(())
+    }
     /// As [`Session::put_transaction_encoded`], handing the JSON over (the caller is done with
     /// it): a session that keeps it (the pipeline's decider) takes it without a copy.
     fn hand_over_transaction(

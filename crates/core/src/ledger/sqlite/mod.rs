@@ -24,10 +24,10 @@
 mod ahead;
 mod cache;
 mod checkpoint;
-mod journal;
 mod links;
+mod rows;
 mod schema;
-use journal::JournalRow;
+use rows::{JournalRow, TransactionRow};
 
 use super::chain::{check_texts, encode_entries};
 use super::codec::{
@@ -602,18 +602,23 @@ impl Session for SqliteSession<'_, '_> {
         transaction: &StoredTransaction,
         body: &str,
     ) -> Result<(), StoreError> {
-        let id = transaction.id.as_str();
+        self.put_transactions_encoded(&[(transaction, body)])
+    }
+
+    fn put_transactions_encoded(
+        &mut self,
+        transactions: &[(&StoredTransaction, &str)],
+    ) -> Result<(), StoreError> {
         if let Some(ahead) = &mut self.ahead {
-            ahead.forget_transaction(id);
+            for (transaction, _) in transactions {
+                ahead.forget_transaction(&transaction.id);
+            }
         }
-        self.tx
-            .prepare_cached(
-                "INSERT INTO transactions (id, account, body) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (id) DO UPDATE SET account = excluded.account, body = excluded.body",
-            )
-            .and_then(|mut s| s.execute(params![id, transaction.account, body]))
-            .map_err(|e| StoreError(format!("writing transaction {id}: {e}")))?;
-        Ok(())
+        let transaction_rows: Vec<TransactionRow<'_>> = transactions
+            .iter()
+            .map(|&(transaction, body)| TransactionRow { transaction, body })
+            .collect();
+        rows::insert(self.tx, &transaction_rows)
     }
 
     fn budget_used(&mut self, promotion: &str) -> Result<Decimal, StoreError> {
@@ -674,7 +679,7 @@ impl Session for SqliteSession<'_, '_> {
     ) -> Result<(), StoreError> {
         check_texts(entries, bodies)?;
         let mut last = self.last_seq("journal")?;
-        let mut rows = Vec::with_capacity(entries.len());
+        let mut journal_rows = Vec::with_capacity(entries.len());
         for (entry, body) in entries.iter().zip(bodies) {
             if entry.seq <= last {
                 return Err(StoreError(format!(
@@ -684,7 +689,7 @@ impl Session for SqliteSession<'_, '_> {
             }
             let seq = to_seq(entry.seq)?;
             let prior = self.links.link(self.tx, &entry.account, seq)?;
-            rows.push(JournalRow {
+            journal_rows.push(JournalRow {
                 seq,
                 entry,
                 body,
@@ -692,7 +697,7 @@ impl Session for SqliteSession<'_, '_> {
             });
             last = entry.seq;
         }
-        journal::insert(self.tx, &rows)
+        rows::insert(self.tx, &journal_rows)
     }
 
     fn journal(

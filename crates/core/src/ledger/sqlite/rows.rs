@@ -1,10 +1,11 @@
-//! Appending a batch's journal entries to the `journal` table, many rows to an `INSERT`.
+//! Writing many rows of a table with one `INSERT`: the journal's entries and the transactions
+//! of a batch.
 //!
-//! A statement's own work (starting, opening the table, finishing) was paid once per entry,
-//! two or three entries per applied transaction; an `INSERT` of
+//! A statement's own work (starting, opening the table, finishing) was paid once per row, two
+//! or three journal entries and a transaction per applied transaction; an `INSERT` of
 //! [`ROWS_PER_INSERT`] rows pays it once for them all, and the rows left over go one by one.
 
-use super::super::model::JournalEntry;
+use super::super::model::{JournalEntry, StoredTransaction};
 use super::super::store::StoreError;
 use rusqlite::{ToSql, Transaction};
 use std::sync::OnceLock;
@@ -13,8 +14,77 @@ use std::sync::OnceLock;
 /// SQLite's limit of 32,766 parameters.
 const ROWS_PER_INSERT: usize = 32;
 
-/// The `journal` columns each row fills, in the order of [`JournalRow::values`].
-const COLUMNS: &str = "seq, account, body, hash, prior";
+/// A table's rows as one kind of `INSERT` writes them.
+pub(super) trait Row<const N: usize> {
+    /// The statement's text before its values: `INSERT INTO table (columns) VALUES`.
+    const HEAD: &'static str;
+    /// What follows the values (an upsert's `ON CONFLICT` clause), or nothing.
+    const TAIL: &'static str;
+    /// The `INSERT`s of one row and of [`ROWS_PER_INSERT`] rows, written once each.
+    fn statements() -> &'static Statements;
+    /// The row's values, in the order of the columns of [`Row::HEAD`].
+    fn values(&self) -> [&dyn ToSql; N];
+    /// The row, as an error names it (`journal entry 12`).
+    fn name(&self) -> String;
+}
+
+/// The `INSERT`s of a kind of row (see [`Row::statements`]).
+pub(super) struct Statements {
+    one: String,
+    many: String,
+}
+
+impl Statements {
+    /// The statements of rows of `columns` values between `head` and `tail`.
+    fn new(head: &str, tail: &str, columns: usize) -> Statements {
+        Statements {
+            one: insert_of(head, tail, columns, 1),
+            many: insert_of(head, tail, columns, ROWS_PER_INSERT),
+        }
+    }
+}
+
+/// Inserts `rows`, in order.
+pub(super) fn insert<const N: usize, R: Row<N>>(
+    tx: &Transaction<'_>,
+    rows: &[R],
+) -> Result<(), StoreError> {
+    let statements = R::statements();
+    let mut groups = rows.chunks_exact(ROWS_PER_INSERT);
+    for group in &mut groups {
+        let values: Vec<&dyn ToSql> = group.iter().flat_map(Row::values).collect();
+        tx.prepare_cached(&statements.many)
+            .and_then(|mut insert| insert.execute(values.as_slice()))
+            .map_err(|e| {
+                let name = |row: Option<&R>| row.map(Row::name).unwrap_or_default();
+                StoreError(format!(
+                    "writing {} to {}: {e}",
+                    name(group.first()),
+                    name(group.last())
+                ))
+            })?;
+    }
+    for row in groups.remainder() {
+        tx.prepare_cached(&statements.one)
+            .and_then(|mut insert| insert.execute(row.values().as_slice()))
+            .map_err(|e| StoreError(format!("writing {}: {e}", row.name())))?;
+    }
+    Ok(())
+}
+
+/// The `INSERT` of `rows` rows of `columns` values, numbered in order, between `head` and
+/// `tail`.
+fn insert_of(head: &str, tail: &str, columns: usize, rows: usize) -> String {
+    let tuples: Vec<String> = (0..rows)
+        .map(|row| {
+            let numbers: Vec<String> = (1..=columns)
+                .map(|k| format!("?{}", row * columns + k))
+                .collect();
+            format!("({})", numbers.join(", "))
+        })
+        .collect();
+    format!("{head} {}{tail}", tuples.join(", "))
+}
 
 /// A journal entry as its row.
 pub(super) struct JournalRow<'e> {
@@ -28,8 +98,15 @@ pub(super) struct JournalRow<'e> {
     pub prior: Option<i64>,
 }
 
-impl JournalRow<'_> {
-    /// The row's values, in the order of [`COLUMNS`].
+impl Row<5> for JournalRow<'_> {
+    const HEAD: &'static str = "INSERT INTO journal (seq, account, body, hash, prior) VALUES";
+    const TAIL: &'static str = "";
+
+    fn statements() -> &'static Statements {
+        static STATEMENTS: OnceLock<Statements> = OnceLock::new();
+        STATEMENTS.get_or_init(|| Statements::new(Self::HEAD, Self::TAIL, 5))
+    }
+
     fn values(&self) -> [&dyn ToSql; 5] {
         [
             &self.seq,
@@ -39,55 +116,38 @@ impl JournalRow<'_> {
             &self.prior,
         ]
     }
-}
 
-/// Inserts `rows` into the journal, in order.
-pub(super) fn insert(tx: &Transaction<'_>, rows: &[JournalRow<'_>]) -> Result<(), StoreError> {
-    let mut groups = rows.chunks_exact(ROWS_PER_INSERT);
-    for group in &mut groups {
-        let values: Vec<&dyn ToSql> = group.iter().flat_map(JournalRow::values).collect();
-        tx.prepare_cached(insert_of_many())
-            .and_then(|mut insert| insert.execute(values.as_slice()))
-            .map_err(|e| {
-                let (first, last) = (group[0].seq, group[group.len() - 1].seq);
-                StoreError(format!("appending journal entries {first} to {last}: {e}"))
-            })?;
+    fn name(&self) -> String {
+        format!("journal entry {}", self.seq)
     }
-    for row in groups.remainder() {
-        tx.prepare_cached(insert_of_one())
-            .and_then(|mut insert| insert.execute(row.values().as_slice()))
-            .map_err(|e| StoreError(format!("appending journal entry {}: {e}", row.seq)))?;
+}
+
+/// A transaction as its row; written again, it replaces the row (a purchase's refunded
+/// units).
+pub(super) struct TransactionRow<'t> {
+    /// The transaction.
+    pub transaction: &'t StoredTransaction,
+    /// Its stored text.
+    pub body: &'t str,
+}
+
+impl Row<3> for TransactionRow<'_> {
+    const HEAD: &'static str = "INSERT INTO transactions (id, account, body) VALUES";
+    const TAIL: &'static str = " ON CONFLICT (id) DO UPDATE \
+         SET account = excluded.account, body = excluded.body";
+
+    fn statements() -> &'static Statements {
+        static STATEMENTS: OnceLock<Statements> = OnceLock::new();
+        STATEMENTS.get_or_init(|| Statements::new(Self::HEAD, Self::TAIL, 3))
     }
-    Ok(())
-}
 
-/// The `INSERT` of one row.
-fn insert_of_one() -> &'static str {
-    static SQL: OnceLock<String> = OnceLock::new();
-    SQL.get_or_init(|| insert_of(1))
-}
+    fn values(&self) -> [&dyn ToSql; 3] {
+        [&self.transaction.id, &self.transaction.account, &self.body]
+    }
 
-/// The `INSERT` of [`ROWS_PER_INSERT`] rows.
-fn insert_of_many() -> &'static str {
-    static SQL: OnceLock<String> = OnceLock::new();
-    SQL.get_or_init(|| insert_of(ROWS_PER_INSERT))
-}
-
-/// The `INSERT` of `rows` rows, their values numbered in order.
-fn insert_of(rows: usize) -> String {
-    let width = COLUMNS.split(',').count();
-    let tuples: Vec<String> = (0..rows)
-        .map(|row| {
-            let numbers: Vec<String> = (1..=width)
-                .map(|k| format!("?{}", row * width + k))
-                .collect();
-            format!("({})", numbers.join(", "))
-        })
-        .collect();
-    format!(
-        "INSERT INTO journal ({COLUMNS}) VALUES {}",
-        tuples.join(", ")
-    )
+    fn name(&self) -> String {
+        format!("transaction {}", self.transaction.id)
+    }
 }
 
 #[cfg(test)]
@@ -97,9 +157,14 @@ mod tests {
     #[test]
     fn an_insert_numbers_every_value_once_in_order() {
         assert_eq!(
-            insert_of(2),
+            insert_of(JournalRow::HEAD, JournalRow::TAIL, 5, 2),
             "INSERT INTO journal (seq, account, body, hash, prior) \
              VALUES (?1, ?2, ?3, ?4, ?5), (?6, ?7, ?8, ?9, ?10)"
+        );
+        assert_eq!(
+            insert_of(TransactionRow::HEAD, TransactionRow::TAIL, 3, 1),
+            "INSERT INTO transactions (id, account, body) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (id) DO UPDATE SET account = excluded.account, body = excluded.body"
         );
     }
 }
