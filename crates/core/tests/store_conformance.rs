@@ -192,6 +192,46 @@ fn updating_accounts<S: Store>(make: impl Fn() -> S) {
     });
 }
 
+/// Updating many accounts at once (more than a store may write with one statement), one of
+/// them not held after all: the held ones change state, the other is written whole, aliases
+/// included.
+fn updating_many_accounts_one_not_held<S: Store>(make: impl Fn() -> S) {
+    let mut store = make();
+    let held: Vec<_> = (0..40)
+        .map(|i| account(&format!("A{i}"), &[&format!("card-{i}")]))
+        .collect();
+    run(&mut store, |s| {
+        for a in &held {
+            s.put_account(a)?;
+        }
+        Ok(())
+    });
+    let mut updated: Vec<_> = held
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            a.lots.push(lot(&format!("{}-2#0", a.id), "7"));
+            a
+        })
+        .collect();
+    updated.insert(5, account("N", &["card-N"]));
+    run(&mut store, |s| {
+        s.update_accounts(&updated.iter().collect::<Vec<_>>())
+    });
+    run(&mut store, |s| {
+        for a in &updated {
+            assert_eq!(s.account(&a.id)?, Some(a.clone()), "{}", a.id);
+            assert_eq!(
+                s.account(&a.aliases[0])?,
+                Some(a.clone()),
+                "{}",
+                a.aliases[0]
+            );
+        }
+        Ok(())
+    });
+}
+
 /// Replacing an account with fewer aliases frees the ones it dropped.
 fn dropped_alias_is_freed<S: Store>(make: impl Fn() -> S) {
     let mut store = make();
@@ -683,6 +723,7 @@ conformance!(
     decimals_round_trip,
     dropped_alias_is_freed,
     updating_accounts,
+    updating_many_accounts_one_not_held,
     accounts_listed_page_by_page,
     shops_put_and_get,
 );

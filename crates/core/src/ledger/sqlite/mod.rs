@@ -27,7 +27,7 @@ mod checkpoint;
 mod links;
 mod rows;
 mod schema;
-use rows::{JournalRow, TransactionRow};
+use rows::{EventRow, JournalRow, TransactionRow};
 
 use super::chain::{check_texts, encode_entries};
 use super::codec::{
@@ -745,16 +745,18 @@ impl Session for SqliteSession<'_, '_> {
                 bodies.len()
             )));
         }
-        let mut insert = self
-            .tx
-            .prepare_cached("INSERT INTO outbox (seq, account, body) VALUES (?1, ?2, ?3)")
-            .map_err(|e| StoreError(format!("writing to the outbox: {e}")))?;
-        for (event, body) in events.iter().zip(bodies) {
-            insert
-                .execute(params![to_seq(event.seq)?, event.account, body])
-                .map_err(|e| StoreError(format!("writing outbox event {}: {e}", event.seq)))?;
-        }
-        Ok(())
+        let event_rows = events
+            .iter()
+            .zip(bodies)
+            .map(|(event, body)| {
+                Ok(EventRow {
+                    seq: to_seq(event.seq)?,
+                    account: &event.account,
+                    body,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        rows::insert(self.tx, &event_rows)
     }
 
     fn pending_events(&mut self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {

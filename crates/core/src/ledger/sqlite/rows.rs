@@ -1,9 +1,10 @@
-//! Writing many rows of a table with one `INSERT`: the journal's entries and the transactions
-//! of a batch.
+//! Writing many rows of a table with one `INSERT`: a batch's journal entries, transactions and
+//! outbox events.
 //!
-//! A statement's own work (starting, opening the table, finishing) was paid once per row, two
-//! or three journal entries and a transaction per applied transaction; an `INSERT` of
-//! [`ROWS_PER_INSERT`] rows pays it once for them all, and the rows left over go one by one.
+//! A statement's own work (starting, opening the table, finishing) was paid once per row, three
+//! or four rows per applied transaction; an `INSERT` of [`ROWS_PER_INSERT`] rows pays it once
+//! for them all, and the rows left over go one by one. (Accounts' new states stay one `UPDATE`
+//! each: an `UPDATE ... FROM (VALUES ...)` of many took more instructions, BENCHMARKS.md.)
 
 use super::super::model::{JournalEntry, StoredTransaction};
 use super::super::store::StoreError;
@@ -147,6 +148,34 @@ impl Row<3> for TransactionRow<'_> {
 
     fn name(&self) -> String {
         format!("transaction {}", self.transaction.id)
+    }
+}
+
+/// An event of the outbox as its row.
+pub(super) struct EventRow<'e> {
+    /// Its position in the outbox.
+    pub seq: i64,
+    /// The account it concerns.
+    pub account: &'e str,
+    /// Its stored text.
+    pub body: &'e str,
+}
+
+impl Row<3> for EventRow<'_> {
+    const HEAD: &'static str = "INSERT INTO outbox (seq, account, body) VALUES";
+    const TAIL: &'static str = "";
+
+    fn statements() -> &'static Statements {
+        static STATEMENTS: OnceLock<Statements> = OnceLock::new();
+        STATEMENTS.get_or_init(|| Statements::new(Self::HEAD, Self::TAIL, 3))
+    }
+
+    fn values(&self) -> [&dyn ToSql; 3] {
+        [&self.seq, &self.account, &self.body]
+    }
+
+    fn name(&self) -> String {
+        format!("outbox event {}", self.seq)
     }
 }
 
