@@ -5,7 +5,8 @@
 //! Run: `cargo bench -p puntos --bench ledger_scale -- [CUSTOMERS] [MONTHS] [BATCH]` (defaults
 //! 10000, 4 and 2000; 100000 customers over 4 months is about a million transactions). With
 //! `PUNTOS_SCALE_KEEP=FILE` the SQLite database is written to `FILE` and kept, for inspection
-//! (`sqlite3 FILE 'SELECT name, SUM(pgsize) FROM dbstat GROUP BY name'`).
+//! (`sqlite3 FILE 'SELECT name, SUM(pgsize) FROM dbstat GROUP BY name'`), and so is the
+//! PostgreSQL schema `scale_PID`; otherwise both are dropped after the run.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -148,5 +149,12 @@ fn main() {
         let schema = format!("scale_{}", std::process::id());
         let store = puntos::ledger::PgStore::connect_in(&url, &schema).unwrap();
         run("postgres", store, versions, &population, batch);
+        // The run's tables take gigabytes at 100,000 customers: dropped unless kept.
+        if keep.is_none() {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            client
+                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                .unwrap();
+        }
     }
 }
