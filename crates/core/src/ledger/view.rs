@@ -106,9 +106,10 @@ fn last_purchase_date(
             .map(|(at, _)| *at)
     };
     let latest = purchases().max()?;
-    let near = latest - TimeDelta::days(2);
+    // At the calendar's edge, where two days back does not exist, every purchase is read.
+    let near = latest.checked_sub_signed(TimeDelta::days(2));
     purchases()
-        .filter(|at| *at >= near)
+        .filter(|at| near.is_none_or(|near| *at >= near))
         .map(|at| at.with_timezone(&tz).date_naive())
         .max()
 }
