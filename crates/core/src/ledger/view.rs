@@ -113,3 +113,32 @@ fn last_purchase_date(
         .map(|at| at.with_timezone(&tz).date_naive())
         .max()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(text).unwrap()
+    }
+
+    #[test]
+    fn the_last_purchase_is_the_latest_not_after_the_transaction_in_local_days() {
+        let tz: Tz = "Europe/Moscow".parse().unwrap();
+        let history = [
+            (at("2026-02-20T10:00:00+03:00"), Decimal::from(100)),
+            // 22:30 UTC is 01:30 the next day in Moscow.
+            (at("2026-03-01T22:30:00Z"), Decimal::from(50)),
+            // A refund is not a purchase.
+            (at("2026-03-05T10:00:00+03:00"), Decimal::from(-50)),
+            // After the transaction.
+            (at("2026-03-20T10:00:00+03:00"), Decimal::from(70)),
+        ];
+        let time = at("2026-03-10T12:00:00+03:00");
+        assert_eq!(
+            last_purchase_date(&history, time, tz),
+            NaiveDate::from_ymd_opt(2026, 3, 2)
+        );
+        assert_eq!(last_purchase_date(&history[2..3], time, tz), None);
+    }
+}
