@@ -2,6 +2,9 @@
 //! `PUNTOS_TEST_POSTGRES` names a server) in batches, reporting transactions per second and the
 //! process's peak resident memory.
 //!
+//! Each store's line ends with a yardstick, the time to sort a fixed list before and after its
+//! run, so runs on a machine whose speed moves can be compared (see `yardstick_ms`).
+//!
 //! Run: `cargo bench -p puntos --bench ledger_scale -- [CUSTOMERS] [MONTHS] [BATCH]` (defaults
 //! 10000, 4 and 2000; 100000 customers over 4 months is about a million transactions). With
 //! `PUNTOS_SCALE_KEEP=FILE` the SQLite database is written to `FILE` and kept, for inspection
@@ -56,6 +59,7 @@ fn run<S: Store>(
     population: &puntos::synth::Population,
     batch: usize,
 ) {
+    let before = yardstick_ms();
     let mut ledger = Ledger::new(store, versions);
     // Cut before the clock starts, as `puntos apply` has its batches from the rows it parses.
     let batches: Vec<_> = population
@@ -87,13 +91,33 @@ fn run<S: Store>(
         ),
         _ => "unknown".to_string(),
     };
+    let after = yardstick_ms();
     println!(
-        "{name}: {total} transactions ({applied} applied, {refused} refused) in {}.{:03} s in batches of {batch}: {} transactions/s; applying thread {cpu} per transaction; peak RSS {}",
+        "{name}: {total} transactions ({applied} applied, {refused} refused) in {}.{:03} s in batches of {batch}: {} transactions/s; applying thread {cpu} per transaction; peak RSS {}; yardstick {before} ms before, {after} ms after",
         millis / 1000,
         millis % 1000,
         total as u128 * 1000 / millis,
         peak_rss_mib()
     );
+}
+
+/// Milliseconds this machine takes, now, to sort the same four million pseudo-random numbers:
+/// a yardstick printed before and after each store's run. This shared VM's speed moves by a
+/// quarter within minutes, so two runs' rates compare fairly only when their yardsticks agree.
+fn yardstick_ms() -> u128 {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut numbers: Vec<u64> = (0..4_000_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        })
+        .collect();
+    let started = Instant::now();
+    numbers.sort_unstable();
+    std::hint::black_box(&numbers);
+    started.elapsed().as_millis()
 }
 
 fn main() {
