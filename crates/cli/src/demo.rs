@@ -226,7 +226,7 @@ fn apply_all(
             Ok(Applied::New(decision)) => {
                 outcome.applied += 1;
                 if decision.points_earned() > Decimal::ZERO {
-                    match decision.kind.as_str() {
+                    match &*decision.kind {
                         "purchase" => outcome.purchases_earning += 1,
                         "referral" => outcome.referrals_earning += 1,
                         _ => {}
@@ -253,7 +253,7 @@ fn apply_all(
                 *outcome.refused.entry(reason_kind(&e)).or_default() += 1;
                 outcome
                     .refusals
-                    .insert(incoming.transaction.id.clone(), e.to_string());
+                    .insert(incoming.transaction.id.to_string(), e.to_string());
             }
         }
     }
@@ -343,7 +343,7 @@ fn print_transactions(population: &Population, outcome: &Outcome) {
         population
             .transactions
             .iter()
-            .filter(|t| t.transaction.kind == kind)
+            .filter(|t| *t.transaction.kind == *kind)
             .count()
     };
     let paying = population
@@ -631,9 +631,9 @@ fn print_customer(program: &Program, state: &AccountState, history: &History<'_>
         let tx = &t.transaction;
         let mine: Vec<&JournalEntry> = entries
             .iter()
-            .filter(|e| e.transaction.as_deref() == Some(tx.id.as_str()))
+            .filter(|e| e.transaction.as_deref() == Some(&*tx.id))
             .collect();
-        let what = match tx.kind.as_str() {
+        let what = match &*tx.kind {
             "purchase" => {
                 let total: Decimal = tx.lines.iter().map(|l| l.unit_price * l.quantity).sum();
                 format!("purchase {}", money(total))
@@ -645,9 +645,9 @@ fn print_customer(program: &Program, state: &AccountState, history: &History<'_>
             other => other.to_string(),
         };
         let net: Decimal = mine.iter().map(|e| e.points).sum();
-        let (points, detail) = match outcome.refusals.get(&tx.id) {
+        let (points, detail) = match outcome.refusals.get(&*tx.id) {
             Some(reason) => (String::new(), format!("REFUSED: {reason}")),
-            None if mine.is_empty() && tx.kind == "purchase" => {
+            None if mine.is_empty() && *tx.kind == *"purchase" => {
                 ("0".to_string(), "nothing that earns points".to_string())
             }
             None if mine.is_empty() => (String::new(), String::new()),

@@ -164,13 +164,13 @@ fn decimal(field: &str, value: Option<&str>) -> Result<Option<Decimal>, String> 
 
 fn transaction_of<'r>(get: &impl Fn(&str) -> Option<&'r str>) -> Result<Incoming, String> {
     let account = get("account").ok_or("account: missing")?.to_string();
-    let id = get("id").ok_or("id: missing")?.to_string();
+    let id = get("id").ok_or("id: missing")?.into();
     let time =
         parse_instant(get("time").ok_or("time: missing")?).map_err(|e| format!("time: {e}"))?;
     let mut transaction = Transaction {
         id,
         time,
-        kind: get("kind").unwrap_or("purchase").to_string(),
+        kind: get("kind").unwrap_or("purchase").into(),
         channel: get("channel").unwrap_or_default().to_string(),
         store: Store {
             id: get("store").unwrap_or_default().to_string(),

@@ -55,7 +55,7 @@ fn killed_runs_resumed_end_exactly_as_an_uninterrupted_run() {
     let ids: Vec<String> = population
         .transactions
         .iter()
-        .map(|t| t.transaction.id.clone())
+        .map(|t| t.transaction.id.to_string())
         .collect();
 
     let reference = apply(&dir, "reference.db")

@@ -14,7 +14,7 @@
 //! let settings = Settings { customers: 3, ..Settings::default() };
 //! let population = generate(&settings, "RUB", chrono_tz::Europe::Moscow);
 //! assert_eq!(population.customers.len(), 3);
-//! assert_eq!(population.transactions[0].transaction.kind, "signup");
+//! assert_eq!(&*population.transactions[0].transaction.kind, "signup");
 //! assert_eq!(population, generate(&settings, "RUB", chrono_tz::Europe::Moscow));
 //! ```
 //!
@@ -163,7 +163,7 @@ pub fn generate(settings: &Settings, currency: &str, timezone: Tz) -> Population
             .get(index)
             .map_or_else(String::new, |c: &Customer| c.id.clone());
         let mut transaction = Transaction {
-            id: id.clone(),
+            id: id.as_str().into(),
             time: instant(timezone, at),
             currency: Some(currency.to_string()),
             ..Transaction::default()
@@ -176,7 +176,7 @@ pub fn generate(settings: &Settings, currency: &str, timezone: Tz) -> Population
         };
         match draft {
             Draft::Signup { channel, store } => {
-                transaction.kind = "signup".to_string();
+                transaction.kind = "signup".into();
                 transaction.channel = channel.to_string();
                 transaction.store = store;
                 incoming.customer = customers.get(index).cloned();
@@ -196,14 +196,14 @@ pub fn generate(settings: &Settings, currency: &str, timezone: Tz) -> Population
                 let Some(original) = ids.get(&(index, of)) else {
                     continue;
                 };
-                transaction.kind = "refund".to_string();
+                transaction.kind = "refund".into();
                 transaction.channel = "store".to_string();
                 transaction.store = store;
                 transaction.lines = lines;
                 incoming.refund_of = Some(original.clone());
             }
             Draft::Referral => {
-                transaction.kind = "referral".to_string();
+                transaction.kind = "referral".into();
                 transaction.channel = "app".to_string();
             }
         }

@@ -963,8 +963,8 @@ proptest! {
         let purchase = kind == "purchase";
         let ctx = Context {
             transaction: Transaction {
-                id: "T-1".to_string(),
-                kind: kind.to_string(),
+                id: "T-1".into(),
+                kind: kind.into(),
                 time,
                 lines: if purchase { lines.clone() } else { Vec::new() },
                 redeem,
@@ -982,8 +982,8 @@ proptest! {
         if let (Ok(decision), true) = (&outcome, refund_it && purchase) {
             let refund = Context {
                 transaction: Transaction {
-                    id: "R-1".to_string(),
-                    kind: "refund".to_string(),
+                    id: "R-1".into(),
+                    kind: "refund".into(),
                     time,
                     lines: lines
                         .iter()

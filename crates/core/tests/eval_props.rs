@@ -200,7 +200,7 @@ fn purchase() -> impl Strategy<Value = Context> {
     )
         .prop_map(|(lines, time, customer, account)| Context {
             transaction: Transaction {
-                id: "T-1".to_string(),
+                id: "T-1".into(),
                 time,
                 lines,
                 ..Transaction::default()
@@ -317,8 +317,8 @@ fn refund(
         .collect();
     Context {
         transaction: Transaction {
-            id: format!("R-{n}"),
-            kind: "refund".to_string(),
+            id: format!("R-{n}").into(),
+            kind: "refund".into(),
             time: purchase.transaction.time
                 + chrono::Duration::hours(i64::try_from(n).unwrap() + 1),
             lines,
@@ -590,7 +590,7 @@ proptest! {
         let mut reversed_total = Decimal::ZERO;
         for (round, (ctx, keys, cuts)) in rounds.iter().enumerate() {
             let mut ctx = ctx.clone();
-            ctx.transaction.id = format!("T-{round}");
+            ctx.transaction.id = format!("T-{round}").into();
             let bought = p.evaluate(&ctx).unwrap();
             let earned = bought.points_earned();
             earned_total += earned;
@@ -684,7 +684,7 @@ proptest! {
             account.budget_used.insert("promo".to_string(), budget_used);
             let ctx = Context {
                 transaction: Transaction {
-                    id: format!("T-{n}"),
+                    id: format!("T-{n}").into(),
                     time,
                     lines,
                     ..Transaction::default()

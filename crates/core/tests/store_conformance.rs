@@ -54,8 +54,8 @@ fn account(id: &str, aliases: &[&str]) -> AccountState {
 
 fn transaction(id: &str, account: &str, points: &str) -> StoredTransaction {
     let decision = Decision {
-        transaction: id.to_string(),
-        kind: "purchase".to_string(),
+        transaction: id.into(),
+        kind: "purchase".into(),
         program: "P".into(),
         currency: "RUB".into(),
         lines: Vec::new(),

@@ -53,7 +53,7 @@ fn ids_are_unique_times_ordered_and_every_account_opens_with_a_signup() {
     let ids: BTreeSet<&str> = p
         .transactions
         .iter()
-        .map(|t| t.transaction.id.as_str())
+        .map(|t| &*t.transaction.id)
         .collect();
     assert_eq!(
         ids.len(),
@@ -70,7 +70,7 @@ fn ids_are_unique_times_ordered_and_every_account_opens_with_a_signup() {
         assert_eq!(tx.time.offset().local_minus_utc(), 3 * 3600, "{}", tx.time);
         assert!(tx.time >= s.start.and_hms_opt(0, 0, 0).unwrap().and_utc() && tx.time < end);
         assert_eq!(tx.currency.as_deref(), Some("RUB"));
-        if tx.kind == "signup" {
+        if &*tx.kind == "signup" {
             let customer = t.customer.as_ref().expect("a signup carries the profile");
             assert_eq!(customer.id, t.account);
             assert!(opened.insert(t.account.clone()), "one signup per account");
@@ -99,7 +99,7 @@ fn refunds_name_an_earlier_purchase_of_the_same_account_and_return_no_more_than_
     let mut refunds = 0;
     for t in &p.transactions {
         let tx = &t.transaction;
-        match tx.kind.as_str() {
+        match &*tx.kind {
             "purchase" => {
                 assert!(t.refund_of.is_none());
                 assert!((1..=6).contains(&tx.lines.len()), "{}", tx.id);
@@ -108,7 +108,7 @@ fn refunds_name_an_earlier_purchase_of_the_same_account_and_return_no_more_than_
             "refund" => {
                 refunds += 1;
                 let of = t.refund_of.as_ref().expect("a refund names its purchase");
-                let original = purchases.get(of).expect("the purchase came first");
+                let original = purchases.get(of.as_str()).expect("the purchase came first");
                 assert_eq!(original.account, t.account);
                 assert!(original.transaction.time < tx.time);
                 assert!(!tx.lines.is_empty());
@@ -213,7 +213,7 @@ fn the_population_looks_like_a_pharmacys_customers() {
     let kinds = |k: &str| {
         p.transactions
             .iter()
-            .filter(|t| t.transaction.kind == k)
+            .filter(|t| &*t.transaction.kind == k)
             .count()
     };
     assert_eq!(kinds("signup"), 200);

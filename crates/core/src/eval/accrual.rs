@@ -94,7 +94,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         promotion: Option<&'a Promotion>,
     ) -> Result<Result<Earned<'a>, Skip>, EvalError> {
         let tx = &self.ctx.transaction;
-        if accrual.event != tx.kind {
+        if *accrual.event != *tx.kind {
             return Ok(Err(Skip(
                 why::<T>(|| format!("listens to {}, not {}", accrual.event, tx.kind)),
                 Vec::new(),

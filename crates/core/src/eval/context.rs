@@ -4,7 +4,7 @@
 //! so a misspelt field is an error rather than a silently missing value. Money and points are
 //! [`Decimal`]s, read from JSON numbers or strings exactly, never through a binary float.
 
-use crate::program::{Duration, Program};
+use crate::program::{Duration, Name, Program};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -41,11 +41,11 @@ pub struct Context {
 #[serde(deny_unknown_fields)]
 pub struct Transaction {
     /// Its identifier, as the caller knows it.
-    #[serde(default)]
-    pub id: String,
+    #[serde(default = "no_id")]
+    pub id: Name,
     /// The event: `purchase`, `refund`, `signup`, `referral`, `birthday` or a declared event.
     #[serde(default = "purchase")]
-    pub kind: String,
+    pub kind: Name,
     /// When it happened, with its UTC offset (`2026-03-14T12:30:00+03:00`).
     #[serde(deserialize_with = "instant", serialize_with = "instant_out")]
     pub time: DateTime<FixedOffset>,
@@ -75,14 +75,20 @@ pub struct Transaction {
     pub refund: Option<RefundOf>,
 }
 
-fn purchase() -> String {
-    "purchase".to_string()
+/// The default event.
+fn purchase() -> Name {
+    Name::from("purchase")
+}
+
+/// No identifier given.
+fn no_id() -> Name {
+    Name::from("")
 }
 
 impl Default for Transaction {
     fn default() -> Self {
         Transaction {
-            id: String::new(),
+            id: no_id(),
             kind: purchase(),
             time: DateTime::UNIX_EPOCH.fixed_offset(),
             currency: None,

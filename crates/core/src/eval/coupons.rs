@@ -237,7 +237,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     pub fn issue_coupons(&mut self) -> Result<(), EvalError> {
         let program = self.program;
         for coupon in &program.coupons {
-            if coupon.issue_on.as_deref() != Some(self.ctx.transaction.kind.as_str()) {
+            if coupon.issue_on.as_deref() != Some(&*self.ctx.transaction.kind) {
                 continue;
             }
             self.enter("coupon", &coupon.name);

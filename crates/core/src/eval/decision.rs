@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
-    /// The transaction's identifier.
-    pub transaction: String,
-    /// The event.
-    pub kind: String,
+    /// The transaction's identifier (shared with the context, not copied).
+    pub transaction: Name,
+    /// The event (shared with the context, not copied).
+    pub kind: Name,
     /// The name of the program version that decided.
     pub program: Name,
     /// The currency of every money amount in the decision.

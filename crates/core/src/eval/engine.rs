@@ -129,7 +129,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
 
     /// Whether the transaction is a purchase (offers, coupons and redemption need one).
     pub fn is_purchase(&self) -> bool {
-        self.ctx.transaction.kind == "purchase"
+        *self.ctx.transaction.kind == *"purchase"
     }
 
     /// `transaction.amount`: as given, or the basket total after offers.

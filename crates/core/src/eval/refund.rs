@@ -90,7 +90,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     self.effects.push(Effect::ReverseEarn {
                         source: source.clone(),
                         points: back,
-                        of_transaction: of.clone(),
+                        of_transaction: of.to_string(),
                     });
                 }
                 Effect::Redeem {
@@ -117,7 +117,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     self.effects.push(Effect::ReturnRedeemed {
                         points: back,
                         value: money,
-                        of_transaction: of.clone(),
+                        of_transaction: of.to_string(),
                     });
                 }
                 _ => {}

@@ -87,7 +87,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         if self.program.tiers.is_empty() {
             return Ok(());
         }
-        let (spend, visits) = match self.ctx.transaction.kind.as_str() {
+        let (spend, visits) = match &*self.ctx.transaction.kind {
             "purchase" => (self.transaction_amount(), Decimal::ONE),
             "refund" => (-self.basket_total, Decimal::ZERO),
             _ => (Decimal::ZERO, Decimal::ZERO),

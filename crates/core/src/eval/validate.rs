@@ -40,7 +40,7 @@ pub(crate) fn check(
     options: &EvalOptions,
 ) -> Result<Vec<DecidedLine>, EvalError> {
     let tx = &ctx.transaction;
-    let known = BUILTIN_EVENTS.contains(&tx.kind.as_str()) || program.events.contains(&tx.kind);
+    let known = BUILTIN_EVENTS.contains(&&*tx.kind) || program.events.iter().any(|e| **e == *tx.kind);
     if !known {
         let mut names: Vec<&str> = BUILTIN_EVENTS.to_vec();
         names.extend(program.events.iter().map(String::as_str));
@@ -134,7 +134,7 @@ fn moment_text(m: crate::program::Moment) -> String {
 
 fn check_refund_shape(ctx: &Context) -> Result<(), EvalError> {
     let tx = &ctx.transaction;
-    match (&tx.refund, tx.kind == "refund") {
+    match (&tx.refund, *tx.kind == *"refund") {
         (None, true) => Err(EvalError::input(
             "transaction.refund",
             "a refund needs the original purchase: give `refund.original`, the purchase's decision",
@@ -162,7 +162,7 @@ fn check_lines(ctx: &Context, options: &EvalOptions) -> Result<Vec<DecidedLine>,
             ),
         ));
     }
-    if !tx.lines.is_empty() && !BASKET_EVENTS.contains(&tx.kind.as_str()) {
+    if !tx.lines.is_empty() && !BASKET_EVENTS.contains(&&*tx.kind) {
         return Err(EvalError::input(
             "transaction.lines",
             format!(

@@ -500,7 +500,7 @@ fn apply_in(
         match (stored.fingerprint == fingerprint, stored.refused) {
             (true, None) => return Ok(Applied::Duplicate(stored.decision)),
             (true, Some(reason)) => return Err(LedgerError::Refused(reason)),
-            (false, None) => return Err(LedgerError::Conflict(tx.id.clone())),
+            (false, None) => return Err(LedgerError::Conflict(tx.id.to_string())),
             // A refused transaction never took effect: its id may carry corrected content.
             (false, Some(_)) => {}
         }
@@ -515,7 +515,7 @@ fn apply_in(
             // Remembered, so the same row applied again (a resumed or concurrent run) is
             // refused again rather than decided against a later state of the account.
             session.keep_transaction(StoredTransaction {
-                id: tx.id.clone(),
+                id: tx.id.to_string(),
                 account: incoming.account.clone(),
                 fingerprint,
                 decision: Decision {
@@ -551,7 +551,7 @@ fn decide(
     let tx = &incoming.transaction;
     let mut state = match (session.take_account(&incoming.account)?, &incoming.customer) {
         (Some(state), _) => state,
-        (None, Some(customer)) if tx.kind == "signup" => AccountState {
+        (None, Some(customer)) if *tx.kind == *"signup" => AccountState {
             id: incoming.account.clone(),
             customer: customer.clone(),
             ..AccountState::default()
@@ -578,7 +578,7 @@ fn decide(
                 session.keep_transaction(original);
             }
             let stored = StoredTransaction {
-                id: tx.id.clone(),
+                id: tx.id.to_string(),
                 account,
                 fingerprint: fingerprint.to_string(),
                 decision,

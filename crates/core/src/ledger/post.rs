@@ -285,12 +285,12 @@ pub(super) fn post(
             time,
             Event::PointsEarned {
                 points: earned_total,
-                transaction: tx.id.clone(),
+                transaction: tx.id.to_string(),
             },
         ));
     }
     let amount: Decimal = posting.decision.lines.iter().map(|l| l.amount).sum();
-    match tx.kind.as_str() {
+    match &*tx.kind {
         "purchase" => state.history.push((time, tx.amount.unwrap_or(amount))),
         "refund" => state.history.push((time, -amount)),
         _ => {}

@@ -22,7 +22,7 @@ use serde_json::Value;
 /// One decided step.
 struct Entry {
     time: DateTime<FixedOffset>,
-    kind: String,
+    kind: crate::program::Name,
     /// `transaction.amount` as decided (spend for purchases, refunded amount for refunds).
     amount: Decimal,
     decision: Decision,
@@ -202,12 +202,12 @@ impl Carry {
                     E::Discount { .. } => {}
                 }
             }
-            let sign = match entry.kind.as_str() {
+            let sign = match &*entry.kind {
                 "purchase" => Decimal::ONE,
                 "refund" => Decimal::NEGATIVE_ONE,
                 _ => continue,
             };
-            if entry.kind == "purchase" {
+            if &*entry.kind == "purchase" {
                 view.last_purchase = Some(view.last_purchase.map_or(day, |d| d.max(day)));
             }
             for (window, value) in view.spend.iter_mut() {
@@ -215,7 +215,7 @@ impl Carry {
                     *value += sign * entry.amount;
                 }
             }
-            if entry.kind == "purchase" {
+            if &*entry.kind == "purchase" {
                 for (window, value) in view.visits.iter_mut() {
                     if in_window(entry.time, time, *window, tz) {
                         *value += Decimal::ONE;
