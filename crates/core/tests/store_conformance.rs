@@ -64,7 +64,7 @@ fn transaction(id: &str, account: &str, points: &str) -> StoredTransaction {
             points: dec(points),
             available_at: None,
             expires_at: None,
-            lines: Vec::new(),
+            lines: Default::default(),
         }],
         refused_coupons: Vec::new(),
         trace: None,

@@ -50,11 +50,7 @@ fn ids_are_unique_times_ordered_and_every_account_opens_with_a_signup() {
     let p = population(&s);
     assert_eq!(p.customers.len(), 150);
     assert_eq!(p.customers[0].id, "C-000001");
-    let ids: BTreeSet<&str> = p
-        .transactions
-        .iter()
-        .map(|t| &*t.transaction.id)
-        .collect();
+    let ids: BTreeSet<&str> = p.transactions.iter().map(|t| &*t.transaction.id).collect();
     assert_eq!(
         ids.len(),
         p.transactions.len(),

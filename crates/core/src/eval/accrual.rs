@@ -487,7 +487,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         }
         let available_at = e.accrual.pending.map(|d| self.after(d)).transpose()?;
         let expires_at = e.accrual.expire_after.map(|d| self.after(d)).transpose()?;
-        let lines = allocate(points, self.weights_in(e.weights), precision);
+        let lines = self.split(points, e.weights, precision);
         let counted = e
             .promotion
             .filter(|p| p.limit.is_some())

@@ -15,7 +15,7 @@ use super::context::HeldCoupon;
 use super::decision::{Effect, Fact, RefusedCoupon, Source, Step};
 use super::engine::Engine;
 use super::error::EvalError;
-use super::rounding::{allocate, non_negative, round};
+use super::rounding::{non_negative, round};
 use super::trace::Tracer;
 use crate::program::{CodeBatch, Coupon};
 use chrono::{DateTime, FixedOffset};
@@ -205,7 +205,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         }
         self.coupon_discount += amount;
         let weights = self.amount_weights();
-        let lines = allocate(amount, self.weights_in(weights), precision);
+        let lines = self.split(amount, weights, precision);
         if T::ON {
             arithmetic.push(Fact::new(
                 "discount",

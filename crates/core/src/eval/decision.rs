@@ -5,6 +5,8 @@ use crate::program::Name;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
+use std::sync::Arc;
 
 /// The outcome of one evaluation. Serializes to the same JSON byte for byte for the same input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,6 +147,98 @@ pub struct Share {
     pub amount: Decimal,
 }
 
+/// The per-line shares of one effect: a slice of a buffer the whole decision shares, so a
+/// decision allocates its shares once rather than once per effect. Reads as a `[Share]`;
+/// serializes as a list, exactly as a vector would.
+#[derive(Clone, Default)]
+pub struct Shares {
+    /// The decision's buffer; `None` while the decision is being made, and for no shares.
+    buffer: Option<Arc<[Share]>>,
+    /// Where this effect's shares lie in the buffer.
+    range: Range<usize>,
+}
+
+impl Shares {
+    /// Shares at `range` of a buffer not written yet (see [`attach`](Self::attach)).
+    pub(crate) fn pending(range: Range<usize>) -> Shares {
+        Shares {
+            buffer: None,
+            range,
+        }
+    }
+
+    /// Points pending shares at the decision's finished buffer.
+    pub(crate) fn attach(&mut self, buffer: &Arc<[Share]>) {
+        if self.buffer.is_none() && !self.range.is_empty() {
+            self.buffer = Some(Arc::clone(buffer));
+        }
+    }
+
+    /// The shares, line by line.
+    pub fn as_slice(&self) -> &[Share] {
+        self.buffer
+            .as_deref()
+            .and_then(|all| all.get(self.range.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Whether no line carries a share.
+    pub fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+}
+
+impl std::ops::Deref for Shares {
+    type Target = [Share];
+
+    fn deref(&self) -> &[Share] {
+        self.as_slice()
+    }
+}
+
+impl<'s> IntoIterator for &'s Shares {
+    type Item = &'s Share;
+    type IntoIter = std::slice::Iter<'s, Share>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
+impl From<Vec<Share>> for Shares {
+    fn from(shares: Vec<Share>) -> Shares {
+        let range = 0..shares.len();
+        Shares {
+            buffer: Some(shares.into()),
+            range,
+        }
+    }
+}
+
+impl PartialEq for Shares {
+    fn eq(&self, other: &Shares) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl std::fmt::Debug for Shares {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
+impl Serialize for Shares {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.as_slice().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Shares {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Shares, D::Error> {
+        Vec::<Share>::deserialize(deserializer).map(Shares::from)
+    }
+}
+
 /// One thing the decision does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "effect", rename_all = "snake_case", deny_unknown_fields)]
@@ -170,8 +264,8 @@ pub enum Effect {
         )]
         expires_at: Option<DateTime<FixedOffset>>,
         /// The points carried by each basket line, for refunds.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        lines: Vec<Share>,
+        #[serde(default, skip_serializing_if = "Shares::is_empty")]
+        lines: Shares,
     },
     /// Points spent to pay part of the basket.
     Redeem {
@@ -180,8 +274,8 @@ pub enum Effect {
         /// Their money value.
         value: Decimal,
         /// The value carried by each basket line, for refunds.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        lines: Vec<Share>,
+        #[serde(default, skip_serializing_if = "Shares::is_empty")]
+        lines: Shares,
     },
     /// Money off the basket.
     Discount {
@@ -193,8 +287,8 @@ pub enum Effect {
         /// How much.
         amount: Decimal,
         /// The amount taken off each line.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        lines: Vec<Share>,
+        #[serde(default, skip_serializing_if = "Shares::is_empty")]
+        lines: Shares,
     },
     /// A coupon to issue to the customer (the ledger makes the code).
     IssueCoupon {
@@ -259,6 +353,18 @@ pub enum Effect {
     },
 }
 
+impl Effect {
+    /// The effect's per-line shares, for the kinds that have them.
+    pub(crate) fn shares_mut(&mut self) -> Option<&mut Shares> {
+        match self {
+            Effect::Earn { lines, .. }
+            | Effect::Redeem { lines, .. }
+            | Effect::Discount { lines, .. } => Some(lines),
+            _ => None,
+        }
+    }
+}
+
 /// A coupon code presented and not honoured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -308,5 +414,43 @@ impl Fact {
             what: what.into(),
             value: value.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn share(line: usize, amount: i64) -> Share {
+        Share {
+            line,
+            amount: Decimal::from(amount),
+        }
+    }
+
+    #[test]
+    fn shares_of_one_buffer_read_and_serialize_as_their_own_list() {
+        let buffer: Arc<[Share]> = vec![share(0, 5), share(2, 7), share(1, 3)].into();
+        let mut first = Shares::pending(0..2);
+        let mut second = Shares::pending(2..3);
+        assert!(
+            first.is_empty(),
+            "pending shares read as none until attached"
+        );
+        first.attach(&buffer);
+        second.attach(&buffer);
+        assert_eq!(first.as_slice(), &[share(0, 5), share(2, 7)]);
+        assert_eq!(second, Shares::from(vec![share(1, 3)]));
+        let json = serde_json::to_string(&first).unwrap();
+        assert_eq!(
+            json,
+            serde_json::to_string(&vec![share(0, 5), share(2, 7)]).unwrap()
+        );
+        let back: Shares = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, first);
+        // Shares made on their own keep their buffer when a decision attaches its own.
+        let mut own = Shares::from(vec![share(4, 1)]);
+        own.attach(&buffer);
+        assert_eq!(own.as_slice(), &[share(4, 1)]);
     }
 }

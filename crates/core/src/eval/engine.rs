@@ -7,9 +7,10 @@
 
 use super::calendar::Now;
 use super::context::{Context, Line};
-use super::decision::{DecidedLine, Decision, Effect, RefusedCoupon};
+use super::decision::{DecidedLine, Decision, Effect, RefusedCoupon, Share, Shares};
 use super::error::EvalError;
 use super::fixed;
+use super::rounding::{allocate_into, ShareBuffer};
 use super::trace::Tracer;
 use super::validate;
 use super::EvalOptions;
@@ -18,6 +19,7 @@ use chrono::{DateTime, FixedOffset};
 use puntos_dsl::Span;
 use rust_decimal::Decimal;
 use smallvec::{smallvec, SmallVec};
+use std::sync::Arc;
 
 /// Where an accrual's weights lie in [`Engine::weights`]: how its points spread over the
 /// lines.
@@ -53,6 +55,9 @@ pub(crate) struct Engine<'a, T: Tracer> {
     pub rule_points: SmallVec<[Decimal; 16]>,
     /// Every accrual's weights, (line, weight), one after another: one arena for all.
     pub weights: SmallVec<[(usize, Decimal); WEIGHTS_INLINE]>,
+    /// Every effect's shares over the lines, one list after another: the decision's shares
+    /// are one buffer, made once at the end.
+    pub shares: ShareBuffer,
     /// How each rule's points spread over the lines, for the rules that read it.
     pub rule_weights: SmallVec<[Weights; 16]>,
     /// While deciding the tier after the transaction: this transaction's spend and visits,
@@ -89,6 +94,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 vec![false; decided.len()]
             },
             weights: SmallVec::new(),
+            shares: ShareBuffer::new(),
             decided,
             basket_total,
             coupon_discount: Decimal::ZERO,
@@ -110,13 +116,21 @@ impl<'a, T: Tracer> Engine<'a, T> {
         engine.reverse_refund()?;
         engine.issue_coupons()?;
         engine.tier_change()?;
+        let mut effects = engine.effects;
+        if !engine.shares.is_empty() {
+            let buffer: Arc<[Share]> = Arc::from(engine.shares.as_slice());
+            effects
+                .iter_mut()
+                .filter_map(Effect::shares_mut)
+                .for_each(|shares| shares.attach(&buffer));
+        }
         Ok(Decision {
             transaction: ctx.transaction.id.clone(),
             kind: ctx.transaction.kind.clone(),
             program: program.name.clone(),
             currency: program.currency.clone(),
             lines: engine.decided,
-            effects: engine.effects,
+            effects,
             refused_coupons: engine.refused,
             trace: engine.trace.finish(),
         })
@@ -168,6 +182,15 @@ impl<'a, T: Tracer> Engine<'a, T> {
         self.weights
             .extend(self.decided.iter().map(|l| l.amount).enumerate());
         start..self.weights.len()
+    }
+
+    /// `total` split over the lines in proportion to the weights in `range` (see
+    /// [`allocate`](super::rounding::allocate)), written to the decision's shares.
+    pub fn split(&mut self, total: Decimal, range: Weights, precision: u32) -> Shares {
+        let start = self.shares.len();
+        let weights = self.weights.get(range).unwrap_or_default();
+        allocate_into(total, weights, precision, &mut self.shares);
+        Shares::pending(start..self.shares.len())
     }
 
     /// The weights in `range`.

@@ -48,7 +48,9 @@ pub use context::{
     parse_duration, parse_instant, AccountView, Consent, Context, Customer, HeldCoupon, HeldTier,
     Line, RefundOf, RefundedUnits, Store, Transaction,
 };
-pub use decision::{DecidedLine, Decision, Effect, Fact, RefusedCoupon, Share, Source, Step};
+pub use decision::{
+    DecidedLine, Decision, Effect, Fact, RefusedCoupon, Share, Shares, Source, Step,
+};
 pub use error::EvalError;
 pub(crate) use plan::{leaves, Leaf, Plan};
 

@@ -203,7 +203,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             source: source.clone(),
             code: None,
             amount: total,
-            lines: shares,
+            lines: shares.into(),
         });
         if offer.limit.is_some() {
             self.effects.push(Effect::LimitCounted { source });

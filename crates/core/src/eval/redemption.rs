@@ -5,7 +5,7 @@
 use super::decision::{Effect, Fact, Source, Step};
 use super::engine::Engine;
 use super::error::EvalError;
-use super::rounding::{allocate, round};
+use super::rounding::round;
 use super::trace::Tracer;
 use crate::types::Type;
 use puntos_dsl::ast::RoundingMode;
@@ -128,7 +128,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             ));
         }
         let weights = self.amount_weights();
-        let lines = allocate(value, self.weights_in(weights), precision);
+        let lines = self.split(value, weights, precision);
         if T::ON {
             self.trace.step(Step {
                 subject: Source::Redemption,

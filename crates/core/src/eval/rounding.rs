@@ -5,6 +5,7 @@ use super::decision::Share;
 use super::fixed::{pow10, unsigned, whole_units};
 use puntos_dsl::ast::RoundingMode;
 use rust_decimal::{Decimal, RoundingStrategy};
+use smallvec::SmallVec;
 
 /// Rounds `x` to `precision` decimal places the way `mode` says.
 pub(crate) fn round(x: Decimal, precision: u32, mode: RoundingMode) -> Decimal {
@@ -84,14 +85,34 @@ impl Scaled for Decimal {
 /// remainders (ties to the earlier line), so the parts add up to `total` exactly. Lines with a
 /// zero part are left out. All weights zero: equal parts.
 pub(crate) fn allocate(total: Decimal, weights: &[(usize, Decimal)], precision: u32) -> Vec<Share> {
+    let mut shares = ShareBuffer::new();
+    allocate_into(total, weights, precision, &mut shares);
+    shares.into_vec()
+}
+
+/// Share lists written one after another in one buffer, as a decision keeps them (see
+/// [`Shares`](super::decision::Shares)); a usual decision's fit inline.
+pub(crate) type ShareBuffer = SmallVec<[Share; 32]>;
+
+/// [`allocate`], the shares appended to `out`.
+pub(crate) fn allocate_into(
+    total: Decimal,
+    weights: &[(usize, Decimal)],
+    precision: u32,
+    out: &mut ShareBuffer,
+) {
     if total.is_zero() || weights.is_empty() {
-        return Vec::new();
+        return;
     }
-    allocate_units(total, weights, precision).unwrap_or_else(|| general(total, weights, precision))
+    let start = out.len();
+    if allocate_units(total, weights, precision, out).is_none() {
+        out.truncate(start);
+        general(total, weights, precision, out);
+    }
 }
 
 /// [`allocate`] in decimals, for weights too fine or too large for whole units.
-fn general(total: Decimal, weights: &[(usize, Decimal)], precision: u32) -> Vec<Share> {
+fn general(total: Decimal, weights: &[(usize, Decimal)], precision: u32, out: &mut ShareBuffer) {
     let sum: Decimal = weights.iter().map(|(_, w)| *w).sum();
     let count = Decimal::from(weights.len());
     let unit = Decimal::new(1, precision);
@@ -140,14 +161,15 @@ fn general(total: Decimal, weights: &[(usize, Decimal)], precision: u32) -> Vec<
             }
         }
     }
-    parts
-        .into_iter()
-        .filter(|(_, part, _)| !part.is_zero())
-        .map(|(line, part, _)| Share {
-            line,
-            amount: part.normalize_to(precision),
-        })
-        .collect()
+    out.extend(
+        parts
+            .into_iter()
+            .filter(|(_, part, _)| !part.is_zero())
+            .map(|(line, part, _)| Share {
+                line,
+                amount: part.normalize_to(precision),
+            }),
+    );
 }
 
 /// `x` as a whole number of units of `10^-precision`, if it is on that grid and fits.
@@ -216,7 +238,8 @@ fn allocate_units(
     total: Decimal,
     weights: &[(usize, Decimal)],
     precision: u32,
-) -> Option<Vec<Share>> {
+    out: &mut ShareBuffer,
+) -> Option<()> {
     // Shares are built with this many places, which a decimal must be able to hold.
     if precision > Decimal::MAX_SCALE {
         return None;
@@ -227,7 +250,8 @@ fn allocate_units(
     if grid.sum == 0 {
         return None;
     }
-    let mut shares = Vec::with_capacity(weights.len());
+    let start = out.len();
+    out.reserve(weights.len());
     // Weights that already are the parts (a rule's own lines) need no arithmetic; of the
     // precision's scale, each is its own share.
     if grid.scale == precision && grid.sum == total {
@@ -238,10 +262,10 @@ fn allocate_units(
                 } else {
                     w
                 };
-                shares.push(Share { line, amount });
+                out.push(Share { line, amount });
             }
         }
-        return Some(shares);
+        return Some(());
     }
     let mut short = [0u64; SHORT];
     let mut long = Vec::new();
@@ -259,7 +283,7 @@ fn allocate_units(
         *remainder = rest;
         handed += part;
         zeros += usize::from(part == 0);
-        shares.push(Share {
+        out.push(Share {
             line,
             amount: whole_units(part, precision),
         });
@@ -267,12 +291,14 @@ fn allocate_units(
     // The leftover is below the number of lines.
     let leftover = usize::try_from(total.checked_sub(handed)?).ok()?;
     if leftover > 0 {
-        zeros -= hand_out(leftover, &mut shares, remainders, precision);
+        let shares = out.get_mut(start..).unwrap_or_default();
+        zeros -= hand_out(leftover, shares, remainders, precision);
     }
     if zeros > 0 {
-        shares.retain(|s| !s.amount.is_zero());
+        let kept: ShareBuffer = out.drain(start..).filter(|s| !s.amount.is_zero()).collect();
+        out.extend(kept);
     }
-    Some(shares)
+    Some(())
 }
 
 /// `total * weight / sum`, rounded down, and its remainder; `weight <= sum`, so both fit.
@@ -344,6 +370,23 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The decimal path alone.
+    fn general_path(total: Decimal, weights: &[(usize, Decimal)], precision: u32) -> Vec<Share> {
+        let mut out = ShareBuffer::new();
+        general(total, weights, precision, &mut out);
+        out.into_vec()
+    }
+
+    /// The whole-unit path alone, when it applies.
+    fn units_path(
+        total: Decimal,
+        weights: &[(usize, Decimal)],
+        precision: u32,
+    ) -> Option<Vec<Share>> {
+        let mut out = ShareBuffer::new();
+        allocate_units(total, weights, precision, &mut out).map(|()| out.into_vec())
+    }
+
     /// Lines, mantissas and scales of shares (`Decimal`'s `==` compares values only).
     fn exact(shares: &[Share]) -> Vec<(usize, i128, u32)> {
         shares
@@ -413,8 +456,8 @@ mod tests {
         ) {
             let total = Decimal::new(i64::from(total), precision);
             let weights: Vec<_> = weights.iter().enumerate().map(|(i, w)| (i, Decimal::new(i64::from(*w), precision))).collect();
-            if let Some(fast) = allocate_units(total, &weights, precision) {
-                prop_assert_eq!(exact(&fast), exact(&general(total, &weights, precision)));
+            if let Some(fast) = units_path(total, &weights, precision) {
+                prop_assert_eq!(exact(&fast), exact(&general_path(total, &weights, precision)));
             }
         }
 
@@ -446,8 +489,8 @@ mod tests {
             } else {
                 Decimal::new(total, precision)
             };
-            if let Some(fast) = allocate_units(total, &weights, precision) {
-                prop_assert_eq!(exact(&fast), exact(&general(total, &weights, precision)));
+            if let Some(fast) = units_path(total, &weights, precision) {
+                prop_assert_eq!(exact(&fast), exact(&general_path(total, &weights, precision)));
             }
             let shares = allocate(total, &weights, precision);
             let sum: Decimal = shares.iter().map(|s| s.amount).sum();

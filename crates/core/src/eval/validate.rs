@@ -40,7 +40,8 @@ pub(crate) fn check(
     options: &EvalOptions,
 ) -> Result<Vec<DecidedLine>, EvalError> {
     let tx = &ctx.transaction;
-    let known = BUILTIN_EVENTS.contains(&&*tx.kind) || program.events.iter().any(|e| **e == *tx.kind);
+    let known =
+        BUILTIN_EVENTS.contains(&&*tx.kind) || program.events.iter().any(|e| **e == *tx.kind);
     if !known {
         let mut names: Vec<&str> = BUILTIN_EVENTS.to_vec();
         names.extend(program.events.iter().map(String::as_str));
