@@ -25,6 +25,7 @@ pub mod compile;
 pub mod eval;
 mod instant_json;
 pub mod ledger;
+pub mod migrate;
 pub mod phone;
 pub mod program;
 pub mod scenario;

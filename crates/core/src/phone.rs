@@ -4,9 +4,9 @@
 //! Google's libphonenumber with its numbering-plan metadata: a number is accepted only if it is
 //! a valid number of its country, not merely a string of digits.
 
-use rlibphonenumber::enums::Region;
+use rlibphonenumber::enums::{PhoneNumberType, Region};
 use rlibphonenumber::{PhoneNumberFormat, PHONE_NUMBER_UTIL};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The longest text read as a phone number; longer input is refused before parsing.
 pub const MAX_PHONE_TEXT: usize = 64;
@@ -58,6 +58,91 @@ pub fn to_e164(text: &str, region: Option<&str>) -> Result<String, PhoneError> {
     Ok(number.format_as(PhoneNumberFormat::E164).to_string())
 }
 
+/// What a phone field of a legacy export holds: whether it can key an account, and why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneClass {
+    /// Nothing, or a placeholder people type for nothing (`n/a`, `-`, `none`).
+    Blank,
+    /// Not a phone number at all (letters, too few or too many digits).
+    Unparseable,
+    /// Shaped like a number but not one of its country's numbering plan.
+    Invalid,
+    /// A valid number of the default region that is not a mobile one (a landline, a toll-free
+    /// `8 800` line): it cannot receive the SMS a phone-keyed account is verified by.
+    NotMobile,
+    /// A valid mobile number of the default region.
+    Mobile,
+    /// A valid number of another country.
+    Foreign,
+}
+
+impl PhoneClass {
+    /// The class as written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhoneClass::Blank => "blank",
+            PhoneClass::Unparseable => "unparseable",
+            PhoneClass::Invalid => "invalid",
+            PhoneClass::NotMobile => "not_mobile",
+            PhoneClass::Mobile => "mobile",
+            PhoneClass::Foreign => "foreign",
+        }
+    }
+}
+
+/// A legacy phone field read: its class and, for a valid number, its E.164 form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassifiedPhone {
+    /// What the field holds.
+    pub class: PhoneClass,
+    /// The number in E.164, when it is a valid one (mobile, not mobile or foreign).
+    pub e164: Option<String>,
+}
+
+/// Texts people type into a phone field to say there is none.
+const NO_PHONE: [&str; 8] = ["", "-", "n/a", "na", "none", "null", "нет", "0"];
+
+/// Reads a phone field as people typed it (`8 (912) 345-67-89`, `+7 912 3456789`,
+/// `9123456789`, `n/a`), a national number in `region` (a two-letter ISO 3166 code such as
+/// `RU`). Fixed-line-or-mobile numbers (regions whose plan does not tell them apart) count as
+/// mobile.
+pub fn classify(text: &str, region: Region) -> ClassifiedPhone {
+    let trimmed = text.trim();
+    let unusable = |class| ClassifiedPhone { class, e164: None };
+    if NO_PHONE.iter().any(|p| trimmed.eq_ignore_ascii_case(p)) {
+        return unusable(PhoneClass::Blank);
+    }
+    if trimmed.len() > MAX_PHONE_TEXT {
+        return unusable(PhoneClass::Unparseable);
+    }
+    let Ok(number) = PHONE_NUMBER_UTIL.parse(trimmed, Some(region)) else {
+        return unusable(PhoneClass::Unparseable);
+    };
+    if !number.is_valid() {
+        return unusable(PhoneClass::Invalid);
+    }
+    let class = if number.get_region_code() != Some(region) {
+        PhoneClass::Foreign
+    } else if matches!(
+        number.get_type(),
+        PhoneNumberType::Mobile | PhoneNumberType::FixedLineOrMobile
+    ) {
+        PhoneClass::Mobile
+    } else {
+        PhoneClass::NotMobile
+    };
+    ClassifiedPhone {
+        class,
+        e164: Some(number.format_as(PhoneNumberFormat::E164).to_string()),
+    }
+}
+
+/// The region of a two-letter ISO 3166 code (`RU`), or why it is not one.
+pub fn region(code: &str) -> Result<Region, String> {
+    Region::from_code(code).map_err(|_| format!("{code:?} is not a region code such as RU"))
+}
+
 /// Deserializes a list of phone numbers written with their country codes, as E.164; an invalid
 /// one is an error naming its place in the list.
 pub(crate) fn e164_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -103,5 +188,46 @@ mod tests {
         let long = "+7".to_string() + &"9".repeat(100);
         let err = to_e164(&long, None).unwrap_err();
         assert!(err.reason.contains("longer"), "{err}");
+    }
+
+    /// The spellings MIGRATION.md asks fixtures for: `8` / `+7` / no prefix, 8xx area codes,
+    /// 9-, 10- and 11-digit inputs and `n/a`.
+    #[test]
+    fn legacy_phone_fields_are_classified() {
+        let ru = region("RU").unwrap();
+        let cases = [
+            (
+                "8 (912) 345-67-89",
+                PhoneClass::Mobile,
+                Some("+79123456789"),
+            ),
+            ("+7 912 3456789", PhoneClass::Mobile, Some("+79123456789")),
+            ("9123456789", PhoneClass::Mobile, Some("+79123456789")),
+            ("89123456789", PhoneClass::Mobile, Some("+79123456789")),
+            (
+                "+7 812 345 67 89",
+                PhoneClass::NotMobile,
+                Some("+78123456789"),
+            ),
+            (
+                "8 800 555 35 35",
+                PhoneClass::NotMobile,
+                Some("+78005553535"),
+            ),
+            ("912345678", PhoneClass::Invalid, None),
+            (
+                "+44 7911 123456",
+                PhoneClass::Foreign,
+                Some("+447911123456"),
+            ),
+            ("n/a", PhoneClass::Blank, None),
+            ("  ", PhoneClass::Blank, None),
+            ("call me", PhoneClass::Unparseable, None),
+        ];
+        for (text, class, e164) in cases {
+            let got = classify(text, ru);
+            assert_eq!(got.class, class, "{text}");
+            assert_eq!(got.e164.as_deref(), e164, "{text}");
+        }
     }
 }
