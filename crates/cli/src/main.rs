@@ -25,6 +25,7 @@ mod eval;
 mod explain;
 mod fmt;
 mod input;
+mod migrate;
 mod programs;
 mod rows;
 mod test;
@@ -221,10 +222,35 @@ enum Command {
         #[arg(long)]
         ack: Option<u64>,
     },
+    /// Move a live program from a legacy CRM export (MIGRATION.md): profile it first.
+    Migrate {
+        #[command(subcommand)]
+        command: MigrateCommand,
+    },
     /// Explain a diagnostic code, such as `P0203`.
     Explain {
         /// The code.
         code: String,
+    },
+}
+
+/// `puntos migrate` subcommands.
+#[derive(Debug, Subcommand)]
+enum MigrateCommand {
+    /// The data-quality profile of a legacy export before anything moves: rows, blanks,
+    /// malformed rows (file:line, column, reason), duplicate keys, orphans, phone classes,
+    /// date ranges, balance sums.
+    #[command(after_help = EXIT_CODES)]
+    Profile {
+        /// The export folder (customers.csv, cards.csv, balances.csv, transactions.csv, and
+        /// optionally delta/).
+        export: std::path::PathBuf,
+        /// The region national phone numbers are read in (ISO 3166 code).
+        #[arg(long, default_value = "RU")]
+        region: String,
+        /// A folder for the machine files: profile.json and rejects.csv.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
 }
 
@@ -364,6 +390,14 @@ fn main() -> ExitCode {
             command: CardCommand::Status { db, number, status },
         } => db::card_status(&db, &number, status),
         Command::Events { db, ack } => db::events(&db, ack),
+        Command::Migrate {
+            command:
+                MigrateCommand::Profile {
+                    export,
+                    region,
+                    out,
+                },
+        } => migrate::profile(&export, &region, out.as_deref()),
         Command::Explain { code } => explain(&code),
     };
     ExitCode::from(code)

@@ -140,7 +140,12 @@ pub fn classify(text: &str, region: Region) -> ClassifiedPhone {
 
 /// The region of a two-letter ISO 3166 code (`RU`), or why it is not one.
 pub fn region(code: &str) -> Result<Region, String> {
-    Region::from_code(code).map_err(|_| format!("{code:?} is not a region code such as RU"))
+    let refuse = || format!("{code:?} is not a region code with a numbering plan, such as RU");
+    let region = Region::from_code(code).map_err(|_| refuse())?;
+    PHONE_NUMBER_UTIL
+        .get_country_code_for_region(region)
+        .map(|_| region)
+        .ok_or_else(refuse)
 }
 
 /// Deserializes a list of phone numbers written with their country codes, as E.164; an invalid
@@ -229,5 +234,7 @@ mod tests {
             assert_eq!(got.class, class, "{text}");
             assert_eq!(got.e164.as_deref(), e164, "{text}");
         }
+        assert!(region("XX").is_err());
+        assert!(region("russia").is_err());
     }
 }

@@ -1,0 +1,118 @@
+//! `puntos migrate …`: moving a live program from a legacy CRM (MIGRATION.md). Each step is a
+//! function of `puntos::migrate`; this module reads the arguments, prints the report a person
+//! reads and writes the machine files.
+
+use puntos::migrate::export::Reject;
+use puntos::migrate::profile::{profile as profile_export, ProfileSettings};
+use puntos::migrate::MigrateError;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+/// The machine files of a step, written into `--out`.
+struct OutFolder {
+    folder: PathBuf,
+}
+
+impl OutFolder {
+    fn create(folder: &Path) -> Result<OutFolder, MigrateError> {
+        std::fs::create_dir_all(folder).map_err(|source| MigrateError::Write {
+            path: folder.to_path_buf(),
+            source,
+        })?;
+        Ok(OutFolder {
+            folder: folder.to_path_buf(),
+        })
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.folder.join(name)
+    }
+
+    /// `rejects.csv`: one row per rejected input row (file, line, column, reason).
+    fn rejects(&self) -> Result<RejectsFile, MigrateError> {
+        let path = self.path("rejects.csv");
+        let file = File::create(&path).map_err(|source| MigrateError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        let mut writer = csv::Writer::from_writer(BufWriter::new(file));
+        let written = writer.write_record(["file", "line", "column", "reason"]);
+        let rejects = RejectsFile { path, writer };
+        written.map_err(|e| rejects.failed(e))?;
+        Ok(rejects)
+    }
+
+    fn write(&self, name: &str, text: &str) -> Result<(), MigrateError> {
+        let path = self.path(name);
+        std::fs::write(&path, text).map_err(|source| MigrateError::Write { path, source })
+    }
+}
+
+/// `rejects.csv` being written.
+struct RejectsFile {
+    path: PathBuf,
+    writer: csv::Writer<BufWriter<File>>,
+}
+
+impl RejectsFile {
+    fn failed(&self, e: csv::Error) -> MigrateError {
+        MigrateError::Write {
+            path: self.path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        }
+    }
+
+    fn push(&mut self, r: &Reject) -> Result<(), MigrateError> {
+        let line = r.line.to_string();
+        let written =
+            self.writer
+                .write_record([r.file.as_str(), &line, r.column.unwrap_or(""), &r.reason]);
+        written.map_err(|e| self.failed(e))
+    }
+
+    fn finish(mut self) -> Result<(), MigrateError> {
+        let flushed = self.writer.flush();
+        flushed.map_err(|source| MigrateError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+/// `puntos migrate profile`: the data-quality profile, printed; with `--out`, also
+/// `profile.json` and `rejects.csv` there.
+pub fn profile(export: &Path, region: &str, out: Option<&Path>) -> u8 {
+    match run_profile(export, region, out) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+fn run_profile(export: &Path, region: &str, out: Option<&Path>) -> Result<(), MigrateError> {
+    let settings = ProfileSettings {
+        region: puntos::phone::region(region).map_err(MigrateError::Settings)?,
+    };
+    let folder = out.map(OutFolder::create).transpose()?;
+    let mut rejects = folder.as_ref().map(OutFolder::rejects).transpose()?;
+    let report = profile_export(export, &settings, &mut |r| match rejects.as_mut() {
+        Some(file) => file.push(&r),
+        None => Ok(()),
+    })?;
+    outln!("{}", report.to_text().trim_end());
+    if let (Some(folder), Some(rejects)) = (folder, rejects) {
+        rejects.finish()?;
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| MigrateError::Settings(format!("the profile as JSON: {e}")))?;
+        folder.write("profile.json", &(json + "\n"))?;
+        outln!(
+            "\nwrote {} and {}",
+            folder.path("profile.json").display(),
+            folder.path("rejects.csv").display()
+        );
+    }
+    Ok(())
+}

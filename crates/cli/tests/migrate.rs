@@ -1,0 +1,118 @@
+//! `puntos migrate`: the real binary on the hand-made legacy export `tests/legacy/small`. What
+//! it prints is compared with the golden files in `tests/cli/` (`PUNTOS_BLESS=1` rewrites
+//! them); the machine files it writes are checked for content and for being the same on a
+//! rerun.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod golden;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `puntos ARGS` from the repository root: "exit N", stdout, then stderr.
+fn run(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_puntos"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the puntos binary runs");
+    format!(
+        "exit {}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn check(golden: &str, output: &str) {
+    let result = golden::compare(&root().join("tests/cli").join(golden), output);
+    assert!(result.is_ok(), "{}", result.err().unwrap_or_default());
+}
+
+/// A fresh scratch folder.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("puntos-migrate-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn profile_prints_the_report_a_person_reads() {
+    check(
+        "migrate-profile.out",
+        &run(&["migrate", "profile", "tests/legacy/small"]),
+    );
+}
+
+#[test]
+fn profile_writes_its_machine_files_the_same_on_every_run() {
+    let out = scratch("profile");
+    let out_arg = out.to_string_lossy().to_string();
+    let first = run(&[
+        "migrate",
+        "profile",
+        "tests/legacy/small",
+        "--out",
+        &out_arg,
+    ]);
+    assert!(first.starts_with("exit 0\n"), "{first}");
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    let json = std::fs::read_to_string(out.join("profile.json")).unwrap();
+    assert_eq!(
+        rejects.lines().count(),
+        12,
+        "a header and 11 rejected rows:\n{rejects}"
+    );
+    assert!(rejects.starts_with("file,line,column,reason\ncustomers.csv,18,birth_date,"));
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed["files"][3]["file"], "transactions.csv");
+    assert_eq!(parsed["files"][3]["rejected"], 3);
+
+    run(&[
+        "migrate",
+        "profile",
+        "tests/legacy/small",
+        "--out",
+        &out_arg,
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("rejects.csv")).unwrap(),
+        rejects
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("profile.json")).unwrap(),
+        json
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn an_export_without_its_files_or_columns_is_refused_with_exit_2() {
+    let missing = run(&["migrate", "profile", "tests/legacy/no-such-export"]);
+    assert!(missing.starts_with("exit 2\n"), "{missing}");
+    assert!(missing.contains("error: cannot read"), "{missing}");
+    assert!(missing.contains("customers.csv"), "{missing}");
+
+    let export = scratch("columns");
+    std::fs::create_dir_all(&export).unwrap();
+    std::fs::write(export.join("customers.csv"), "customer_id,name\nP1,Ann\n").unwrap();
+    let output = run(&["migrate", "profile", &export.to_string_lossy()]);
+    assert!(output.starts_with("exit 2\n"), "{output}");
+    assert!(
+        output.contains(
+            "error: customers.csv has no column `full_name` (its header: customer_id, name)"
+        ),
+        "{output}"
+    );
+    let bad_region = run(&["migrate", "profile", "tests/legacy/small", "--region", "XX"]);
+    assert!(
+        bad_region.contains("\"XX\" is not a region code"),
+        "{bad_region}"
+    );
+    let _ = std::fs::remove_dir_all(&export);
+}
