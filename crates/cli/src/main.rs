@@ -252,6 +252,41 @@ enum MigrateCommand {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Identity resolution: every legacy customer and card placed in one group (clean, several
+    /// cards, duplicate person, shared phone, no phone, invalid phone, card without customer)
+    /// with its new account (keyed by mobile phone, else by card), the action and the reason.
+    #[command(after_help = EXIT_CODES)]
+    Plan {
+        /// The export folder (customers.csv and cards.csv are read).
+        export: std::path::PathBuf,
+        /// The region national phone numbers are read in (ISO 3166 code).
+        #[arg(long, default_value = "RU")]
+        region: String,
+        /// Who keeps a phone that different people share.
+        #[arg(long, value_enum, default_value_t = PhoneConflict::EarliestRegistered)]
+        phone_conflict: PhoneConflict,
+        /// The folder for identity.csv and rejects.csv.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+/// `--phone-conflict`: who keeps a shared phone.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PhoneConflict {
+    /// The person registered first.
+    EarliestRegistered,
+    /// The person with the most cards.
+    MostCards,
+}
+
+impl From<PhoneConflict> for puntos::migrate::identity::PhonePolicy {
+    fn from(p: PhoneConflict) -> Self {
+        match p {
+            PhoneConflict::EarliestRegistered => Self::EarliestRegistered,
+            PhoneConflict::MostCards => Self::MostCards,
+        }
+    }
 }
 
 /// `puntos card` subcommands.
@@ -398,6 +433,15 @@ fn main() -> ExitCode {
                     out,
                 },
         } => migrate::profile(&export, &region, out.as_deref()),
+        Command::Migrate {
+            command:
+                MigrateCommand::Plan {
+                    export,
+                    region,
+                    phone_conflict,
+                    out,
+                },
+        } => migrate::plan(&export, &region, phone_conflict.into(), &out),
         Command::Explain { code } => explain(&code),
     };
     ExitCode::from(code)

@@ -3,6 +3,7 @@
 //! reads and writes the machine files.
 
 use puntos::migrate::export::Reject;
+use puntos::migrate::identity::{plan as plan_identities, Identity, PhonePolicy, PlanSettings};
 use puntos::migrate::profile::{profile as profile_export, ProfileSettings};
 use puntos::migrate::MigrateError;
 use std::fs::File;
@@ -41,6 +42,53 @@ impl OutFolder {
         let rejects = RejectsFile { path, writer };
         written.map_err(|e| rejects.failed(e))?;
         Ok(rejects)
+    }
+
+    /// `identity.csv`: one row per legacy customer and card.
+    fn identities(&self, rows: &[Identity]) -> Result<(), MigrateError> {
+        let path = self.path("identity.csv");
+        let failed = |e: csv::Error| MigrateError::Write {
+            path: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        };
+        let mut writer = csv::Writer::from_path(&path).map_err(failed)?;
+        writer
+            .write_record([
+                "party",
+                "legacy_id",
+                "line",
+                "group",
+                "account",
+                "action",
+                "reason",
+                "sms_opt_in",
+                "email_opt_in",
+            ])
+            .map_err(failed)?;
+        let flag = |f: Option<bool>| f.map_or("", |yes| if yes { "yes" } else { "no" });
+        for r in rows {
+            let party = match r.party {
+                puntos::migrate::identity::Party::Customer => "customer",
+                puntos::migrate::identity::Party::Card => "card",
+            };
+            writer
+                .write_record([
+                    party,
+                    &r.legacy_id,
+                    &r.line.to_string(),
+                    r.group.as_str(),
+                    &r.account,
+                    &r.action,
+                    &r.reason,
+                    flag(r.sms_opt_in),
+                    flag(r.email_opt_in),
+                ])
+                .map_err(failed)?;
+        }
+        writer.flush().map_err(|source| MigrateError::Write {
+            path: path.clone(),
+            source,
+        })
     }
 
     fn write(&self, name: &str, text: &str) -> Result<(), MigrateError> {
@@ -114,5 +162,41 @@ fn run_profile(export: &Path, region: &str, out: Option<&Path>) -> Result<(), Mi
             folder.path("rejects.csv").display()
         );
     }
+    Ok(())
+}
+
+/// `puntos migrate plan`: identity resolution, summarized; `identity.csv` and `rejects.csv`
+/// written to `out`.
+pub fn plan(export: &Path, region: &str, policy: PhonePolicy, out: &Path) -> u8 {
+    match run_plan(export, region, policy, out) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+fn run_plan(
+    export: &Path,
+    region: &str,
+    policy: PhonePolicy,
+    out: &Path,
+) -> Result<(), MigrateError> {
+    let settings = PlanSettings {
+        region: puntos::phone::region(region).map_err(MigrateError::Settings)?,
+        phone_policy: policy,
+    };
+    let folder = OutFolder::create(out)?;
+    let mut rejects = folder.rejects()?;
+    let plan = plan_identities(export, &settings, &mut |r| rejects.push(&r))?;
+    rejects.finish()?;
+    folder.identities(&plan.rows)?;
+    outln!("{}", plan.to_text().trim_end());
+    outln!(
+        "\nwrote {} and {}",
+        folder.path("identity.csv").display(),
+        folder.path("rejects.csv").display()
+    );
     Ok(())
 }

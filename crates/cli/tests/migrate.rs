@@ -116,3 +116,27 @@ fn an_export_without_its_files_or_columns_is_refused_with_exit_2() {
     );
     let _ = std::fs::remove_dir_all(&export);
 }
+
+#[test]
+fn plan_prints_the_groups_and_writes_identity_csv() {
+    let out = scratch("plan");
+    let out_arg = out.to_string_lossy().to_string();
+    let printed = run(&["migrate", "plan", "tests/legacy/small", "--out", &out_arg]);
+    check("migrate-plan.out", &printed.replace(&out_arg, "OUT"));
+    let identities = std::fs::read_to_string(out.join("identity.csv")).unwrap();
+    check("migrate-identity.csv", &identities);
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    assert_eq!(rejects.lines().count(), 9, "a header and 8 rejected rows:\n{rejects}");
+
+    let most_cards = run(&[
+        "migrate",
+        "plan",
+        "tests/legacy/small",
+        "--phone-conflict",
+        "most-cards",
+        "--out",
+        &out_arg,
+    ]);
+    assert!(most_cards.contains("shared phones kept by: most-cards"), "{most_cards}");
+    let _ = std::fs::remove_dir_all(&out);
+}

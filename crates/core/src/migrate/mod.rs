@@ -10,8 +10,10 @@
 //! ([`export`]) and typed rows ([`rows`]).
 
 pub mod export;
+pub mod identity;
 pub mod profile;
 pub mod rows;
+mod scan;
 
 use std::path::PathBuf;
 

@@ -6,8 +6,9 @@
 //! balances and points. One pass over each file, in the order a later file refers to an
 //! earlier one; every rejected row is handed to the caller as it is found.
 
-use super::export::{ExportFile, ExportReader, Next, Reject, Row};
+use super::export::{ExportFile, Reject, Row};
 use super::rows::{BalanceRow, CardRow, CustomerRow, TxKind, TxRow};
+use super::scan::{read_file, Keys, Seen};
 use super::MigrateError;
 use crate::phone::{classify, PhoneClass};
 use chrono::{DateTime, FixedOffset, NaiveDate};
@@ -17,11 +18,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::Path;
-
-/// How many rejected rows of each file the profile keeps as samples (all go to the caller).
-const SAMPLES: usize = 5;
 
 /// What to profile and how.
 #[derive(Debug, Clone)]
@@ -217,43 +214,6 @@ impl Profile {
     }
 }
 
-/// A fixed-seed hash of a row's fields: equal fields, equal hash, in every run.
-fn payload_hash(row: &Row<'_>) -> u64 {
-    let mut h = foldhash::fast::FixedState::with_seed(0x7075_6e74_6f73).build_hasher();
-    for field in row.fields() {
-        field.hash(&mut h);
-    }
-    h.finish()
-}
-
-/// Whether a key was seen before, and with the same fields.
-enum Seen {
-    First,
-    Exact,
-    Conflicting,
-}
-
-/// Keys of one kind seen so far, each with the hash of its first row's fields.
-#[derive(Default)]
-struct Keys(HashMap<Box<str>, u64>);
-
-impl Keys {
-    fn see(&mut self, key: &str, payload: u64) -> Seen {
-        match self.0.get(key) {
-            None => {
-                self.0.insert(key.into(), payload);
-                Seen::First
-            }
-            Some(&first) if first == payload => Seen::Exact,
-            Some(_) => Seen::Conflicting,
-        }
-    }
-
-    fn contains(&self, key: &str) -> bool {
-        self.0.contains_key(key)
-    }
-}
-
 /// Earliest and latest of a column, kept in their own type until the report.
 #[derive(Default)]
 struct Span<T>(Option<(T, T)>);
@@ -284,68 +244,15 @@ fn instant_range(span: &Span<DateTime<FixedOffset>>) -> Option<DateRange> {
     })
 }
 
-/// Reads one file, calling `accept` with each row that has the header's field count; rows
-/// `accept` refuses and rows that cannot be read go to `rejects`.
-fn read_file(
-    folder: &Path,
-    file: ExportFile,
-    label: &str,
-    rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
-    mut accept: impl FnMut(&Row<'_>, &mut FileProfile) -> Result<(), Reject>,
-) -> Result<FileProfile, MigrateError> {
-    let mut reader = ExportReader::open(folder, file, label)?;
-    let mut profile = FileProfile {
-        file: label.to_string(),
-        rows: 0,
-        accepted: 0,
-        rejected: 0,
-        blanks: file.columns().iter().map(|c| (*c, 0)).collect(),
-        exact_duplicates: 0,
-        conflicting_duplicates: 0,
-        date_ranges: IndexMap::new(),
-        unknown_columns: reader.unknown_columns().to_vec(),
-        reject_samples: Vec::new(),
-    };
-    loop {
-        let rejected = match reader.next_row()? {
-            Next::End => break,
-            Next::Reject(r) => r,
-            Next::Row(row) => {
-                for (count, field) in profile.blanks.values_mut().zip(row.fields()) {
-                    *count += u64::from(field.is_empty());
-                }
-                profile.rows += 1;
-                match accept(&row, &mut profile) {
-                    Ok(()) => {
-                        profile.accepted += 1;
-                        continue;
-                    }
-                    Err(r) => {
-                        profile.rows -= 1;
-                        r
-                    }
-                }
-            }
-        };
-        profile.rows += 1;
-        profile.rejected += 1;
-        if profile.reject_samples.len() < SAMPLES {
-            profile.reject_samples.push(rejected.clone());
-        }
-        rejects(rejected)?;
-    }
-    Ok(profile)
-}
-
 /// Counts a key as first, exact or conflicting; whether it is the first.
 fn count_key(keys: &mut Keys, key: &str, row: &Row<'_>, profile: &mut FileProfile) -> bool {
-    match keys.see(key, payload_hash(row)) {
+    match keys.see(key, row) {
         Seen::First => true,
         Seen::Exact => {
             profile.exact_duplicates += 1;
             false
         }
-        Seen::Conflicting => {
+        Seen::Conflicting(_) => {
             profile.conflicting_duplicates += 1;
             false
         }

@@ -1,0 +1,580 @@
+//! Identity resolution: the new program keys accounts by mobile phone, the legacy one by card.
+//! Every legacy customer and card is placed in exactly one group, with the account it lands in,
+//! the action taken and the reason (MIGRATION.md):
+//!
+//! - **clean**: a usable phone of one person with one card;
+//! - **several cards**: a usable phone of one person with several cards: one account, every
+//!   card an alias;
+//! - **duplicate person**: the same person registered more than once (the same phone, name and
+//!   birth date): one master account with every card of every registration as an alias;
+//! - **shared phone**: one phone held by different people: the phone is kept by one of them,
+//!   chosen by a stated [`PhonePolicy`]; the others are keyed by card and flagged for
+//!   verification;
+//! - **no phone** and **invalid phone** (unparseable, not in the numbering plan, or not a
+//!   mobile number, which cannot receive the verification SMS): keyed by card;
+//! - **card without customer**: a card nobody registered, or whose owner is not in the export:
+//!   keyed by the card itself.
+//!
+//! Usable phones are mobile numbers of the default region and valid numbers of other countries,
+//! in E.164. Every choice (master, key card, phone holder) is deterministic: the earliest
+//! registration, then the smallest id.
+
+use super::export::{ExportFile, Reject, Row};
+use super::profile::FileProfile;
+use super::rows::{CardRow, CardStatus, CustomerRow};
+use super::scan::{read_file, Keys, Seen};
+use super::MigrateError;
+use crate::phone::{classify, ClassifiedPhone, PhoneClass};
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use rlibphonenumber::enums::Region;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// Which of several people sharing a phone keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PhonePolicy {
+    /// The person registered first (the phone was theirs before anyone else's).
+    #[default]
+    EarliestRegistered,
+    /// The person with the most cards (the heaviest user of the program).
+    MostCards,
+}
+
+impl PhonePolicy {
+    /// The policy as named in reports and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhonePolicy::EarliestRegistered => "earliest-registered",
+            PhonePolicy::MostCards => "most-cards",
+        }
+    }
+}
+
+/// What identity resolution needs to know.
+#[derive(Debug, Clone)]
+pub struct PlanSettings {
+    /// The region national phone numbers are read in.
+    pub region: Region,
+    /// Who keeps a phone several people share.
+    pub phone_policy: PhonePolicy,
+}
+
+/// The group a legacy customer or card is placed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    /// A usable phone of one person with one card.
+    Clean,
+    /// A usable phone of one person with several cards.
+    SeveralCards,
+    /// One person registered more than once under the same phone.
+    DuplicatePerson,
+    /// One phone held by different people.
+    SharedPhone,
+    /// No phone.
+    NoPhone,
+    /// A phone that cannot key an account.
+    InvalidPhone,
+    /// A card with no known owner.
+    CardWithoutCustomer,
+}
+
+impl Group {
+    /// The group as written in `identity.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Group::Clean => "clean",
+            Group::SeveralCards => "several_cards",
+            Group::DuplicatePerson => "duplicate_person",
+            Group::SharedPhone => "shared_phone",
+            Group::NoPhone => "no_phone",
+            Group::InvalidPhone => "invalid_phone",
+            Group::CardWithoutCustomer => "card_without_customer",
+        }
+    }
+}
+
+/// Whether a row of the plan is a customer or a card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// A row of `customers.csv`.
+    Customer,
+    /// A row of `cards.csv`.
+    Card,
+}
+
+/// Where one legacy customer or card goes, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    /// Customer or card.
+    pub party: Party,
+    /// Its legacy id (customer id or card number).
+    pub legacy_id: String,
+    /// The line of its row.
+    pub line: u64,
+    /// Its group.
+    pub group: Group,
+    /// The new account's key: an E.164 phone, `card:NUMBER` or `customer:ID`.
+    pub account: String,
+    /// What is done with it.
+    pub action: String,
+    /// Why.
+    pub reason: String,
+    /// Consent to SMS, carried from the customer (customers only).
+    pub sms_opt_in: Option<bool>,
+    /// Consent to e-mail, carried from the customer (customers only).
+    pub email_opt_in: Option<bool>,
+}
+
+/// Customers and cards per group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct GroupCount {
+    /// Legacy customers.
+    pub customers: u64,
+    /// Legacy cards.
+    pub cards: u64,
+}
+
+/// The identity plan: one row per legacy customer and card.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IdentityPlan {
+    /// Customers in file order, then cards in file order.
+    pub rows: Vec<Identity>,
+    /// How the rows of `customers.csv` and `cards.csv` were accounted for.
+    pub files: Vec<FileProfile>,
+    /// Customers and cards per group.
+    pub groups: BTreeMap<Group, GroupCount>,
+    /// New accounts.
+    pub accounts: u64,
+    /// The policy shared phones were settled by.
+    pub phone_policy: &'static str,
+}
+
+impl IdentityPlan {
+    /// The plan's summary for a person: customers and cards per group, accounts.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "Identity plan (shared phones kept by: {})\n",
+            self.phone_policy
+        );
+        let _ = writeln!(out, "{:<22} {:>10} {:>10}", "group", "customers", "cards");
+        for (group, count) in &self.groups {
+            let _ = writeln!(
+                out,
+                "{:<22} {:>10} {:>10}",
+                group.as_str(),
+                count.customers,
+                count.cards
+            );
+        }
+        let customers: u64 = self.groups.values().map(|c| c.customers).sum();
+        let cards: u64 = self.groups.values().map(|c| c.cards).sum();
+        let _ = writeln!(out, "{:<22} {:>10} {:>10}", "all", customers, cards);
+        let _ = writeln!(out, "\nnew accounts: {}", self.accounts);
+        for f in &self.files {
+            let _ = writeln!(
+                out,
+                "{}: {} rows: {} placed, {} exact duplicates merged, {} rejected",
+                f.file,
+                f.rows,
+                f.rows - f.exact_duplicates - f.rejected,
+                f.exact_duplicates,
+                f.rejected
+            );
+        }
+        out
+    }
+}
+
+/// A customer as identity resolution sees it.
+struct Customer {
+    id: String,
+    line: u64,
+    /// Name and birth date, when both are known: what makes two registrations one person.
+    person: Option<(String, NaiveDate)>,
+    phone: ClassifiedPhone,
+    raw_phone: String,
+    created_at: Option<DateTime<FixedOffset>>,
+    sms_opt_in: Option<bool>,
+    email_opt_in: Option<bool>,
+    cards: Vec<usize>,
+}
+
+impl Customer {
+    /// The order masters and phone holders are chosen in: earliest registration, then id.
+    fn seniority(&self) -> (Option<DateTime<FixedOffset>>, &str) {
+        (
+            self.created_at
+                .or(Some(DateTime::<FixedOffset>::MAX_UTC.fixed_offset())),
+            &self.id,
+        )
+    }
+}
+
+/// A card as identity resolution sees it.
+struct Card {
+    number: String,
+    line: u64,
+    owner: Option<String>,
+    status: CardStatus,
+    issued_at: Option<DateTime<FixedOffset>>,
+}
+
+/// A name compared loosely: case, `ё`, and runs of spaces do not matter.
+fn name_key(name: &str) -> String {
+    name.split_whitespace()
+        .map(|w| w.to_lowercase().replace('ё', "е"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Rejects a conflicting duplicate key; an exact duplicate is merged (accepted, not kept).
+fn first_or_reject(seen: Seen, row: &Row<'_>, key: &'static str, id: &str) -> Result<bool, Reject> {
+    match seen {
+        Seen::First => Ok(true),
+        Seen::Exact => Ok(false),
+        Seen::Conflicting(line) => Err(row.reject(
+            Some(key),
+            format!("{id} again, with other fields than on line {line} (that row is kept)"),
+        )),
+    }
+}
+
+/// Where an account's key and the placement of its customers come from.
+struct Placement {
+    group: Group,
+    account: String,
+    action: String,
+    reason: String,
+}
+
+/// Resolves the identities of the export in `folder`, handing rejected rows to `rejects`.
+pub fn plan(
+    folder: &Path,
+    settings: &PlanSettings,
+    rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
+) -> Result<IdentityPlan, MigrateError> {
+    let mut customers: Vec<Customer> = Vec::new();
+    let mut keys = Keys::default();
+    let customer_file = read_file(
+        folder,
+        ExportFile::Customers,
+        "customers.csv",
+        rejects,
+        |row, p| {
+            let c = CustomerRow::read(row)?;
+            let seen = keys.see(c.customer_id, row);
+            if matches!(seen, Seen::Exact) {
+                p.exact_duplicates += 1;
+            }
+            if first_or_reject(seen, row, "customer_id", c.customer_id)? {
+                customers.push(Customer {
+                    id: c.customer_id.to_string(),
+                    line: row.line,
+                    person: c.birth_date.map(|b| (name_key(c.full_name), b)),
+                    phone: classify(c.phone, settings.region),
+                    raw_phone: c.phone.to_string(),
+                    created_at: c.created_at,
+                    sms_opt_in: c.sms_opt_in,
+                    email_opt_in: c.email_opt_in,
+                    cards: Vec::new(),
+                });
+            }
+            Ok(())
+        },
+    )?;
+    let by_id: HashMap<&str, usize> = customers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.as_str(), i))
+        .collect();
+
+    let mut cards: Vec<Card> = Vec::new();
+    let mut keys = Keys::default();
+    let card_file = read_file(folder, ExportFile::Cards, "cards.csv", rejects, |row, p| {
+        let c = CardRow::read(row)?;
+        let seen = keys.see(c.card_no, row);
+        if matches!(seen, Seen::Exact) {
+            p.exact_duplicates += 1;
+        }
+        if first_or_reject(seen, row, "card_no", c.card_no)? {
+            cards.push(Card {
+                number: c.card_no.to_string(),
+                line: row.line,
+                owner: c.customer_id.map(str::to_string),
+                status: c.status,
+                issued_at: c.issued_at,
+            });
+        }
+        Ok(())
+    })?;
+    let owners: Vec<Option<usize>> = cards
+        .iter()
+        .map(|card| card.owner.as_deref().and_then(|id| by_id.get(id).copied()))
+        .collect();
+    drop(by_id);
+    for (i, owner) in owners.iter().enumerate() {
+        if let Some(c) = owner.and_then(|o| customers.get_mut(o)) {
+            c.cards.push(i);
+        }
+    }
+
+    let placements = place_customers(&customers, &cards, settings.phone_policy);
+    let mut rows = Vec::with_capacity(customers.len() + cards.len());
+    let mut groups: BTreeMap<Group, GroupCount> = BTreeMap::new();
+    for (c, p) in customers.iter().zip(&placements) {
+        groups.entry(p.group).or_default().customers += 1;
+        rows.push(Identity {
+            party: Party::Customer,
+            legacy_id: c.id.clone(),
+            line: c.line,
+            group: p.group,
+            account: p.account.clone(),
+            action: p.action.clone(),
+            reason: p.reason.clone(),
+            sms_opt_in: c.sms_opt_in,
+            email_opt_in: c.email_opt_in,
+        });
+    }
+    let mut accounts: std::collections::HashSet<&str> =
+        placements.iter().map(|p| p.account.as_str()).collect();
+    for (card, owner) in cards.iter().zip(&owners) {
+        let (group, account, action, reason) = match owner.and_then(|o| placements.get(o)) {
+            Some(p) => (
+                p.group,
+                p.account.clone(),
+                if p.account == format!("card:{}", card.number) {
+                    "keys its owner's account".to_string()
+                } else {
+                    format!("alias of account {}", p.account)
+                },
+                format!(
+                    "card of customer {}",
+                    card.owner.as_deref().unwrap_or_default()
+                ),
+            ),
+            None => (
+                Group::CardWithoutCustomer,
+                format!("card:{}", card.number),
+                "keys an account of its own".to_string(),
+                match &card.owner {
+                    None => "no customer registered the card".to_string(),
+                    Some(id) => format!("its customer {id} is not in customers.csv"),
+                },
+            ),
+        };
+        groups.entry(group).or_default().cards += 1;
+        rows.push(Identity {
+            party: Party::Card,
+            legacy_id: card.number.clone(),
+            line: card.line,
+            group,
+            account,
+            action,
+            reason,
+            sms_opt_in: None,
+            email_opt_in: None,
+        });
+    }
+    accounts.extend(
+        rows.iter()
+            .filter(|r| r.group == Group::CardWithoutCustomer)
+            .map(|r| r.account.as_str()),
+    );
+    let accounts = accounts.len() as u64;
+    Ok(IdentityPlan {
+        rows,
+        files: vec![customer_file, card_file],
+        groups,
+        accounts,
+        phone_policy: settings.phone_policy.as_str(),
+    })
+}
+
+/// The card that keys an account without a phone: an active card before a blocked or lost
+/// one, then the earliest issued, then the smallest number.
+fn key_card<'c>(customer: &Customer, cards: &'c [Card]) -> Option<&'c Card> {
+    customer
+        .cards
+        .iter()
+        .filter_map(|&i| cards.get(i))
+        .min_by(|a, b| {
+            let order = |c: &Card| {
+                (
+                    c.status != CardStatus::Active,
+                    c.issued_at.map(|t| t.timestamp()).unwrap_or(i64::MAX),
+                    c.number.clone(),
+                )
+            };
+            order(a).cmp(&order(b))
+        })
+}
+
+/// The account of a customer keyed by card (or, with no card at all, by its own id).
+fn keyed_by_card(customer: &Customer, cards: &[Card]) -> String {
+    match key_card(customer, cards) {
+        Some(card) => format!("card:{}", card.number),
+        None => format!("customer:{}", customer.id),
+    }
+}
+
+/// The placement of a customer whose phone cannot key an account.
+fn without_phone(c: &Customer, cards: &[Card]) -> Placement {
+    let (group, reason) = match c.phone.class {
+        PhoneClass::Blank => (Group::NoPhone, "no phone".to_string()),
+        PhoneClass::NotMobile => (
+            Group::InvalidPhone,
+            format!(
+                "{} is not a mobile number: it cannot receive the verification SMS",
+                c.phone.e164.as_deref().unwrap_or(&c.raw_phone)
+            ),
+        ),
+        _ => (
+            Group::InvalidPhone,
+            format!("`{}` is not a valid phone number", c.raw_phone),
+        ),
+    };
+    let account = keyed_by_card(c, cards);
+    Placement {
+        group,
+        action: format!("keyed by {account}"),
+        account,
+        reason,
+    }
+}
+
+/// Places every customer: its group, account, action and reason.
+fn place_customers(customers: &[Customer], cards: &[Card], policy: PhonePolicy) -> Vec<Placement> {
+    // Customers by usable phone, phones in order of their first holder.
+    let mut by_phone: indexmap::IndexMap<&str, Vec<usize>> = indexmap::IndexMap::new();
+    for (i, c) in customers.iter().enumerate() {
+        if let (Some(e164), PhoneClass::Mobile | PhoneClass::Foreign) =
+            (&c.phone.e164, c.phone.class)
+        {
+            by_phone.entry(e164.as_str()).or_default().push(i);
+        }
+    }
+    let mut by_phone_placed: HashMap<usize, Placement> = HashMap::new();
+    for (phone, holders) in &by_phone {
+        // The people among the holders: registrations with the same name and birth date.
+        let mut people: Vec<Vec<usize>> = Vec::new();
+        for &i in holders {
+            let person = customers.get(i).and_then(|c| c.person.as_ref());
+            let same = people.iter_mut().find(|p| {
+                person.is_some()
+                    && p.first()
+                        .and_then(|&j| customers.get(j))
+                        .and_then(|c| c.person.as_ref())
+                        == person
+            });
+            match same {
+                Some(p) => p.push(i),
+                None => people.push(vec![i]),
+            }
+        }
+        let senior = |p: &Vec<usize>| {
+            p.iter()
+                .filter_map(|&i| customers.get(i))
+                .map(Customer::seniority)
+                .min()
+        };
+        let card_count = |p: &Vec<usize>| {
+            p.iter()
+                .filter_map(|&i| customers.get(i))
+                .map(|c| c.cards.len())
+                .sum::<usize>()
+        };
+        let keeper = people
+            .iter()
+            .enumerate()
+            .min_by(|(_, a), (_, b)| match policy {
+                PhonePolicy::EarliestRegistered => senior(a).cmp(&senior(b)),
+                PhonePolicy::MostCards => card_count(b)
+                    .cmp(&card_count(a))
+                    .then_with(|| senior(a).cmp(&senior(b))),
+            })
+            .map_or(0, |(k, _)| k);
+        let shared = people.len() > 1;
+        for (k, person) in people.iter().enumerate() {
+            let master = person
+                .iter()
+                .copied()
+                .min_by(|&a, &b| {
+                    let s = |i: usize| customers.get(i).map(Customer::seniority);
+                    s(a).cmp(&s(b))
+                })
+                .and_then(|m| customers.get(m));
+            let master_id = master.map_or("", |m| m.id.as_str());
+            for &i in person {
+                let Some(c) = customers.get(i) else { continue };
+                let placement = if shared && k != keeper {
+                    let account = keyed_by_card(c, cards);
+                    Placement {
+                        group: Group::SharedPhone,
+                        action: format!("keyed by {account}; flagged for verification"),
+                        account,
+                        reason: format!(
+                            "{phone} is shared with other people and kept by {} ({})",
+                            people
+                                .get(keeper)
+                                .and_then(|p| p.first())
+                                .and_then(|&j| customers.get(j))
+                                .map_or("", |c| c.id.as_str()),
+                            policy.as_str()
+                        ),
+                    }
+                } else if shared {
+                    Placement {
+                        group: Group::SharedPhone,
+                        account: phone.to_string(),
+                        action: "keeps the phone".to_string(),
+                        reason: format!(
+                            "{phone} is shared with other people; kept by this one ({})",
+                            policy.as_str()
+                        ),
+                    }
+                } else if person.len() > 1 {
+                    Placement {
+                        group: Group::DuplicatePerson,
+                        account: phone.to_string(),
+                        action: if c.id == master_id {
+                            format!("master of {} registrations", person.len())
+                        } else {
+                            format!("merged into master {master_id}")
+                        },
+                        reason: "the same name, birth date and phone".to_string(),
+                    }
+                } else if c.cards.len() > 1 {
+                    Placement {
+                        group: Group::SeveralCards,
+                        account: phone.to_string(),
+                        action: format!("one account, {} cards as aliases", c.cards.len()),
+                        reason: "a usable phone of one person with several cards".to_string(),
+                    }
+                } else {
+                    Placement {
+                        group: Group::Clean,
+                        account: phone.to_string(),
+                        action: "keyed by phone".to_string(),
+                        reason: "a usable phone of one person".to_string(),
+                    }
+                };
+                by_phone_placed.insert(i, placement);
+            }
+        }
+    }
+    customers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            by_phone_placed
+                .remove(&i)
+                .unwrap_or_else(|| without_phone(c, cards))
+        })
+        .collect()
+}

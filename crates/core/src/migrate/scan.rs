@@ -1,0 +1,105 @@
+//! Reading a legacy file once, every row accounted for: the pass each migration step makes
+//! over a file (rows counted as accepted or rejected, blanks per column, rejections handed to
+//! the caller), and the keys seen so far, to tell an exact duplicate row from the same key with
+//! other fields.
+
+use super::export::{ExportFile, ExportReader, Next, Reject, Row};
+use super::profile::FileProfile;
+use super::MigrateError;
+use indexmap::IndexMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::path::Path;
+
+/// How many rejected rows of each file a profile keeps as samples (all go to the caller).
+const SAMPLES: usize = 5;
+
+/// A fixed-seed hash of a row's fields: equal fields, equal hash, in every run.
+fn payload_hash(row: &Row<'_>) -> u64 {
+    let mut h = foldhash::fast::FixedState::with_seed(0x7075_6e74_6f73).build_hasher();
+    for field in row.fields() {
+        field.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Whether a key was seen before, and with the same fields.
+pub(super) enum Seen {
+    /// Not before.
+    First,
+    /// On a row with the very same fields.
+    Exact,
+    /// On a row with other fields: the line of the first.
+    Conflicting(u64),
+}
+
+/// Keys of one kind seen so far, each with the hash of its first row's fields and its line.
+#[derive(Default)]
+pub(super) struct Keys(HashMap<Box<str>, (u64, u64)>);
+
+impl Keys {
+    /// Records `key` of `row`.
+    pub(super) fn see(&mut self, key: &str, row: &Row<'_>) -> Seen {
+        let payload = payload_hash(row);
+        match self.0.get(key) {
+            None => {
+                self.0.insert(key.into(), (payload, row.line));
+                Seen::First
+            }
+            Some(&(first, _)) if first == payload => Seen::Exact,
+            Some(&(_, line)) => Seen::Conflicting(line),
+        }
+    }
+
+    /// Whether `key` was seen.
+    pub(super) fn contains(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+}
+
+/// Reads one file, calling `accept` with each row that has the header's field count; rows
+/// `accept` refuses and rows that cannot be read go to `rejects`.
+pub(super) fn read_file(
+    folder: &Path,
+    file: ExportFile,
+    label: &str,
+    rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
+    mut accept: impl FnMut(&Row<'_>, &mut FileProfile) -> Result<(), Reject>,
+) -> Result<FileProfile, MigrateError> {
+    let mut reader = ExportReader::open(folder, file, label)?;
+    let mut profile = FileProfile {
+        file: label.to_string(),
+        rows: 0,
+        accepted: 0,
+        rejected: 0,
+        blanks: file.columns().iter().map(|c| (*c, 0)).collect(),
+        exact_duplicates: 0,
+        conflicting_duplicates: 0,
+        date_ranges: IndexMap::new(),
+        unknown_columns: reader.unknown_columns().to_vec(),
+        reject_samples: Vec::new(),
+    };
+    loop {
+        let outcome = match reader.next_row()? {
+            Next::End => break,
+            Next::Reject(r) => Err(r),
+            Next::Row(row) => {
+                for (count, field) in profile.blanks.values_mut().zip(row.fields()) {
+                    *count += u64::from(field.is_empty());
+                }
+                accept(&row, &mut profile)
+            }
+        };
+        profile.rows += 1;
+        let Err(rejected) = outcome else {
+            profile.accepted += 1;
+            continue;
+        };
+        profile.rejected += 1;
+        if profile.reject_samples.len() < SAMPLES {
+            profile.reject_samples.push(rejected.clone());
+        }
+        rejects(rejected)?;
+    }
+    Ok(profile)
+}
