@@ -269,6 +269,31 @@ enum MigrateCommand {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Balance reconciliation: each card's balance recomputed from its history and compared
+    /// with the legacy snapshot, every difference classified (duplicate transaction, expiry
+    /// not booked, manual adjustment, rounding, unexplained) with its amount. Exits 1 when
+    /// points are not conserved.
+    #[command(after_help = EXIT_CODES)]
+    Reconcile {
+        /// The export folder.
+        export: std::path::PathBuf,
+        /// The region national phone numbers are read in (ISO 3166 code).
+        #[arg(long, default_value = "RU")]
+        region: String,
+        /// Who keeps a phone that different people share.
+        #[arg(long, value_enum, default_value_t = PhoneConflict::EarliestRegistered)]
+        phone_conflict: PhoneConflict,
+        /// The legacy program's points lifetime in months (unbooked expiry is told apart only
+        /// with it).
+        #[arg(long)]
+        expiry_months: Option<u32>,
+        /// Differences smaller than this many points are rounding.
+        #[arg(long, default_value = "1")]
+        rounding_tolerance: puntos::Decimal,
+        /// The folder for reconciliation.csv, identity.csv and rejects.csv.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 /// `--phone-conflict`: who keeps a shared phone.
@@ -442,6 +467,24 @@ fn main() -> ExitCode {
                     out,
                 },
         } => migrate::plan(&export, &region, phone_conflict.into(), &out),
+        Command::Migrate {
+            command:
+                MigrateCommand::Reconcile {
+                    export,
+                    region,
+                    phone_conflict,
+                    expiry_months,
+                    rounding_tolerance,
+                    out,
+                },
+        } => migrate::reconcile(&migrate::ReconcileRequest {
+            export: &export,
+            region: &region,
+            policy: phone_conflict.into(),
+            expiry_months,
+            rounding_tolerance,
+            out: &out,
+        }),
         Command::Explain { code } => explain(&code),
     };
     ExitCode::from(code)

@@ -5,7 +5,10 @@
 use puntos::migrate::export::Reject;
 use puntos::migrate::identity::{plan as plan_identities, Identity, PhonePolicy, PlanSettings};
 use puntos::migrate::profile::{profile as profile_export, ProfileSettings};
+use puntos::migrate::reconcile::{reconcile as reconcile_export, CardBalance, ReconcileSettings};
 use puntos::migrate::MigrateError;
+use puntos::Decimal;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -82,6 +85,51 @@ impl OutFolder {
                     &r.reason,
                     flag(r.sms_opt_in),
                     flag(r.email_opt_in),
+                ])
+                .map_err(failed)?;
+        }
+        writer.flush().map_err(|source| MigrateError::Write {
+            path: path.clone(),
+            source,
+        })
+    }
+
+    /// `reconciliation.csv`: one row per card, with the account it lands in.
+    fn reconciliation(
+        &self,
+        cards: &[CardBalance],
+        accounts: &HashMap<&str, &str>,
+    ) -> Result<(), MigrateError> {
+        let path = self.path("reconciliation.csv");
+        let failed = |e: csv::Error| MigrateError::Write {
+            path: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        };
+        let mut writer = csv::Writer::from_path(&path).map_err(failed)?;
+        writer
+            .write_record([
+                "card_no",
+                "account",
+                "legacy_balance",
+                "recomputed",
+                "difference",
+                "class",
+                "explanation",
+            ])
+            .map_err(failed)?;
+        for c in cards {
+            let account = accounts
+                .get(c.card_no.as_str())
+                .map_or_else(|| format!("card:{}", c.card_no), |a| a.to_string());
+            writer
+                .write_record([
+                    c.card_no.as_str(),
+                    &account,
+                    &c.legacy.to_string(),
+                    &c.recomputed.to_string(),
+                    &c.difference.to_string(),
+                    c.class.as_str(),
+                    &c.explanation,
                 ])
                 .map_err(failed)?;
         }
@@ -199,4 +247,69 @@ fn run_plan(
         folder.path("rejects.csv").display()
     );
     Ok(())
+}
+
+/// What `puntos migrate reconcile` needs.
+pub struct ReconcileRequest<'a> {
+    /// The export folder.
+    pub export: &'a Path,
+    /// The region phones are read in.
+    pub region: &'a str,
+    /// Who keeps a shared phone.
+    pub policy: PhonePolicy,
+    /// The legacy points lifetime in months.
+    pub expiry_months: Option<u32>,
+    /// Differences under this are rounding.
+    pub rounding_tolerance: Decimal,
+    /// The folder for the machine files.
+    pub out: &'a Path,
+}
+
+/// `puntos migrate reconcile`: identities, then each card's balance recomputed and its
+/// difference classified; `reconciliation.csv`, `identity.csv` and `rejects.csv` (of every
+/// file) written to `out`. Exit 1 when points are not conserved.
+pub fn reconcile(request: &ReconcileRequest<'_>) -> u8 {
+    match run_reconcile(request) {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+fn run_reconcile(r: &ReconcileRequest<'_>) -> Result<bool, MigrateError> {
+    let plan_settings = PlanSettings {
+        region: puntos::phone::region(r.region).map_err(MigrateError::Settings)?,
+        phone_policy: r.policy,
+    };
+    let settings = ReconcileSettings {
+        expiry_months: r.expiry_months,
+        rounding_tolerance: r.rounding_tolerance,
+    };
+    let folder = OutFolder::create(r.out)?;
+    let mut rejects = folder.rejects()?;
+    let plan = plan_identities(r.export, &plan_settings, &mut |j| rejects.push(&j))?;
+    let result = reconcile_export(r.export, &settings, &mut |j| rejects.push(&j))?;
+    rejects.finish()?;
+    folder.identities(&plan.rows)?;
+    let accounts: HashMap<&str, &str> = plan
+        .rows
+        .iter()
+        .filter(|i| i.party == puntos::migrate::identity::Party::Card)
+        .map(|i| (i.legacy_id.as_str(), i.account.as_str()))
+        .collect();
+    folder.reconciliation(&result.cards, &accounts)?;
+    outln!("{}", result.to_text().trim_end());
+    outln!(
+        "\nwrote {}, {} and {}",
+        folder.path("reconciliation.csv").display(),
+        folder.path("identity.csv").display(),
+        folder.path("rejects.csv").display()
+    );
+    if !result.conserved() {
+        eprintln!("error: points are not conserved: legacy balances differ from recomputed balances plus classified differences");
+    }
+    Ok(result.conserved())
 }

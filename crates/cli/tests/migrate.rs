@@ -126,7 +126,11 @@ fn plan_prints_the_groups_and_writes_identity_csv() {
     let identities = std::fs::read_to_string(out.join("identity.csv")).unwrap();
     check("migrate-identity.csv", &identities);
     let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
-    assert_eq!(rejects.lines().count(), 9, "a header and 8 rejected rows:\n{rejects}");
+    assert_eq!(
+        rejects.lines().count(),
+        9,
+        "a header and 8 rejected rows:\n{rejects}"
+    );
 
     let most_cards = run(&[
         "migrate",
@@ -137,6 +141,34 @@ fn plan_prints_the_groups_and_writes_identity_csv() {
         "--out",
         &out_arg,
     ]);
-    assert!(most_cards.contains("shared phones kept by: most-cards"), "{most_cards}");
+    assert!(
+        most_cards.contains("shared phones kept by: most-cards"),
+        "{most_cards}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn reconcile_classifies_every_difference_and_checks_conservation() {
+    let out = scratch("reconcile");
+    let out_arg = out.to_string_lossy().to_string();
+    let printed = run(&[
+        "migrate",
+        "reconcile",
+        "tests/legacy/small",
+        "--expiry-months",
+        "12",
+        "--out",
+        &out_arg,
+    ]);
+    check("migrate-reconcile.out", &printed.replace(&out_arg, "OUT"));
+    let cards = std::fs::read_to_string(out.join("reconciliation.csv")).unwrap();
+    check("migrate-reconciliation.csv", &cards);
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    assert_eq!(
+        rejects.lines().count(),
+        16,
+        "a header, 8 rows of customers and cards, 7 of balances and transactions:\n{rejects}"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -19,10 +19,10 @@
 //! in E.164. Every choice (master, key card, phone holder) is deterministic: the earliest
 //! registration, then the smallest id.
 
-use super::export::{ExportFile, Reject, Row};
+use super::export::{ExportFile, Reject};
 use super::profile::FileProfile;
 use super::rows::{CardRow, CardStatus, CustomerRow};
-use super::scan::{read_file, Keys, Seen};
+use super::scan::{keep_first, read_file, Keys};
 use super::MigrateError;
 use crate::phone::{classify, ClassifiedPhone, PhoneClass};
 use chrono::{DateTime, FixedOffset, NaiveDate};
@@ -233,18 +233,6 @@ fn name_key(name: &str) -> String {
         .join(" ")
 }
 
-/// Rejects a conflicting duplicate key; an exact duplicate is merged (accepted, not kept).
-fn first_or_reject(seen: Seen, row: &Row<'_>, key: &'static str, id: &str) -> Result<bool, Reject> {
-    match seen {
-        Seen::First => Ok(true),
-        Seen::Exact => Ok(false),
-        Seen::Conflicting(line) => Err(row.reject(
-            Some(key),
-            format!("{id} again, with other fields than on line {line} (that row is kept)"),
-        )),
-    }
-}
-
 /// Where an account's key and the placement of its customers come from.
 struct Placement {
     group: Group,
@@ -268,11 +256,7 @@ pub fn plan(
         rejects,
         |row, p| {
             let c = CustomerRow::read(row)?;
-            let seen = keys.see(c.customer_id, row);
-            if matches!(seen, Seen::Exact) {
-                p.exact_duplicates += 1;
-            }
-            if first_or_reject(seen, row, "customer_id", c.customer_id)? {
+            if keep_first(&mut keys, "customer_id", c.customer_id, row, p)? {
                 customers.push(Customer {
                     id: c.customer_id.to_string(),
                     line: row.line,
@@ -298,11 +282,7 @@ pub fn plan(
     let mut keys = Keys::default();
     let card_file = read_file(folder, ExportFile::Cards, "cards.csv", rejects, |row, p| {
         let c = CardRow::read(row)?;
-        let seen = keys.see(c.card_no, row);
-        if matches!(seen, Seen::Exact) {
-            p.exact_duplicates += 1;
-        }
-        if first_or_reject(seen, row, "card_no", c.card_no)? {
+        if keep_first(&mut keys, "card_no", c.card_no, row, p)? {
             cards.push(Card {
                 number: c.card_no.to_string(),
                 line: row.line,

@@ -12,6 +12,7 @@
 pub mod export;
 pub mod identity;
 pub mod profile;
+pub mod reconcile;
 pub mod rows;
 mod scan;
 

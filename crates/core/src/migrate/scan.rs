@@ -57,6 +57,30 @@ impl Keys {
     }
 }
 
+/// Whether a key is seen for the first time (kept) or again with the very same fields
+/// (merged: accepted, not kept); seen again with other fields, the row is rejected naming the
+/// line that is kept.
+/// An exact duplicate is counted in `profile`.
+pub(super) fn keep_first(
+    keys: &mut Keys,
+    key: &'static str,
+    id: &str,
+    row: &Row<'_>,
+    profile: &mut FileProfile,
+) -> Result<bool, Reject> {
+    match keys.see(id, row) {
+        Seen::First => Ok(true),
+        Seen::Exact => {
+            profile.exact_duplicates += 1;
+            Ok(false)
+        }
+        Seen::Conflicting(line) => Err(row.reject(
+            Some(key),
+            format!("{id} again, with other fields than on line {line} (that row is kept)"),
+        )),
+    }
+}
+
 /// Reads one file, calling `accept` with each row that has the header's field count; rows
 /// `accept` refuses and rows that cannot be read go to `rejects`.
 pub(super) fn read_file(

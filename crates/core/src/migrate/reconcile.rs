@@ -1,0 +1,385 @@
+//! Balance reconciliation: each card's balance recomputed from its history and compared with
+//! the legacy snapshot, every difference classified with its amount (MIGRATION.md).
+//!
+//! A card's recomputed balance is the sum of `points_earned - points_redeemed` over its
+//! transactions up to its snapshot's `as_of` (an exact duplicate row counted once; later rows
+//! are left to the cutover). The difference `legacy - recomputed` is classified by the first
+//! explanation that accounts for all of it:
+//!
+//! 1. **duplicate transaction**: the legacy balance counted a row the export repeats twice;
+//! 2. **expiry not booked**: points older than the program's lifetime (`expiry_months`) that
+//!    the legacy system expired without exporting an expiry row. Debits take the oldest points
+//!    first, so the points left of those earned before the cutoff are what was earned before
+//!    it minus everything debited (redemptions, expiries, negative adjustments);
+//! 3. **manual adjustment**: the snapshot leaves out the history's manual adjustments;
+//! 4. **rounding**: a difference smaller than the rounding tolerance;
+//! 5. **unexplained**: anything else, a card without a balance row included.
+//!
+//! Points are conserved by construction and checked: the legacy total equals the recomputed
+//! total plus the sum of the classified differences.
+
+use super::export::{ExportFile, Reject};
+use super::profile::FileProfile;
+use super::rows::{BalanceRow, TxKind, TxRow};
+use super::scan::{keep_first, read_file, Keys};
+use super::MigrateError;
+use chrono::{DateTime, FixedOffset, Months};
+use indexmap::IndexMap;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// How differences are told apart.
+#[derive(Debug, Clone)]
+pub struct ReconcileSettings {
+    /// The legacy program's points lifetime, in months, if points expired.
+    pub expiry_months: Option<u32>,
+    /// Differences smaller than this are rounding.
+    pub rounding_tolerance: Decimal,
+}
+
+/// What explains a card's difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DifferenceClass {
+    /// No difference.
+    Match,
+    /// The legacy balance counted a repeated row twice.
+    DuplicateTransaction,
+    /// Points expired in the legacy system without an expiry row.
+    ExpiryNotBooked,
+    /// The snapshot leaves out manual adjustments.
+    ManualAdjustment,
+    /// A difference under the rounding tolerance.
+    Rounding,
+    /// Nothing in the export explains it.
+    Unexplained,
+}
+
+impl DifferenceClass {
+    /// The class as written in `reconciliation.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DifferenceClass::Match => "match",
+            DifferenceClass::DuplicateTransaction => "duplicate_transaction",
+            DifferenceClass::ExpiryNotBooked => "expiry_not_booked",
+            DifferenceClass::ManualAdjustment => "manual_adjustment",
+            DifferenceClass::Rounding => "rounding",
+            DifferenceClass::Unexplained => "unexplained",
+        }
+    }
+}
+
+/// One card reconciled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardBalance {
+    /// The card.
+    pub card_no: String,
+    /// Its legacy balance (zero without a balance row).
+    pub legacy: Decimal,
+    /// Its balance recomputed from the history up to the snapshot.
+    pub recomputed: Decimal,
+    /// `legacy - recomputed`.
+    pub difference: Decimal,
+    /// What explains the difference.
+    pub class: DifferenceClass,
+    /// The explanation in words.
+    pub explanation: String,
+}
+
+/// Cards and points of one class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ClassTotal {
+    /// Cards.
+    pub cards: u64,
+    /// The sum of their differences.
+    pub points: Decimal,
+}
+
+/// The reconciliation of a legacy export.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reconciliation {
+    /// Cards with a balance row in file order, then cards with history only in order of
+    /// their first transaction.
+    pub cards: Vec<CardBalance>,
+    /// Cards and points per class.
+    pub classes: BTreeMap<DifferenceClass, ClassTotal>,
+    /// The sum of legacy balances.
+    pub legacy_total: Decimal,
+    /// The sum of recomputed balances.
+    pub recomputed_total: Decimal,
+    /// History rows after their card's snapshot, left to the cutover: rows and net points.
+    pub after_snapshot: (u64, Decimal),
+    /// Exact duplicate transaction rows, counted once: rows and net points.
+    pub duplicate_rows: (u64, Decimal),
+    /// How the rows of `balances.csv` and `transactions.csv` were accounted for.
+    pub files: Vec<FileProfile>,
+}
+
+impl Reconciliation {
+    /// Whether points are conserved: legacy = recomputed + classified differences.
+    pub fn conserved(&self) -> bool {
+        let classified: Decimal = self.classes.values().map(|c| c.points).sum();
+        self.legacy_total == self.recomputed_total + classified
+    }
+
+    /// The summary for a person.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let _ = writeln!(out, "Balance reconciliation\n");
+        let _ = writeln!(out, "{:<22} {:>8} {:>14}", "class", "cards", "points");
+        for (class, total) in &self.classes {
+            let _ = writeln!(
+                out,
+                "{:<22} {:>8} {:>14}",
+                class.as_str(),
+                total.cards,
+                total.points
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nlegacy balances {} = recomputed {} + differences {}: {}",
+            self.legacy_total,
+            self.recomputed_total,
+            self.legacy_total - self.recomputed_total,
+            if self.conserved() {
+                "conserved"
+            } else {
+                "NOT CONSERVED"
+            }
+        );
+        let _ = writeln!(
+            out,
+            "exact duplicate rows counted once: {} ({} points)",
+            self.duplicate_rows.0, self.duplicate_rows.1
+        );
+        let _ = writeln!(
+            out,
+            "rows after the snapshot, left to the cutover: {} ({} points)",
+            self.after_snapshot.0, self.after_snapshot.1
+        );
+        for f in &self.files {
+            let _ = writeln!(
+                out,
+                "{}: {} rows: {} counted, {} exact duplicates, {} rejected",
+                f.file,
+                f.rows,
+                f.rows - f.exact_duplicates - f.rejected,
+                f.exact_duplicates,
+                f.rejected
+            );
+        }
+        out
+    }
+}
+
+/// A card's snapshot row.
+struct Snapshot {
+    balance: Decimal,
+    as_of: DateTime<FixedOffset>,
+}
+
+/// What a card's history adds up to.
+#[derive(Default)]
+struct History {
+    /// Net points up to the snapshot.
+    net: Decimal,
+    /// Net points of exact duplicate rows up to the snapshot.
+    duplicated: Decimal,
+    /// Their ids.
+    duplicate_ids: Vec<String>,
+    /// Net points of manual adjustments.
+    adjustments: Decimal,
+    /// Points earned before the expiry cutoff.
+    earned_before_cutoff: Decimal,
+    /// Points debited up to the snapshot.
+    debited: Decimal,
+}
+
+/// A row's net points.
+fn net(t: &TxRow<'_>) -> Decimal {
+    t.points_earned - t.points_redeemed
+}
+
+/// Reconciles the export in `folder`, handing rejected rows to `rejects`.
+pub fn reconcile(
+    folder: &Path,
+    settings: &ReconcileSettings,
+    rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
+) -> Result<Reconciliation, MigrateError> {
+    let mut snapshots: IndexMap<String, Snapshot> = IndexMap::new();
+    let mut keys = Keys::default();
+    let balance_file = read_file(
+        folder,
+        ExportFile::Balances,
+        "balances.csv",
+        rejects,
+        |row, p| {
+            let b = BalanceRow::read(row)?;
+            if keep_first(&mut keys, "card_no", b.card_no, row, p)? {
+                snapshots.insert(
+                    b.card_no.to_string(),
+                    Snapshot {
+                        balance: b.balance,
+                        as_of: b.as_of,
+                    },
+                );
+            }
+            Ok(())
+        },
+    )?;
+    // Cards without a balance row are read up to the latest snapshot.
+    let snapshot_moment = snapshots.values().map(|s| s.as_of).max();
+    let cutoff = |as_of: DateTime<FixedOffset>| {
+        settings
+            .expiry_months
+            .and_then(|m| as_of.checked_sub_months(Months::new(m)))
+    };
+
+    let mut histories: IndexMap<String, History> = IndexMap::new();
+    let mut after_snapshot = (0u64, Decimal::ZERO);
+    let mut duplicate_rows = (0u64, Decimal::ZERO);
+    let mut keys = Keys::default();
+    let tx_file = read_file(
+        folder,
+        ExportFile::Transactions,
+        "transactions.csv",
+        rejects,
+        |row, p| {
+            let t = TxRow::read(row)?;
+            let is_first = keep_first(&mut keys, "tx_id", t.tx_id, row, p)?;
+            let as_of = snapshots
+                .get(t.card_no)
+                .map(|s| s.as_of)
+                .or(snapshot_moment);
+            if as_of.is_some_and(|a| t.occurred_at > a) {
+                if is_first {
+                    after_snapshot.0 += 1;
+                    after_snapshot.1 += net(&t);
+                }
+                return Ok(());
+            }
+            let h = histories.entry(t.card_no.to_string()).or_default();
+            if !is_first {
+                duplicate_rows.0 += 1;
+                duplicate_rows.1 += net(&t);
+                h.duplicated += net(&t);
+                h.duplicate_ids.push(t.tx_id.to_string());
+                return Ok(());
+            }
+            h.net += net(&t);
+            if t.kind == TxKind::Adjustment {
+                h.adjustments += net(&t);
+            }
+            let cut = as_of.and_then(cutoff);
+            if t.points_earned.is_sign_positive() && cut.is_some_and(|c| t.occurred_at < c) {
+                h.earned_before_cutoff += t.points_earned;
+            }
+            h.debited += t.points_redeemed - t.points_earned.min(Decimal::ZERO);
+            Ok(())
+        },
+    )?;
+
+    let mut cards = Vec::with_capacity(snapshots.len() + histories.len());
+    let empty = History::default();
+    for (card_no, snapshot) in &snapshots {
+        let history = histories.get(card_no).unwrap_or(&empty);
+        let cut = cutoff(snapshot.as_of);
+        cards.push(classify(
+            card_no,
+            Some(snapshot.balance),
+            history,
+            cut,
+            settings,
+        ));
+    }
+    for (card_no, history) in histories
+        .iter()
+        .filter(|(c, _)| !snapshots.contains_key(*c))
+    {
+        let cut = snapshot_moment.and_then(cutoff);
+        cards.push(classify(card_no, None, history, cut, settings));
+    }
+    let mut classes: BTreeMap<DifferenceClass, ClassTotal> = BTreeMap::new();
+    for c in &cards {
+        let total = classes.entry(c.class).or_default();
+        total.cards += 1;
+        total.points += c.difference;
+    }
+    Ok(Reconciliation {
+        legacy_total: cards.iter().map(|c| c.legacy).sum(),
+        recomputed_total: cards.iter().map(|c| c.recomputed).sum(),
+        cards,
+        classes,
+        after_snapshot,
+        duplicate_rows,
+        files: vec![balance_file, tx_file],
+    })
+}
+
+/// Classifies one card's difference.
+fn classify(
+    card_no: &str,
+    legacy: Option<Decimal>,
+    h: &History,
+    cutoff: Option<DateTime<FixedOffset>>,
+    settings: &ReconcileSettings,
+) -> CardBalance {
+    let recomputed = h.net;
+    let difference = (legacy.unwrap_or_default() - recomputed).normalize();
+    let unbooked_expiry = (h.earned_before_cutoff - h.debited).max(Decimal::ZERO);
+    let (class, explanation) = if difference.is_zero() {
+        (DifferenceClass::Match, String::new())
+    } else if !h.duplicated.is_zero() && difference == h.duplicated {
+        (
+            DifferenceClass::DuplicateTransaction,
+            format!(
+                "the legacy balance counts the repeated row(s) {} twice",
+                h.duplicate_ids.join(", ")
+            ),
+        )
+    } else if !unbooked_expiry.is_zero() && difference == -unbooked_expiry {
+        let before = cutoff.map_or(String::new(), |c| format!(" before {}", c.date_naive()));
+        (
+            DifferenceClass::ExpiryNotBooked,
+            format!("{unbooked_expiry} points earned{before} expired without an expiry row"),
+        )
+    } else if !h.adjustments.is_zero() && difference == -h.adjustments {
+        (
+            DifferenceClass::ManualAdjustment,
+            format!(
+                "the snapshot leaves out {} points of manual adjustments",
+                h.adjustments
+            ),
+        )
+    } else if difference.abs() < settings.rounding_tolerance {
+        (
+            DifferenceClass::Rounding,
+            format!(
+                "under the rounding tolerance of {}",
+                settings.rounding_tolerance
+            ),
+        )
+    } else if legacy.is_none() {
+        (
+            DifferenceClass::Unexplained,
+            "no balance row for a card with history".to_string(),
+        )
+    } else {
+        (
+            DifferenceClass::Unexplained,
+            "nothing in the history explains it".to_string(),
+        )
+    };
+    CardBalance {
+        card_no: card_no.to_string(),
+        legacy: legacy.unwrap_or_default(),
+        recomputed,
+        difference,
+        class,
+        explanation,
+    }
+}

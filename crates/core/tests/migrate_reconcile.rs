@@ -1,0 +1,147 @@
+//! Balance reconciliation of the hand-made legacy export `tests/legacy/small`, whose cards
+//! C004, C005, C009 and C013 have one difference of each class planted. Every figure below was
+//! worked out by hand from the files (points expire after 12 months; tolerance 1 point).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use puntos::migrate::export::Reject;
+use puntos::migrate::reconcile::{reconcile, DifferenceClass, ReconcileSettings, Reconciliation};
+use puntos::Decimal;
+use std::path::PathBuf;
+
+fn run(expiry_months: Option<u32>) -> (Reconciliation, Vec<Reject>) {
+    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/legacy/small");
+    let settings = ReconcileSettings {
+        expiry_months,
+        rounding_tolerance: Decimal::ONE,
+    };
+    let mut rejects = Vec::new();
+    let result = reconcile(&folder, &settings, &mut |r| {
+        rejects.push(r);
+        Ok(())
+    })
+    .unwrap();
+    (result, rejects)
+}
+
+fn dec(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+#[test]
+fn every_card_difference_is_classified_with_its_amount() {
+    let (r, _) = run(Some(12));
+    use DifferenceClass::*;
+    let cards: Vec<(&str, Decimal, Decimal, DifferenceClass)> = r
+        .cards
+        .iter()
+        .map(|c| (c.card_no.as_str(), c.legacy, c.recomputed, c.class))
+        .collect();
+    assert_eq!(
+        cards,
+        vec![
+            ("C001", dec("120"), dec("120"), Match),
+            ("C002", dec("35.5"), dec("35.5"), Match),
+            ("C003", dec("0"), dec("0"), Match),
+            ("C006", dec("80"), dec("80"), Match),
+            ("C007", dec("15"), dec("15"), Match),
+            ("C008", dec("40"), dec("40"), Match),
+            ("C010", dec("-5"), dec("0"), Unexplained),
+            ("C015", dec("300"), dec("300"), Match),
+            ("C999", dec("10"), dec("20"), Unexplained),
+            ("C004", dec("100"), dec("50"), DuplicateTransaction),
+            ("C005", dec("20"), dec("90"), ExpiryNotBooked),
+            ("C009", dec("60"), dec("85"), ManualAdjustment),
+            ("C013", dec("33"), dec("33.4"), Rounding),
+            ("C014", dec("0"), dec("12"), Unexplained),
+        ]
+    );
+    let explanation = |card: &str| {
+        r.cards
+            .iter()
+            .find(|c| c.card_no == card)
+            .map(|c| c.explanation.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        explanation("C004"),
+        "the legacy balance counts the repeated row(s) T020 twice"
+    );
+    assert_eq!(
+        explanation("C005"),
+        "70 points earned before 2024-01-31 expired without an expiry row"
+    );
+    assert_eq!(
+        explanation("C009"),
+        "the snapshot leaves out 25 points of manual adjustments"
+    );
+    assert_eq!(
+        explanation("C014"),
+        "no balance row for a card with history"
+    );
+}
+
+#[test]
+fn points_are_conserved_class_by_class() {
+    let (r, _) = run(Some(12));
+    use DifferenceClass::*;
+    let classes: Vec<(DifferenceClass, u64, Decimal)> = r
+        .classes
+        .iter()
+        .map(|(c, t)| (*c, t.cards, t.points))
+        .collect();
+    assert_eq!(
+        classes,
+        vec![
+            (Match, 7, dec("0")),
+            (DuplicateTransaction, 1, dec("50")),
+            (ExpiryNotBooked, 1, dec("-70")),
+            (ManualAdjustment, 1, dec("-25")),
+            (Rounding, 1, dec("-0.4")),
+            (Unexplained, 3, dec("-27")),
+        ]
+    );
+    assert_eq!(r.legacy_total, dec("808.5"));
+    assert_eq!(r.recomputed_total, dec("880.9"));
+    assert!(r.conserved());
+    assert_eq!(r.duplicate_rows, (2, dec("200")));
+    assert_eq!(r.after_snapshot, (1, dec("5")));
+}
+
+#[test]
+fn without_an_expiry_period_unbooked_expiry_is_unexplained() {
+    let (r, _) = run(None);
+    let c005 = r.cards.iter().find(|c| c.card_no == "C005").unwrap();
+    assert_eq!(c005.class, DifferenceClass::Unexplained);
+    assert!(r.conserved());
+}
+
+#[test]
+fn every_row_is_counted_once_or_rejected() {
+    let (r, rejects) = run(Some(12));
+    let files: Vec<(&str, u64, u64, u64)> = r
+        .files
+        .iter()
+        .map(|f| (f.file.as_str(), f.rows, f.exact_duplicates, f.rejected))
+        .collect();
+    assert_eq!(
+        files,
+        vec![("balances.csv", 17, 1, 3), ("transactions.csv", 27, 2, 4)]
+    );
+    let places: Vec<(&str, u64, Option<&str>)> = rejects
+        .iter()
+        .map(|r| (r.file.as_str(), r.line, r.column))
+        .collect();
+    assert_eq!(
+        places,
+        vec![
+            ("balances.csv", 12, Some("card_no")),
+            ("balances.csv", 13, Some("balance")),
+            ("balances.csv", 14, Some("as_of")),
+            ("transactions.csv", 15, Some("tx_id")),
+            ("transactions.csv", 16, Some("kind")),
+            ("transactions.csv", 17, Some("occurred_at")),
+            ("transactions.csv", 18, Some("amount")),
+        ]
+    );
+}
