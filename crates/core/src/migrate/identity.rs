@@ -96,7 +96,7 @@ impl Group {
 }
 
 /// Whether a row of the plan is a customer or a card.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Party {
     /// A row of `customers.csv`.
