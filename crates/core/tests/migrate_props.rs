@@ -54,12 +54,15 @@ fn shape() -> impl Strategy<Value = Shape> {
     ]
 }
 
+/// What a file should show: rows, exact duplicates, and the lines of rejected rows.
+type Counts = (u64, u64, Vec<u64>);
+
 /// A generated export: the files' text and what each row is.
 #[derive(Debug)]
 struct Export {
     files: HashMap<&'static str, String>,
     /// Per file: rows, exact duplicates, rejected lines.
-    expected: HashMap<&'static str, (u64, u64, Vec<u64>)>,
+    expected: HashMap<&'static str, Counts>,
     /// Net points of each card's first-occurrence history up to the snapshot.
     history: HashMap<String, Decimal>,
     /// Legacy balance per card (first occurrences).
@@ -71,7 +74,7 @@ struct Export {
 fn render(
     header: &str,
     rows: &[(String, Vec<String>, Shape)],
-) -> (String, Vec<Vec<String>>, (u64, u64, Vec<u64>)) {
+) -> (String, Vec<Vec<String>>, Counts) {
     let mut text = format!("{header}\n");
     let mut kept: Vec<Vec<String>> = Vec::new();
     let mut seen: HashMap<String, Vec<String>> = HashMap::new();
