@@ -370,7 +370,7 @@ pub fn erase(db: &str, id: &str) -> u8 {
 }
 
 /// A ledger over `db` for the commands that change no points: no program is needed.
-fn bare_ledger(db: &str) -> Result<Ledger<Database>, u8> {
+pub(crate) fn bare_ledger(db: &str) -> Result<Ledger<Database>, u8> {
     let store = open(db)?;
     let versions = puntos::Versions::new(Vec::new()).map_err(|e| {
         eprintln!("error: {e}");

@@ -294,6 +294,30 @@ enum MigrateCommand {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// The cutover: the snapshot plus everything after it (history and delta/), each
+    /// transaction once; final balances compared with the legacy cutover balances; with --db,
+    /// the accounts loaded into the ledger with opening lots, cards, aliases and history (a
+    /// second load changes nothing).
+    #[command(after_help = EXIT_CODES)]
+    Cutover {
+        /// The export folder.
+        export: std::path::PathBuf,
+        /// The region national phone numbers are read in (ISO 3166 code).
+        #[arg(long, default_value = "RU")]
+        region: String,
+        /// Who keeps a phone that different people share.
+        #[arg(long, value_enum, default_value_t = PhoneConflict::EarliestRegistered)]
+        phone_conflict: PhoneConflict,
+        /// The cutover moment with its UTC offset (default: the export's latest).
+        #[arg(long)]
+        at: Option<String>,
+        /// The ledger to load into: a SQLite file, or a PostgreSQL server's `postgres://` URL.
+        #[arg(long)]
+        db: Option<String>,
+        /// The folder for cutover.csv, identity.csv and rejects.csv.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 /// `--phone-conflict`: who keeps a shared phone.
@@ -483,6 +507,24 @@ fn main() -> ExitCode {
             policy: phone_conflict.into(),
             expiry_months,
             rounding_tolerance,
+            out: &out,
+        }),
+        Command::Migrate {
+            command:
+                MigrateCommand::Cutover {
+                    export,
+                    region,
+                    phone_conflict,
+                    at,
+                    db,
+                    out,
+                },
+        } => migrate::cutover(&migrate::CutoverRequest {
+            export: &export,
+            region: &region,
+            policy: phone_conflict.into(),
+            at: at.as_deref(),
+            db: db.as_deref(),
             out: &out,
         }),
         Command::Explain { code } => explain(&code),

@@ -2,6 +2,7 @@
 //! function of `puntos::migrate`; this module reads the arguments, prints the report a person
 //! reads and writes the machine files.
 
+use puntos::migrate::cutover::{cutover as cutover_export, CardCutover};
 use puntos::migrate::export::Reject;
 use puntos::migrate::identity::{plan as plan_identities, Identity, PhonePolicy, PlanSettings};
 use puntos::migrate::profile::{profile as profile_export, ProfileSettings};
@@ -118,9 +119,7 @@ impl OutFolder {
             ])
             .map_err(failed)?;
         for c in cards {
-            let account = accounts
-                .get(c.card_no.as_str())
-                .map_or_else(|| format!("card:{}", c.card_no), |a| a.to_string());
+            let account = account_of(accounts, &c.card_no);
             writer
                 .write_record([
                     c.card_no.as_str(),
@@ -139,10 +138,70 @@ impl OutFolder {
         })
     }
 
+    /// `cutover.csv`: each card's snapshot, what came after it, its final balance and the
+    /// legacy cutover balance, with the account it lands in.
+    fn cutover(
+        &self,
+        cards: &[CardCutover],
+        accounts: &HashMap<&str, &str>,
+    ) -> Result<(), MigrateError> {
+        let path = self.path("cutover.csv");
+        let failed = |e: csv::Error| MigrateError::Write {
+            path: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        };
+        let mut writer = csv::Writer::from_path(&path).map_err(failed)?;
+        writer
+            .write_record([
+                "card_no",
+                "account",
+                "snapshot",
+                "after_snapshot",
+                "final_balance",
+                "legacy_cutover",
+                "difference",
+            ])
+            .map_err(failed)?;
+        let text = |d: Option<Decimal>| d.map_or(String::new(), |d| d.to_string());
+        for c in cards {
+            writer
+                .write_record([
+                    c.card_no.as_str(),
+                    &account_of(accounts, &c.card_no),
+                    &c.snapshot.to_string(),
+                    &c.delta.to_string(),
+                    &c.final_balance.to_string(),
+                    &text(c.legacy_cutover),
+                    &text(c.difference),
+                ])
+                .map_err(failed)?;
+        }
+        writer.flush().map_err(|source| MigrateError::Write {
+            path: path.clone(),
+            source,
+        })
+    }
+
     fn write(&self, name: &str, text: &str) -> Result<(), MigrateError> {
         let path = self.path(name);
         std::fs::write(&path, text).map_err(|source| MigrateError::Write { path, source })
     }
+}
+
+/// The account a card lands in: the identity plan's, else one keyed by the card itself.
+fn account_of(accounts: &HashMap<&str, &str>, card: &str) -> String {
+    accounts
+        .get(card)
+        .map_or_else(|| format!("card:{card}"), |a| a.to_string())
+}
+
+/// The card -> account map of an identity plan.
+fn card_accounts(plan: &puntos::migrate::identity::IdentityPlan) -> HashMap<&str, &str> {
+    plan.rows
+        .iter()
+        .filter(|i| i.party == puntos::migrate::identity::Party::Card)
+        .map(|i| (i.legacy_id.as_str(), i.account.as_str()))
+        .collect()
 }
 
 /// `rejects.csv` being written.
@@ -294,13 +353,7 @@ fn run_reconcile(r: &ReconcileRequest<'_>) -> Result<bool, MigrateError> {
     let result = reconcile_export(r.export, &settings, &mut |j| rejects.push(&j))?;
     rejects.finish()?;
     folder.identities(&plan.rows)?;
-    let accounts: HashMap<&str, &str> = plan
-        .rows
-        .iter()
-        .filter(|i| i.party == puntos::migrate::identity::Party::Card)
-        .map(|i| (i.legacy_id.as_str(), i.account.as_str()))
-        .collect();
-    folder.reconciliation(&result.cards, &accounts)?;
+    folder.reconciliation(&result.cards, &card_accounts(&plan))?;
     outln!("{}", result.to_text().trim_end());
     outln!(
         "\nwrote {}, {} and {}",
@@ -313,3 +366,96 @@ fn run_reconcile(r: &ReconcileRequest<'_>) -> Result<bool, MigrateError> {
     }
     Ok(result.conserved())
 }
+
+/// What `puntos migrate cutover` needs.
+pub struct CutoverRequest<'a> {
+    /// The export folder.
+    pub export: &'a Path,
+    /// The region phones are read in.
+    pub region: &'a str,
+    /// Who keeps a shared phone.
+    pub policy: PhonePolicy,
+    /// The cutover moment (default: the export's latest).
+    pub at: Option<&'a str>,
+    /// The ledger to load the accounts into, if any.
+    pub db: Option<&'a str>,
+    /// The folder for the machine files.
+    pub out: &'a Path,
+}
+
+/// `puntos migrate cutover`: the snapshot plus everything after it, once; `cutover.csv`,
+/// `identity.csv` and `rejects.csv` written to `out`; with `--db`, the accounts loaded into the
+/// ledger (a second load changes nothing). Exit 1 when the totals do not add up or the load is
+/// refused.
+pub fn cutover(request: &CutoverRequest<'_>) -> u8 {
+    match run_cutover(request) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+fn run_cutover(r: &CutoverRequest<'_>) -> Result<u8, MigrateError> {
+    let region = puntos::phone::region(r.region).map_err(MigrateError::Settings)?;
+    let at =
+        r.at.map(|t| {
+            puntos::eval::parse_instant(t).map_err(|e| MigrateError::Settings(format!("--at: {e}")))
+        })
+        .transpose()?;
+    let plan_settings = PlanSettings {
+        region,
+        phone_policy: r.policy,
+    };
+    let folder = OutFolder::create(r.out)?;
+    let mut rejects = folder.rejects()?;
+    let plan = plan_identities(r.export, &plan_settings, &mut |j| rejects.push(&j))?;
+    let result = cutover_export(r.export, &mut |j| rejects.push(&j))?;
+    rejects.finish()?;
+    folder.identities(&plan.rows)?;
+    folder.cutover(&result.cards, &card_accounts(&plan))?;
+    outln!("{}", result.to_text().trim_end());
+    outln!(
+        "\nwrote {}, {} and {}",
+        folder.path("cutover.csv").display(),
+        folder.path("identity.csv").display(),
+        folder.path("rejects.csv").display()
+    );
+    if !result.conserved() {
+        eprintln!("error: the final balances are not the snapshot plus what came after it");
+        return Ok(1);
+    }
+    let Some(db) = r.db else { return Ok(0) };
+    let Some(at) = at.or(result.moment) else {
+        return Err(MigrateError::Settings(
+            "the export has no moment to open accounts at: give --at".to_string(),
+        ));
+    };
+    let accounts = puntos::migrate::load::accounts(r.export, region, &plan, &result, at)?;
+    let mut ledger = match crate::db::bare_ledger(db) {
+        Ok(ledger) => ledger,
+        Err(code) => return Ok(code),
+    };
+    let (mut opened, mut unchanged) = (0, 0);
+    for chunk in accounts.chunks(LOAD_CHUNK) {
+        match ledger.open_migrated(chunk, at) {
+            Ok(done) => {
+                opened += done.opened;
+                unchanged += done.unchanged;
+            }
+            Err(e) => {
+                eprintln!("error: {e}; {opened} accounts were opened before it");
+                return Ok(1);
+            }
+        }
+    }
+    outln!(
+        "loaded into {}: {opened} accounts opened, {unchanged} already there unchanged",
+        crate::database::shown(db)
+    );
+    Ok(0)
+}
+
+/// Accounts opened per unit of work when loading.
+const LOAD_CHUNK: usize = 10_000;

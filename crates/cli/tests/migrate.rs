@@ -172,3 +172,48 @@ fn reconcile_classifies_every_difference_and_checks_conservation() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn cutover_loads_the_accounts_once_into_a_sqlite_ledger() {
+    let out = scratch("cutover");
+    let out_arg = out.to_string_lossy().to_string();
+    std::fs::create_dir_all(&out).unwrap();
+    let db = out.join("ledger.db").to_string_lossy().to_string();
+    let first = run(&[
+        "migrate",
+        "cutover",
+        "tests/legacy/small",
+        "--out",
+        &out_arg,
+        "--db",
+        &db,
+    ]);
+    check("migrate-cutover.out", &first.replace(&out_arg, "OUT"));
+    check(
+        "migrate-cutover.csv",
+        &std::fs::read_to_string(out.join("cutover.csv")).unwrap(),
+    );
+    let second = run(&[
+        "migrate",
+        "cutover",
+        "tests/legacy/small",
+        "--out",
+        &out_arg,
+        "--db",
+        &db,
+    ]);
+    assert!(
+        second.contains("0 accounts opened, 15 already there unchanged"),
+        "{second}"
+    );
+    let verified = run(&["verify", "--db", &db]);
+    assert!(verified.starts_with("exit 0\n"), "{verified}");
+    assert!(
+        verified.contains("journal intact: 10 entries"),
+        "{verified}"
+    );
+    let account = run(&["account", "--db", &db, "legacy:P008"]);
+    assert!(account.contains("account +79261112233"), "{account}");
+    assert!(account.contains("balance 100 points"), "{account}");
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -71,6 +71,15 @@ pub struct Incoming {
     pub transaction: Transaction,
 }
 
+/// What [`Ledger::open_migrated`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Opened {
+    /// Accounts opened.
+    pub opened: u64,
+    /// Accounts already there with the same state, left as they were.
+    pub unchanged: u64,
+}
+
 /// What [`Ledger::advance_all`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Advanced {
@@ -210,6 +219,66 @@ impl<S: Store> Ledger<S> {
             }
             session.put_account(&account)?;
             Ok(())
+        })
+    }
+
+    /// Opens accounts carried over from a legacy system, all in one unit: each lot is journaled
+    /// as an opening balance of its remaining points (so the journal explains every balance),
+    /// each card becomes an alias. An account already there with the very same state is left
+    /// as it is, so loading a migration twice changes nothing; one there with another state,
+    /// or an alias leading elsewhere, is refused and the unit writes nothing.
+    pub fn open_migrated(
+        &mut self,
+        accounts: &[AccountState],
+        at: DateTime<FixedOffset>,
+    ) -> Result<Opened, LedgerError> {
+        self.store.atomically(|session| {
+            let mut opened = Opened::default();
+            let mut entries = Vec::new();
+            for given in accounts {
+                let mut account = given.clone();
+                for card in &account.cards {
+                    if !account.aliases.contains(&card.number) {
+                        account.aliases.push(card.number.clone());
+                    }
+                }
+                match session.account(&account.id)? {
+                    Some(stored) if stored == account => {
+                        opened.unchanged += 1;
+                        continue;
+                    }
+                    Some(_) => return Err(LedgerError::AccountExists(account.id.clone())),
+                    None => {}
+                }
+                for alias in &account.aliases {
+                    if let Some(owner) = session.account(alias)? {
+                        return Err(LedgerError::CardTaken {
+                            card: alias.clone(),
+                            account: owner.id,
+                        });
+                    }
+                }
+                for lot in &account.lots {
+                    entries.push(JournalEntry {
+                        seq: 0,
+                        account: account.id.clone(),
+                        at,
+                        transaction: None,
+                        kind: EntryKind::Opening,
+                        lot: Some(lot.id.clone()),
+                        points: lot.remaining,
+                        note: format!("opening balance: {}", lot.source),
+                        previous: String::new(),
+                        hash: String::new(),
+                    });
+                }
+                session.put_account(&account)?;
+                opened.opened += 1;
+            }
+            let head = session.journal_head()?;
+            let bodies = chain::seal_encoded(&mut entries, head);
+            session.append_journal_encoded(&entries, &bodies)?;
+            Ok(opened)
         })
     }
 

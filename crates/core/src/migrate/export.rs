@@ -111,6 +111,11 @@ impl<'r> Row<'r> {
             .map_or("", str::trim)
     }
 
+    /// The file, as rejections name it.
+    pub fn file(&self) -> &'r str {
+        self.file
+    }
+
     /// A rejection of this row.
     pub fn reject(&self, column: Option<&'static str>, reason: impl Into<String>) -> Reject {
         Reject {

@@ -9,8 +9,10 @@
 //! Identity resolution, balance reconciliation and the cutover build on the same reader
 //! ([`export`]) and typed rows ([`rows`]).
 
+pub mod cutover;
 pub mod export;
 pub mod identity;
+pub mod load;
 pub mod profile;
 pub mod reconcile;
 pub mod rows;

@@ -29,31 +29,53 @@ pub(super) enum Seen {
     First,
     /// On a row with the very same fields.
     Exact,
-    /// On a row with other fields: the line of the first.
-    Conflicting(u64),
+    /// On a row with other fields: where the first is (`on line 7`, or `on
+    /// transactions.csv line 7` when it is in another file).
+    Conflicting(String),
 }
 
-/// Keys of one kind seen so far, each with the hash of its first row's fields and its line.
+/// Where a key was first seen: the hash of its row's fields, its file (an index into
+/// [`Keys::files`]) and its line.
+type First = (u64, usize, u64);
+
+/// Keys of one kind seen so far, in one file or several (a history and its delta), each with
+/// where it was first seen.
 #[derive(Default)]
-pub(super) struct Keys(HashMap<Box<str>, (u64, u64)>);
+pub(super) struct Keys {
+    first: HashMap<Box<str>, First>,
+    files: Vec<String>,
+}
 
 impl Keys {
     /// Records `key` of `row`.
     pub(super) fn see(&mut self, key: &str, row: &Row<'_>) -> Seen {
         let payload = payload_hash(row);
-        match self.0.get(key) {
+        let file = match self.files.iter().position(|f| f == row.file()) {
+            Some(i) => i,
             None => {
-                self.0.insert(key.into(), (payload, row.line));
+                self.files.push(row.file().to_string());
+                self.files.len() - 1
+            }
+        };
+        match self.first.get(key) {
+            None => {
+                self.first.insert(key.into(), (payload, file, row.line));
                 Seen::First
             }
-            Some(&(first, _)) if first == payload => Seen::Exact,
-            Some(&(_, line)) => Seen::Conflicting(line),
+            Some(&(first, _, _)) if first == payload => Seen::Exact,
+            Some(&(_, first_file, line)) if first_file == file => {
+                Seen::Conflicting(format!("on line {line}"))
+            }
+            Some(&(_, first_file, line)) => Seen::Conflicting(format!(
+                "on {} line {line}",
+                self.files.get(first_file).map_or("", String::as_str)
+            )),
         }
     }
 
     /// Whether `key` was seen.
     pub(super) fn contains(&self, key: &str) -> bool {
-        self.0.contains_key(key)
+        self.first.contains_key(key)
     }
 }
 
@@ -74,9 +96,9 @@ pub(super) fn keep_first(
             profile.exact_duplicates += 1;
             Ok(false)
         }
-        Seen::Conflicting(line) => Err(row.reject(
+        Seen::Conflicting(first) => Err(row.reject(
             Some(key),
-            format!("{id} again, with other fields than on line {line} (that row is kept)"),
+            format!("{id} again, with other fields than {first} (that row is kept)"),
         )),
     }
 }

@@ -1,0 +1,269 @@
+//! The cutover: the legacy snapshot plus everything after it, applied once. Balances exported
+//! on day 0 are stale on day 1, so each card's final balance is its snapshot balance plus the
+//! net points of the transactions after its snapshot's `as_of`: those of the history file and
+//! of `delta/transactions.csv`. A transaction id in both counts once; the same id with other
+//! fields is a conflict, reported as a rejected row and not applied. A delta row dated at or
+//! before the snapshot is rejected too: the snapshot already counts what happened by then.
+//! Final balances are compared with the legacy system's own cutover balances
+//! (`delta/balances.csv`) when it could export them.
+
+use super::export::{ExportFile, Reject};
+use super::profile::FileProfile;
+use super::rows::{BalanceRow, TxRow};
+use super::scan::{keep_first, read_file, Keys};
+use super::MigrateError;
+use chrono::{DateTime, FixedOffset};
+use indexmap::IndexMap;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::path::Path;
+
+/// One card at cutover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardCutover {
+    /// The card.
+    pub card_no: String,
+    /// Its snapshot balance (zero without a balance row).
+    pub snapshot: Decimal,
+    /// Net points after the snapshot.
+    pub delta: Decimal,
+    /// `snapshot + delta`: the balance the new system opens with.
+    pub final_balance: Decimal,
+    /// The legacy system's balance at cutover, when exported.
+    pub legacy_cutover: Option<Decimal>,
+    /// `legacy_cutover - final_balance`, when there is one.
+    pub difference: Option<Decimal>,
+}
+
+/// The cutover of a legacy export.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cutover {
+    /// Cards with a balance row in file order, then cards known only from later rows.
+    pub cards: Vec<CardCutover>,
+    /// The sum of snapshot balances.
+    pub snapshot_total: Decimal,
+    /// Transactions applied after the snapshot: rows and net points.
+    pub applied: (u64, Decimal),
+    /// Delta rows that repeat a row of the history (or of the delta) exactly: counted once.
+    pub already_in_history: u64,
+    /// The sum of final balances.
+    pub final_total: Decimal,
+    /// Cards whose final balance equals the legacy cutover balance, and cards whose does not.
+    pub compared: (u64, u64),
+    /// The cutover moment: the latest of the snapshot, the transactions applied after it and
+    /// the legacy cutover balances (none for an empty export).
+    pub moment: Option<DateTime<FixedOffset>>,
+    /// How the rows of each file were accounted for.
+    pub files: Vec<FileProfile>,
+}
+
+impl Cutover {
+    /// Whether the totals add up: final = snapshot + applied.
+    pub fn conserved(&self) -> bool {
+        self.final_total == self.snapshot_total + self.applied.1
+    }
+
+    /// The summary for a person.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let _ = writeln!(out, "Cutover\n");
+        let _ = writeln!(
+            out,
+            "snapshot {} + {} transactions after it ({} points) = final {}: {}",
+            self.snapshot_total,
+            self.applied.0,
+            self.applied.1,
+            self.final_total,
+            if self.conserved() {
+                "conserved"
+            } else {
+                "NOT CONSERVED"
+            }
+        );
+        let _ = writeln!(
+            out,
+            "delta rows already in the history, counted once: {}",
+            self.already_in_history
+        );
+        let (matched, mismatched) = self.compared;
+        let _ = writeln!(
+            out,
+            "against the legacy cutover balances: {matched} cards match, {mismatched} differ"
+        );
+        for c in self
+            .cards
+            .iter()
+            .filter(|c| c.difference.is_some_and(|d| !d.is_zero()))
+        {
+            let _ = writeln!(
+                out,
+                "  {}: final {}, legacy {}, difference {}",
+                c.card_no,
+                c.final_balance,
+                c.legacy_cutover.unwrap_or_default(),
+                c.difference.unwrap_or_default()
+            );
+        }
+        for f in &self.files {
+            let _ = writeln!(
+                out,
+                "{}: {} rows: {} exact duplicates, {} rejected",
+                f.file, f.rows, f.exact_duplicates, f.rejected
+            );
+        }
+        out
+    }
+}
+
+/// A card's snapshot and what comes after it.
+#[derive(Default)]
+struct Card {
+    snapshot: Option<(Decimal, DateTime<FixedOffset>)>,
+    delta: Decimal,
+    legacy_cutover: Option<Decimal>,
+}
+
+/// Computes the cutover of the export in `folder`, handing rejected rows to `rejects`.
+pub fn cutover(
+    folder: &Path,
+    rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
+) -> Result<Cutover, MigrateError> {
+    let mut cards: IndexMap<String, Card> = IndexMap::new();
+    let mut keys = Keys::default();
+    let balance_file = read_file(
+        folder,
+        ExportFile::Balances,
+        "balances.csv",
+        rejects,
+        |row, p| {
+            let b = BalanceRow::read(row)?;
+            if keep_first(&mut keys, "card_no", b.card_no, row, p)? {
+                cards.entry(b.card_no.to_string()).or_default().snapshot =
+                    Some((b.balance, b.as_of));
+            }
+            Ok(())
+        },
+    )?;
+    let snapshot_moment = cards.values().filter_map(|c| c.snapshot.map(|s| s.1)).max();
+    let as_of_of = |cards: &IndexMap<String, Card>, card: &str| {
+        cards
+            .get(card)
+            .and_then(|c| c.snapshot.map(|s| s.1))
+            .or(snapshot_moment)
+    };
+
+    let mut ids = Keys::default();
+    let mut applied = (0u64, Decimal::ZERO);
+    let mut moment = snapshot_moment;
+    let mut files = vec![balance_file];
+    let history = read_file(
+        folder,
+        ExportFile::Transactions,
+        "transactions.csv",
+        rejects,
+        |row, p| {
+            let t = TxRow::read(row)?;
+            if keep_first(&mut ids, "tx_id", t.tx_id, row, p)?
+                && as_of_of(&cards, t.card_no).is_some_and(|a| t.occurred_at > a)
+            {
+                let net = t.points_earned - t.points_redeemed;
+                cards.entry(t.card_no.to_string()).or_default().delta += net;
+                applied.0 += 1;
+                applied.1 += net;
+                moment = moment.max(Some(t.occurred_at));
+            }
+            Ok(())
+        },
+    )?;
+    files.push(history);
+
+    let delta = folder.join("delta");
+    let mut already_in_history = 0;
+    if delta.join(ExportFile::Transactions.file_name()).is_file() {
+        let delta_file = read_file(
+            &delta,
+            ExportFile::Transactions,
+            "delta/transactions.csv",
+            rejects,
+            |row, p| {
+                let t = TxRow::read(row)?;
+                if !keep_first(&mut ids, "tx_id", t.tx_id, row, p)? {
+                    already_in_history += 1;
+                    return Ok(());
+                }
+                if let Some(as_of) = as_of_of(&cards, t.card_no).filter(|a| t.occurred_at <= *a) {
+                    return Err(row.reject(
+                        Some("occurred_at"),
+                        format!(
+                            "{} is not after the snapshot ({}): the snapshot already counts it",
+                            t.occurred_at.to_rfc3339(),
+                            as_of.to_rfc3339()
+                        ),
+                    ));
+                }
+                let net = t.points_earned - t.points_redeemed;
+                cards.entry(t.card_no.to_string()).or_default().delta += net;
+                applied.0 += 1;
+                applied.1 += net;
+                moment = moment.max(Some(t.occurred_at));
+                Ok(())
+            },
+        )?;
+        files.push(delta_file);
+    }
+    if delta.join(ExportFile::Balances.file_name()).is_file() {
+        let mut keys = Keys::default();
+        let legacy_file = read_file(
+            &delta,
+            ExportFile::Balances,
+            "delta/balances.csv",
+            rejects,
+            |row, p| {
+                let b = BalanceRow::read(row)?;
+                if keep_first(&mut keys, "card_no", b.card_no, row, p)? {
+                    cards
+                        .entry(b.card_no.to_string())
+                        .or_default()
+                        .legacy_cutover = Some(b.balance);
+                    moment = moment.max(Some(b.as_of));
+                }
+                Ok(())
+            },
+        )?;
+        files.push(legacy_file);
+    }
+
+    let cards: Vec<CardCutover> = cards
+        .into_iter()
+        .map(|(card_no, c)| {
+            let snapshot = c.snapshot.map_or(Decimal::ZERO, |s| s.0);
+            let final_balance = (snapshot + c.delta).normalize();
+            CardCutover {
+                card_no,
+                snapshot,
+                delta: c.delta,
+                final_balance,
+                legacy_cutover: c.legacy_cutover,
+                difference: c.legacy_cutover.map(|l| (l - final_balance).normalize()),
+            }
+        })
+        .collect();
+    let compared = cards
+        .iter()
+        .fold((0, 0), |(same, other), c| match c.difference {
+            Some(d) if d.is_zero() => (same + 1, other),
+            Some(_) => (same, other + 1),
+            None => (same, other),
+        });
+    Ok(Cutover {
+        snapshot_total: cards.iter().map(|c| c.snapshot).sum(),
+        final_total: cards.iter().map(|c| c.final_balance).sum(),
+        cards,
+        applied,
+        already_in_history,
+        compared,
+        moment,
+        files,
+    })
+}

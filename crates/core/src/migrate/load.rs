@@ -1,0 +1,231 @@
+//! The migrated accounts, built from the identity plan and the cutover, and loaded into a
+//! ledger: one account per new key, with its customer's profile (the master's, for a person
+//! registered twice), every card as a card, every legacy customer id as an alias
+//! (`legacy:P001`), one opening lot holding its cards' final balances, and the legacy purchases
+//! and refunds as its purchase history (so spend windows and tiers read them from day one).
+
+use super::cutover::Cutover;
+use super::export::{ExportFile, Reject};
+use super::identity::{IdentityPlan, Party};
+use super::rows::{CardRow, CardStatus, CustomerRow, TxKind, TxRow};
+use super::scan::{keep_first, read_file, Keys};
+use super::MigrateError;
+use crate::eval::{Consent, Customer};
+use crate::ledger::{AccountState, Card, Lot};
+use crate::phone::{classify, PhoneClass};
+use chrono::{DateTime, FixedOffset};
+use indexmap::IndexMap;
+use rlibphonenumber::enums::Region;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Rows a step already reported: the loader reads the files again and drops them.
+fn ignore(_: Reject) -> Result<(), MigrateError> {
+    Ok(())
+}
+
+/// The alias a legacy customer id becomes (a namespace of its own, apart from card numbers).
+pub fn legacy_alias(customer_id: &str) -> String {
+    format!("legacy:{customer_id}")
+}
+
+/// Builds the migrated accounts of the export in `folder`: `plan` says which account each
+/// customer and card lands in, `cutover` each card's final balance; `at` is the cutover moment
+/// (the opening lots' date).
+pub fn accounts(
+    folder: &Path,
+    region: Region,
+    plan: &IdentityPlan,
+    cutover: &Cutover,
+    at: DateTime<FixedOffset>,
+) -> Result<Vec<AccountState>, MigrateError> {
+    let mut accounts: IndexMap<String, AccountState> = IndexMap::new();
+    let mut account_of_card: HashMap<&str, &str> = HashMap::new();
+    // The customer whose profile an account takes: its first customer not merged into another.
+    let mut profile_of: HashMap<&str, &str> = HashMap::new();
+    for row in &plan.rows {
+        let account = accounts
+            .entry(row.account.clone())
+            .or_insert_with(|| AccountState {
+                id: row.account.clone(),
+                customer: Customer {
+                    id: row.account.clone(),
+                    ..Customer::default()
+                },
+                as_of: Some(at),
+                ..AccountState::default()
+            });
+        match row.party {
+            Party::Customer => {
+                account.aliases.push(legacy_alias(&row.legacy_id));
+                if !row.action.starts_with("merged into") {
+                    profile_of
+                        .entry(row.account.as_str())
+                        .or_insert(row.legacy_id.as_str());
+                }
+            }
+            Party::Card => {
+                account_of_card.insert(row.legacy_id.as_str(), row.account.as_str());
+            }
+        }
+    }
+    let profiles: HashMap<&str, &str> = profile_of.iter().map(|(a, c)| (*c, *a)).collect();
+
+    let mut keys = Keys::default();
+    read_file(
+        folder,
+        ExportFile::Customers,
+        "customers.csv",
+        &mut ignore,
+        |row, p| {
+            let c = CustomerRow::read(row)?;
+            if !keep_first(&mut keys, "customer_id", c.customer_id, row, p)? {
+                return Ok(());
+            }
+            let Some(account) = profiles
+                .get(c.customer_id)
+                .and_then(|a| accounts.get_mut(*a))
+            else {
+                return Ok(());
+            };
+            let phone = classify(c.phone, region);
+            let mut consents = std::collections::BTreeMap::new();
+            let given = c.created_at.unwrap_or(at);
+            for (channel, flag) in [("sms", c.sms_opt_in), ("email", c.email_opt_in)] {
+                if let Some(granted) = flag {
+                    consents.insert(channel.to_string(), Consent { granted, at: given });
+                }
+            }
+            account.customer = Customer {
+                id: account.id.clone(),
+                name: c.full_name.to_string(),
+                phones: match (phone.class, phone.e164) {
+                    (
+                        PhoneClass::Mobile | PhoneClass::Foreign | PhoneClass::NotMobile,
+                        Some(e164),
+                    ) => {
+                        vec![e164]
+                    }
+                    _ => Vec::new(),
+                },
+                email: c.email.to_string(),
+                consents,
+                birth_date: c.birth_date,
+                enrolled_at: c.created_at.map(|t| t.date_naive()),
+                status: c.status.to_string(),
+                attributes: std::collections::BTreeMap::new(),
+            };
+            Ok(())
+        },
+    )?;
+
+    let mut keys = Keys::default();
+    read_file(
+        folder,
+        ExportFile::Cards,
+        "cards.csv",
+        &mut ignore,
+        |row, p| {
+            let c = CardRow::read(row)?;
+            if !keep_first(&mut keys, "card_no", c.card_no, row, p)? {
+                return Ok(());
+            }
+            if let Some(account) = account_of_card
+                .get(c.card_no)
+                .and_then(|a| accounts.get_mut(*a))
+            {
+                account.cards.push(Card {
+                    number: c.card_no.to_string(),
+                    status: match c.status {
+                        CardStatus::Active => crate::ledger::CardStatus::Active,
+                        CardStatus::Blocked => crate::ledger::CardStatus::Blocked,
+                        CardStatus::Lost => crate::ledger::CardStatus::Lost,
+                    },
+                    issued: c.issued_at.map(|t| t.date_naive()),
+                });
+            }
+            Ok(())
+        },
+    )?;
+
+    // Final balances, cards of unknown owners keying accounts of their own.
+    let mut balances: IndexMap<String, Decimal> = IndexMap::new();
+    for card in &cutover.cards {
+        let account = account_of_card
+            .get(card.card_no.as_str())
+            .map_or_else(|| format!("card:{}", card.card_no), |a| a.to_string());
+        if !accounts.contains_key(&account) {
+            accounts.insert(
+                account.clone(),
+                AccountState {
+                    id: account.clone(),
+                    customer: Customer {
+                        id: account.clone(),
+                        ..Customer::default()
+                    },
+                    aliases: vec![card.card_no.clone()],
+                    as_of: Some(at),
+                    ..AccountState::default()
+                },
+            );
+        }
+        *balances.entry(account).or_default() += card.final_balance;
+    }
+    for (account, balance) in balances {
+        if let Some(state) = accounts.get_mut(&account).filter(|_| !balance.is_zero()) {
+            state.lots.push(Lot {
+                id: format!("{account}#opening"),
+                source: "legacy balance at cutover".to_string(),
+                points: balance,
+                remaining: balance,
+                earned_at: at,
+                available_at: None,
+                expires_at: None,
+                expired: Decimal::ZERO,
+                reversed: Decimal::ZERO,
+                pending: false,
+                expiry_notified: false,
+            });
+        }
+    }
+
+    // Purchases and refunds, history and delta, each id once.
+    let mut ids = Keys::default();
+    let delta = folder.join("delta");
+    let mut sources = vec![(folder.to_path_buf(), "transactions.csv")];
+    if delta.join(ExportFile::Transactions.file_name()).is_file() {
+        sources.push((delta, "delta/transactions.csv"));
+    }
+    for (source, label) in sources {
+        read_file(
+            &source,
+            ExportFile::Transactions,
+            label,
+            &mut ignore,
+            |row, p| {
+                let t = TxRow::read(row)?;
+                if !keep_first(&mut ids, "tx_id", t.tx_id, row, p)? {
+                    return Ok(());
+                }
+                let sign = match t.kind {
+                    TxKind::Purchase => Decimal::ONE,
+                    TxKind::Refund => Decimal::NEGATIVE_ONE,
+                    _ => return Ok(()),
+                };
+                let account = account_of_card
+                    .get(t.card_no)
+                    .map_or_else(|| format!("card:{}", t.card_no), |a| a.to_string());
+                if let (Some(state), Some(amount)) = (accounts.get_mut(&account), t.amount) {
+                    state.history.push((t.occurred_at, sign * amount));
+                }
+                Ok(())
+            },
+        )?;
+    }
+    let mut accounts: Vec<AccountState> = accounts.into_values().collect();
+    for a in &mut accounts {
+        a.history.sort_by_key(|(t, _)| *t);
+    }
+    Ok(accounts)
+}

@@ -1,0 +1,131 @@
+//! Loading the migrated accounts of `tests/legacy/small` into a ledger: every account of the
+//! identity plan (and the card with a balance but no card row) opened with one opening lot
+//! holding its cards' final balances, journaled; a second load changes nothing. Balances were
+//! worked out by hand from the cutover's figures.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use chrono::DateTime;
+use puntos::ledger::{Ledger, MemoryStore, Session, SqliteStore, Store};
+use puntos::migrate::cutover::cutover;
+use puntos::migrate::identity::{plan, PhonePolicy, PlanSettings};
+use puntos::migrate::load::accounts;
+use puntos::phone::region;
+use puntos::{Decimal, Versions};
+use std::path::PathBuf;
+
+fn migrated() -> Vec<puntos::ledger::AccountState> {
+    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/legacy/small");
+    let ru = region("RU").unwrap();
+    let settings = PlanSettings {
+        region: ru,
+        phone_policy: PhonePolicy::EarliestRegistered,
+    };
+    let identities = plan(&folder, &settings, &mut |_| Ok(())).unwrap();
+    let cut = cutover(&folder, &mut |_| Ok(())).unwrap();
+    let at = DateTime::parse_from_rfc3339("2025-02-05T00:00:00+03:00").unwrap();
+    accounts(&folder, ru, &identities, &cut, at).unwrap()
+}
+
+fn dec(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+#[test]
+fn each_account_opens_with_its_cards_final_balances() {
+    let accounts = migrated();
+    let balances: Vec<(&str, Decimal)> = accounts
+        .iter()
+        .map(|a| (a.id.as_str(), a.balance()))
+        .collect();
+    assert_eq!(
+        balances,
+        vec![
+            ("+79123456789", dec("140")),
+            ("card:C003", dec("0")),
+            ("card:C004", dec("100")),
+            ("card:C005", dec("20")),
+            ("+79161234567", dec("85")),
+            ("card:C007", dec("15")),
+            ("+79261112233", dec("100")),
+            ("card:C010", dec("-5")),
+            ("card:C011", dec("0")),
+            ("+447911123456", dec("0")),
+            ("card:C013", dec("33")),
+            ("+79031234567", dec("0")),
+            ("card:C015", dec("300")),
+            ("card:C016", dec("0")),
+            ("card:C999", dec("10")),
+        ]
+    );
+    let total: Decimal = accounts.iter().map(|a| a.balance()).sum();
+    assert_eq!(total, dec("798"), "the cutover's final total");
+    let master = accounts.iter().find(|a| a.id == "+79261112233").unwrap();
+    assert_eq!(master.customer.name, "Dmitry Lebedev");
+    assert_eq!(master.aliases, vec!["legacy:P007", "legacy:P008"]);
+    let cards: Vec<&str> = master.cards.iter().map(|c| c.number.as_str()).collect();
+    assert_eq!(cards, vec!["C008", "C009"]);
+    assert_eq!(master.customer.phones, vec!["+79261112233"]);
+    let p001 = accounts.iter().find(|a| a.id == "+79123456789").unwrap();
+    assert_eq!(
+        p001.history
+            .iter()
+            .map(|(_, amount)| *amount)
+            .collect::<Vec<_>>(),
+        vec![dec("1500.00"), dec("355.00"), dec("-500.00"), dec("200.00")],
+        "T001, T003 (card C002), the refund T004, then the delta's T101"
+    );
+    assert!(p001.customer.consents["sms"].granted);
+}
+
+fn load_twice<S: Store>(store: S) {
+    let versions = Versions::new(vec![common::pharmacy().clone()]).unwrap();
+    let mut ledger = Ledger::new(store, versions);
+    let accounts = migrated();
+    let at = DateTime::parse_from_rfc3339("2025-02-05T00:00:00+03:00").unwrap();
+    let first = ledger.open_migrated(&accounts, at).unwrap();
+    assert_eq!((first.opened, first.unchanged), (15, 0));
+    assert_eq!(
+        ledger.verify().unwrap(),
+        Ok(10),
+        "one opening entry per non-zero balance"
+    );
+    let by_card = ledger.account("C009").unwrap().unwrap();
+    assert_eq!(
+        (by_card.id.as_str(), by_card.balance()),
+        ("+79261112233", dec("100"))
+    );
+    let by_legacy_id = ledger.account("legacy:P008").unwrap().unwrap();
+    assert_eq!(by_legacy_id.id, "+79261112233");
+
+    let second = ledger.open_migrated(&accounts, at).unwrap();
+    assert_eq!((second.opened, second.unchanged), (0, 15));
+    let journal = ledger
+        .store_mut()
+        .atomically(|s: &mut dyn Session| s.journal(None, 0, 1000))
+        .unwrap();
+    assert_eq!(journal.len(), 10, "a second load journals nothing");
+    let audit = puntos::ledger::audit(ledger.store_mut()).unwrap();
+    assert!(audit.differences.is_empty(), "{:?}", audit.differences);
+
+    // The same id with another state is refused, and the unit writes nothing.
+    let mut changed = accounts.clone();
+    changed[0].lots[0].remaining = dec("1");
+    changed[0].lots[0].points = dec("1");
+    assert!(ledger.open_migrated(&changed, at).is_err());
+}
+
+#[test]
+fn loading_twice_changes_nothing_in_memory() {
+    load_twice(MemoryStore::new());
+}
+
+#[test]
+fn loading_twice_changes_nothing_in_sqlite() {
+    let path = std::env::temp_dir().join(format!("puntos-migrate-load-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    load_twice(SqliteStore::open(&path).unwrap());
+    let _ = std::fs::remove_file(&path);
+}
