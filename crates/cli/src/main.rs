@@ -318,6 +318,25 @@ enum MigrateCommand {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Every step in one go: profile, identities, reconciliation, cutover; the invariants and
+    /// the quality gates of --config checked; then, if all pass, the accounts loaded. A rerun
+    /// writes the same files and resumes an interrupted load.
+    #[command(after_help = EXIT_CODES)]
+    Run {
+        /// The export folder.
+        export: std::path::PathBuf,
+        /// Settings and quality gates (TOML: region, phone_conflict, expiry_months,
+        /// rounding_tolerance, [gates]).
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+        /// The ledger to load into (default: ledger.db in --out), or a `postgres://` URL.
+        #[arg(long)]
+        db: Option<String>,
+        /// The folder for summary.json, identity.csv, reconciliation.csv, cutover.csv and
+        /// rejects.csv.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 /// `--phone-conflict`: who keeps a shared phone.
@@ -527,6 +546,15 @@ fn main() -> ExitCode {
             db: db.as_deref(),
             out: &out,
         }),
+        Command::Migrate {
+            command:
+                MigrateCommand::Run {
+                    export,
+                    config,
+                    db,
+                    out,
+                },
+        } => migrate::run(&export, config.as_deref(), db.as_deref(), &out),
         Command::Explain { code } => explain(&code),
     };
     ExitCode::from(code)

@@ -7,6 +7,7 @@ use puntos::migrate::export::Reject;
 use puntos::migrate::identity::{plan as plan_identities, Identity, PhonePolicy, PlanSettings};
 use puntos::migrate::profile::{profile as profile_export, ProfileSettings};
 use puntos::migrate::reconcile::{reconcile as reconcile_export, CardBalance, ReconcileSettings};
+use puntos::migrate::run::{run as run_steps, RunSettings};
 use puntos::migrate::MigrateError;
 use puntos::Decimal;
 use std::collections::HashMap;
@@ -427,12 +428,25 @@ fn run_cutover(r: &CutoverRequest<'_>) -> Result<u8, MigrateError> {
         return Ok(1);
     }
     let Some(db) = r.db else { return Ok(0) };
+    load(r.export, region, &plan, &result, at, db)
+}
+
+/// Builds the migrated accounts and opens them in the ledger `db`, 10,000 to a unit; exit 1
+/// when the ledger refuses them.
+fn load(
+    export: &Path,
+    region: puntos::phone::Region,
+    plan: &puntos::migrate::identity::IdentityPlan,
+    result: &puntos::migrate::cutover::Cutover,
+    at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    db: &str,
+) -> Result<u8, MigrateError> {
     let Some(at) = at.or(result.moment) else {
         return Err(MigrateError::Settings(
             "the export has no moment to open accounts at: give --at".to_string(),
         ));
     };
-    let accounts = puntos::migrate::load::accounts(r.export, region, &plan, &result, at)?;
+    let accounts = puntos::migrate::load::accounts(export, region, plan, result, at)?;
     let mut ledger = match crate::db::bare_ledger(db) {
         Ok(ledger) => ledger,
         Err(code) => return Ok(code),
@@ -459,3 +473,68 @@ fn run_cutover(r: &CutoverRequest<'_>) -> Result<u8, MigrateError> {
 
 /// Accounts opened per unit of work when loading.
 const LOAD_CHUNK: usize = 10_000;
+
+/// `puntos migrate run`: every step, the invariants and quality gates checked, then, if all
+/// pass, the accounts loaded into `db` (default: `ledger.db` in `out`). Writes summary.json,
+/// identity.csv, reconciliation.csv, cutover.csv and rejects.csv. Exit 1 when an invariant or
+/// gate fails (nothing is loaded) or the load is refused. A rerun resumes an interrupted load.
+pub fn run(export: &Path, config: Option<&Path>, db: Option<&str>, out: &Path) -> u8 {
+    match run_all(export, config, db, out) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+fn run_all(
+    export: &Path,
+    config: Option<&Path>,
+    db: Option<&str>,
+    out: &Path,
+) -> Result<u8, MigrateError> {
+    let settings = match config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| MigrateError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            RunSettings::from_toml(&text)
+                .map_err(|e| MigrateError::Settings(format!("{}: {e}", path.display())))?
+        }
+        None => RunSettings::default(),
+    };
+    let result = run_steps(export, &settings)?;
+    let folder = OutFolder::create(out)?;
+    let mut rejects = folder.rejects()?;
+    for r in &result.rejects {
+        rejects.push(r)?;
+    }
+    rejects.finish()?;
+    folder.identities(&result.plan.rows)?;
+    let accounts = card_accounts(&result.plan);
+    folder.reconciliation(&result.reconciliation.cards, &accounts)?;
+    folder.cutover(&result.cutover.cards, &accounts)?;
+    let json = serde_json::to_string_pretty(&result.summary)
+        .map_err(|e| MigrateError::Settings(format!("the summary as JSON: {e}")))?;
+    folder.write("summary.json", &(json + "\n"))?;
+    outln!("{}", result.summary.to_text().trim_end());
+    outln!(
+        "\nwrote summary.json, identity.csv, reconciliation.csv, cutover.csv and rejects.csv to {}",
+        out.display()
+    );
+    if !result.summary.passed() {
+        eprintln!("error: an invariant or quality gate failed (see above); nothing was loaded");
+        return Ok(1);
+    }
+    let default_db = folder.path("ledger.db").to_string_lossy().to_string();
+    load(
+        export,
+        settings.region,
+        &result.plan,
+        &result.cutover,
+        None,
+        db.unwrap_or(&default_db),
+    )
+}

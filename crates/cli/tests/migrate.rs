@@ -217,3 +217,78 @@ fn cutover_loads_the_accounts_once_into_a_sqlite_ledger() {
     assert!(account.contains("balance 100 points"), "{account}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn run_checks_invariants_and_gates_then_loads_and_a_rerun_changes_nothing() {
+    let out = scratch("run");
+    let out_arg = out.to_string_lossy().to_string();
+    std::fs::create_dir_all(&out).unwrap();
+    let config = out.join("migrate.toml");
+    std::fs::write(
+        &config,
+        "expiry_months = 12\n[gates]\nmax_invalid_phones_percent = 20\nmax_unexplained_points = 27\n",
+    )
+    .unwrap();
+    let config_arg = config.to_string_lossy().to_string();
+    let args = [
+        "migrate",
+        "run",
+        "tests/legacy/small",
+        "--config",
+        &config_arg,
+        "--out",
+        &out_arg,
+    ];
+    let first = run(&args);
+    check("migrate-run.out", &first.replace(&out_arg, "OUT"));
+    let files = [
+        "summary.json",
+        "identity.csv",
+        "reconciliation.csv",
+        "cutover.csv",
+        "rejects.csv",
+    ];
+    let written: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(out.join(f)).unwrap())
+        .collect();
+    let second = run(&args);
+    assert!(
+        second.contains("0 accounts opened, 15 already there unchanged"),
+        "{second}"
+    );
+    for (file, before) in files.iter().zip(&written) {
+        assert_eq!(
+            &std::fs::read_to_string(out.join(file)).unwrap(),
+            before,
+            "{file} changed"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_failing_gate_stops_the_run_before_anything_is_loaded() {
+    let out = scratch("gates");
+    let out_arg = out.to_string_lossy().to_string();
+    std::fs::create_dir_all(&out).unwrap();
+    let config = out.join("migrate.toml");
+    std::fs::write(&config, "[gates]\nmax_conflicting_duplicates = 0\n").unwrap();
+    let output = run(&[
+        "migrate",
+        "run",
+        "tests/legacy/small",
+        "--config",
+        &config.to_string_lossy(),
+        "--out",
+        &out_arg,
+    ]);
+    assert!(output.starts_with("exit 1\n"), "{output}");
+    assert!(
+        output.contains("FAILED conflicting duplicate keys: 5, at most 0"),
+        "{output}"
+    );
+    assert!(output.contains("nothing was loaded"), "{output}");
+    assert!(!out.join("ledger.db").exists());
+    let _ = std::fs::remove_dir_all(&out);
+}

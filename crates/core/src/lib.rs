@@ -31,6 +31,7 @@ pub mod program;
 pub mod scenario;
 pub mod schema;
 pub mod synth;
+mod toml_exact;
 pub mod types;
 pub mod versions;
 

@@ -4,7 +4,9 @@
 //! Google's libphonenumber with its numbering-plan metadata: a number is accepted only if it is
 //! a valid number of its country, not merely a string of digits.
 
-use rlibphonenumber::enums::{PhoneNumberType, Region};
+use rlibphonenumber::enums::PhoneNumberType;
+/// A region of the numbering plan (ISO 3166 two-letter code); read one with [`region`].
+pub use rlibphonenumber::enums::Region;
 use rlibphonenumber::{PhoneNumberFormat, PHONE_NUMBER_UTIL};
 use serde::{Deserialize, Deserializer, Serialize};
 

@@ -16,6 +16,7 @@ pub mod load;
 pub mod profile;
 pub mod reconcile;
 pub mod rows;
+pub mod run;
 mod scan;
 
 use std::path::PathBuf;

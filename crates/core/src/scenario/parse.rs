@@ -4,7 +4,6 @@ use super::expect::Expect;
 use super::{Scenario, ScenarioStep};
 use serde::Deserialize;
 use serde_json::Value;
-use toml_edit::visit_mut::{self, VisitMut};
 
 /// A parsed scenario file.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,13 +59,7 @@ struct StepSpec {
 /// Parses a scenario file. Errors name the place: the TOML line and column, or the path of the
 /// field (`scenario[2].step[0].expect.earn`).
 pub fn parse(text: &str) -> Result<ScenarioFile, String> {
-    let mut document: toml_edit::DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| e.to_string())?;
-    ExactValues.visit_document_mut(&mut document);
-    let deserializer = toml_edit::de::Deserializer::from(document);
-    let spec: FileSpec = serde_path_to_error::deserialize(deserializer)
-        .map_err(|e| format!("{}: {}", e.path(), e.inner().message()))?;
+    let spec: FileSpec = crate::toml_exact::from_str(text)?;
     let programs = match spec.program {
         OneOrMany::One(p) => vec![p],
         OneOrMany::Many(list) => list,
@@ -133,30 +126,6 @@ pub(super) fn merge(base: &mut Value, over: &Value) {
             }
         }
         (b, o) => *b = o.clone(),
-    }
-}
-
-/// Rewrites TOML floats as their source text and date-times as RFC 3339 text, so amounts reach
-/// `Decimal` exactly and instants reach the evaluator's own parser (which names a missing
-/// offset).
-struct ExactValues;
-
-impl VisitMut for ExactValues {
-    fn visit_value_mut(&mut self, node: &mut toml_edit::Value) {
-        let replacement = match node {
-            toml_edit::Value::Float(f) => Some(
-                f.as_repr()
-                    .and_then(|r| r.as_raw().as_str())
-                    .map(|s| s.trim().replace('_', ""))
-                    .unwrap_or_else(|| f.value().to_string()),
-            ),
-            toml_edit::Value::Datetime(d) => Some(d.value().to_string()),
-            _ => None,
-        };
-        match replacement {
-            Some(text) => *node = toml_edit::Value::from(text),
-            None => visit_mut::visit_value_mut(self, node),
-        }
     }
 }
 

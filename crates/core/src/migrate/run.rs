@@ -1,0 +1,411 @@
+//! `migrate run`: every step in one go (profile, identity plan, reconciliation, cutover), the
+//! invariants checked and the quality gates applied before anything is loaded. Settings and
+//! gates come from a small TOML file:
+//!
+//! ```toml
+//! region = "RU"
+//! phone_conflict = "earliest-registered"   # or "most-cards"
+//! expiry_months = 12
+//! rounding_tolerance = 1
+//!
+//! [gates]
+//! max_invalid_phones_percent = 5      # unparseable or invalid phones, of all customers
+//! max_conflicting_duplicates = 0      # keys repeated with other fields, in every file
+//! max_unexplained_points = 100        # the absolute sum of unexplained differences
+//! max_rejected_rows_percent = 1       # rejected rows, of all rows read
+//! ```
+//!
+//! Every step is pure and every load idempotent, so a run interrupted while loading is resumed
+//! by running it again: the accounts already loaded are found unchanged.
+
+use super::cutover::{cutover, Cutover};
+use super::export::Reject;
+use super::identity::{plan, IdentityPlan, Party, PhonePolicy, PlanSettings};
+use super::profile::{profile, FileProfile, Profile, ProfileSettings};
+use super::reconcile::{reconcile, DifferenceClass, ReconcileSettings, Reconciliation};
+use super::MigrateError;
+use crate::phone::PhoneClass;
+use indexmap::IndexMap;
+use rlibphonenumber::enums::Region;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Limits that fail a run before anything is loaded; an absent limit is not checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gates {
+    /// The most customers with an unparseable or invalid phone, in percent of all customers.
+    pub max_invalid_phones_percent: Option<Decimal>,
+    /// The most keys repeated with other fields, over every file.
+    pub max_conflicting_duplicates: Option<u64>,
+    /// The most unexplained points (the absolute sum of unexplained differences).
+    pub max_unexplained_points: Option<Decimal>,
+    /// The most rejected rows, in percent of all rows read.
+    pub max_rejected_rows_percent: Option<Decimal>,
+}
+
+/// The settings file of a run, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsFile {
+    #[serde(default = "default_region")]
+    region: String,
+    #[serde(default)]
+    phone_conflict: Option<String>,
+    #[serde(default)]
+    expiry_months: Option<u32>,
+    #[serde(default)]
+    rounding_tolerance: Option<Decimal>,
+    #[serde(default)]
+    gates: Gates,
+}
+
+fn default_region() -> String {
+    "RU".to_string()
+}
+
+/// How a run reads the export and what it refuses to load.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// The region national phone numbers are read in.
+    pub region: Region,
+    /// Who keeps a shared phone.
+    pub phone_policy: PhonePolicy,
+    /// The legacy points lifetime in months, if points expired.
+    pub expiry_months: Option<u32>,
+    /// Differences under this are rounding.
+    pub rounding_tolerance: Decimal,
+    /// The quality gates.
+    pub gates: Gates,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            region: Region::RU,
+            phone_policy: PhonePolicy::EarliestRegistered,
+            expiry_months: None,
+            rounding_tolerance: Decimal::ONE,
+            gates: Gates::default(),
+        }
+    }
+}
+
+impl RunSettings {
+    /// Reads a settings file; an error names the line or field.
+    pub fn from_toml(text: &str) -> Result<RunSettings, String> {
+        let file: SettingsFile = crate::toml_exact::from_str(text)?;
+        let phone_policy = match file.phone_conflict.as_deref() {
+            None | Some("earliest-registered") => PhonePolicy::EarliestRegistered,
+            Some("most-cards") => PhonePolicy::MostCards,
+            Some(other) => {
+                return Err(format!(
+                    "phone_conflict: `{other}` is not earliest-registered or most-cards"
+                ))
+            }
+        };
+        Ok(RunSettings {
+            region: crate::phone::region(&file.region).map_err(|e| format!("region: {e}"))?,
+            phone_policy,
+            expiry_months: file.expiry_months,
+            rounding_tolerance: file.rounding_tolerance.unwrap_or(Decimal::ONE),
+            gates: file.gates,
+        })
+    }
+}
+
+/// A check that must hold, and whether it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// What is checked.
+    pub name: String,
+    /// Whether it holds.
+    pub holds: bool,
+    /// The figures behind it.
+    pub detail: String,
+}
+
+/// The machine-readable summary of a run (`summary.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// The data-quality profile.
+    pub profile: Profile,
+    /// Customers and cards per identity group.
+    pub identity: IndexMap<String, (u64, u64)>,
+    /// New accounts.
+    pub accounts: u64,
+    /// Cards and points per difference class.
+    pub differences: IndexMap<String, (u64, Decimal)>,
+    /// Legacy, recomputed and final totals.
+    pub totals: IndexMap<String, Decimal>,
+    /// The invariants.
+    pub invariants: Vec<Check>,
+    /// The quality gates.
+    pub gates: Vec<Check>,
+}
+
+impl Summary {
+    /// Whether every invariant holds and every gate passes: the run may load.
+    pub fn passed(&self) -> bool {
+        self.invariants.iter().chain(&self.gates).all(|c| c.holds)
+    }
+
+    /// The summary for a person.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let _ = writeln!(out, "Migration run\n");
+        let _ = writeln!(out, "identity groups (customers, cards):");
+        for (group, (customers, cards)) in &self.identity {
+            let _ = writeln!(out, "  {group:<22} {customers:>8} {cards:>8}");
+        }
+        let _ = writeln!(out, "  new accounts: {}", self.accounts);
+        let _ = writeln!(out, "differences (cards, points):");
+        for (class, (cards, points)) in &self.differences {
+            let _ = writeln!(out, "  {class:<22} {cards:>8} {points:>12}");
+        }
+        for (name, value) in &self.totals {
+            let _ = writeln!(out, "{name}: {value}");
+        }
+        for (title, checks) in [
+            ("invariants", &self.invariants),
+            ("quality gates", &self.gates),
+        ] {
+            let _ = writeln!(out, "{title}:");
+            if checks.is_empty() {
+                let _ = writeln!(out, "  none set");
+            }
+            for c in checks {
+                let mark = if c.holds { "ok    " } else { "FAILED" };
+                let _ = writeln!(out, "  {mark} {}: {}", c.name, c.detail);
+            }
+        }
+        out
+    }
+}
+
+/// Everything a run made.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The summary, with invariants and gates.
+    pub summary: Summary,
+    /// The identity plan.
+    pub plan: IdentityPlan,
+    /// The reconciliation.
+    pub reconciliation: Reconciliation,
+    /// The cutover.
+    pub cutover: Cutover,
+    /// Every rejected row once, in file order then line order.
+    pub rejects: Vec<Reject>,
+}
+
+/// Rejected rows of every step, each `(file, line)` once (steps read the same files).
+#[derive(Default)]
+struct RejectSet(BTreeMap<(usize, u64), Reject>);
+
+/// The export's files in reading order, for ordering rejects.
+const FILE_ORDER: [&str; 6] = [
+    "customers.csv",
+    "cards.csv",
+    "balances.csv",
+    "transactions.csv",
+    "delta/transactions.csv",
+    "delta/balances.csv",
+];
+
+impl RejectSet {
+    fn add(&mut self, r: Reject) -> Result<(), MigrateError> {
+        let file = FILE_ORDER
+            .iter()
+            .position(|f| *f == r.file)
+            .unwrap_or(FILE_ORDER.len());
+        self.0.entry((file, r.line)).or_insert(r);
+        Ok(())
+    }
+}
+
+/// Percent `part` is of `whole`, to two places.
+fn percent(part: u64, whole: u64) -> Decimal {
+    if whole == 0 {
+        return Decimal::ZERO;
+    }
+    (Decimal::from(part) * Decimal::ONE_HUNDRED / Decimal::from(whole)).round_dp(2)
+}
+
+/// A file's rows kept: neither merged as exact duplicates nor rejected.
+fn kept(f: &FileProfile) -> u64 {
+    f.rows - f.exact_duplicates - f.rejected
+}
+
+/// Runs every step on the export in `folder`.
+pub fn run(folder: &Path, settings: &RunSettings) -> Result<Run, MigrateError> {
+    let mut rejects = RejectSet::default();
+    let profile = profile(
+        folder,
+        &ProfileSettings {
+            region: settings.region,
+        },
+        &mut |r| rejects.add(r),
+    )?;
+    let plan = plan(
+        folder,
+        &PlanSettings {
+            region: settings.region,
+            phone_policy: settings.phone_policy,
+        },
+        &mut |r| rejects.add(r),
+    )?;
+    let reconciliation = reconcile(
+        folder,
+        &ReconcileSettings {
+            expiry_months: settings.expiry_months,
+            rounding_tolerance: settings.rounding_tolerance,
+        },
+        &mut |r| rejects.add(r),
+    )?;
+    let cutover = cutover(folder, &mut |r| rejects.add(r))?;
+    let rejects: Vec<Reject> = rejects.0.into_values().collect();
+
+    let mut invariants = Vec::new();
+    for (file, party) in plan.files.iter().zip([Party::Customer, Party::Card]) {
+        let placed = plan.rows.iter().filter(|r| r.party == party).count() as u64;
+        invariants.push(Check {
+            name: format!("every row of {} accounted for once", file.file),
+            holds: placed == kept(file)
+                && file.rows == placed + file.exact_duplicates + file.rejected,
+            detail: format!(
+                "{} rows: {placed} placed, {} merged, {} rejected",
+                file.rows, file.exact_duplicates, file.rejected
+            ),
+        });
+    }
+    // The cutover reads the snapshot and the history again: its own files are the delta's.
+    let delta_files = cutover
+        .files
+        .iter()
+        .filter(|f| !reconciliation.files.iter().any(|r| r.file == f.file));
+    for file in reconciliation.files.iter().chain(delta_files) {
+        let reported = rejects.iter().filter(|r| r.file == file.file).count() as u64;
+        invariants.push(Check {
+            name: format!("every row of {} accounted for once", file.file),
+            holds: reported >= file.rejected
+                && file.rows == kept(file) + file.exact_duplicates + file.rejected,
+            detail: format!(
+                "{} rows: {} kept, {} merged, {} rejected",
+                file.rows,
+                kept(file),
+                file.exact_duplicates,
+                file.rejected
+            ),
+        });
+    }
+    let classified = reconciliation.legacy_total - reconciliation.recomputed_total;
+    invariants.push(Check {
+        name: "points conserved".to_string(),
+        holds: reconciliation.conserved(),
+        detail: format!(
+            "legacy {} = recomputed {} + classified differences {classified}",
+            reconciliation.legacy_total, reconciliation.recomputed_total
+        ),
+    });
+    invariants.push(Check {
+        name: "cutover adds up".to_string(),
+        holds: cutover.conserved(),
+        detail: format!(
+            "snapshot {} + after it {} = final {}",
+            cutover.snapshot_total, cutover.applied.1, cutover.final_total
+        ),
+    });
+
+    let gates = gate_checks(&settings.gates, &profile, &reconciliation, &rejects);
+    let summary = Summary {
+        identity: plan
+            .groups
+            .iter()
+            .map(|(g, c)| (g.as_str().to_string(), (c.customers, c.cards)))
+            .collect(),
+        accounts: plan.accounts,
+        differences: reconciliation
+            .classes
+            .iter()
+            .map(|(c, t)| (c.as_str().to_string(), (t.cards, t.points)))
+            .collect(),
+        totals: [
+            ("legacy balances", reconciliation.legacy_total),
+            ("recomputed balances", reconciliation.recomputed_total),
+            ("final balances at cutover", cutover.final_total),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+        profile,
+        invariants,
+        gates,
+    };
+    Ok(Run {
+        summary,
+        plan,
+        reconciliation,
+        cutover,
+        rejects,
+    })
+}
+
+/// The gates that are set, checked.
+fn gate_checks(
+    gates: &Gates,
+    profile: &Profile,
+    reconciliation: &Reconciliation,
+    rejects: &[Reject],
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    if let Some(limit) = gates.max_invalid_phones_percent {
+        let customers: u64 = profile.phones.values().sum();
+        let invalid: u64 = [PhoneClass::Unparseable, PhoneClass::Invalid]
+            .iter()
+            .filter_map(|c| profile.phones.get(c))
+            .sum();
+        let share = percent(invalid, customers);
+        checks.push(Check {
+            name: "invalid phones".to_string(),
+            holds: share <= limit,
+            detail: format!("{share}% ({invalid} of {customers} customers), at most {limit}%"),
+        });
+    }
+    if let Some(limit) = gates.max_conflicting_duplicates {
+        let conflicts: u64 = profile.files.iter().map(|f| f.conflicting_duplicates).sum();
+        checks.push(Check {
+            name: "conflicting duplicate keys".to_string(),
+            holds: conflicts <= limit,
+            detail: format!("{conflicts}, at most {limit}"),
+        });
+    }
+    if let Some(limit) = gates.max_unexplained_points {
+        let unexplained = reconciliation
+            .cards
+            .iter()
+            .filter(|c| c.class == DifferenceClass::Unexplained)
+            .map(|c| c.difference.abs())
+            .sum::<Decimal>();
+        checks.push(Check {
+            name: "unexplained points".to_string(),
+            holds: unexplained <= limit,
+            detail: format!("{unexplained}, at most {limit}"),
+        });
+    }
+    if let Some(limit) = gates.max_rejected_rows_percent {
+        let rows: u64 = profile.files.iter().map(|f| f.rows).sum();
+        let share = percent(rejects.len() as u64, rows);
+        checks.push(Check {
+            name: "rejected rows".to_string(),
+            holds: share <= limit,
+            detail: format!(
+                "{share}% ({} of {rows} rows), at most {limit}%",
+                rejects.len()
+            ),
+        });
+    }
+    checks
+}
