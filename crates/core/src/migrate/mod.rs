@@ -11,6 +11,7 @@
 
 pub mod cutover;
 pub mod export;
+pub mod generate;
 pub mod identity;
 pub mod load;
 pub mod profile;
