@@ -318,6 +318,22 @@ enum MigrateCommand {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Write a synthetic legacy export of any size with every defect of MIGRATION.md planted
+    /// (for trials and benchmarks); what was planted goes to planted.json beside it.
+    Generate {
+        /// The folder to write the export to.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Customers (cards are about 1.25 per customer).
+        #[arg(long, default_value_t = 1000)]
+        customers: u64,
+        /// Transactions per card on average.
+        #[arg(long, default_value_t = 16)]
+        transactions_per_card: u32,
+        /// The seed: the same seed writes the same files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Every step in one go: profile, identities, reconciliation, cutover; the invariants and
     /// the quality gates of --config checked; then, if all pass, the accounts loaded. A rerun
     /// writes the same files and resumes an interrupted load.
@@ -555,6 +571,15 @@ fn main() -> ExitCode {
                     out,
                 },
         } => migrate::run(&export, config.as_deref(), db.as_deref(), &out),
+        Command::Migrate {
+            command:
+                MigrateCommand::Generate {
+                    out,
+                    customers,
+                    transactions_per_card,
+                    seed,
+                },
+        } => migrate::generate(&out, customers, transactions_per_card, seed),
         Command::Explain { code } => explain(&code),
     };
     ExitCode::from(code)

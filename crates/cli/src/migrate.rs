@@ -538,3 +538,39 @@ fn run_all(
         db.unwrap_or(&default_db),
     )
 }
+
+/// `puntos migrate generate`: a synthetic legacy export with every defect planted; what was
+/// planted is printed and written to `planted.json` beside it.
+pub fn generate(out: &Path, customers: u64, transactions_per_card: u32, seed: u64) -> u8 {
+    let settings = puntos::migrate::generate::GenerateSettings {
+        customers,
+        transactions_per_card,
+        seed,
+    };
+    let planted = match puntos::migrate::generate::generate(out, &settings) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let json = match serde_json::to_string_pretty(&planted) {
+        Ok(json) => json,
+        Err(e) => {
+            eprintln!("error: the planted counts as JSON: {e}");
+            return 2;
+        }
+    };
+    if let Err(e) = std::fs::write(out.join("planted.json"), json.clone() + "\n") {
+        eprintln!(
+            "error: cannot write {}: {e}",
+            out.join("planted.json").display()
+        );
+        return 2;
+    }
+    outln!(
+        "wrote a legacy export to {}; planted:\n{json}",
+        out.display()
+    );
+    0
+}

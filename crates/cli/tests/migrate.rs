@@ -292,3 +292,47 @@ fn a_failing_gate_stops_the_run_before_anything_is_loaded() {
     assert!(!out.join("ledger.db").exists());
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn a_generated_export_runs_through_every_step() {
+    let out = scratch("generate");
+    let export = out.join("export").to_string_lossy().to_string();
+    let generated = run(&[
+        "migrate",
+        "generate",
+        "--out",
+        &export,
+        "--customers",
+        "300",
+        "--seed",
+        "5",
+    ]);
+    assert!(generated.starts_with("exit 0\n"), "{generated}");
+    let planted: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("export/planted.json")).unwrap())
+            .unwrap();
+    assert_eq!(planted["customers"], 300);
+    let config = out.join("migrate.toml");
+    std::fs::write(&config, "expiry_months = 12\n").unwrap();
+    let result_dir = out.join("result").to_string_lossy().to_string();
+    let ran = run(&[
+        "migrate",
+        "run",
+        &export,
+        "--config",
+        &config.to_string_lossy(),
+        "--out",
+        &result_dir,
+    ]);
+    assert!(ran.starts_with("exit 0\n"), "{ran}");
+    assert!(!ran.contains("FAILED"), "{ran}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("result/summary.json")).unwrap())
+            .unwrap();
+    let planted_expiry = &planted["classes"][2];
+    assert_eq!(
+        &summary["differences"]["expiry_not_booked"][0],
+        planted_expiry
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
