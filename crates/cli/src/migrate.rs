@@ -475,7 +475,8 @@ fn load(
 const LOAD_CHUNK: usize = 10_000;
 
 /// `puntos migrate run`: every step, the invariants and quality gates checked, then, if all
-/// pass, the accounts loaded into `db` (default: `ledger.db` in `out`). Writes summary.json,
+/// pass, the accounts loaded into `db` (default: `ledger.db` in `out`). Writes report.html,
+/// summary.json,
 /// identity.csv, reconciliation.csv, cutover.csv and rejects.csv. Exit 1 when an invariant or
 /// gate fails (nothing is loaded) or the load is refused. A rerun resumes an interrupted load.
 pub fn run(export: &Path, config: Option<&Path>, db: Option<&str>, out: &Path) -> u8 {
@@ -519,9 +520,10 @@ fn run_all(
     let json = serde_json::to_string_pretty(&result.summary)
         .map_err(|e| MigrateError::Settings(format!("the summary as JSON: {e}")))?;
     folder.write("summary.json", &(json + "\n"))?;
+    folder.write("report.html", &puntos::migrate::report::html(&result))?;
     outln!("{}", result.summary.to_text().trim_end());
     outln!(
-        "\nwrote summary.json, identity.csv, reconciliation.csv, cutover.csv and rejects.csv to {}",
+        "\nwrote report.html, summary.json, identity.csv, reconciliation.csv, cutover.csv and rejects.csv to {}",
         out.display()
     );
     if !result.summary.passed() {

@@ -241,7 +241,12 @@ fn run_checks_invariants_and_gates_then_loads_and_a_rerun_changes_nothing() {
     ];
     let first = run(&args);
     check("migrate-run.out", &first.replace(&out_arg, "OUT"));
+    check(
+        "migrate-report.html",
+        &std::fs::read_to_string(out.join("report.html")).unwrap(),
+    );
     let files = [
+        "report.html",
         "summary.json",
         "identity.csv",
         "reconciliation.csv",

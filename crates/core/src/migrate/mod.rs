@@ -16,6 +16,7 @@ pub mod identity;
 pub mod load;
 pub mod profile;
 pub mod reconcile;
+pub mod report;
 pub mod rows;
 pub mod run;
 mod scan;
