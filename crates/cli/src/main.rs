@@ -348,6 +348,10 @@ enum MigrateCommand {
         /// The ledger to load into (default: ledger.db in --out), or a `postgres://` URL.
         #[arg(long)]
         db: Option<String>,
+        /// A trial on a share of the customers (`1%`), chosen by a hash of their ids, with all
+        /// their cards and rows; the sample is written to `sample/` in --out first.
+        #[arg(long)]
+        sample: Option<String>,
         /// The folder for summary.json, identity.csv, reconciliation.csv, cutover.csv and
         /// rejects.csv.
         #[arg(long)]
@@ -568,9 +572,16 @@ fn main() -> ExitCode {
                     export,
                     config,
                     db,
+                    sample,
                     out,
                 },
-        } => migrate::run(&export, config.as_deref(), db.as_deref(), &out),
+        } => migrate::run(
+            &export,
+            config.as_deref(),
+            sample.as_deref(),
+            db.as_deref(),
+            &out,
+        ),
         Command::Migrate {
             command:
                 MigrateCommand::Generate {

@@ -479,8 +479,14 @@ const LOAD_CHUNK: usize = 10_000;
 /// summary.json,
 /// identity.csv, reconciliation.csv, cutover.csv and rejects.csv. Exit 1 when an invariant or
 /// gate fails (nothing is loaded) or the load is refused. A rerun resumes an interrupted load.
-pub fn run(export: &Path, config: Option<&Path>, db: Option<&str>, out: &Path) -> u8 {
-    match run_all(export, config, db, out) {
+pub fn run(
+    export: &Path,
+    config: Option<&Path>,
+    sample: Option<&str>,
+    db: Option<&str>,
+    out: &Path,
+) -> u8 {
+    match run_all(export, config, sample, db, out) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
@@ -492,6 +498,7 @@ pub fn run(export: &Path, config: Option<&Path>, db: Option<&str>, out: &Path) -
 fn run_all(
     export: &Path,
     config: Option<&Path>,
+    sample: Option<&str>,
     db: Option<&str>,
     out: &Path,
 ) -> Result<u8, MigrateError> {
@@ -506,8 +513,22 @@ fn run_all(
         }
         None => RunSettings::default(),
     };
-    let result = run_steps(export, &settings)?;
     let folder = OutFolder::create(out)?;
+    let sampled = folder.path("sample");
+    let export = match sample {
+        Some(share) => {
+            let share = puntos::migrate::sample::Share::parse(share)
+                .map_err(|e| MigrateError::Settings(format!("--sample: {e}")))?;
+            let counts = puntos::migrate::sample::write_sample(export, &sampled, share)?;
+            for (file, read, kept) in &counts.files {
+                outln!("sample: {file}: {kept} of {read} rows");
+            }
+            outln!("the trial runs on the sample in {}\n", sampled.display());
+            sampled.as_path()
+        }
+        None => export,
+    };
+    let result = run_steps(export, &settings)?;
     let mut rejects = folder.rejects()?;
     for r in &result.rejects {
         rejects.push(r)?;

@@ -339,5 +339,14 @@ fn a_generated_export_runs_through_every_step() {
         &summary["differences"]["expiry_not_booked"][0],
         planted_expiry
     );
+
+    let trial_dir = out.join("trial").to_string_lossy().to_string();
+    let trial = run(&[
+        "migrate", "run", &export, "--sample", "10%", "--out", &trial_dir,
+    ]);
+    assert!(trial.starts_with("exit 0\n"), "{trial}");
+    assert!(trial.contains("sample: customers.csv: "), "{trial}");
+    assert!(trial.contains(" of 300 rows"), "{trial}");
+    assert!(out.join("trial/sample/transactions.csv").is_file());
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -120,3 +120,79 @@ fn the_same_seed_writes_the_same_files() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+#[test]
+fn a_sample_keeps_the_same_customers_with_all_their_cards_and_rows() {
+    use puntos::migrate::run::{run, RunSettings};
+    use puntos::migrate::sample::{write_sample, Share};
+    let (dir, _) = export("sample", 3);
+    let share = Share::parse("10%").unwrap();
+    let first = dir.with_extension("sample1");
+    let second = dir.with_extension("sample2");
+    let counts = write_sample(&dir, &first, share).unwrap();
+    write_sample(&dir, &second, share).unwrap();
+    for file in [
+        "customers.csv",
+        "cards.csv",
+        "balances.csv",
+        "transactions.csv",
+        "delta/transactions.csv",
+    ] {
+        assert!(
+            read(&first, file) == read(&second, file),
+            "{file} differs between runs"
+        );
+    }
+    let (_, read_customers, kept_customers) = counts.files[0].clone();
+    assert_eq!(read_customers, 3000);
+    assert!(
+        (200..400).contains(&kept_customers),
+        "{kept_customers} of 3,000 at 10%"
+    );
+
+    // Every kept card belongs to a kept customer (or to none known), and every kept
+    // transaction to a kept card; every transaction of a kept card was kept.
+    let text = |dir: &Path, file: &str| String::from_utf8(read(dir, file)).unwrap();
+    let kept_customers: std::collections::HashSet<String> = text(&first, "customers.csv")
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
+    let kept_cards: std::collections::HashSet<String> = text(&first, "cards.csv")
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.split(',');
+            let card = f.next().unwrap().to_string();
+            let owner = f.next().unwrap();
+            assert!(
+                owner.is_empty() || owner.starts_with('X') || kept_customers.contains(owner),
+                "{l}"
+            );
+            card
+        })
+        .collect();
+    let card_of = |l: &str| l.split(',').nth(1).unwrap().to_string();
+    let all: Vec<String> = text(&dir, "transactions.csv")
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    let kept: Vec<String> = text(&first, "transactions.csv")
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    let expected: Vec<String> = all
+        .into_iter()
+        .filter(|l| kept_cards.contains(&card_of(l)))
+        .collect();
+    assert_eq!(kept, expected);
+
+    let settings = RunSettings::from_toml("expiry_months = 12\n").unwrap();
+    let summary = run(&first, &settings).unwrap().summary;
+    assert!(summary.invariants.iter().all(|c| c.holds));
+    for d in [dir, first, second] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

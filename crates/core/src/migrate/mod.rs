@@ -19,6 +19,7 @@ pub mod reconcile;
 pub mod report;
 pub mod rows;
 pub mod run;
+pub mod sample;
 mod scan;
 
 use std::path::PathBuf;
