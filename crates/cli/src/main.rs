@@ -259,12 +259,8 @@ enum MigrateCommand {
     Plan {
         /// The export folder (customers.csv and cards.csv are read).
         export: std::path::PathBuf,
-        /// The region national phone numbers are read in (ISO 3166 code).
-        #[arg(long, default_value = "RU")]
-        region: String,
-        /// Who keeps a phone that different people share.
-        #[arg(long, value_enum, default_value_t = PhoneConflict::EarliestRegistered)]
-        phone_conflict: PhoneConflict,
+        #[command(flatten)]
+        identities: IdentityArgs,
         /// The folder for identity.csv and rejects.csv.
         #[arg(long)]
         out: std::path::PathBuf,
@@ -277,12 +273,8 @@ enum MigrateCommand {
     Reconcile {
         /// The export folder.
         export: std::path::PathBuf,
-        /// The region national phone numbers are read in (ISO 3166 code).
-        #[arg(long, default_value = "RU")]
-        region: String,
-        /// Who keeps a phone that different people share.
-        #[arg(long, value_enum, default_value_t = PhoneConflict::EarliestRegistered)]
-        phone_conflict: PhoneConflict,
+        #[command(flatten)]
+        identities: IdentityArgs,
         /// The legacy program's points lifetime in months (unbooked expiry is told apart only
         /// with it).
         #[arg(long)]
@@ -302,12 +294,8 @@ enum MigrateCommand {
     Cutover {
         /// The export folder.
         export: std::path::PathBuf,
-        /// The region national phone numbers are read in (ISO 3166 code).
-        #[arg(long, default_value = "RU")]
-        region: String,
-        /// Who keeps a phone that different people share.
-        #[arg(long, value_enum, default_value_t = PhoneConflict::EarliestRegistered)]
-        phone_conflict: PhoneConflict,
+        #[command(flatten)]
+        identities: IdentityArgs,
         /// The cutover moment with its UTC offset (default: the export's latest).
         #[arg(long)]
         at: Option<String>,
@@ -357,6 +345,17 @@ enum MigrateCommand {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+}
+
+/// How identities are resolved: the arguments `plan`, `reconcile` and `cutover` share.
+#[derive(Debug, clap::Args)]
+struct IdentityArgs {
+    /// The region national phone numbers are read in (ISO 3166 code).
+    #[arg(long, default_value = "RU")]
+    region: String,
+    /// Who keeps a phone that different people share.
+    #[arg(long, value_enum, default_value_t = PhoneConflict::EarliestRegistered)]
+    phone_conflict: PhoneConflict,
 }
 
 /// `--phone-conflict`: who keeps a shared phone.
@@ -525,25 +524,28 @@ fn main() -> ExitCode {
             command:
                 MigrateCommand::Plan {
                     export,
-                    region,
-                    phone_conflict,
+                    identities,
                     out,
                 },
-        } => migrate::plan(&export, &region, phone_conflict.into(), &out),
+        } => migrate::plan(
+            &export,
+            &identities.region,
+            identities.phone_conflict.into(),
+            &out,
+        ),
         Command::Migrate {
             command:
                 MigrateCommand::Reconcile {
                     export,
-                    region,
-                    phone_conflict,
+                    identities,
                     expiry_months,
                     rounding_tolerance,
                     out,
                 },
         } => migrate::reconcile(&migrate::ReconcileRequest {
             export: &export,
-            region: &region,
-            policy: phone_conflict.into(),
+            region: &identities.region,
+            policy: identities.phone_conflict.into(),
             expiry_months,
             rounding_tolerance,
             out: &out,
@@ -552,16 +554,15 @@ fn main() -> ExitCode {
             command:
                 MigrateCommand::Cutover {
                     export,
-                    region,
-                    phone_conflict,
+                    identities,
                     at,
                     db,
                     out,
                 },
         } => migrate::cutover(&migrate::CutoverRequest {
             export: &export,
-            region: &region,
-            policy: phone_conflict.into(),
+            region: &identities.region,
+            policy: identities.phone_conflict.into(),
             at: at.as_deref(),
             db: db.as_deref(),
             out: &out,

@@ -49,51 +49,64 @@ impl OutFolder {
         Ok(rejects)
     }
 
-    /// `identity.csv`: one row per legacy customer and card.
-    fn identities(&self, rows: &[Identity]) -> Result<(), MigrateError> {
-        let path = self.path("identity.csv");
+    /// Writes `name`: a CSV file of `header` and `rows`.
+    fn table(
+        &self,
+        name: &str,
+        header: &[&str],
+        rows: impl IntoIterator<Item = Vec<String>>,
+    ) -> Result<(), MigrateError> {
+        let path = self.path(name);
         let failed = |e: csv::Error| MigrateError::Write {
             path: path.clone(),
             source: std::io::Error::other(e.to_string()),
         };
         let mut writer = csv::Writer::from_path(&path).map_err(failed)?;
-        writer
-            .write_record([
-                "party",
-                "legacy_id",
-                "line",
-                "group",
-                "account",
-                "action",
-                "reason",
-                "sms_opt_in",
-                "email_opt_in",
-            ])
-            .map_err(failed)?;
-        let flag = |f: Option<bool>| f.map_or("", |yes| if yes { "yes" } else { "no" });
-        for r in rows {
-            let party = match r.party {
-                puntos::migrate::identity::Party::Customer => "customer",
-                puntos::migrate::identity::Party::Card => "card",
-            };
-            writer
-                .write_record([
-                    party,
-                    &r.legacy_id,
-                    &r.line.to_string(),
-                    r.group.as_str(),
-                    &r.account,
-                    &r.action,
-                    &r.reason,
-                    flag(r.sms_opt_in),
-                    flag(r.email_opt_in),
-                ])
-                .map_err(failed)?;
+        writer.write_record(header).map_err(failed)?;
+        for row in rows {
+            writer.write_record(&row).map_err(failed)?;
         }
         writer.flush().map_err(|source| MigrateError::Write {
             path: path.clone(),
             source,
         })
+    }
+
+    /// `identity.csv`: one row per legacy customer and card.
+    fn identities(&self, rows: &[Identity]) -> Result<(), MigrateError> {
+        let flag = |f: Option<bool>| f.map_or("", |yes| if yes { "yes" } else { "no" });
+        let header = [
+            "party",
+            "legacy_id",
+            "line",
+            "group",
+            "account",
+            "action",
+            "reason",
+            "sms_opt_in",
+            "email_opt_in",
+        ];
+        self.table(
+            "identity.csv",
+            &header,
+            rows.iter().map(|r| {
+                let party = match r.party {
+                    puntos::migrate::identity::Party::Customer => "customer",
+                    puntos::migrate::identity::Party::Card => "card",
+                };
+                vec![
+                    party.to_string(),
+                    r.legacy_id.clone(),
+                    r.line.to_string(),
+                    r.group.as_str().to_string(),
+                    r.account.clone(),
+                    r.action.clone(),
+                    r.reason.clone(),
+                    flag(r.sms_opt_in).to_string(),
+                    flag(r.email_opt_in).to_string(),
+                ]
+            }),
+        )
     }
 
     /// `reconciliation.csv`: one row per card, with the account it lands in.
@@ -102,41 +115,30 @@ impl OutFolder {
         cards: &[CardBalance],
         accounts: &HashMap<&str, &str>,
     ) -> Result<(), MigrateError> {
-        let path = self.path("reconciliation.csv");
-        let failed = |e: csv::Error| MigrateError::Write {
-            path: path.clone(),
-            source: std::io::Error::other(e.to_string()),
-        };
-        let mut writer = csv::Writer::from_path(&path).map_err(failed)?;
-        writer
-            .write_record([
-                "card_no",
-                "account",
-                "legacy_balance",
-                "recomputed",
-                "difference",
-                "class",
-                "explanation",
-            ])
-            .map_err(failed)?;
-        for c in cards {
-            let account = account_of(accounts, &c.card_no);
-            writer
-                .write_record([
-                    c.card_no.as_str(),
-                    &account,
-                    &c.legacy.to_string(),
-                    &c.recomputed.to_string(),
-                    &c.difference.to_string(),
-                    c.class.as_str(),
-                    &c.explanation,
-                ])
-                .map_err(failed)?;
-        }
-        writer.flush().map_err(|source| MigrateError::Write {
-            path: path.clone(),
-            source,
-        })
+        let header = [
+            "card_no",
+            "account",
+            "legacy_balance",
+            "recomputed",
+            "difference",
+            "class",
+            "explanation",
+        ];
+        self.table(
+            "reconciliation.csv",
+            &header,
+            cards.iter().map(|c| {
+                vec![
+                    c.card_no.clone(),
+                    account_of(accounts, &c.card_no),
+                    c.legacy.to_string(),
+                    c.recomputed.to_string(),
+                    c.difference.to_string(),
+                    c.class.as_str().to_string(),
+                    c.explanation.clone(),
+                ]
+            }),
+        )
     }
 
     /// `cutover.csv`: each card's snapshot, what came after it, its final balance and the
@@ -146,41 +148,31 @@ impl OutFolder {
         cards: &[CardCutover],
         accounts: &HashMap<&str, &str>,
     ) -> Result<(), MigrateError> {
-        let path = self.path("cutover.csv");
-        let failed = |e: csv::Error| MigrateError::Write {
-            path: path.clone(),
-            source: std::io::Error::other(e.to_string()),
-        };
-        let mut writer = csv::Writer::from_path(&path).map_err(failed)?;
-        writer
-            .write_record([
-                "card_no",
-                "account",
-                "snapshot",
-                "after_snapshot",
-                "final_balance",
-                "legacy_cutover",
-                "difference",
-            ])
-            .map_err(failed)?;
         let text = |d: Option<Decimal>| d.map_or(String::new(), |d| d.to_string());
-        for c in cards {
-            writer
-                .write_record([
-                    c.card_no.as_str(),
-                    &account_of(accounts, &c.card_no),
-                    &c.snapshot.to_string(),
-                    &c.delta.to_string(),
-                    &c.final_balance.to_string(),
-                    &text(c.legacy_cutover),
-                    &text(c.difference),
-                ])
-                .map_err(failed)?;
-        }
-        writer.flush().map_err(|source| MigrateError::Write {
-            path: path.clone(),
-            source,
-        })
+        let header = [
+            "card_no",
+            "account",
+            "snapshot",
+            "after_snapshot",
+            "final_balance",
+            "legacy_cutover",
+            "difference",
+        ];
+        self.table(
+            "cutover.csv",
+            &header,
+            cards.iter().map(|c| {
+                vec![
+                    c.card_no.clone(),
+                    account_of(accounts, &c.card_no),
+                    c.snapshot.to_string(),
+                    c.delta.to_string(),
+                    c.final_balance.to_string(),
+                    text(c.legacy_cutover),
+                    text(c.difference),
+                ]
+            }),
+        )
     }
 
     fn write(&self, name: &str, text: &str) -> Result<(), MigrateError> {

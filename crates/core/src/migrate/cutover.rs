@@ -9,8 +9,8 @@
 
 use super::export::{ExportFile, Reject};
 use super::profile::FileProfile;
-use super::rows::{BalanceRow, TxRow};
-use super::scan::{keep_first, read_file, Keys};
+use super::rows::TxRow;
+use super::scan::{keep_first, read_file, read_snapshots, Keys};
 use super::MigrateError;
 use chrono::{DateTime, FixedOffset};
 use indexmap::IndexMap;
@@ -106,11 +106,7 @@ impl Cutover {
             );
         }
         for f in &self.files {
-            let _ = writeln!(
-                out,
-                "{}: {} rows: {} exact duplicates, {} rejected",
-                f.file, f.rows, f.exact_duplicates, f.rejected
-            );
+            let _ = writeln!(out, "{}: {}", f.file, f.accounting("kept"));
         }
         out
     }
@@ -124,38 +120,56 @@ struct Card {
     legacy_cutover: Option<Decimal>,
 }
 
+/// Cards and the transactions applied after their snapshots.
+struct Applying {
+    cards: IndexMap<String, Card>,
+    snapshot_moment: Option<DateTime<FixedOffset>>,
+    applied: (u64, Decimal),
+    moment: Option<DateTime<FixedOffset>>,
+}
+
+impl Applying {
+    /// The snapshot moment of `card`: its own, or (without a balance row) the latest.
+    fn as_of(&self, card: &str) -> Option<DateTime<FixedOffset>> {
+        self.cards
+            .get(card)
+            .and_then(|c| c.snapshot.map(|s| s.1))
+            .or(self.snapshot_moment)
+    }
+
+    /// Adds a transaction after the snapshot to its card.
+    fn apply(&mut self, t: &TxRow<'_>) {
+        let net = t.points_earned - t.points_redeemed;
+        self.cards.entry(t.card_no.to_string()).or_default().delta += net;
+        self.applied.0 += 1;
+        self.applied.1 += net;
+        self.moment = self.moment.max(Some(t.occurred_at));
+    }
+}
+
 /// Computes the cutover of the export in `folder`, handing rejected rows to `rejects`.
 pub fn cutover(
     folder: &Path,
     rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
 ) -> Result<Cutover, MigrateError> {
-    let mut cards: IndexMap<String, Card> = IndexMap::new();
-    let mut keys = Keys::default();
-    let balance_file = read_file(
-        folder,
-        ExportFile::Balances,
-        "balances.csv",
-        rejects,
-        |row, p| {
-            let b = BalanceRow::read(row)?;
-            if keep_first(&mut keys, "card_no", b.card_no, row, p)? {
-                cards.entry(b.card_no.to_string()).or_default().snapshot =
-                    Some((b.balance, b.as_of));
-            }
-            Ok(())
-        },
-    )?;
-    let snapshot_moment = cards.values().filter_map(|c| c.snapshot.map(|s| s.1)).max();
-    let as_of_of = |cards: &IndexMap<String, Card>, card: &str| {
-        cards
-            .get(card)
-            .and_then(|c| c.snapshot.map(|s| s.1))
-            .or(snapshot_moment)
+    let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", rejects)?;
+    let snapshot_moment = snapshots.values().map(|s| s.1).max();
+    let mut state = Applying {
+        cards: snapshots
+            .into_iter()
+            .map(|(card, snapshot)| {
+                let card_state = Card {
+                    snapshot: Some(snapshot),
+                    ..Card::default()
+                };
+                (card, card_state)
+            })
+            .collect(),
+        snapshot_moment,
+        applied: (0, Decimal::ZERO),
+        moment: snapshot_moment,
     };
-
     let mut ids = Keys::default();
-    let mut applied = (0u64, Decimal::ZERO);
-    let mut moment = snapshot_moment;
     let mut files = vec![balance_file];
     let history = read_file(
         folder,
@@ -165,13 +179,9 @@ pub fn cutover(
         |row, p| {
             let t = TxRow::read(row)?;
             if keep_first(&mut ids, "tx_id", t.tx_id, row, p)?
-                && as_of_of(&cards, t.card_no).is_some_and(|a| t.occurred_at > a)
+                && state.as_of(t.card_no).is_some_and(|a| t.occurred_at > a)
             {
-                let net = t.points_earned - t.points_redeemed;
-                cards.entry(t.card_no.to_string()).or_default().delta += net;
-                applied.0 += 1;
-                applied.1 += net;
-                moment = moment.max(Some(t.occurred_at));
+                state.apply(&t);
             }
             Ok(())
         },
@@ -192,7 +202,7 @@ pub fn cutover(
                     already_in_history += 1;
                     return Ok(());
                 }
-                if let Some(as_of) = as_of_of(&cards, t.card_no).filter(|a| t.occurred_at <= *a) {
+                if let Some(as_of) = state.as_of(t.card_no).filter(|a| t.occurred_at <= *a) {
                     return Err(row.reject(
                         Some("occurred_at"),
                         format!(
@@ -202,37 +212,21 @@ pub fn cutover(
                         ),
                     ));
                 }
-                let net = t.points_earned - t.points_redeemed;
-                cards.entry(t.card_no.to_string()).or_default().delta += net;
-                applied.0 += 1;
-                applied.1 += net;
-                moment = moment.max(Some(t.occurred_at));
+                state.apply(&t);
                 Ok(())
             },
         )?;
         files.push(delta_file);
     }
     if delta.join(ExportFile::Balances.file_name()).is_file() {
-        let mut keys = Keys::default();
-        let legacy_file = read_file(
-            &delta,
-            ExportFile::Balances,
-            "delta/balances.csv",
-            rejects,
-            |row, p| {
-                let b = BalanceRow::read(row)?;
-                if keep_first(&mut keys, "card_no", b.card_no, row, p)? {
-                    cards
-                        .entry(b.card_no.to_string())
-                        .or_default()
-                        .legacy_cutover = Some(b.balance);
-                    moment = moment.max(Some(b.as_of));
-                }
-                Ok(())
-            },
-        )?;
+        let (legacy_file, legacy) = read_snapshots(&delta, "delta/balances.csv", rejects)?;
+        for (card, (balance, as_of)) in legacy {
+            state.cards.entry(card).or_default().legacy_cutover = Some(balance);
+            state.moment = state.moment.max(Some(as_of));
+        }
         files.push(legacy_file);
     }
+    let (cards, applied, moment) = (state.cards, state.applied, state.moment);
 
     let cards: Vec<CardCutover> = cards
         .into_iter()

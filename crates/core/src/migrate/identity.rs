@@ -177,15 +177,7 @@ impl IdentityPlan {
         let _ = writeln!(out, "{:<22} {:>10} {:>10}", "all", customers, cards);
         let _ = writeln!(out, "\nnew accounts: {}", self.accounts);
         for f in &self.files {
-            let _ = writeln!(
-                out,
-                "{}: {} rows: {} placed, {} exact duplicates merged, {} rejected",
-                f.file,
-                f.rows,
-                f.rows - f.exact_duplicates - f.rejected,
-                f.exact_duplicates,
-                f.rejected
-            );
+            let _ = writeln!(out, "{}: {}", f.file, f.accounting("placed"));
         }
         out
     }

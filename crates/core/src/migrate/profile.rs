@@ -53,6 +53,25 @@ pub struct FileProfile {
     pub reject_samples: Vec<Reject>,
 }
 
+impl FileProfile {
+    /// Rows kept: neither merged as exact duplicates nor rejected.
+    pub fn kept(&self) -> u64 {
+        self.rows - self.exact_duplicates - self.rejected
+    }
+
+    /// How its rows were accounted for (`20 rows: 16 placed, 1 exact duplicates merged, 3
+    /// rejected`): `kept` says what kept rows became.
+    pub fn accounting(&self, kept: &str) -> String {
+        format!(
+            "{} rows: {} {kept}, {} exact duplicates merged, {} rejected",
+            self.rows,
+            self.kept(),
+            self.exact_duplicates,
+            self.rejected
+        )
+    }
+}
+
 /// The earliest and latest value of a date column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DateRange {

@@ -20,8 +20,8 @@
 
 use super::export::{ExportFile, Reject};
 use super::profile::FileProfile;
-use super::rows::{BalanceRow, TxKind, TxRow};
-use super::scan::{keep_first, read_file, Keys};
+use super::rows::{TxKind, TxRow};
+use super::scan::{keep_first, read_file, read_snapshots, Keys};
 use super::MigrateError;
 use chrono::{DateTime, FixedOffset, Months};
 use indexmap::IndexMap;
@@ -162,24 +162,10 @@ impl Reconciliation {
             self.after_snapshot.0, self.after_snapshot.1
         );
         for f in &self.files {
-            let _ = writeln!(
-                out,
-                "{}: {} rows: {} counted, {} exact duplicates, {} rejected",
-                f.file,
-                f.rows,
-                f.rows - f.exact_duplicates - f.rejected,
-                f.exact_duplicates,
-                f.rejected
-            );
+            let _ = writeln!(out, "{}: {}", f.file, f.accounting("counted"));
         }
         out
     }
-}
-
-/// A card's snapshot row.
-struct Snapshot {
-    balance: Decimal,
-    as_of: DateTime<FixedOffset>,
 }
 
 /// What a card's history adds up to.
@@ -210,29 +196,9 @@ pub fn reconcile(
     settings: &ReconcileSettings,
     rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
 ) -> Result<Reconciliation, MigrateError> {
-    let mut snapshots: IndexMap<String, Snapshot> = IndexMap::new();
-    let mut keys = Keys::default();
-    let balance_file = read_file(
-        folder,
-        ExportFile::Balances,
-        "balances.csv",
-        rejects,
-        |row, p| {
-            let b = BalanceRow::read(row)?;
-            if keep_first(&mut keys, "card_no", b.card_no, row, p)? {
-                snapshots.insert(
-                    b.card_no.to_string(),
-                    Snapshot {
-                        balance: b.balance,
-                        as_of: b.as_of,
-                    },
-                );
-            }
-            Ok(())
-        },
-    )?;
+    let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", rejects)?;
     // Cards without a balance row are read up to the latest snapshot.
-    let snapshot_moment = snapshots.values().map(|s| s.as_of).max();
+    let snapshot_moment = snapshots.values().map(|s| s.1).max();
     let cutoff = |as_of: DateTime<FixedOffset>| {
         settings
             .expiry_months
@@ -251,10 +217,7 @@ pub fn reconcile(
         |row, p| {
             let t = TxRow::read(row)?;
             let is_first = keep_first(&mut keys, "tx_id", t.tx_id, row, p)?;
-            let as_of = snapshots
-                .get(t.card_no)
-                .map(|s| s.as_of)
-                .or(snapshot_moment);
+            let as_of = snapshots.get(t.card_no).map(|s| s.1).or(snapshot_moment);
             if as_of.is_some_and(|a| t.occurred_at > a) {
                 if is_first {
                     after_snapshot.0 += 1;
@@ -287,14 +250,8 @@ pub fn reconcile(
     let empty = History::default();
     for (card_no, snapshot) in &snapshots {
         let history = histories.get(card_no).unwrap_or(&empty);
-        let cut = cutoff(snapshot.as_of);
-        cards.push(classify(
-            card_no,
-            Some(snapshot.balance),
-            history,
-            cut,
-            settings,
-        ));
+        let cut = cutoff(snapshot.1);
+        cards.push(classify(card_no, Some(snapshot.0), history, cut, settings));
     }
     for (card_no, history) in histories
         .iter()

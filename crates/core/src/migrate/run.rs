@@ -21,7 +21,7 @@
 use super::cutover::{cutover, Cutover};
 use super::export::Reject;
 use super::identity::{plan, IdentityPlan, Party, PhonePolicy, PlanSettings};
-use super::profile::{profile, FileProfile, Profile, ProfileSettings};
+use super::profile::{profile, Profile, ProfileSettings};
 use super::reconcile::{reconcile, DifferenceClass, ReconcileSettings, Reconciliation};
 use super::MigrateError;
 use crate::phone::PhoneClass;
@@ -234,11 +234,6 @@ fn percent(part: u64, whole: u64) -> Decimal {
     (Decimal::from(part) * Decimal::ONE_HUNDRED / Decimal::from(whole)).round_dp(2)
 }
 
-/// A file's rows kept: neither merged as exact duplicates nor rejected.
-fn kept(f: &FileProfile) -> u64 {
-    f.rows - f.exact_duplicates - f.rejected
-}
-
 /// Runs every step on the export in `folder`.
 pub fn run(folder: &Path, settings: &RunSettings) -> Result<Run, MigrateError> {
     let mut rejects = RejectSet::default();
@@ -273,12 +268,9 @@ pub fn run(folder: &Path, settings: &RunSettings) -> Result<Run, MigrateError> {
         let placed = plan.rows.iter().filter(|r| r.party == party).count() as u64;
         invariants.push(Check {
             name: format!("every row of {} accounted for once", file.file),
-            holds: placed == kept(file)
+            holds: placed == file.kept()
                 && file.rows == placed + file.exact_duplicates + file.rejected,
-            detail: format!(
-                "{} rows: {placed} placed, {} merged, {} rejected",
-                file.rows, file.exact_duplicates, file.rejected
-            ),
+            detail: file.accounting("placed"),
         });
     }
     // The cutover reads the snapshot and the history again: its own files are the delta's.
@@ -291,14 +283,8 @@ pub fn run(folder: &Path, settings: &RunSettings) -> Result<Run, MigrateError> {
         invariants.push(Check {
             name: format!("every row of {} accounted for once", file.file),
             holds: reported >= file.rejected
-                && file.rows == kept(file) + file.exact_duplicates + file.rejected,
-            detail: format!(
-                "{} rows: {} kept, {} merged, {} rejected",
-                file.rows,
-                kept(file),
-                file.exact_duplicates,
-                file.rejected
-            ),
+                && file.rows == file.kept() + file.exact_duplicates + file.rejected,
+            detail: file.accounting("kept"),
         });
     }
     let classified = reconciliation.legacy_total - reconciliation.recomputed_total;

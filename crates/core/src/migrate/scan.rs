@@ -5,8 +5,11 @@
 
 use super::export::{ExportFile, ExportReader, Next, Reject, Row};
 use super::profile::FileProfile;
+use super::rows::BalanceRow;
 use super::MigrateError;
+use chrono::{DateTime, FixedOffset};
 use indexmap::IndexMap;
+use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::Path;
@@ -148,4 +151,26 @@ pub(super) fn read_file(
         rejects(rejected)?;
     }
     Ok(profile)
+}
+
+/// A balance file's first row per card: the balance and its moment, in file order.
+pub(super) type Snapshots = IndexMap<String, (Decimal, DateTime<FixedOffset>)>;
+
+/// Reads a balance file (`balances.csv`, or the cutover's in `delta/`), keeping each card's
+/// first row; a card repeated with another balance is rejected.
+pub(super) fn read_snapshots(
+    folder: &Path,
+    label: &str,
+    rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
+) -> Result<(FileProfile, Snapshots), MigrateError> {
+    let mut snapshots = Snapshots::new();
+    let mut keys = Keys::default();
+    let file = read_file(folder, ExportFile::Balances, label, rejects, |row, p| {
+        let b = BalanceRow::read(row)?;
+        if keep_first(&mut keys, "card_no", b.card_no, row, p)? {
+            snapshots.insert(b.card_no.to_string(), (b.balance, b.as_of));
+        }
+        Ok(())
+    })?;
+    Ok((file, snapshots))
 }
