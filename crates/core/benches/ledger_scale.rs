@@ -13,6 +13,8 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use puntos::ledger::{Ledger, SqliteStore, Store};
 use puntos::synth::{generate, Settings};
 use puntos::Versions;
@@ -25,17 +27,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Transactions applied per batch (per store transaction) unless the third argument says.
 const BATCH: usize = 2_000;
-
-fn peak_rss_mib() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".to_string())
-}
 
 /// Nanoseconds this thread has spent on a CPU and waiting for one (Linux's schedstat), if
 /// known: the applying thread's own cost, which other work on the machine inflates less than the
@@ -97,7 +88,7 @@ fn run<S: Store>(
         millis / 1000,
         millis % 1000,
         total as u128 * 1000 / millis,
-        peak_rss_mib()
+        common::peak_rss()
     );
 }
 

@@ -10,6 +10,9 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use puntos::migrate::export::EXPORT_FILES;
 use puntos::migrate::generate::{generate, GenerateSettings};
 use puntos::migrate::run::{run, RunSettings};
 use std::path::{Path, PathBuf};
@@ -19,30 +22,10 @@ use std::time::Instant;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn peak_rss() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
-const FILES: [&str; 6] = [
-    "customers.csv",
-    "cards.csv",
-    "balances.csv",
-    "transactions.csv",
-    "delta/transactions.csv",
-    "delta/balances.csv",
-];
-
 /// Rows of every file, counted by the CSV reader alone: the floor any step stands on.
 fn count_rows(dir: &Path) -> u64 {
     let mut rows = 0;
-    for file in FILES {
+    for file in EXPORT_FILES {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .from_path(dir.join(file))
@@ -85,7 +68,7 @@ fn main() {
             start.elapsed()
         );
     }
-    let bytes: u64 = FILES
+    let bytes: u64 = EXPORT_FILES
         .iter()
         .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
         .map(|m| m.len())
@@ -112,7 +95,7 @@ fn main() {
         tenths / 10,
         tenths % 10,
         result.plan.accounts,
-        peak_rss()
+        common::peak_rss()
     );
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);

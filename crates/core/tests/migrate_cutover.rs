@@ -8,21 +8,12 @@
 use puntos::migrate::cutover::{cutover, Cutover};
 use puntos::migrate::export::Reject;
 use puntos::Decimal;
-use std::path::PathBuf;
+mod common;
+
+use common::{collecting, dec, legacy_small};
 
 fn run() -> (Cutover, Vec<Reject>) {
-    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/legacy/small");
-    let mut rejects = Vec::new();
-    let result = cutover(&folder, &mut |r| {
-        rejects.push(r);
-        Ok(())
-    })
-    .unwrap();
-    (result, rejects)
-}
-
-fn dec(text: &str) -> Decimal {
-    text.parse().unwrap()
+    collecting(|rejects| cutover(&legacy_small(), rejects))
 }
 
 #[test]

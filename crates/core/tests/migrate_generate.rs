@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use puntos::migrate::cutover::cutover;
+use puntos::migrate::export::EXPORT_FILES;
 use puntos::migrate::generate::{generate, GenerateSettings, Planted};
 use puntos::migrate::profile::{profile, ProfileSettings};
 use puntos::migrate::reconcile::{reconcile, DifferenceClass, ReconcileSettings};
@@ -104,14 +105,7 @@ fn the_same_seed_writes_the_same_files() {
     let (a, planted_a) = export("same-a", 11);
     let (b, planted_b) = export("same-b", 11);
     assert_eq!(planted_a, planted_b);
-    for file in [
-        "customers.csv",
-        "cards.csv",
-        "balances.csv",
-        "transactions.csv",
-        "delta/transactions.csv",
-        "delta/balances.csv",
-    ] {
+    for file in EXPORT_FILES {
         assert!(read(&a, file) == read(&b, file), "{file} differs");
     }
     let (c, _) = export("same-c", 12);
@@ -131,13 +125,7 @@ fn a_sample_keeps_the_same_customers_with_all_their_cards_and_rows() {
     let second = dir.with_extension("sample2");
     let counts = write_sample(&dir, &first, share).unwrap();
     write_sample(&dir, &second, share).unwrap();
-    for file in [
-        "customers.csv",
-        "cards.csv",
-        "balances.csv",
-        "transactions.csv",
-        "delta/transactions.csv",
-    ] {
+    for file in EXPORT_FILES {
         assert!(
             read(&first, file) == read(&second, file),
             "{file} differs between runs"

@@ -3,27 +3,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod common;
+
+use common::{collecting, legacy_small as small};
 use puntos::migrate::export::Reject;
 use puntos::migrate::identity::{plan, Group, IdentityPlan, Party, PhonePolicy, PlanSettings};
 use puntos::phone::region;
-use std::path::{Path, PathBuf};
-
-fn small() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/legacy/small")
-}
+use std::path::Path;
 
 fn run(folder: &Path, phone_policy: PhonePolicy) -> (IdentityPlan, Vec<Reject>) {
     let settings = PlanSettings {
         region: region("RU").unwrap(),
         phone_policy,
     };
-    let mut rejects = Vec::new();
-    let plan = plan(folder, &settings, &mut |r| {
-        rejects.push(r);
-        Ok(())
-    })
-    .unwrap();
-    (plan, rejects)
+    collecting(|rejects| plan(folder, &settings, rejects))
 }
 
 /// (legacy id, group, account, action) of each row of one party.

@@ -8,16 +8,16 @@
 mod common;
 
 use chrono::DateTime;
+use common::{dec, legacy_small};
 use puntos::ledger::{Ledger, MemoryStore, Session, SqliteStore, Store};
 use puntos::migrate::cutover::cutover;
 use puntos::migrate::identity::{plan, PhonePolicy, PlanSettings};
 use puntos::migrate::load::accounts;
 use puntos::phone::region;
 use puntos::{Decimal, Versions};
-use std::path::PathBuf;
 
 fn migrated() -> Vec<puntos::ledger::AccountState> {
-    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/legacy/small");
+    let folder = legacy_small();
     let ru = region("RU").unwrap();
     let settings = PlanSettings {
         region: ru,
@@ -27,10 +27,6 @@ fn migrated() -> Vec<puntos::ledger::AccountState> {
     let cut = cutover(&folder, &mut |_| Ok(())).unwrap();
     let at = DateTime::parse_from_rfc3339("2025-02-05T00:00:00+03:00").unwrap();
     accounts(&folder, ru, &identities, &cut, at).unwrap()
-}
-
-fn dec(text: &str) -> Decimal {
-    text.parse().unwrap()
 }
 
 #[test]

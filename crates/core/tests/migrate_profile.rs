@@ -3,31 +3,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod common;
+
+use common::{collecting, dec, legacy_small};
 use puntos::migrate::export::Reject;
 use puntos::migrate::profile::{profile, Profile, ProfileSettings};
 use puntos::phone::{region, PhoneClass};
 use puntos::Decimal;
-use std::path::PathBuf;
-
-fn export() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/legacy/small")
-}
 
 fn run() -> (Profile, Vec<Reject>) {
     let settings = ProfileSettings {
         region: region("RU").unwrap(),
     };
-    let mut rejects = Vec::new();
-    let profile = profile(&export(), &settings, &mut |r| {
-        rejects.push(r);
-        Ok(())
-    })
-    .unwrap();
-    (profile, rejects)
-}
-
-fn dec(text: &str) -> Decimal {
-    text.parse().unwrap()
+    collecting(|rejects| profile(&legacy_small(), &settings, rejects))
 }
 
 #[test]

@@ -4,28 +4,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod common;
+
+use common::{collecting, dec, legacy_small};
 use puntos::migrate::export::Reject;
 use puntos::migrate::reconcile::{reconcile, DifferenceClass, ReconcileSettings, Reconciliation};
 use puntos::Decimal;
-use std::path::PathBuf;
 
 fn run(expiry_months: Option<u32>) -> (Reconciliation, Vec<Reject>) {
-    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/legacy/small");
     let settings = ReconcileSettings {
         expiry_months,
         rounding_tolerance: Decimal::ONE,
     };
-    let mut rejects = Vec::new();
-    let result = reconcile(&folder, &settings, &mut |r| {
-        rejects.push(r);
-        Ok(())
-    })
-    .unwrap();
-    (result, rejects)
-}
-
-fn dec(text: &str) -> Decimal {
-    text.parse().unwrap()
+    collecting(|rejects| reconcile(&legacy_small(), &settings, rejects))
 }
 
 #[test]

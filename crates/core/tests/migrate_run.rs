@@ -4,12 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use puntos::migrate::run::{run, RunSettings};
-use std::path::PathBuf;
+mod common;
 
-fn folder() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/legacy/small")
-}
+use common::legacy_small as folder;
+use puntos::migrate::run::{run, RunSettings};
 
 #[test]
 fn every_invariant_holds_on_the_fixture() {

@@ -190,3 +190,15 @@ pub const SMALL_CONTEXT: &str = r#"{
   "customer": {"birth_date": "1960-05-20"},
   "account": {"tier": {"name": "Gold", "until": "2026-09-30"}, "spend": {"12 months": 35000}}
 }"#;
+
+/// The process's peak resident memory (`VmHWM` of /proc/self/status), as the kernel writes it.
+pub fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string())
+}

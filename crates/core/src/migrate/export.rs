@@ -13,6 +13,16 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
+/// The export's files as rejections name them, in the order every step reads them.
+pub const EXPORT_FILES: [&str; 6] = [
+    "customers.csv",
+    "cards.csv",
+    "balances.csv",
+    "transactions.csv",
+    "delta/transactions.csv",
+    "delta/balances.csv",
+];
+
 /// One file of the legacy export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ExportFile {

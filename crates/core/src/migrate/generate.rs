@@ -14,6 +14,7 @@
 //! conflicting duplicate rows, malformed rows, and a delta after the snapshot with the legacy
 //! cutover balances (a few of which disagree).
 
+use super::export::ExportFile;
 use super::MigrateError;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -145,6 +146,51 @@ fn moment(days: u32, minutes: u32) -> String {
 const SNAPSHOT_DAY: u32 = 3683;
 const YEAR_BEFORE: u32 = 3317;
 
+/// A transaction row, in the export's column order.
+struct Tx<'a> {
+    id: String,
+    card: &'a str,
+    at: String,
+    store: String,
+    kind: &'a str,
+    amount: Option<Decimal>,
+    earned: i64,
+    redeemed: i64,
+    original: Option<String>,
+}
+
+impl Tx<'_> {
+    /// A purchase of `points` points (ten roubles a point) at `day`, noon.
+    fn purchase<'a>(id: String, card: &'a str, day: u32, store: &str, points: i64) -> Tx<'a> {
+        Tx {
+            id,
+            card,
+            at: moment(day, 720),
+            store: store.to_string(),
+            kind: "purchase",
+            amount: Some(Decimal::new(points * 1000, 2)),
+            earned: points,
+            redeemed: 0,
+            original: None,
+        }
+    }
+
+    /// Its fields as written.
+    fn row(self) -> [String; 9] {
+        [
+            self.id,
+            self.card.to_string(),
+            self.at,
+            self.store,
+            self.kind.to_string(),
+            self.amount.map_or(String::new(), |a| a.to_string()),
+            self.earned.to_string(),
+            self.redeemed.to_string(),
+            self.original.unwrap_or_default(),
+        ]
+    }
+}
+
 /// One card's history as generated.
 struct History {
     rows: Vec<[String; 9]>,
@@ -158,63 +204,35 @@ pub fn generate(folder: &Path, settings: &GenerateSettings) -> Result<Planted, M
         path: delta_folder.clone(),
         source,
     })?;
-    let tx_header = [
-        "tx_id",
-        "card_no",
-        "occurred_at",
-        "store_id",
-        "kind",
-        "amount",
-        "points_earned",
-        "points_redeemed",
-        "original_tx_id",
-    ];
-    let mut w = Writers {
-        customers: writer(
-            &folder.join("customers.csv"),
-            &[
-                "customer_id",
-                "full_name",
-                "birth_date",
-                "phone",
-                "email",
-                "sms_opt_in",
-                "email_opt_in",
-                "created_at",
-                "status",
-            ],
-        )?,
-        cards: writer(
-            &folder.join("cards.csv"),
-            &["card_no", "customer_id", "status", "issued_at"],
-        )?,
-        balances: writer(
-            &folder.join("balances.csv"),
-            &["card_no", "balance", "as_of"],
-        )?,
-        transactions: writer(&folder.join("transactions.csv"), &tx_header)?,
-        delta: writer(&delta_folder.join("transactions.csv"), &tx_header)?,
-        delta_balances: writer(
-            &delta_folder.join("balances.csv"),
-            &["card_no", "balance", "as_of"],
-        )?,
+    let open = |dir: &Path, file: ExportFile| writer(&dir.join(file.file_name()), file.columns());
+    let w = Writers {
+        customers: open(folder, ExportFile::Customers)?,
+        cards: open(folder, ExportFile::Cards)?,
+        balances: open(folder, ExportFile::Balances)?,
+        transactions: open(folder, ExportFile::Transactions)?,
+        delta: open(&delta_folder, ExportFile::Transactions)?,
+        delta_balances: open(&delta_folder, ExportFile::Balances)?,
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
-    let mut planted = Planted::default();
-    let mut next_card = 0u64;
-    let mut next_tx = 0u64;
+    let mut g = Generator {
+        w,
+        rng: ChaCha8Rng::seed_from_u64(settings.seed),
+        settings,
+        planted: Planted::default(),
+        next_card: 0,
+        next_tx: 0,
+    };
     let mut previous: Option<(String, String, String, u32)> = None;
     for i in 0..settings.customers {
         let id = format!("P{i:08}");
-        let roll = rng.random_range(0..1000u32);
-        let created = rng.random_range(0..3000u32);
+        let roll = g.rng.random_range(0..1000u32);
+        let created = g.rng.random_range(0..3000u32);
         let (name, birth, phone) = match (&previous, roll) {
             (Some((name, birth, phone, _)), 0..10) => {
-                planted.duplicate_people += 1;
+                g.planted.duplicate_people += 1;
                 (name.clone(), birth.clone(), phone.clone())
             }
             (Some((_, _, phone, _)), 10..20) => {
-                planted.shared_phones += 1;
+                g.planted.shared_phones += 1;
                 (name_of(i), birth_of(i), phone.clone())
             }
             _ => {
@@ -236,7 +254,7 @@ pub fn generate(folder: &Path, settings: &GenerateSettings) -> Result<Planted, M
             }
         };
         put(
-            &mut w.customers,
+            &mut g.w.customers,
             &[
                 &id,
                 &name,
@@ -249,82 +267,64 @@ pub fn generate(folder: &Path, settings: &GenerateSettings) -> Result<Planted, M
                 "active",
             ],
         )?;
-        planted.customers += 1;
+        g.planted.customers += 1;
         previous = Some((name, birth, phone, created));
-        let cards = match rng.random_range(0..100u32) {
+        let cards = match g.rng.random_range(0..100u32) {
             0..80 => 1,
             80..95 => 2,
             _ => 3,
         };
         for _ in 0..cards {
-            card(
-                &mut w,
-                &mut rng,
-                settings,
-                &mut planted,
-                &mut next_card,
-                &mut next_tx,
-                Some(&id),
-                created,
-            )?;
+            card(&mut g, Some(&id), created)?;
         }
     }
     // Cards nobody registered, and cards of customers the export lacks.
     for k in 0..(settings.customers / 200).max(1) {
-        planted.cards_without_customer += 1;
-        card(
-            &mut w,
-            &mut rng,
-            settings,
-            &mut planted,
-            &mut next_card,
-            &mut next_tx,
-            None,
-            0,
-        )?;
+        g.planted.cards_without_customer += 1;
+        card(&mut g, None, 0)?;
         if k % 2 == 0 {
-            planted.cards_of_unknown_customer += 1;
+            g.planted.cards_of_unknown_customer += 1;
             let owner = format!("X{k:08}");
-            card(
-                &mut w,
-                &mut rng,
-                settings,
-                &mut planted,
-                &mut next_card,
-                &mut next_tx,
-                Some(&owner),
-                0,
-            )?;
+            card(&mut g, Some(&owner), 0)?;
         }
     }
     for wr in [
-        &mut w.customers,
-        &mut w.cards,
-        &mut w.balances,
-        &mut w.transactions,
-        &mut w.delta,
-        &mut w.delta_balances,
+        &mut g.w.customers,
+        &mut g.w.cards,
+        &mut g.w.balances,
+        &mut g.w.transactions,
+        &mut g.w.delta,
+        &mut g.w.delta_balances,
     ] {
         wr.flush().map_err(|source| MigrateError::Write {
             path: folder.to_path_buf(),
             source,
         })?;
     }
-    Ok(planted)
+    Ok(g.planted)
+}
+
+/// An export being written: its files, its random stream, what it planted so far and the
+/// next card and transaction numbers.
+struct Generator<'s> {
+    w: Writers,
+    rng: ChaCha8Rng,
+    settings: &'s GenerateSettings,
+    planted: Planted,
+    next_card: u64,
+    next_tx: u64,
 }
 
 /// Writes one card: its row, its history, its snapshot balance, and its delta.
-#[allow(clippy::too_many_arguments)]
-fn card(
-    w: &mut Writers,
-    rng: &mut ChaCha8Rng,
-    settings: &GenerateSettings,
-    planted: &mut Planted,
-    next_card: &mut u64,
-    next_tx: &mut u64,
-    owner: Option<&str>,
-    created: u32,
-) -> Result<(), MigrateError> {
+fn card(g: &mut Generator<'_>, owner: Option<&str>, created: u32) -> Result<(), MigrateError> {
+    let Generator {
+        w,
+        rng,
+        settings,
+        planted,
+        next_card,
+        next_tx,
+    } = g;
     let number = format!("C{:010}", *next_card);
     *next_card += 1;
     let status = match rng.random_range(0..100u32) {
@@ -408,34 +408,27 @@ fn card(
         }
         balance += earned - redeemed;
         history.net += Decimal::from(earned - redeemed);
-        history.rows.push([
-            id,
-            number.clone(),
-            at,
-            format!("S{:04}", rng.random_range(0..1700u32)),
-            kind.to_string(),
-            amount.map_or(String::new(), |a| a.to_string()),
-            earned.to_string(),
-            redeemed.to_string(),
-            original.unwrap_or_default(),
-        ]);
+        let store = format!("S{:04}", rng.random_range(0..1700u32));
+        history.rows.push(
+            Tx {
+                id,
+                card: &number,
+                at,
+                store,
+                kind,
+                amount,
+                earned,
+                redeemed,
+                original,
+            }
+            .row(),
+        );
     }
     let legacy = match class {
         1 => {
             // A purchase exported twice; the legacy balance counted it twice.
-            let id = tx_id();
             let points = rng.random_range(10..200i64);
-            let row = [
-                id,
-                number.clone(),
-                moment(SNAPSHOT_DAY - 10, 720),
-                "S0001".to_string(),
-                "purchase".to_string(),
-                Decimal::new(points * 1000, 2).to_string(),
-                points.to_string(),
-                "0".to_string(),
-                String::new(),
-            ];
+            let row = Tx::purchase(tx_id(), &number, SNAPSHOT_DAY - 10, "S0001", points).row();
             history.net += Decimal::from(points);
             history.rows.push(row.clone());
             history.rows.push(row);
@@ -444,39 +437,21 @@ fn card(
         }
         2 => {
             // Old points the legacy system expired without an expiry row.
-            let id = tx_id();
             let points = rng.random_range(10..200i64);
-            history.rows.insert(
-                0,
-                [
-                    id,
-                    number.clone(),
-                    moment(YEAR_BEFORE - 100, 720),
-                    "S0002".to_string(),
-                    "purchase".to_string(),
-                    Decimal::new(points * 1000, 2).to_string(),
-                    points.to_string(),
-                    "0".to_string(),
-                    String::new(),
-                ],
-            );
+            let row = Tx::purchase(tx_id(), &number, YEAR_BEFORE - 100, "S0002", points).row();
+            history.rows.insert(0, row);
             history.net += Decimal::from(points);
             history.net - Decimal::from(points)
         }
         3 => {
             // A manual adjustment the snapshot leaves out.
             let points = rng.random_range(5..50i64);
-            history.rows.push([
-                tx_id(),
-                number.clone(),
-                moment(SNAPSHOT_DAY - 5, 720),
-                "S0003".to_string(),
-                "adjustment".to_string(),
-                String::new(),
-                points.to_string(),
-                "0".to_string(),
-                String::new(),
-            ]);
+            let adjustment = Tx {
+                kind: "adjustment",
+                amount: None,
+                ..Tx::purchase(tx_id(), &number, SNAPSHOT_DAY - 5, "S0003", points)
+            };
+            history.rows.push(adjustment.row());
             history.net += Decimal::from(points);
             history.net - Decimal::from(points)
         }
@@ -524,20 +499,8 @@ fn card(
     // A delta after the snapshot for one card in ten, and the legacy cutover balance.
     if rng.random_range(0..10u32) == 0 {
         let points = rng.random_range(1..100i64);
-        put(
-            &mut w.delta,
-            &[
-                &tx_id(),
-                &number,
-                &moment(SNAPSHOT_DAY + 3, 720),
-                "S0004",
-                "purchase",
-                &Decimal::new(points * 1000, 2).to_string(),
-                &points.to_string(),
-                "0",
-                "",
-            ],
-        )?;
+        let row = Tx::purchase(tx_id(), &number, SNAPSHOT_DAY + 3, "S0004", points).row();
+        put(&mut w.delta, &row.each_ref().map(String::as_str))?;
         planted.delta_rows += 1;
         let mismatch = rng.random_range(0..20u32) == 0;
         planted.cutover_mismatches += u64::from(mismatch);

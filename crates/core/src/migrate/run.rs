@@ -19,7 +19,7 @@
 //! by running it again: the accounts already loaded are found unchanged.
 
 use super::cutover::{cutover, Cutover};
-use super::export::Reject;
+use super::export::{Reject, EXPORT_FILES};
 use super::identity::{plan, IdentityPlan, Party, PhonePolicy, PlanSettings};
 use super::profile::{profile, Profile, ProfileSettings};
 use super::reconcile::{reconcile, DifferenceClass, ReconcileSettings, Reconciliation};
@@ -205,22 +205,12 @@ pub struct Run {
 #[derive(Default)]
 struct RejectSet(BTreeMap<(usize, u64), Reject>);
 
-/// The export's files in reading order, for ordering rejects.
-const FILE_ORDER: [&str; 6] = [
-    "customers.csv",
-    "cards.csv",
-    "balances.csv",
-    "transactions.csv",
-    "delta/transactions.csv",
-    "delta/balances.csv",
-];
-
 impl RejectSet {
     fn add(&mut self, r: Reject) -> Result<(), MigrateError> {
-        let file = FILE_ORDER
+        let file = EXPORT_FILES
             .iter()
             .position(|f| *f == r.file)
-            .unwrap_or(FILE_ORDER.len());
+            .unwrap_or(EXPORT_FILES.len());
         self.0.entry((file, r.line)).or_insert(r);
         Ok(())
     }

@@ -36,3 +36,35 @@ pub fn bank() -> &'static Program {
         )
     })
 }
+
+/// The hand-made legacy export with every case of MIGRATION.md planted (`tests/legacy/small`).
+pub fn legacy_small() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/legacy/small")
+}
+
+/// Where a migration step hands the rows it rejects.
+pub type RejectSink<'a> =
+    &'a mut dyn FnMut(puntos::migrate::export::Reject) -> Result<(), puntos::migrate::MigrateError>;
+
+/// Runs a migration step, collecting the rows it rejects; a step that cannot run fails the test.
+pub fn collecting<T>(
+    step: impl FnOnce(RejectSink<'_>) -> Result<T, puntos::migrate::MigrateError>,
+) -> (T, Vec<puntos::migrate::export::Reject>) {
+    let mut rejects = Vec::new();
+    let result = step(&mut |r| {
+        rejects.push(r);
+        Ok(())
+    });
+    match result {
+        Ok(value) => (value, rejects),
+        Err(e) => panic!("the step did not run: {e}"),
+    }
+}
+
+/// A decimal written in a test.
+pub fn dec(text: &str) -> puntos::Decimal {
+    match text.parse() {
+        Ok(x) => x,
+        Err(e) => panic!("{text}: {e}"),
+    }
+}
