@@ -34,6 +34,11 @@ fn check(golden: &str, output: &str) {
     assert!(result.is_ok(), "{}", result.err().unwrap_or_default());
 }
 
+/// A file written by a command, as text.
+fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).expect("the command wrote the file")
+}
+
 /// A fresh scratch folder.
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("puntos-migrate-{name}-{}", std::process::id()));
@@ -61,8 +66,8 @@ fn profile_writes_its_machine_files_the_same_on_every_run() {
         &out_arg,
     ]);
     assert!(first.starts_with("exit 0\n"), "{first}");
-    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
-    let json = std::fs::read_to_string(out.join("profile.json")).unwrap();
+    let rejects = read(&out, "rejects.csv");
+    let json = read(&out, "profile.json");
     assert_eq!(
         rejects.lines().count(),
         12,
@@ -80,14 +85,8 @@ fn profile_writes_its_machine_files_the_same_on_every_run() {
         "--out",
         &out_arg,
     ]);
-    assert_eq!(
-        std::fs::read_to_string(out.join("rejects.csv")).unwrap(),
-        rejects
-    );
-    assert_eq!(
-        std::fs::read_to_string(out.join("profile.json")).unwrap(),
-        json
-    );
+    assert_eq!(read(&out, "rejects.csv"), rejects);
+    assert_eq!(read(&out, "profile.json"), json);
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -123,9 +122,9 @@ fn plan_prints_the_groups_and_writes_identity_csv() {
     let out_arg = out.to_string_lossy().to_string();
     let printed = run(&["migrate", "plan", "tests/legacy/small", "--out", &out_arg]);
     check("migrate-plan.out", &printed.replace(&out_arg, "OUT"));
-    let identities = std::fs::read_to_string(out.join("identity.csv")).unwrap();
+    let identities = read(&out, "identity.csv");
     check("migrate-identity.csv", &identities);
-    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    let rejects = read(&out, "rejects.csv");
     assert_eq!(
         rejects.lines().count(),
         9,
@@ -162,9 +161,9 @@ fn reconcile_classifies_every_difference_and_checks_conservation() {
         &out_arg,
     ]);
     check("migrate-reconcile.out", &printed.replace(&out_arg, "OUT"));
-    let cards = std::fs::read_to_string(out.join("reconciliation.csv")).unwrap();
+    let cards = read(&out, "reconciliation.csv");
     check("migrate-reconciliation.csv", &cards);
-    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    let rejects = read(&out, "rejects.csv");
     assert_eq!(
         rejects.lines().count(),
         16,
@@ -189,10 +188,7 @@ fn cutover_loads_the_accounts_once_into_a_sqlite_ledger() {
         &db,
     ]);
     check("migrate-cutover.out", &first.replace(&out_arg, "OUT"));
-    check(
-        "migrate-cutover.csv",
-        &std::fs::read_to_string(out.join("cutover.csv")).unwrap(),
-    );
+    check("migrate-cutover.csv", &read(&out, "cutover.csv"));
     let second = run(&[
         "migrate",
         "cutover",
@@ -241,10 +237,7 @@ fn run_checks_invariants_and_gates_then_loads_and_a_rerun_changes_nothing() {
     ];
     let first = run(&args);
     check("migrate-run.out", &first.replace(&out_arg, "OUT"));
-    check(
-        "migrate-report.html",
-        &std::fs::read_to_string(out.join("report.html")).unwrap(),
-    );
+    check("migrate-report.html", &read(&out, "report.html"));
     let files = [
         "report.html",
         "summary.json",
@@ -253,21 +246,14 @@ fn run_checks_invariants_and_gates_then_loads_and_a_rerun_changes_nothing() {
         "cutover.csv",
         "rejects.csv",
     ];
-    let written: Vec<String> = files
-        .iter()
-        .map(|f| std::fs::read_to_string(out.join(f)).unwrap())
-        .collect();
+    let written: Vec<String> = files.iter().map(|f| read(&out, f)).collect();
     let second = run(&args);
     assert!(
         second.contains("0 accounts opened, 15 already there unchanged"),
         "{second}"
     );
     for (file, before) in files.iter().zip(&written) {
-        assert_eq!(
-            &std::fs::read_to_string(out.join(file)).unwrap(),
-            before,
-            "{file} changed"
-        );
+        assert_eq!(&read(&out, file), before, "{file} changed");
     }
     let _ = std::fs::remove_dir_all(&out);
 }
@@ -314,8 +300,7 @@ fn a_generated_export_runs_through_every_step() {
     ]);
     assert!(generated.starts_with("exit 0\n"), "{generated}");
     let planted: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("export/planted.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&read(&out, "export/planted.json")).unwrap();
     assert_eq!(planted["customers"], 300);
     let config = out.join("migrate.toml");
     std::fs::write(&config, "expiry_months = 12\n").unwrap();
@@ -332,8 +317,7 @@ fn a_generated_export_runs_through_every_step() {
     assert!(ran.starts_with("exit 0\n"), "{ran}");
     assert!(!ran.contains("FAILED"), "{ran}");
     let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("result/summary.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&read(&out, "result/summary.json")).unwrap();
     let planted_expiry = &planted["classes"][2];
     assert_eq!(
         &summary["differences"]["expiry_not_booked"][0],

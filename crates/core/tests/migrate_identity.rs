@@ -191,10 +191,7 @@ fn every_input_row_is_placed_merged_or_rejected_exactly_once() {
             file.file
         );
     }
-    let places: Vec<(&str, u64, Option<&str>)> = rejects
-        .iter()
-        .map(|r| (r.file.as_str(), r.line, r.column))
-        .collect();
+    let places = common::places(&rejects);
     assert_eq!(
         places,
         vec![

@@ -53,10 +53,7 @@ fn every_row_is_counted_once_as_accepted_or_rejected() {
 #[test]
 fn rejected_rows_name_file_line_column_and_reason() {
     let (_, rejects) = run();
-    let places: Vec<(&str, u64, Option<&str>)> = rejects
-        .iter()
-        .map(|r| (r.file.as_str(), r.line, r.column))
-        .collect();
+    let places = common::places(&rejects);
     assert_eq!(
         places,
         vec![

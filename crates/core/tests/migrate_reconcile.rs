@@ -119,10 +119,7 @@ fn every_row_is_counted_once_or_rejected() {
         files,
         vec![("balances.csv", 17, 1, 3), ("transactions.csv", 27, 2, 4)]
     );
-    let places: Vec<(&str, u64, Option<&str>)> = rejects
-        .iter()
-        .map(|r| (r.file.as_str(), r.line, r.column))
-        .collect();
+    let places = common::places(&rejects);
     assert_eq!(
         places,
         vec![

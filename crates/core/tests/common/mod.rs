@@ -68,3 +68,13 @@ pub fn dec(text: &str) -> puntos::Decimal {
         Err(e) => panic!("{text}: {e}"),
     }
 }
+
+/// Where each rejected row is: file, line and column.
+pub fn places(
+    rejects: &[puntos::migrate::export::Reject],
+) -> Vec<(&str, u64, Option<&'static str>)> {
+    rejects
+        .iter()
+        .map(|r| (r.file.as_str(), r.line, r.column))
+        .collect()
+}
