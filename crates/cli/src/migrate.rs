@@ -8,7 +8,7 @@ use puntos::migrate::identity::{plan as plan_identities, Identity, PhonePolicy, 
 use puntos::migrate::profile::{profile as profile_export, ProfileSettings};
 use puntos::migrate::reconcile::{reconcile as reconcile_export, CardBalance, ReconcileSettings};
 use puntos::migrate::run::{run as run_steps, RunSettings};
-use puntos::migrate::MigrateError;
+use puntos::migrate::{MigrateError, Observer};
 use puntos::Decimal;
 use std::collections::HashMap;
 use std::fs::File;
@@ -246,10 +246,9 @@ fn run_profile(export: &Path, region: &str, out: Option<&Path>) -> Result<(), Mi
     };
     let folder = out.map(OutFolder::create).transpose()?;
     let mut rejects = folder.as_ref().map(OutFolder::rejects).transpose()?;
-    let report = profile_export(export, &settings, &mut |r| match rejects.as_mut() {
-        Some(file) => file.push(&r),
-        None => Ok(()),
-    })?;
+    let mut console = Console::new(rejects.as_mut());
+    let report = profile_export(export, &settings, &mut console)?;
+    console.bars.finish();
     outln!("{}", report.to_text().trim_end());
     if let (Some(folder), Some(rejects)) = (folder, rejects) {
         rejects.finish()?;
@@ -289,7 +288,9 @@ fn run_plan(
     };
     let folder = OutFolder::create(out)?;
     let mut rejects = folder.rejects()?;
-    let plan = plan_identities(export, &settings, &mut |r| rejects.push(&r))?;
+    let mut console = Console::new(Some(&mut rejects));
+    let plan = plan_identities(export, &settings, &mut console)?;
+    console.bars.finish();
     rejects.finish()?;
     folder.identities(&plan.rows)?;
     outln!("{}", plan.to_text().trim_end());
@@ -342,8 +343,10 @@ fn run_reconcile(r: &ReconcileRequest<'_>) -> Result<bool, MigrateError> {
     };
     let folder = OutFolder::create(r.out)?;
     let mut rejects = folder.rejects()?;
-    let plan = plan_identities(r.export, &plan_settings, &mut |j| rejects.push(&j))?;
-    let result = reconcile_export(r.export, &settings, &mut |j| rejects.push(&j))?;
+    let mut console = Console::new(Some(&mut rejects));
+    let plan = plan_identities(r.export, &plan_settings, &mut console)?;
+    let result = reconcile_export(r.export, &settings, &mut console)?;
+    console.bars.finish();
     rejects.finish()?;
     folder.identities(&plan.rows)?;
     folder.reconciliation(&result.cards, &card_accounts(&plan))?;
@@ -403,8 +406,10 @@ fn run_cutover(r: &CutoverRequest<'_>) -> Result<u8, MigrateError> {
     };
     let folder = OutFolder::create(r.out)?;
     let mut rejects = folder.rejects()?;
-    let plan = plan_identities(r.export, &plan_settings, &mut |j| rejects.push(&j))?;
-    let result = cutover_export(r.export, &mut |j| rejects.push(&j))?;
+    let mut console = Console::new(Some(&mut rejects));
+    let plan = plan_identities(r.export, &plan_settings, &mut console)?;
+    let result = cutover_export(r.export, &mut console)?;
+    console.bars.finish();
     rejects.finish()?;
     folder.identities(&plan.rows)?;
     folder.cutover(&result.cards, &card_accounts(&plan))?;
@@ -520,7 +525,11 @@ fn run_all(
         }
         None => export,
     };
-    let result = run_steps(export, &settings)?;
+    let mut bars = Bars::default();
+    let result = run_steps(export, &settings, &mut |what, read, total| {
+        bars.show(what, read, total)
+    })?;
+    bars.finish();
     let mut rejects = folder.rejects()?;
     for r in &result.rejects {
         rejects.push(r)?;
@@ -588,4 +597,69 @@ pub fn generate(out: &Path, customers: u64, transactions_per_card: u32, seed: u6
         out.display()
     );
     0
+}
+
+/// What a step tells the command line: rejected rows go to `rejects.csv` (when one is being
+/// written), progress to the bars.
+struct Console<'r> {
+    rejects: Option<&'r mut RejectsFile>,
+    bars: Bars,
+}
+
+impl<'r> Console<'r> {
+    fn new(rejects: Option<&'r mut RejectsFile>) -> Console<'r> {
+        Console {
+            rejects,
+            bars: Bars::default(),
+        }
+    }
+}
+
+impl Observer for Console<'_> {
+    fn reject(&mut self, reject: Reject) -> Result<(), MigrateError> {
+        match self.rejects.as_deref_mut() {
+            Some(file) => file.push(&reject),
+            None => Ok(()),
+        }
+    }
+
+    fn progress(&mut self, file: &str, read: u64, total: u64) {
+        self.bars.show(file, read, total);
+    }
+}
+
+/// Progress bars on standard error, one per step and file, with rate and time left; drawn only
+/// on a terminal (indicatif hides them otherwise, so piped output and tests stay clean).
+#[derive(Default)]
+struct Bars {
+    current: Option<(String, indicatif::ProgressBar)>,
+}
+
+impl Bars {
+    /// `read` of `total` bytes of what `what` names are done.
+    fn show(&mut self, what: &str, read: u64, total: u64) {
+        let same = self.current.as_ref().is_some_and(|(name, _)| name == what);
+        if !same {
+            self.finish();
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg:32} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message(what.to_string());
+            self.current = Some((what.to_string(), bar));
+        }
+        if let Some((_, bar)) = &self.current {
+            bar.set_position(read);
+        }
+    }
+
+    /// Ends the bar being drawn.
+    fn finish(&mut self) {
+        if let Some((_, bar)) = self.current.take() {
+            bar.finish_and_clear();
+        }
+    }
 }

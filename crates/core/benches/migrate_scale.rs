@@ -83,7 +83,7 @@ fn main() {
 
     let settings = RunSettings::from_toml("expiry_months = 12\n").unwrap();
     let start = Instant::now();
-    let result = run(&dir, &settings).unwrap();
+    let result = run(&dir, &settings, &mut |_, _, _| {}).unwrap();
     let elapsed = start.elapsed();
     assert!(result.summary.invariants.iter().all(|c| c.holds));
     // Rates in whole numbers: the workspace allows no floating-point arithmetic.

@@ -12,7 +12,7 @@ use puntos::migrate::run::{run, RunSettings};
 #[test]
 fn every_invariant_holds_on_the_fixture() {
     let settings = RunSettings::from_toml("expiry_months = 12\n").unwrap();
-    let result = run(&folder(), &settings).unwrap();
+    let result = run(&folder(), &settings, &mut |_, _, _| {}).unwrap();
     for check in &result.summary.invariants {
         assert!(check.holds, "{}: {}", check.name, check.detail);
     }
@@ -38,7 +38,7 @@ fn gates_pass_or_fail_on_the_figures() {
         "expiry_months = 12\n[gates]\nmax_invalid_phones_percent = 20\nmax_unexplained_points = 27\n",
     )
     .unwrap();
-    let summary = run(&folder(), &passing).unwrap().summary;
+    let summary = run(&folder(), &passing, &mut |_, _, _| {}).unwrap().summary;
     let gates: Vec<(&str, bool, &str)> = summary
         .gates
         .iter()
@@ -61,7 +61,7 @@ fn gates_pass_or_fail_on_the_figures() {
         "[gates]\nmax_conflicting_duplicates = 0\nmax_rejected_rows_percent = 5.5\n",
     )
     .unwrap();
-    let summary = run(&folder(), &failing).unwrap().summary;
+    let summary = run(&folder(), &failing, &mut |_, _, _| {}).unwrap().summary;
     let gates: Vec<(&str, bool, &str)> = summary
         .gates
         .iter()
@@ -92,4 +92,39 @@ fn a_bad_settings_file_names_the_field() {
     );
     let err = RunSettings::from_toml("region = \"XX\"\n").unwrap_err();
     assert!(err.starts_with("region: "), "{err}");
+}
+
+#[test]
+fn every_step_reports_its_progress_through_every_file() {
+    let settings = RunSettings::default();
+    let mut ends: Vec<String> = Vec::new();
+    let mut last: std::collections::HashMap<String, (u64, u64)> = Default::default();
+    run(&folder(), &settings, &mut |what, read, total| {
+        let previous = last.insert(what.to_string(), (read, total));
+        assert!(previous.is_none_or(|(r, _)| r <= read), "{what} went back");
+        assert!(read <= total, "{what}: {read} of {total}");
+        if read == total {
+            ends.push(what.to_string());
+        }
+    })
+    .unwrap();
+    assert_eq!(
+        ends,
+        vec![
+            "profile customers.csv",
+            "profile cards.csv",
+            "profile balances.csv",
+            "profile transactions.csv",
+            "profile delta/transactions.csv",
+            "profile delta/balances.csv",
+            "plan customers.csv",
+            "plan cards.csv",
+            "reconcile balances.csv",
+            "reconcile transactions.csv",
+            "cutover balances.csv",
+            "cutover transactions.csv",
+            "cutover delta/transactions.csv",
+            "cutover delta/balances.csv",
+        ]
+    );
 }

@@ -7,11 +7,11 @@
 //! Final balances are compared with the legacy system's own cutover balances
 //! (`delta/balances.csv`) when it could export them.
 
-use super::export::{ExportFile, Reject};
+use super::export::ExportFile;
 use super::profile::FileProfile;
 use super::rows::TxRow;
 use super::scan::{keep_first, read_file, read_snapshots, Keys};
-use super::MigrateError;
+use super::{MigrateError, Observer};
 use chrono::{DateTime, FixedOffset};
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
@@ -148,10 +148,7 @@ impl Applying {
 }
 
 /// Computes the cutover of the export in `folder`, handing rejected rows to `rejects`.
-pub fn cutover(
-    folder: &Path,
-    rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
-) -> Result<Cutover, MigrateError> {
+pub fn cutover(folder: &Path, rejects: &mut dyn Observer) -> Result<Cutover, MigrateError> {
     let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", rejects)?;
     let snapshot_moment = snapshots.values().map(|s| s.1).max();
     let mut state = Applying {

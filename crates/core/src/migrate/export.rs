@@ -237,6 +237,11 @@ impl ExportReader {
         &self.label
     }
 
+    /// Bytes of the file read so far (the end of the last row read).
+    pub fn bytes_read(&self) -> u64 {
+        self.csv.position().byte()
+    }
+
     /// Header fields that are none of the file's columns.
     pub fn unknown_columns(&self) -> &[String] {
         &self.unknown_columns

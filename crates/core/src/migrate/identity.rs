@@ -19,11 +19,11 @@
 //! in E.164. Every choice (master, key card, phone holder) is deterministic: the earliest
 //! registration, then the smallest id.
 
-use super::export::{ExportFile, Reject};
+use super::export::ExportFile;
 use super::profile::FileProfile;
 use super::rows::{CardRow, CardStatus, CustomerRow};
 use super::scan::{keep_first, read_file, Keys};
-use super::MigrateError;
+use super::{MigrateError, Observer};
 use crate::phone::{classify, ClassifiedPhone, PhoneClass};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rlibphonenumber::enums::Region;
@@ -237,7 +237,7 @@ struct Placement {
 pub fn plan(
     folder: &Path,
     settings: &PlanSettings,
-    rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
+    rejects: &mut dyn Observer,
 ) -> Result<IdentityPlan, MigrateError> {
     let mut customers: Vec<Customer> = Vec::new();
     let mut keys = Keys::default();

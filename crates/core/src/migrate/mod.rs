@@ -24,6 +24,25 @@ mod scan;
 
 use std::path::PathBuf;
 
+/// What a step tells its caller as it reads: each rejected row, and how far it is. Any closure
+/// taking a [`export::Reject`] is one (and ignores progress).
+pub trait Observer {
+    /// A row left out. An error stops the step (the caller could not record the row).
+    fn reject(&mut self, reject: export::Reject) -> Result<(), MigrateError>;
+
+    /// `read` of the `total` bytes of `file` are read: told every few thousand rows and at the
+    /// end of each file, for progress bars.
+    fn progress(&mut self, file: &str, read: u64, total: u64) {
+        let _ = (file, read, total);
+    }
+}
+
+impl<F: FnMut(export::Reject) -> Result<(), MigrateError>> Observer for F {
+    fn reject(&mut self, reject: export::Reject) -> Result<(), MigrateError> {
+        self(reject)
+    }
+}
+
 /// Why a migration step could not run at all. Bad rows are never errors: they are
 /// [`export::Reject`]s, and the step goes on.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@
 use super::export::{ExportFile, Reject, Row};
 use super::rows::{BalanceRow, CardRow, CustomerRow, TxKind, TxRow};
 use super::scan::{read_file, Keys, Seen};
-use super::MigrateError;
+use super::{MigrateError, Observer};
 use crate::phone::{classify, PhoneClass};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use indexmap::IndexMap;
@@ -284,7 +284,7 @@ fn balances(
     label: &str,
     cards: &Keys,
     orphans: &mut Orphans,
-    rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
+    rejects: &mut dyn Observer,
 ) -> Result<(FileProfile, BalanceTotals), MigrateError> {
     let mut keys = Keys::default();
     let mut totals = BalanceTotals::default();
@@ -311,7 +311,7 @@ fn balances(
 pub fn profile(
     folder: &Path,
     settings: &ProfileSettings,
-    rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
+    rejects: &mut dyn Observer,
 ) -> Result<Profile, MigrateError> {
     let mut files = Vec::new();
     let mut orphans = Orphans::default();

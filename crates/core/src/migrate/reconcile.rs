@@ -18,11 +18,11 @@
 //! Points are conserved by construction and checked: the legacy total equals the recomputed
 //! total plus the sum of the classified differences.
 
-use super::export::{ExportFile, Reject};
+use super::export::ExportFile;
 use super::profile::FileProfile;
 use super::rows::{TxKind, TxRow};
 use super::scan::{keep_first, read_file, read_snapshots, Keys};
-use super::MigrateError;
+use super::{MigrateError, Observer};
 use chrono::{DateTime, FixedOffset, Months};
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
@@ -194,7 +194,7 @@ fn net(t: &TxRow<'_>) -> Decimal {
 pub fn reconcile(
     folder: &Path,
     settings: &ReconcileSettings,
-    rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
+    rejects: &mut dyn Observer,
 ) -> Result<Reconciliation, MigrateError> {
     let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", rejects)?;
     // Cards without a balance row are read up to the latest snapshot.

@@ -23,7 +23,7 @@ use super::export::{Reject, EXPORT_FILES};
 use super::identity::{plan, IdentityPlan, Party, PhonePolicy, PlanSettings};
 use super::profile::{profile, Profile, ProfileSettings};
 use super::reconcile::{reconcile, DifferenceClass, ReconcileSettings, Reconciliation};
-use super::MigrateError;
+use super::{MigrateError, Observer};
 use crate::phone::PhoneClass;
 use indexmap::IndexMap;
 use rlibphonenumber::enums::Region;
@@ -201,18 +201,26 @@ pub struct Run {
     pub rejects: Vec<Reject>,
 }
 
-/// Rejected rows of every step, each `(file, line)` once (steps read the same files).
-#[derive(Default)]
-struct RejectSet(BTreeMap<(usize, u64), Reject>);
+/// What the steps of a run tell: rejected rows, kept each `(file, line)` once (the steps read
+/// the same files), and progress, handed on with the step's name.
+struct Collect<'p> {
+    rejects: BTreeMap<(usize, u64), Reject>,
+    step: &'static str,
+    progress: &'p mut dyn FnMut(&str, u64, u64),
+}
 
-impl RejectSet {
-    fn add(&mut self, r: Reject) -> Result<(), MigrateError> {
+impl Observer for Collect<'_> {
+    fn reject(&mut self, r: Reject) -> Result<(), MigrateError> {
         let file = EXPORT_FILES
             .iter()
             .position(|f| *f == r.file)
             .unwrap_or(EXPORT_FILES.len());
-        self.0.entry((file, r.line)).or_insert(r);
+        self.rejects.entry((file, r.line)).or_insert(r);
         Ok(())
+    }
+
+    fn progress(&mut self, file: &str, read: u64, total: u64) {
+        (self.progress)(&format!("{} {file}", self.step), read, total);
     }
 }
 
@@ -224,34 +232,37 @@ fn percent(part: u64, whole: u64) -> Decimal {
     (Decimal::from(part) * Decimal::ONE_HUNDRED / Decimal::from(whole)).round_dp(2)
 }
 
-/// Runs every step on the export in `folder`.
-pub fn run(folder: &Path, settings: &RunSettings) -> Result<Run, MigrateError> {
-    let mut rejects = RejectSet::default();
-    let profile = profile(
-        folder,
-        &ProfileSettings {
-            region: settings.region,
-        },
-        &mut |r| rejects.add(r),
-    )?;
-    let plan = plan(
-        folder,
-        &PlanSettings {
-            region: settings.region,
-            phone_policy: settings.phone_policy,
-        },
-        &mut |r| rejects.add(r),
-    )?;
-    let reconciliation = reconcile(
-        folder,
-        &ReconcileSettings {
-            expiry_months: settings.expiry_months,
-            rounding_tolerance: settings.rounding_tolerance,
-        },
-        &mut |r| rejects.add(r),
-    )?;
-    let cutover = cutover(folder, &mut |r| rejects.add(r))?;
-    let rejects: Vec<Reject> = rejects.0.into_values().collect();
+/// Runs every step on the export in `folder`; `progress` hears how far each step is in each
+/// file (`"reconcile transactions.csv"`, bytes read, bytes in all).
+pub fn run(
+    folder: &Path,
+    settings: &RunSettings,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<Run, MigrateError> {
+    let mut seen = Collect {
+        rejects: BTreeMap::new(),
+        step: "profile",
+        progress,
+    };
+    let profile_settings = ProfileSettings {
+        region: settings.region,
+    };
+    let profile = profile(folder, &profile_settings, &mut seen)?;
+    seen.step = "plan";
+    let plan_settings = PlanSettings {
+        region: settings.region,
+        phone_policy: settings.phone_policy,
+    };
+    let plan = plan(folder, &plan_settings, &mut seen)?;
+    seen.step = "reconcile";
+    let reconcile_settings = ReconcileSettings {
+        expiry_months: settings.expiry_months,
+        rounding_tolerance: settings.rounding_tolerance,
+    };
+    let reconciliation = reconcile(folder, &reconcile_settings, &mut seen)?;
+    seen.step = "cutover";
+    let cutover = cutover(folder, &mut seen)?;
+    let rejects: Vec<Reject> = seen.rejects.into_values().collect();
 
     let mut invariants = Vec::new();
     for (file, party) in plan.files.iter().zip([Party::Customer, Party::Card]) {

@@ -6,13 +6,16 @@
 use super::export::{ExportFile, ExportReader, Next, Reject, Row};
 use super::profile::FileProfile;
 use super::rows::BalanceRow;
-use super::MigrateError;
+use super::{MigrateError, Observer};
 use chrono::{DateTime, FixedOffset};
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::Path;
+
+/// Rows read between two reports of progress.
+const PROGRESS_EVERY: u64 = 1 << 16;
 
 /// How many rejected rows of each file a profile keeps as samples (all go to the caller).
 const SAMPLES: usize = 5;
@@ -112,10 +115,11 @@ pub(super) fn read_file(
     folder: &Path,
     file: ExportFile,
     label: &str,
-    rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
+    rejects: &mut dyn Observer,
     mut accept: impl FnMut(&Row<'_>, &mut FileProfile) -> Result<(), Reject>,
 ) -> Result<FileProfile, MigrateError> {
     let mut reader = ExportReader::open(folder, file, label)?;
+    let total = std::fs::metadata(folder.join(file.file_name())).map_or(0, |m| m.len());
     let mut profile = FileProfile {
         file: label.to_string(),
         rows: 0,
@@ -140,6 +144,9 @@ pub(super) fn read_file(
             }
         };
         profile.rows += 1;
+        if profile.rows.is_multiple_of(PROGRESS_EVERY) {
+            rejects.progress(label, reader.bytes_read(), total);
+        }
         let Err(rejected) = outcome else {
             profile.accepted += 1;
             continue;
@@ -148,8 +155,9 @@ pub(super) fn read_file(
         if profile.reject_samples.len() < SAMPLES {
             profile.reject_samples.push(rejected.clone());
         }
-        rejects(rejected)?;
+        rejects.reject(rejected)?;
     }
+    rejects.progress(label, total, total);
     Ok(profile)
 }
 
@@ -161,7 +169,7 @@ pub(super) type Snapshots = IndexMap<String, (Decimal, DateTime<FixedOffset>)>;
 pub(super) fn read_snapshots(
     folder: &Path,
     label: &str,
-    rejects: &mut dyn FnMut(Reject) -> Result<(), MigrateError>,
+    rejects: &mut dyn Observer,
 ) -> Result<(FileProfile, Snapshots), MigrateError> {
     let mut snapshots = Snapshots::new();
     let mut keys = Keys::default();

@@ -43,8 +43,7 @@ pub fn legacy_small() -> std::path::PathBuf {
 }
 
 /// Where a migration step hands the rows it rejects.
-pub type RejectSink<'a> =
-    &'a mut dyn FnMut(puntos::migrate::export::Reject) -> Result<(), puntos::migrate::MigrateError>;
+pub type RejectSink<'a> = &'a mut dyn puntos::migrate::Observer;
 
 /// Runs a migration step, collecting the rows it rejects; a step that cannot run fails the test.
 pub fn collecting<T>(
