@@ -23,6 +23,10 @@ pub const EXPORT_FILES: [&str; 6] = [
     "delta/balances.csv",
 ];
 
+/// The longest row accepted, in bytes: far above any real row; a quote left open swallows the
+/// rest of its file into one row, which is then rejected whole instead of read as data.
+pub const MAX_ROW_BYTES: usize = 64 * 1024;
+
 /// One file of the legacy export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ExportFile {
@@ -276,6 +280,15 @@ impl ExportReader {
                 reason,
             })
         };
+        let size = self.bytes.as_slice().len();
+        if size > MAX_ROW_BYTES {
+            return Ok(reject(
+                None,
+                format!(
+                    "the row is {size} bytes, over the limit of {MAX_ROW_BYTES} (a quote never closed?)"
+                ),
+            ));
+        }
         if self.bytes.len() != self.width {
             return Ok(reject(
                 None,
@@ -378,6 +391,21 @@ mod tests {
             _ => panic!("expected a rejection"),
         }
         assert!(matches!(r.next_row().unwrap(), Next::Row(row) if row.get(0) == "C2"));
+    }
+
+    #[test]
+    fn a_quote_left_open_is_one_rejected_row_not_data() {
+        let text = format!(
+            "card_no,customer_id,status,issued_at\nC1,P1,active,\nC2,\"P2,active,\n{}\n",
+            "C3,P3,active,\n".repeat(10_000)
+        );
+        let text: &'static str = Box::leak(text.into_boxed_str());
+        let rows = read_all(reader(text));
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0], (2, Ok("C1".to_string())));
+        let (line, reason) = (&rows[1].0, rows[1].1.as_ref().unwrap_err());
+        assert_eq!(*line, 3);
+        assert!(reason.contains("over the limit of 65536"), "{reason}");
     }
 
     #[test]
