@@ -306,6 +306,22 @@ enum MigrateCommand {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// The parallel run: the legacy purchases and refunds replayed through a program and
+    /// compared with the legacy points, transaction by transaction and card by card, with the
+    /// main mismatch patterns and samples of each.
+    #[command(name = "parallel-run", after_help = EXIT_CODES)]
+    ParallelRun {
+        /// The export folder.
+        export: std::path::PathBuf,
+        /// The program: a file, or files or folders of its effective-dated versions.
+        #[arg(long, required = true)]
+        program: Vec<std::path::PathBuf>,
+        #[command(flatten)]
+        identities: IdentityArgs,
+        /// The folder for parallel.csv.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Write a synthetic legacy export of any size with every defect of MIGRATION.md planted
     /// (for trials and benchmarks); what was planted goes to planted.json beside it.
     Generate {
@@ -592,6 +608,21 @@ fn main() -> ExitCode {
                     seed,
                 },
         } => migrate::generate(&out, customers, transactions_per_card, seed),
+        Command::Migrate {
+            command:
+                MigrateCommand::ParallelRun {
+                    export,
+                    program,
+                    identities,
+                    out,
+                },
+        } => migrate::parallel_run(&migrate::ParallelRequest {
+            export: &export,
+            programs: &program,
+            region: &identities.region,
+            policy: identities.phone_conflict.into(),
+            out: &out,
+        }),
         Command::Explain { code } => explain(&code),
     };
     ExitCode::from(code)

@@ -663,3 +663,74 @@ impl Bars {
         }
     }
 }
+
+/// What `puntos migrate parallel-run` needs.
+pub struct ParallelRequest<'a> {
+    /// The export folder.
+    pub export: &'a Path,
+    /// The program: files or folders of its effective-dated versions.
+    pub programs: &'a [PathBuf],
+    /// The region phones are read in.
+    pub region: &'a str,
+    /// Who keeps a shared phone.
+    pub policy: PhonePolicy,
+    /// The folder for parallel.csv.
+    pub out: &'a Path,
+}
+
+/// `puntos migrate parallel-run`: the legacy purchases and refunds replayed through the program
+/// and compared, transaction by transaction and card by card; `parallel.csv` written to `out`.
+/// Mismatches are findings (exit 0); exit 1 when the programs have errors.
+pub fn parallel_run(request: &ParallelRequest<'_>) -> u8 {
+    let versions = match crate::programs::load_versions(request.programs) {
+        Ok(v) => v,
+        Err(failed) => return failed.exit,
+    };
+    match run_parallel(request, versions) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+fn run_parallel(r: &ParallelRequest<'_>, versions: puntos::Versions) -> Result<(), MigrateError> {
+    let region = puntos::phone::region(r.region).map_err(MigrateError::Settings)?;
+    let plan_settings = PlanSettings {
+        region,
+        phone_policy: r.policy,
+    };
+    let folder = OutFolder::create(r.out)?;
+    let mut console = Console::new(None);
+    let plan = plan_identities(r.export, &plan_settings, &mut console)?;
+    let cut = cutover_export(r.export, &mut console)?;
+    let at = cut
+        .moment
+        .unwrap_or(chrono::DateTime::UNIX_EPOCH.fixed_offset());
+    let accounts = puntos::migrate::load::accounts(r.export, region, &plan, &cut, at)?;
+    let result =
+        puntos::migrate::parallel::parallel_run(r.export, versions, &plan, accounts, &mut console)?;
+    console.bars.finish();
+    let header = [
+        "tx_id", "card_no", "kind", "legacy", "puntos", "match", "detail",
+    ];
+    folder.table(
+        "parallel.csv",
+        &header,
+        result.transactions.iter().map(|t| {
+            vec![
+                t.tx_id.clone(),
+                t.card_no.clone(),
+                t.kind.to_string(),
+                t.legacy.to_string(),
+                t.puntos.map_or(String::new(), |p| p.to_string()),
+                if t.matches() { "yes" } else { "no" }.to_string(),
+                t.detail.clone(),
+            ]
+        }),
+    )?;
+    outln!("{}", result.to_text().trim_end());
+    outln!("\nwrote {}", folder.path("parallel.csv").display());
+    Ok(())
+}

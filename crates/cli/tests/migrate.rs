@@ -334,3 +334,29 @@ fn a_generated_export_runs_through_every_step() {
     assert!(out.join("trial/sample/transactions.csv").is_file());
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn parallel_run_compares_every_purchase_and_refund_with_the_legacy_points() {
+    let out = scratch("parallel");
+    let out_arg = out.to_string_lossy().to_string();
+    std::fs::create_dir_all(&out).unwrap();
+    let program = out.join("legacy.pts");
+    std::fs::write(
+        &program,
+        "program \"Legacy\" { currency RUB  timezone \"Europe/Moscow\" }\n\
+         rule base { on purchase  earn floor(item.amount / 10 RUB) points for each item }\n",
+    )
+    .unwrap();
+    let printed = run(&[
+        "migrate",
+        "parallel-run",
+        "tests/legacy/small",
+        "--program",
+        &program.to_string_lossy(),
+        "--out",
+        &out_arg,
+    ]);
+    check("migrate-parallel.out", &printed.replace(&out_arg, "OUT"));
+    check("migrate-parallel.csv", &read(&out, "parallel.csv"));
+    let _ = std::fs::remove_dir_all(&out);
+}

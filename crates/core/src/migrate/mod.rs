@@ -14,6 +14,7 @@ pub mod export;
 pub mod generate;
 pub mod identity;
 pub mod load;
+pub mod parallel;
 pub mod profile;
 pub mod reconcile;
 pub mod report;
