@@ -8,25 +8,12 @@
 mod common;
 
 use chrono::DateTime;
-use common::{dec, legacy_small};
+use common::dec;
 use puntos::ledger::{Ledger, MemoryStore, Session, SqliteStore, Store};
-use puntos::migrate::cutover::cutover;
-use puntos::migrate::identity::{plan, PhonePolicy, PlanSettings};
-use puntos::migrate::load::accounts;
-use puntos::phone::region;
 use puntos::{Decimal, Versions};
 
 fn migrated() -> Vec<puntos::ledger::AccountState> {
-    let folder = legacy_small();
-    let ru = region("RU").unwrap();
-    let settings = PlanSettings {
-        region: ru,
-        phone_policy: PhonePolicy::EarliestRegistered,
-    };
-    let identities = plan(&folder, &settings, &mut |_| Ok(())).unwrap();
-    let cut = cutover(&folder, &mut |_| Ok(())).unwrap();
-    let at = DateTime::parse_from_rfc3339("2025-02-05T00:00:00+03:00").unwrap();
-    accounts(&folder, ru, &identities, &cut, at).unwrap()
+    common::migrated_small().1
 }
 
 #[test]

@@ -6,32 +6,25 @@
 
 mod common;
 
-use chrono::DateTime;
 use common::{dec, legacy_small};
-use puntos::migrate::cutover::cutover;
-use puntos::migrate::identity::{plan, PhonePolicy, PlanSettings};
-use puntos::migrate::load::accounts;
 use puntos::migrate::parallel::{parallel_run, ParallelRun};
-use puntos::phone::region;
 use puntos::{Decimal, Versions};
 
 const PROGRAM: &str = "program \"Legacy\" { currency RUB  timezone \"Europe/Moscow\" }\n\
     rule base { on purchase  earn floor(item.amount / 10 RUB) points for each item }\n";
 
 fn run() -> ParallelRun {
-    let folder = legacy_small();
-    let ru = region("RU").unwrap();
-    let settings = PlanSettings {
-        region: ru,
-        phone_policy: PhonePolicy::EarliestRegistered,
-    };
-    let identities = plan(&folder, &settings, &mut |_| Ok(())).unwrap();
-    let cut = cutover(&folder, &mut |_| Ok(())).unwrap();
-    let at = DateTime::parse_from_rfc3339("2025-02-05T00:00:00+03:00").unwrap();
-    let migrated = accounts(&folder, ru, &identities, &cut, at).unwrap();
+    let (identities, migrated) = common::migrated_small();
     let program = common::program("legacy.pts", PROGRAM);
     let versions = Versions::new(vec![program]).unwrap();
-    parallel_run(&folder, versions, &identities, migrated, &mut |_| Ok(())).unwrap()
+    parallel_run(
+        &legacy_small(),
+        versions,
+        &identities,
+        migrated,
+        &mut |_| Ok(()),
+    )
+    .unwrap()
 }
 
 #[test]

@@ -32,6 +32,13 @@ fn every_invariant_holds_on_the_fixture() {
     assert_eq!(lines, sorted);
 }
 
+/// Name, verdict and figures of each check.
+fn checks(list: &[puntos::migrate::run::Check]) -> Vec<(&str, bool, &str)> {
+    list.iter()
+        .map(|g| (g.name.as_str(), g.holds, g.detail.as_str()))
+        .collect()
+}
+
 #[test]
 fn gates_pass_or_fail_on_the_figures() {
     let passing = RunSettings::from_toml(
@@ -39,11 +46,7 @@ fn gates_pass_or_fail_on_the_figures() {
     )
     .unwrap();
     let summary = run(&folder(), &passing, &mut |_, _, _| {}).unwrap().summary;
-    let gates: Vec<(&str, bool, &str)> = summary
-        .gates
-        .iter()
-        .map(|g| (g.name.as_str(), g.holds, g.detail.as_str()))
-        .collect();
+    let gates = checks(&summary.gates);
     assert_eq!(
         gates,
         vec![
@@ -62,11 +65,7 @@ fn gates_pass_or_fail_on_the_figures() {
     )
     .unwrap();
     let summary = run(&folder(), &failing, &mut |_, _, _| {}).unwrap().summary;
-    let gates: Vec<(&str, bool, &str)> = summary
-        .gates
-        .iter()
-        .map(|g| (g.name.as_str(), g.holds, g.detail.as_str()))
-        .collect();
+    let gates = checks(&summary.gates);
     assert_eq!(
         gates,
         vec![

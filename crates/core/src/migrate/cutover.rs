@@ -75,11 +75,7 @@ impl Cutover {
             self.applied.0,
             self.applied.1,
             self.final_total,
-            if self.conserved() {
-                "conserved"
-            } else {
-                "NOT CONSERVED"
-            }
+            super::conserved_word(self.conserved())
         );
         let _ = writeln!(
             out,

@@ -86,3 +86,12 @@ pub enum MigrateError {
     #[error("{0}")]
     Settings(String),
 }
+
+/// How a summary says whether points add up.
+fn conserved_word(conserved: bool) -> &'static str {
+    if conserved {
+        "conserved"
+    } else {
+        "NOT CONSERVED"
+    }
+}

@@ -145,11 +145,7 @@ impl Reconciliation {
             self.legacy_total,
             self.recomputed_total,
             self.legacy_total - self.recomputed_total,
-            if self.conserved() {
-                "conserved"
-            } else {
-                "NOT CONSERVED"
-            }
+            super::conserved_word(self.conserved())
         );
         let _ = writeln!(
             out,

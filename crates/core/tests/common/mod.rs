@@ -77,3 +77,29 @@ pub fn places(
         .map(|r| (r.file.as_str(), r.line, r.column))
         .collect()
 }
+
+/// The identity plan and the migrated accounts of the small legacy export, opened at
+/// 2025-02-05 (the fixture's cutover).
+pub fn migrated_small() -> (
+    puntos::migrate::identity::IdentityPlan,
+    Vec<puntos::ledger::AccountState>,
+) {
+    use puntos::migrate::identity::{plan, PhonePolicy, PlanSettings};
+    let folder = legacy_small();
+    let Ok(ru) = puntos::phone::region("RU") else {
+        panic!("RU is a region")
+    };
+    let settings = PlanSettings {
+        region: ru,
+        phone_policy: PhonePolicy::EarliestRegistered,
+    };
+    let (identities, _) = collecting(|r| plan(&folder, &settings, r));
+    let (cut, _) = collecting(|r| puntos::migrate::cutover::cutover(&folder, r));
+    let Ok(at) = chrono::DateTime::parse_from_rfc3339("2025-02-05T00:00:00+03:00") else {
+        panic!("a valid moment")
+    };
+    match puntos::migrate::load::accounts(&folder, ru, &identities, &cut, at) {
+        Ok(accounts) => (identities, accounts),
+        Err(e) => panic!("the accounts: {e}"),
+    }
+}
