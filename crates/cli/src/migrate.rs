@@ -181,6 +181,25 @@ impl OutFolder {
     }
 }
 
+/// Resolves identities, then runs `step`, both reporting to one `rejects.csv` and the bars, and
+/// writes `identity.csv`: what `reconcile` and `cutover` share.
+fn with_identities<T>(
+    export: &Path,
+    settings: &PlanSettings,
+    out: &Path,
+    step: impl FnOnce(&mut Console<'_>) -> Result<T, MigrateError>,
+) -> Result<(OutFolder, puntos::migrate::identity::IdentityPlan, T), MigrateError> {
+    let folder = OutFolder::create(out)?;
+    let mut rejects = folder.rejects()?;
+    let mut console = Console::new(Some(&mut rejects));
+    let plan = plan_identities(export, settings, &mut console)?;
+    let result = step(&mut console)?;
+    console.bars.finish();
+    rejects.finish()?;
+    folder.identities(&plan.rows)?;
+    Ok((folder, plan, result))
+}
+
 /// The account a card lands in: the identity plan's, else one keyed by the card itself.
 fn account_of(accounts: &HashMap<&str, &str>, card: &str) -> String {
     accounts
@@ -286,13 +305,7 @@ fn run_plan(
         region: puntos::phone::region(region).map_err(MigrateError::Settings)?,
         phone_policy: policy,
     };
-    let folder = OutFolder::create(out)?;
-    let mut rejects = folder.rejects()?;
-    let mut console = Console::new(Some(&mut rejects));
-    let plan = plan_identities(export, &settings, &mut console)?;
-    console.bars.finish();
-    rejects.finish()?;
-    folder.identities(&plan.rows)?;
+    let (folder, plan, ()) = with_identities(export, &settings, out, |_| Ok(()))?;
     outln!("{}", plan.to_text().trim_end());
     outln!(
         "\nwrote {} and {}",
@@ -341,14 +354,9 @@ fn run_reconcile(r: &ReconcileRequest<'_>) -> Result<bool, MigrateError> {
         expiry_months: r.expiry_months,
         rounding_tolerance: r.rounding_tolerance,
     };
-    let folder = OutFolder::create(r.out)?;
-    let mut rejects = folder.rejects()?;
-    let mut console = Console::new(Some(&mut rejects));
-    let plan = plan_identities(r.export, &plan_settings, &mut console)?;
-    let result = reconcile_export(r.export, &settings, &mut console)?;
-    console.bars.finish();
-    rejects.finish()?;
-    folder.identities(&plan.rows)?;
+    let (folder, plan, result) = with_identities(r.export, &plan_settings, r.out, |console| {
+        reconcile_export(r.export, &settings, console)
+    })?;
     folder.reconciliation(&result.cards, &card_accounts(&plan))?;
     outln!("{}", result.to_text().trim_end());
     outln!(
@@ -404,14 +412,9 @@ fn run_cutover(r: &CutoverRequest<'_>) -> Result<u8, MigrateError> {
         region,
         phone_policy: r.policy,
     };
-    let folder = OutFolder::create(r.out)?;
-    let mut rejects = folder.rejects()?;
-    let mut console = Console::new(Some(&mut rejects));
-    let plan = plan_identities(r.export, &plan_settings, &mut console)?;
-    let result = cutover_export(r.export, &mut console)?;
-    console.bars.finish();
-    rejects.finish()?;
-    folder.identities(&plan.rows)?;
+    let (folder, plan, result) = with_identities(r.export, &plan_settings, r.out, |console| {
+        cutover_export(r.export, console)
+    })?;
     folder.cutover(&result.cards, &card_accounts(&plan))?;
     outln!("{}", result.to_text().trim_end());
     outln!(
