@@ -109,6 +109,35 @@ impl OutFolder {
         )
     }
 
+    /// `accounts.csv`: one row per new account, its cards' legacy and recomputed sums.
+    fn accounts(
+        &self,
+        result: &puntos::migrate::reconcile::Reconciliation,
+        accounts: &HashMap<&str, &str>,
+    ) -> Result<(), MigrateError> {
+        let header = [
+            "account",
+            "cards",
+            "legacy_balance",
+            "recomputed",
+            "difference",
+        ];
+        let rows = result.by_account(|card| accounts.get(card).map(|a| a.to_string()));
+        self.table(
+            "accounts.csv",
+            &header,
+            rows.into_iter().map(|a| {
+                vec![
+                    a.account,
+                    a.cards.join(" "),
+                    a.legacy.to_string(),
+                    a.recomputed.to_string(),
+                    a.difference.to_string(),
+                ]
+            }),
+        )
+    }
+
     /// `reconciliation.csv`: one row per card, with the account it lands in.
     fn reconciliation(
         &self,
@@ -357,11 +386,14 @@ fn run_reconcile(r: &ReconcileRequest<'_>) -> Result<bool, MigrateError> {
     let (folder, plan, result) = with_identities(r.export, &plan_settings, r.out, |console| {
         reconcile_export(r.export, &settings, console)
     })?;
-    folder.reconciliation(&result.cards, &card_accounts(&plan))?;
+    let accounts = card_accounts(&plan);
+    folder.reconciliation(&result.cards, &accounts)?;
+    folder.accounts(&result, &accounts)?;
     outln!("{}", result.to_text().trim_end());
     outln!(
-        "\nwrote {}, {} and {}",
+        "\nwrote {}, {}, {} and {}",
         folder.path("reconciliation.csv").display(),
+        folder.path("accounts.csv").display(),
         folder.path("identity.csv").display(),
         folder.path("rejects.csv").display()
     );
@@ -541,6 +573,7 @@ fn run_all(
     folder.identities(&result.plan.rows)?;
     let accounts = card_accounts(&result.plan);
     folder.reconciliation(&result.reconciliation.cards, &accounts)?;
+    folder.accounts(&result.reconciliation, &accounts)?;
     folder.cutover(&result.cutover.cards, &accounts)?;
     let json = serde_json::to_string_pretty(&result.summary)
         .map_err(|e| MigrateError::Settings(format!("the summary as JSON: {e}")))?;
@@ -548,7 +581,7 @@ fn run_all(
     folder.write("report.html", &puntos::migrate::report::html(&result))?;
     outln!("{}", result.summary.to_text().trim_end());
     outln!(
-        "\nwrote report.html, summary.json, identity.csv, reconciliation.csv, cutover.csv and rejects.csv to {}",
+        "\nwrote report.html, summary.json, identity.csv, reconciliation.csv, accounts.csv, cutover.csv and rejects.csv to {}",
         out.display()
     );
     if !result.summary.passed() {

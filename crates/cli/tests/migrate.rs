@@ -163,6 +163,7 @@ fn reconcile_classifies_every_difference_and_checks_conservation() {
     check("migrate-reconcile.out", &printed.replace(&out_arg, "OUT"));
     let cards = read(&out, "reconciliation.csv");
     check("migrate-reconciliation.csv", &cards);
+    check("migrate-accounts.csv", &read(&out, "accounts.csv"));
     let rejects = read(&out, "rejects.csv");
     assert_eq!(
         rejects.lines().count(),

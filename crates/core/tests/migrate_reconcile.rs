@@ -133,3 +133,33 @@ fn every_row_is_counted_once_or_rejected() {
         ]
     );
 }
+
+#[test]
+fn accounts_sum_their_cards() {
+    let (r, _) = run(Some(12));
+    let (plan, _) = common::migrated_small();
+    let accounts: std::collections::HashMap<String, String> = plan
+        .rows
+        .iter()
+        .filter(|row| row.party == puntos::migrate::identity::Party::Card)
+        .map(|row| (row.legacy_id.clone(), row.account.clone()))
+        .collect();
+    let by_account = r.by_account(|card| accounts.get(card).cloned());
+    let find = |key: &str| by_account.iter().find(|a| a.account == key).unwrap();
+    let p001 = find("+79123456789");
+    assert_eq!(p001.cards, vec!["C001", "C002"]);
+    assert_eq!(
+        (p001.legacy, p001.recomputed, p001.difference),
+        (dec("155.5"), dec("155.5"), dec("0"))
+    );
+    let master = find("+79261112233");
+    assert_eq!(master.cards, vec!["C008", "C009"]);
+    assert_eq!(
+        (master.legacy, master.recomputed, master.difference),
+        (dec("100"), dec("125"), dec("-25"))
+    );
+    let orphan = find("card:C999");
+    assert_eq!((orphan.legacy, orphan.recomputed), (dec("10"), dec("20")));
+    let legacy: Decimal = by_account.iter().map(|a| a.legacy).sum();
+    assert_eq!(legacy, r.legacy_total);
+}

@@ -117,7 +117,45 @@ pub struct Reconciliation {
     pub files: Vec<FileProfile>,
 }
 
+/// One new account reconciled: the sums of its cards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountBalance {
+    /// The account's key.
+    pub account: String,
+    /// Its cards, in the order they were reconciled.
+    pub cards: Vec<String>,
+    /// The sum of their legacy balances.
+    pub legacy: Decimal,
+    /// The sum of their recomputed balances.
+    pub recomputed: Decimal,
+    /// `legacy - recomputed`.
+    pub difference: Decimal,
+}
+
 impl Reconciliation {
+    /// The accounts the cards land in (`account_of` says which; a card it does not know keys an
+    /// account of its own, `card:NUMBER`), each with its cards' sums, in order of first card.
+    pub fn by_account(&self, account_of: impl Fn(&str) -> Option<String>) -> Vec<AccountBalance> {
+        let mut accounts: IndexMap<String, AccountBalance> = IndexMap::new();
+        for card in &self.cards {
+            let key = account_of(&card.card_no).unwrap_or_else(|| format!("card:{}", card.card_no));
+            let entry = accounts
+                .entry(key.clone())
+                .or_insert_with(|| AccountBalance {
+                    account: key,
+                    cards: Vec::new(),
+                    legacy: Decimal::ZERO,
+                    recomputed: Decimal::ZERO,
+                    difference: Decimal::ZERO,
+                });
+            entry.cards.push(card.card_no.clone());
+            entry.legacy += card.legacy;
+            entry.recomputed += card.recomputed;
+            entry.difference = (entry.legacy - entry.recomputed).normalize();
+        }
+        accounts.into_values().collect()
+    }
+
     /// Whether points are conserved: legacy = recomputed + classified differences.
     pub fn conserved(&self) -> bool {
         let classified: Decimal = self.classes.values().map(|c| c.points).sum();
