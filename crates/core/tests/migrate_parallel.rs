@@ -30,9 +30,13 @@ fn run() -> ParallelRun {
 #[test]
 fn every_purchase_and_refund_is_compared_and_mismatches_are_grouped() {
     let r = run();
-    assert_eq!(r.transactions.len(), 17, "15 purchases and 2 refunds");
-    assert_eq!(r.matched, 13);
-    assert_eq!(r.match_rate(), dec("76.47"));
+    assert_eq!(
+        r.transactions.len(),
+        16,
+        "14 purchases (T011's card is not in cards.csv) and 2 refunds"
+    );
+    assert_eq!(r.matched, 12);
+    assert_eq!(r.match_rate(), dec("75"));
     let patterns: Vec<(&str, u64, Decimal)> = r
         .patterns
         .iter()

@@ -74,6 +74,7 @@ struct Export {
 fn render(
     header: &str,
     rows: &[(String, Vec<String>, Shape)],
+    cards: Option<(&HashSet<String>, usize)>,
 ) -> (String, Vec<Vec<String>>, Counts) {
     let mut text = format!("{header}\n");
     let mut kept: Vec<Vec<String>> = Vec::new();
@@ -102,6 +103,12 @@ fn render(
         text.push('\n');
         if broken {
             rejected.push(line);
+            continue;
+        }
+        // A balance or transaction of a card cards.csv does not have is rejected.
+        if cards.is_some_and(|(known, at)| !known.contains(&row[at])) {
+            rejected.push(line);
+            previous = Some(row);
             continue;
         }
         match seen.get(&row[0]) {
@@ -158,6 +165,7 @@ fn export() -> impl Strategy<Value = Export> {
         let (text, _, counts) = render(
             "customer_id,full_name,birth_date,phone,email,sms_opt_in,email_opt_in,created_at,status",
             &customer_rows,
+            None,
         );
         files.insert("customers.csv", text);
         expected.insert("customers.csv", counts);
@@ -172,7 +180,9 @@ fn export() -> impl Strategy<Value = Export> {
                 )
             })
             .collect();
-        let (text, _, counts) = render("card_no,customer_id,status,issued_at", &card_rows);
+        let (text, kept_cards, counts) =
+            render("card_no,customer_id,status,issued_at", &card_rows, None);
+        let known: HashSet<String> = kept_cards.iter().map(|r| r[0].clone()).collect();
         files.insert("cards.csv", text);
         expected.insert("cards.csv", counts);
         let balance_rows: Vec<(String, Vec<String>, Shape)> = balances
@@ -191,7 +201,7 @@ fn export() -> impl Strategy<Value = Export> {
             .into_iter()
             .map(|(k, f, s)| (k, vec![f[1].clone(), f[0].clone()], s))
             .collect();
-        let (text, kept, counts) = render("card_no,as_of,balance", &balance_rows);
+        let (text, kept, counts) = render("card_no,as_of,balance", &balance_rows, Some((&known, 0)));
         files.insert("balances.csv", text);
         expected.insert("balances.csv", counts);
         let balances: HashMap<String, Decimal> = kept
@@ -223,6 +233,7 @@ fn export() -> impl Strategy<Value = Export> {
         let (text, kept, counts) = render(
             "tx_id,card_no,occurred_at,store_id,kind,amount,points_earned,original_tx_id,points_redeemed",
             &tx_rows,
+            Some((&known, 1)),
         );
         files.insert("transactions.csv", text);
         expected.insert("transactions.csv", counts);

@@ -3,14 +3,15 @@
 //! net points of the transactions after its snapshot's `as_of`: those of the history file and
 //! of `delta/transactions.csv`. A transaction id in both counts once; the same id with other
 //! fields is a conflict, reported as a rejected row and not applied. A delta row dated at or
-//! before the snapshot is rejected too: the snapshot already counts what happened by then.
+//! before the snapshot is rejected too: the snapshot already counts what happened by then; so
+//! is a row of a card `cards.csv` does not have.
 //! Final balances are compared with the legacy system's own cutover balances
 //! (`delta/balances.csv`) when it could export them.
 
 use super::export::ExportFile;
 use super::profile::FileProfile;
 use super::rows::TxRow;
-use super::scan::{keep_first, read_file, read_snapshots, Keys};
+use super::scan::{keep_first, read_file, read_snapshots, Keys, KnownCards};
 use super::{MigrateError, Observer};
 use chrono::{DateTime, FixedOffset};
 use indexmap::IndexMap;
@@ -145,7 +146,8 @@ impl Applying {
 
 /// Computes the cutover of the export in `folder`, handing rejected rows to `rejects`.
 pub fn cutover(folder: &Path, rejects: &mut dyn Observer) -> Result<Cutover, MigrateError> {
-    let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", rejects)?;
+    let cards = KnownCards::read(folder)?;
+    let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", &cards, rejects)?;
     let snapshot_moment = snapshots.values().map(|s| s.1).max();
     let mut state = Applying {
         cards: snapshots
@@ -171,6 +173,7 @@ pub fn cutover(folder: &Path, rejects: &mut dyn Observer) -> Result<Cutover, Mig
         rejects,
         |row, p| {
             let t = TxRow::read(row)?;
+            cards.check(row, t.card_no)?;
             if keep_first(&mut ids, "tx_id", t.tx_id, row, p)?
                 && state.as_of(t.card_no).is_some_and(|a| t.occurred_at > a)
             {
@@ -191,6 +194,7 @@ pub fn cutover(folder: &Path, rejects: &mut dyn Observer) -> Result<Cutover, Mig
             rejects,
             |row, p| {
                 let t = TxRow::read(row)?;
+                cards.check(row, t.card_no)?;
                 if !keep_first(&mut ids, "tx_id", t.tx_id, row, p)? {
                     already_in_history += 1;
                     return Ok(());
@@ -212,7 +216,7 @@ pub fn cutover(folder: &Path, rejects: &mut dyn Observer) -> Result<Cutover, Mig
         files.push(delta_file);
     }
     if delta.join(ExportFile::Balances.file_name()).is_file() {
-        let (legacy_file, legacy) = read_snapshots(&delta, "delta/balances.csv", rejects)?;
+        let (legacy_file, legacy) = read_snapshots(&delta, "delta/balances.csv", &cards, rejects)?;
         for (card, (balance, as_of)) in legacy {
             state.cards.entry(card).or_default().legacy_cutover = Some(balance);
             state.moment = state.moment.max(Some(as_of));

@@ -14,7 +14,7 @@
 use super::export::ExportFile;
 use super::identity::IdentityPlan;
 use super::rows::{TxKind, TxRow};
-use super::scan::{keep_first, read_file, Keys};
+use super::scan::{keep_first, read_file, Keys, KnownCards};
 use super::{MigrateError, Observer};
 use crate::eval::{Line, Store as Shop, Transaction};
 use crate::ledger::{Incoming, Ledger, MemoryStore};
@@ -175,6 +175,7 @@ pub fn parallel_run(
         .map(|r| (r.legacy_id.as_str(), r.account.as_str()))
         .collect();
 
+    let cards = KnownCards::read(folder)?;
     let mut rows: Vec<Replayed> = Vec::new();
     let mut keys = Keys::default();
     read_file(
@@ -184,6 +185,7 @@ pub fn parallel_run(
         observer,
         |row, p| {
             let t = TxRow::read(row)?;
+            cards.check(row, t.card_no)?;
             if !keep_first(&mut keys, "tx_id", t.tx_id, row, p)? {
                 return Ok(());
             }

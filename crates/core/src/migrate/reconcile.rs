@@ -16,12 +16,13 @@
 //! 5. **unexplained**: anything else, a card without a balance row included.
 //!
 //! Points are conserved by construction and checked: the legacy total equals the recomputed
-//! total plus the sum of the classified differences.
+//! total plus the sum of the classified differences. A balance or transaction of a card that
+//! `cards.csv` does not have is rejected (its points have no account to go to).
 
 use super::export::ExportFile;
 use super::profile::FileProfile;
 use super::rows::{TxKind, TxRow};
-use super::scan::{keep_first, read_file, read_snapshots, Keys};
+use super::scan::{keep_first, read_file, read_snapshots, Keys, KnownCards};
 use super::{MigrateError, Observer};
 use chrono::{DateTime, FixedOffset, Months};
 use indexmap::IndexMap;
@@ -230,7 +231,8 @@ pub fn reconcile(
     settings: &ReconcileSettings,
     rejects: &mut dyn Observer,
 ) -> Result<Reconciliation, MigrateError> {
-    let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", rejects)?;
+    let cards = KnownCards::read(folder)?;
+    let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", &cards, rejects)?;
     // Cards without a balance row are read up to the latest snapshot.
     let snapshot_moment = snapshots.values().map(|s| s.1).max();
     let cutoff = |as_of: DateTime<FixedOffset>| {
@@ -250,6 +252,7 @@ pub fn reconcile(
         rejects,
         |row, p| {
             let t = TxRow::read(row)?;
+            cards.check(row, t.card_no)?;
             let is_first = keep_first(&mut keys, "tx_id", t.tx_id, row, p)?;
             let as_of = snapshots.get(t.card_no).map(|s| s.1).or(snapshot_moment);
             if as_of.is_some_and(|a| t.occurred_at > a) {

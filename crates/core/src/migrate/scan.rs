@@ -5,12 +5,13 @@
 
 use super::export::{ExportFile, ExportReader, Next, Reject, Row};
 use super::profile::FileProfile;
-use super::rows::BalanceRow;
+use super::rows::{BalanceRow, CardRow};
 use super::{MigrateError, Observer};
 use chrono::{DateTime, FixedOffset};
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
+use std::collections::HashSet;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::Path;
 
@@ -165,20 +166,60 @@ pub(super) fn read_file(
 pub(super) type Snapshots = IndexMap<String, (Decimal, DateTime<FixedOffset>)>;
 
 /// Reads a balance file (`balances.csv`, or the cutover's in `delta/`), keeping each card's
-/// first row; a card repeated with another balance is rejected.
+/// first row; a card repeated with another balance, or not in `cards`, is rejected.
 pub(super) fn read_snapshots(
     folder: &Path,
     label: &str,
+    cards: &KnownCards,
     rejects: &mut dyn Observer,
 ) -> Result<(FileProfile, Snapshots), MigrateError> {
     let mut snapshots = Snapshots::new();
     let mut keys = Keys::default();
     let file = read_file(folder, ExportFile::Balances, label, rejects, |row, p| {
         let b = BalanceRow::read(row)?;
+        cards.check(row, b.card_no)?;
         if keep_first(&mut keys, "card_no", b.card_no, row, p)? {
             snapshots.insert(b.card_no.to_string(), (b.balance, b.as_of));
         }
         Ok(())
     })?;
     Ok((file, snapshots))
+}
+
+/// The cards of `cards.csv` the identity plan places (rows read as cards; the first of a
+/// repeated number). A balance or transaction of any other card is rejected: its points have
+/// no account to go to.
+pub(super) struct KnownCards(HashSet<String>);
+
+impl KnownCards {
+    /// Reads the card numbers of `cards.csv` in `folder`. Its own bad rows are the identity
+    /// plan's (and the profile's) to report, so they are not reported again here.
+    pub(super) fn read(folder: &Path) -> Result<KnownCards, MigrateError> {
+        let mut known = HashSet::new();
+        let mut ignore = |_: Reject| Ok(());
+        read_file(
+            folder,
+            ExportFile::Cards,
+            "cards.csv",
+            &mut ignore,
+            |row, _| {
+                let card = CardRow::read(row)?;
+                known.insert(card.card_no.to_string());
+                Ok(())
+            },
+        )?;
+        Ok(KnownCards(known))
+    }
+
+    /// Rejects `row` if `card` is not a known card.
+    pub(super) fn check(&self, row: &Row<'_>, card: &str) -> Result<(), Reject> {
+        if self.0.contains(card) {
+            Ok(())
+        } else {
+            Err(row.reject(
+                Some("card_no"),
+                format!("card {card} is not in cards.csv: its points have no account"),
+            ))
+        }
+    }
 }
