@@ -149,27 +149,14 @@ pub fn accounts(
         },
     )?;
 
-    // Final balances, cards of unknown owners keying accounts of their own.
+    // Final balances: every card of the cutover is one the plan placed (a card cards.csv
+    // lacks is rejected there).
     let mut balances: IndexMap<String, Decimal> = IndexMap::new();
     for card in &cutover.cards {
-        let account = account_of_card
-            .get(card.card_no.as_str())
-            .map_or_else(|| format!("card:{}", card.card_no), |a| a.to_string());
-        if !accounts.contains_key(&account) {
-            accounts.insert(
-                account.clone(),
-                AccountState {
-                    id: account.clone(),
-                    customer: Customer {
-                        id: account.clone(),
-                        ..Customer::default()
-                    },
-                    aliases: vec![card.card_no.clone()],
-                    as_of: Some(at),
-                    ..AccountState::default()
-                },
-            );
-        }
+        let Some(account) = account_of_card.get(card.card_no.as_str()) else {
+            continue;
+        };
+        let account = account.to_string();
         *balances.entry(account).or_default() += card.final_balance;
     }
     for (account, balance) in balances {
@@ -213,10 +200,8 @@ pub fn accounts(
                     TxKind::Refund => Decimal::NEGATIVE_ONE,
                     _ => return Ok(()),
                 };
-                let account = account_of_card
-                    .get(t.card_no)
-                    .map_or_else(|| format!("card:{}", t.card_no), |a| a.to_string());
-                if let (Some(state), Some(amount)) = (accounts.get_mut(&account), t.amount) {
+                let account = account_of_card.get(t.card_no).copied().unwrap_or_default();
+                if let (Some(state), Some(amount)) = (accounts.get_mut(account), t.amount) {
                     state.history.push((t.occurred_at, sign * amount));
                 }
                 Ok(())
