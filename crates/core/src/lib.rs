@@ -23,6 +23,7 @@
 
 pub mod compile;
 pub mod eval;
+mod fast_hash;
 mod instant_json;
 pub mod ledger;
 pub mod migrate;

@@ -24,10 +24,10 @@
 use super::background::{Background, WORTH_A_THREAD};
 use super::chain;
 use super::codec::encode;
-use super::fast_hash::{HashMap, IndexMap};
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::sealer::Sealer;
 use super::store::{Session, StoreError};
+use crate::fast_hash::{HashMap, IndexMap};
 use rust_decimal::Decimal;
 use std::sync::{Mutex, MutexGuard};
 

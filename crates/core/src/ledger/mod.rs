@@ -20,7 +20,6 @@ mod background;
 mod batch;
 mod chain;
 mod codec;
-mod fast_hash;
 mod fingerprint;
 pub mod model;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -10,10 +10,10 @@
 //! ([`Session::undisturbed`]).
 
 use super::codec::encode;
-use super::fast_hash::HashMap;
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, StoreError, Upcoming};
 use super::{upcoming, Incoming};
+use crate::fast_hash::HashMap;
 use rust_decimal::Decimal;
 
 /// Everything deciding a batch reads, read by the store's unit of work before the decider

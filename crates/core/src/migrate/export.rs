@@ -158,6 +158,8 @@ pub struct ExportReader {
     width: usize,
     bytes: ByteRecord,
     text: StringRecord,
+    /// Whether `text` holds the buffers of the last row (lent to it from `bytes`).
+    lent: bool,
 }
 
 impl ExportReader {
@@ -228,6 +230,7 @@ impl ExportReader {
             width: names.len(),
             bytes: ByteRecord::new(),
             text: StringRecord::new(),
+            lent: false,
         })
     }
 
@@ -253,6 +256,11 @@ impl ExportReader {
 
     /// The next row, a rejection, or the end. An error only when the file cannot be read on.
     pub fn next_row(&mut self) -> Result<Next<'_>, MigrateError> {
+        // The last row's buffers come back, so reading allocates nothing per row.
+        if self.lent {
+            self.bytes = std::mem::take(&mut self.text).into_byte_record();
+            self.lent = false;
+        }
         loop {
             let more =
                 self.csv
@@ -303,6 +311,7 @@ impl ExportReader {
         match StringRecord::from_byte_record(bytes) {
             Ok(text) => {
                 self.text = text;
+                self.lent = true;
                 Ok(Next::Row(Row {
                     line,
                     record: &self.text,

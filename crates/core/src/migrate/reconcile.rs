@@ -262,7 +262,18 @@ pub fn reconcile(
                 }
                 return Ok(());
             }
-            let h = histories.entry(t.card_no.to_string()).or_default();
+            // Looked up by the borrowed number: a String is made once per card, not per row.
+            let at = match histories.get_index_of(t.card_no) {
+                Some(at) => at,
+                None => {
+                    histories
+                        .insert_full(t.card_no.to_string(), History::default())
+                        .0
+                }
+            };
+            let Some((_, h)) = histories.get_index_mut(at) else {
+                return Ok(());
+            };
             if !is_first {
                 duplicate_rows.0 += 1;
                 duplicate_rows.1 += net(&t);

@@ -7,11 +7,10 @@ use super::export::{ExportFile, ExportReader, Next, Reject, Row};
 use super::profile::FileProfile;
 use super::rows::{BalanceRow, CardRow};
 use super::{MigrateError, Observer};
+use crate::fast_hash::{HashMap, HashSet};
 use chrono::{DateTime, FixedOffset};
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
-use std::collections::HashSet;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::Path;
 
@@ -195,7 +194,7 @@ impl KnownCards {
     /// Reads the card numbers of `cards.csv` in `folder`. Its own bad rows are the identity
     /// plan's (and the profile's) to report, so they are not reported again here.
     pub(super) fn read(folder: &Path) -> Result<KnownCards, MigrateError> {
-        let mut known = HashSet::new();
+        let mut known = HashSet::default();
         let mut ignore = |_: Reject| Ok(());
         read_file(
             folder,

@@ -10,10 +10,10 @@
 //! what it read ahead of a record as soon as it writes that record ([`Reading::forget`],
 //! [`Reading::forget_accounts`]), and asks its own connection again.
 
-use super::super::fast_hash::{HashMap, HashSet};
 use super::super::model::{AccountState, StoredTransaction};
 use super::super::store::{StoreError, Upcoming};
 use super::{read_account, read_transaction, BUSY_TIMEOUT, CACHE_SIZE};
+use crate::fast_hash::{HashMap, HashSet};
 use rusqlite::Connection;
 use std::path::Path;
 use std::sync::mpsc::{channel, Receiver, Sender};

@@ -14,8 +14,8 @@
 //! and only the store's lookup says which wins. Writing an account forgets every key that may
 //! now lead elsewhere: the account's own, and its aliases.
 
-use super::super::fast_hash::HashMap;
 use super::super::model::AccountState;
+use crate::fast_hash::HashMap;
 
 /// Accounts kept at most; past it the cache starts again empty (about 2 KB an account, so at
 /// most some hundreds of megabytes; a program with more active accounts reads the rest from the

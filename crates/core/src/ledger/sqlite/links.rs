@@ -16,10 +16,10 @@
 
 use super::super::chain::Broken;
 use super::super::codec::{decode, from_seq};
-use super::super::fast_hash::{HashMap, IndexMap};
 use super::super::model::JournalEntry;
 use super::super::store::StoreError;
 use super::sql;
+use crate::fast_hash::{HashMap, IndexMap};
 use rusqlite::{params, OptionalExtension, Transaction};
 use std::hash::{DefaultHasher, Hash, Hasher};
 

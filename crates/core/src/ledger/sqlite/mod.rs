@@ -33,9 +33,9 @@ use super::chain::{check_texts, encode_entries};
 use super::codec::{
     check_packed, decode, decode_account, encode, encode_account, from_seq, to_seq,
 };
-use super::fast_hash::{HashMap, HashSet, IndexMap};
 use super::model::{AccountState, JournalEntry, OutboxEvent, StoredTransaction};
 use super::store::{Session, Store, StoreError, Upcoming};
+use crate::fast_hash::{HashMap, HashSet, IndexMap};
 use ahead::{Reader, Reading};
 use cache::AccountCache;
 use checkpoint::Checkpointer;
