@@ -664,37 +664,44 @@ impl Observer for Console<'_> {
     }
 }
 
-/// Progress bars on standard error, one per step and file, with rate and time left; drawn only
-/// on a terminal (indicatif hides them otherwise, so piped output and tests stay clean).
+/// Progress bars on standard error, one per step and file (steps that run side by side draw
+/// side by side), with rate and time left; drawn only on a terminal (indicatif hides them
+/// otherwise, so piped output and tests stay clean).
 #[derive(Default)]
 struct Bars {
-    current: Option<(String, indicatif::ProgressBar)>,
+    all: indicatif::MultiProgress,
+    open: Vec<(String, indicatif::ProgressBar)>,
 }
 
 impl Bars {
     /// `read` of `total` bytes of what `what` names are done.
     fn show(&mut self, what: &str, read: u64, total: u64) {
-        let same = self.current.as_ref().is_some_and(|(name, _)| name == what);
-        if !same {
-            self.finish();
-            let bar = indicatif::ProgressBar::new(total);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{msg:32} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar.set_message(what.to_string());
-            self.current = Some((what.to_string(), bar));
-        }
-        if let Some((_, bar)) = &self.current {
+        let at = match self.open.iter().position(|(name, _)| name == what) {
+            Some(at) => at,
+            None => {
+                let bar = self.all.add(indicatif::ProgressBar::new(total));
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{msg:32} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                bar.set_message(what.to_string());
+                self.open.push((what.to_string(), bar));
+                self.open.len() - 1
+            }
+        };
+        if read >= total {
+            let (_, bar) = self.open.remove(at);
+            bar.finish_and_clear();
+        } else if let Some((_, bar)) = self.open.get(at) {
             bar.set_position(read);
         }
     }
 
-    /// Ends the bar being drawn.
+    /// Ends every bar still drawn.
     fn finish(&mut self) {
-        if let Some((_, bar)) = self.current.take() {
+        for (_, bar) in self.open.drain(..) {
             bar.finish_and_clear();
         }
     }

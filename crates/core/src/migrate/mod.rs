@@ -31,8 +31,8 @@ pub trait Observer {
     /// A row left out. An error stops the step (the caller could not record the row).
     fn reject(&mut self, reject: export::Reject) -> Result<(), MigrateError>;
 
-    /// `read` of the `total` bytes of `file` are read: told every few thousand rows and at the
-    /// end of each file, for progress bars.
+    /// `read` of the `total` bytes of `file` are read: told as a file starts, every few thousand
+    /// rows, and at its end, for progress bars.
     fn progress(&mut self, file: &str, read: u64, total: u64) {
         let _ = (file, read, total);
     }

@@ -201,15 +201,31 @@ pub struct Run {
     pub rejects: Vec<Reject>,
 }
 
-/// What the steps of a run tell: rejected rows, kept each `(file, line)` once (the steps read
-/// the same files), and progress, handed on with the step's name.
-struct Collect<'p> {
-    rejects: BTreeMap<(usize, u64), Reject>,
+/// Rejected rows, each `(file, line)` once (the steps read the same files).
+type RejectSet = BTreeMap<(usize, u64), Reject>;
+
+/// A progress report: what (step and file), bytes read, bytes in all.
+type Report = (String, u64, u64);
+
+/// What the steps on one thread of a run tell: rejected rows, and progress, sent with the
+/// step's name to the thread that reports it.
+struct Collect {
+    rejects: RejectSet,
     step: &'static str,
-    progress: &'p mut dyn FnMut(&str, u64, u64),
+    progress: std::sync::mpsc::Sender<Report>,
 }
 
-impl Observer for Collect<'_> {
+impl Collect {
+    fn new(step: &'static str, progress: std::sync::mpsc::Sender<Report>) -> Collect {
+        Collect {
+            rejects: RejectSet::new(),
+            step,
+            progress,
+        }
+    }
+}
+
+impl Observer for Collect {
     fn reject(&mut self, r: Reject) -> Result<(), MigrateError> {
         let file = EXPORT_FILES
             .iter()
@@ -220,7 +236,10 @@ impl Observer for Collect<'_> {
     }
 
     fn progress(&mut self, file: &str, read: u64, total: u64) {
-        (self.progress)(&format!("{} {file}", self.step), read, total);
+        // The receiver is gone only once the run is over: nothing is left to report.
+        let _ = self
+            .progress
+            .send((format!("{} {file}", self.step), read, total));
     }
 }
 
@@ -239,30 +258,51 @@ pub fn run(
     settings: &RunSettings,
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<Run, MigrateError> {
-    let mut seen = Collect {
-        rejects: BTreeMap::new(),
-        step: "profile",
-        progress,
-    };
     let profile_settings = ProfileSettings {
         region: settings.region,
     };
-    let profile = profile(folder, &profile_settings, &mut seen)?;
-    seen.step = "plan";
     let plan_settings = PlanSettings {
         region: settings.region,
         phone_policy: settings.phone_policy,
     };
-    let plan = plan(folder, &plan_settings, &mut seen)?;
-    seen.step = "reconcile";
     let reconcile_settings = ReconcileSettings {
         expiry_months: settings.expiry_months,
         rounding_tolerance: settings.rounding_tolerance,
     };
-    let reconciliation = reconcile(folder, &reconcile_settings, &mut seen)?;
-    seen.step = "cutover";
-    let cutover = cutover(folder, &mut seen)?;
-    let rejects: Vec<Reject> = seen.rejects.into_values().collect();
+    // Two independent halves on two threads: the profile and the identity plan; the
+    // reconciliation and the cutover. This thread reports their progress as it comes.
+    let (sender, receiver) = std::sync::mpsc::channel::<Report>();
+    let (identities, balances) = std::thread::scope(|scope| {
+        let first = Collect::new("profile", sender.clone());
+        let second = Collect::new("reconcile", sender);
+        let identities = scope.spawn(move || {
+            let mut seen = first;
+            let profile = profile(folder, &profile_settings, &mut seen)?;
+            seen.step = "plan";
+            let plan = plan(folder, &plan_settings, &mut seen)?;
+            Ok::<_, MigrateError>((profile, plan, seen.rejects))
+        });
+        let balances = scope.spawn(move || {
+            let mut seen = second;
+            let reconciliation = reconcile(folder, &reconcile_settings, &mut seen)?;
+            seen.step = "cutover";
+            let cutover = cutover(folder, &mut seen)?;
+            Ok::<_, MigrateError>((reconciliation, cutover, seen.rejects))
+        });
+        // Ends when both halves are done and their senders dropped.
+        for (what, read, total) in receiver {
+            progress(&what, read, total);
+        }
+        (identities.join(), balances.join())
+    });
+    let stopped = |_| MigrateError::Settings("a step of the run stopped unexpectedly".to_string());
+    let (profile, plan, mut rejects) = identities.map_err(stopped)??;
+    let (reconciliation, cutover, more) = balances.map_err(stopped)??;
+    // The first half's reasons are kept where both halves reject a row, whatever the timing.
+    for (at, r) in more {
+        rejects.entry(at).or_insert(r);
+    }
+    let rejects: Vec<Reject> = rejects.into_values().collect();
 
     let mut invariants = Vec::new();
     for (file, party) in plan.files.iter().zip([Party::Customer, Party::Card]) {

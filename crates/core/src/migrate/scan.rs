@@ -132,6 +132,7 @@ pub(super) fn read_file(
         unknown_columns: reader.unknown_columns().to_vec(),
         reject_samples: Vec::new(),
     };
+    rejects.progress(label, 0, total);
     loop {
         let outcome = match reader.next_row()? {
             Next::End => break,
