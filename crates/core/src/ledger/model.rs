@@ -145,6 +145,26 @@ pub struct Lot {
     pub expiry_notified: bool,
 }
 
+impl Lot {
+    /// A lot of `points` available at once and never expiring: a balance carried over, or a
+    /// debt (negative points) left by a reversal.
+    pub fn settled(id: String, source: String, points: Decimal, at: DateTime<FixedOffset>) -> Lot {
+        Lot {
+            id,
+            source,
+            points,
+            remaining: points,
+            earned_at: at,
+            available_at: None,
+            expires_at: None,
+            expired: Decimal::ZERO,
+            reversed: Decimal::ZERO,
+            pending: false,
+            expiry_notified: false,
+        }
+    }
+}
+
 /// One line of the append-only journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -425,19 +425,12 @@ fn reverse(
         None => {
             // The purchase is older than this ledger (a migrated account): a debt lot.
             let id = format!("{transaction}#reversal-{}", state.lots.len());
-            state.lots.push(Lot {
-                id: id.clone(),
-                source: format!("refund of {of_transaction}"),
-                points: -points,
-                remaining: -points,
-                earned_at: time,
-                available_at: None,
-                expires_at: None,
-                expired: Decimal::ZERO,
-                reversed: Decimal::ZERO,
-                pending: false,
-                expiry_notified: false,
-            });
+            state.lots.push(Lot::settled(
+                id.clone(),
+                format!("refund of {of_transaction}"),
+                -points,
+                time,
+            ));
             out.entry(
                 &account,
                 time,

@@ -11,7 +11,9 @@
 use super::export::ExportFile;
 use super::profile::FileProfile;
 use super::rows::TxRow;
-use super::scan::{keep_first, read_file, read_snapshots, Keys, KnownCards};
+use super::scan::{
+    keep_first, read_file, read_snapshots, snapshot_of, Keys, KnownCards, Snapshots,
+};
 use super::{MigrateError, Observer};
 use chrono::{DateTime, FixedOffset};
 use indexmap::IndexMap;
@@ -112,13 +114,13 @@ impl Cutover {
 /// A card's snapshot and what comes after it.
 #[derive(Default)]
 struct Card {
-    snapshot: Option<(Decimal, DateTime<FixedOffset>)>,
     delta: Decimal,
     legacy_cutover: Option<Decimal>,
 }
 
 /// Cards and the transactions applied after their snapshots.
 struct Applying {
+    snapshots: Snapshots,
     cards: IndexMap<String, Card>,
     snapshot_moment: Option<DateTime<FixedOffset>>,
     applied: (u64, Decimal),
@@ -128,10 +130,7 @@ struct Applying {
 impl Applying {
     /// The snapshot moment of `card`: its own, or (without a balance row) the latest.
     fn as_of(&self, card: &str) -> Option<DateTime<FixedOffset>> {
-        self.cards
-            .get(card)
-            .and_then(|c| c.snapshot.map(|s| s.1))
-            .or(self.snapshot_moment)
+        snapshot_of(&self.snapshots, self.snapshot_moment, card)
     }
 
     /// Adds a transaction after the snapshot to its card.
@@ -150,16 +149,12 @@ pub fn cutover(folder: &Path, rejects: &mut dyn Observer) -> Result<Cutover, Mig
     let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", &cards, rejects)?;
     let snapshot_moment = snapshots.values().map(|s| s.1).max();
     let mut state = Applying {
+        // Cards with a balance row first, in file order.
         cards: snapshots
-            .into_iter()
-            .map(|(card, snapshot)| {
-                let card_state = Card {
-                    snapshot: Some(snapshot),
-                    ..Card::default()
-                };
-                (card, card_state)
-            })
+            .keys()
+            .map(|card| (card.clone(), Card::default()))
             .collect(),
+        snapshots,
         snapshot_moment,
         applied: (0, Decimal::ZERO),
         moment: snapshot_moment,
@@ -223,12 +218,18 @@ pub fn cutover(folder: &Path, rejects: &mut dyn Observer) -> Result<Cutover, Mig
         }
         files.push(legacy_file);
     }
-    let (cards, applied, moment) = (state.cards, state.applied, state.moment);
+    let Applying {
+        snapshots,
+        cards,
+        applied,
+        moment,
+        ..
+    } = state;
 
     let cards: Vec<CardCutover> = cards
         .into_iter()
         .map(|(card_no, c)| {
-            let snapshot = c.snapshot.map_or(Decimal::ZERO, |s| s.0);
+            let snapshot = snapshots.get(&card_no).map_or(Decimal::ZERO, |s| s.0);
             let final_balance = (snapshot + c.delta).normalize();
             CardCutover {
                 card_no,

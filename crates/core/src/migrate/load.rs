@@ -161,19 +161,12 @@ pub fn accounts(
     }
     for (account, balance) in balances {
         if let Some(state) = accounts.get_mut(&account).filter(|_| !balance.is_zero()) {
-            state.lots.push(Lot {
-                id: format!("{account}#opening"),
-                source: "legacy balance at cutover".to_string(),
-                points: balance,
-                remaining: balance,
-                earned_at: at,
-                available_at: None,
-                expires_at: None,
-                expired: Decimal::ZERO,
-                reversed: Decimal::ZERO,
-                pending: false,
-                expiry_notified: false,
-            });
+            state.lots.push(Lot::settled(
+                format!("{account}#opening"),
+                "legacy balance at cutover".to_string(),
+                balance,
+                at,
+            ));
         }
     }
 

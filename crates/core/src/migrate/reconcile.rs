@@ -22,7 +22,7 @@
 use super::export::ExportFile;
 use super::profile::FileProfile;
 use super::rows::{TxKind, TxRow};
-use super::scan::{keep_first, read_file, read_snapshots, Keys, KnownCards};
+use super::scan::{keep_first, read_file, read_snapshots, snapshot_of, Keys, KnownCards};
 use super::{MigrateError, Observer};
 use chrono::{DateTime, FixedOffset, Months};
 use indexmap::IndexMap;
@@ -254,7 +254,7 @@ pub fn reconcile(
             let t = TxRow::read(row)?;
             cards.check(row, t.card_no)?;
             let is_first = keep_first(&mut keys, "tx_id", t.tx_id, row, p)?;
-            let as_of = snapshots.get(t.card_no).map(|s| s.1).or(snapshot_moment);
+            let as_of = snapshot_of(&snapshots, snapshot_moment, t.card_no);
             if as_of.is_some_and(|a| t.occurred_at > a) {
                 if is_first {
                     after_snapshot.0 += 1;

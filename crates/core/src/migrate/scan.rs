@@ -165,6 +165,16 @@ pub(super) fn read_file(
 /// A balance file's first row per card: the balance and its moment, in file order.
 pub(super) type Snapshots = IndexMap<String, (Decimal, DateTime<FixedOffset>)>;
 
+/// The moment `card`'s history is read up to: its own snapshot's, or (a card without a balance
+/// row) `latest`, the latest of all.
+pub(super) fn snapshot_of(
+    snapshots: &Snapshots,
+    latest: Option<DateTime<FixedOffset>>,
+    card: &str,
+) -> Option<DateTime<FixedOffset>> {
+    snapshots.get(card).map(|s| s.1).or(latest)
+}
+
 /// Reads a balance file (`balances.csv`, or the cutover's in `delta/`), keeping each card's
 /// first row; a card repeated with another balance, or not in `cards`, is rejected.
 pub(super) fn read_snapshots(
