@@ -10,6 +10,7 @@
 
 use super::export::ExportFile;
 use super::profile::FileProfile;
+use super::repeats::Repeats;
 use super::rows::TxRow;
 use super::scan::{
     keep_first, read_file, read_snapshots, snapshot_of, Keys, KnownCards, Snapshots,
@@ -20,6 +21,7 @@ use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::path::Path;
+use std::sync::Arc;
 
 /// One card at cutover.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -145,6 +147,16 @@ impl Applying {
 
 /// Computes the cutover of the export in `folder`, handing rejected rows to `rejects`.
 pub fn cutover(folder: &Path, rejects: &mut dyn Observer) -> Result<Cutover, MigrateError> {
+    let repeats = Arc::new(Repeats::scan(folder, rejects)?);
+    cutover_screened(folder, &repeats, rejects)
+}
+
+/// [`cutover`], with the transaction ids that may repeat already found.
+pub(super) fn cutover_screened(
+    folder: &Path,
+    repeats: &Arc<Repeats>,
+    rejects: &mut dyn Observer,
+) -> Result<Cutover, MigrateError> {
     let cards = KnownCards::read(folder)?;
     let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", &cards, rejects)?;
     let snapshot_moment = snapshots.values().map(|s| s.1).max();
@@ -159,7 +171,7 @@ pub fn cutover(folder: &Path, rejects: &mut dyn Observer) -> Result<Cutover, Mig
         applied: (0, Decimal::ZERO),
         moment: snapshot_moment,
     };
-    let mut ids = Keys::default();
+    let mut ids = Keys::screened(repeats);
     let mut files = vec![balance_file];
     let history = read_file(
         folder,

@@ -17,6 +17,7 @@ pub mod load;
 pub mod parallel;
 pub mod profile;
 pub mod reconcile;
+mod repeats;
 pub mod report;
 pub mod rows;
 pub mod run;

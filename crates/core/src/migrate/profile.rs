@@ -7,6 +7,7 @@
 //! earlier one; every rejected row is handed to the caller as it is found.
 
 use super::export::{ExportFile, Reject, Row};
+use super::repeats::{transaction_files, Repeats};
 use super::rows::{BalanceRow, CardRow, CustomerRow, TxKind, TxRow};
 use super::scan::{read_file, Keys, Seen};
 use super::{MigrateError, Observer};
@@ -19,6 +20,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 
 /// What to profile and how.
 #[derive(Debug, Clone)]
@@ -313,6 +315,17 @@ pub fn profile(
     settings: &ProfileSettings,
     rejects: &mut dyn Observer,
 ) -> Result<Profile, MigrateError> {
+    let repeats = Arc::new(Repeats::scan(folder, rejects)?);
+    profile_screened(folder, settings, &repeats, rejects)
+}
+
+/// [`profile`], with the transaction ids that may repeat already found.
+pub(super) fn profile_screened(
+    folder: &Path,
+    settings: &ProfileSettings,
+    repeats: &Arc<Repeats>,
+    rejects: &mut dyn Observer,
+) -> Result<Profile, MigrateError> {
     let mut files = Vec::new();
     let mut orphans = Orphans::default();
 
@@ -379,15 +392,8 @@ pub fn profile(
         .iter()
         .map(|k| (*k, KindTotals::default()))
         .collect();
-    let mut ids = Keys::default();
-    let mut originals: Vec<Box<str>> = Vec::new();
-    let delta = folder.join("delta");
-    let has_delta = delta.join(ExportFile::Transactions.file_name()).is_file();
-    let mut tx_folders = vec![(folder.to_path_buf(), "transactions.csv")];
-    if has_delta {
-        tx_folders.push((delta.clone(), "delta/transactions.csv"));
-    }
-    for (tx_folder, label) in tx_folders {
+    let mut ids = Keys::screened(repeats);
+    for (tx_folder, label) in transaction_files(folder) {
         let mut occurred = Span::default();
         let mut tx_file = read_file(
             &tx_folder,
@@ -404,9 +410,10 @@ pub fn profile(
                     totals.points_earned += t.points_earned;
                     totals.points_redeemed += t.points_redeemed;
                     orphans.transactions_of_unknown_card += u64::from(!cards.contains(t.card_no));
-                    if t.kind == TxKind::Refund {
-                        originals.push(t.original_tx_id.unwrap_or_default().into());
-                    }
+                    orphans.refunds_of_unknown_original += u64::from(
+                        t.kind == TxKind::Refund
+                            && t.original_tx_id.is_none_or(|o| repeats.original_missing(o)),
+                    );
                 }
                 Ok(())
             },
@@ -416,9 +423,8 @@ pub fn profile(
         }
         files.push(tx_file);
     }
-    orphans.refunds_of_unknown_original =
-        originals.iter().filter(|id| !ids.contains(id)).count() as u64;
 
+    let delta = folder.join("delta");
     let cutover_balances = if delta.join(ExportFile::Balances.file_name()).is_file() {
         let (file, totals) = balances(&delta, "delta/balances.csv", &cards, &mut orphans, rejects)?;
         files.push(file);

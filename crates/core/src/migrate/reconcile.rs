@@ -21,6 +21,7 @@
 
 use super::export::ExportFile;
 use super::profile::FileProfile;
+use super::repeats::Repeats;
 use super::rows::{TxKind, TxRow};
 use super::scan::{keep_first, read_file, read_snapshots, snapshot_of, Keys, KnownCards};
 use super::{MigrateError, Observer};
@@ -30,6 +31,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// How differences are told apart.
 #[derive(Debug, Clone)]
@@ -231,6 +233,17 @@ pub fn reconcile(
     settings: &ReconcileSettings,
     rejects: &mut dyn Observer,
 ) -> Result<Reconciliation, MigrateError> {
+    let repeats = Arc::new(Repeats::scan(folder, rejects)?);
+    reconcile_screened(folder, settings, &repeats, rejects)
+}
+
+/// [`reconcile`], with the transaction ids that may repeat already found.
+pub(super) fn reconcile_screened(
+    folder: &Path,
+    settings: &ReconcileSettings,
+    repeats: &Arc<Repeats>,
+    rejects: &mut dyn Observer,
+) -> Result<Reconciliation, MigrateError> {
     let cards = KnownCards::read(folder)?;
     let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", &cards, rejects)?;
     // Cards without a balance row are read up to the latest snapshot.
@@ -244,7 +257,7 @@ pub fn reconcile(
     let mut histories: IndexMap<String, History> = IndexMap::new();
     let mut after_snapshot = (0u64, Decimal::ZERO);
     let mut duplicate_rows = (0u64, Decimal::ZERO);
-    let mut keys = Keys::default();
+    let mut keys = Keys::screened(repeats);
     let tx_file = read_file(
         folder,
         ExportFile::Transactions,

@@ -18,11 +18,12 @@
 //! Every step is pure and every load idempotent, so a run interrupted while loading is resumed
 //! by running it again: the accounts already loaded are found unchanged.
 
-use super::cutover::{cutover, Cutover};
+use super::cutover::{cutover_screened, Cutover};
 use super::export::{Reject, EXPORT_FILES};
 use super::identity::{plan, IdentityPlan, Party, PhonePolicy, PlanSettings};
-use super::profile::{profile, Profile, ProfileSettings};
-use super::reconcile::{reconcile, DifferenceClass, ReconcileSettings, Reconciliation};
+use super::profile::{profile_screened, Profile, ProfileSettings};
+use super::reconcile::{reconcile_screened, DifferenceClass, ReconcileSettings, Reconciliation};
+use super::repeats::Repeats;
 use super::{MigrateError, Observer};
 use crate::phone::PhoneClass;
 use indexmap::IndexMap;
@@ -31,6 +32,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Limits that fail a run before anything is loaded; an absent limit is not checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -243,6 +245,11 @@ impl Observer for Collect {
     }
 }
 
+/// The error of a run whose other half stopped without saying why (it panicked).
+fn stopped_early() -> MigrateError {
+    MigrateError::Settings("a step of the run stopped unexpectedly".to_string())
+}
+
 /// Percent `part` is of `whole`, to two places.
 fn percent(part: u64, whole: u64) -> Decimal {
     if whole == 0 {
@@ -272,21 +279,29 @@ pub fn run(
     // Two independent halves on two threads: the profile and the identity plan; the
     // reconciliation and the cutover. This thread reports their progress as it comes.
     let (sender, receiver) = std::sync::mpsc::channel::<Report>();
+    // The transaction ids that may repeat are found first, beside the plan, and shared.
     let (identities, balances) = std::thread::scope(|scope| {
-        let first = Collect::new("profile", sender.clone());
-        let second = Collect::new("reconcile", sender);
+        let (ids_sender, ids) = std::sync::mpsc::channel::<Arc<Repeats>>();
+        let first = Collect::new("plan", sender.clone());
+        let second = Collect::new("scan", sender);
         let identities = scope.spawn(move || {
             let mut seen = first;
-            let profile = profile(folder, &profile_settings, &mut seen)?;
-            seen.step = "plan";
             let plan = plan(folder, &plan_settings, &mut seen)?;
+            seen.step = "profile";
+            let repeats = ids.recv().map_err(|_| stopped_early())?;
+            let profile = profile_screened(folder, &profile_settings, &repeats, &mut seen)?;
             Ok::<_, MigrateError>((profile, plan, seen.rejects))
         });
         let balances = scope.spawn(move || {
             let mut seen = second;
-            let reconciliation = reconcile(folder, &reconcile_settings, &mut seen)?;
+            let repeats = Arc::new(Repeats::scan(folder, &mut seen)?);
+            // The other half is gone only if it failed, and reports why itself.
+            let _ = ids_sender.send(Arc::clone(&repeats));
+            seen.step = "reconcile";
+            let reconciliation =
+                reconcile_screened(folder, &reconcile_settings, &repeats, &mut seen)?;
             seen.step = "cutover";
-            let cutover = cutover(folder, &mut seen)?;
+            let cutover = cutover_screened(folder, &repeats, &mut seen)?;
             Ok::<_, MigrateError>((reconciliation, cutover, seen.rejects))
         });
         // Ends when both halves are done and their senders dropped.
@@ -295,9 +310,10 @@ pub fn run(
         }
         (identities.join(), balances.join())
     });
-    let stopped = |_| MigrateError::Settings("a step of the run stopped unexpectedly".to_string());
-    let (profile, plan, mut rejects) = identities.map_err(stopped)??;
-    let (reconciliation, cutover, more) = balances.map_err(stopped)??;
+    // The second half first: when its scan fails, the first stops for want of its result, and
+    // the scan's error is the one that says why.
+    let (reconciliation, cutover, more) = balances.map_err(|_| stopped_early())??;
+    let (profile, plan, mut rejects) = identities.map_err(|_| stopped_early())??;
     // The first half's reasons are kept where both halves reject a row, whatever the timing.
     for (at, r) in more {
         rejects.entry(at).or_insert(r);

@@ -5,6 +5,7 @@
 
 use super::export::{ExportFile, ExportReader, Next, Reject, Row};
 use super::profile::FileProfile;
+use super::repeats::Repeats;
 use super::rows::{BalanceRow, CardRow};
 use super::{MigrateError, Observer};
 use crate::fast_hash::{HashMap, HashSet};
@@ -13,6 +14,7 @@ use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Rows read between two reports of progress.
 const PROGRESS_EVERY: u64 = 1 << 16;
@@ -50,11 +52,25 @@ type First = (u64, usize, u64);
 pub(super) struct Keys {
     first: HashMap<Box<str>, First>,
     files: Vec<String>,
+    /// When set, only the keys it says may repeat are recorded: any other is a first
+    /// occurrence, and is not kept (transaction ids, a hundred million of them).
+    screen: Option<Arc<Repeats>>,
 }
 
 impl Keys {
+    /// Keys that record only what `repeats` says may repeat.
+    pub(super) fn screened(repeats: &Arc<Repeats>) -> Keys {
+        Keys {
+            screen: Some(Arc::clone(repeats)),
+            ..Keys::default()
+        }
+    }
+
     /// Records `key` of `row`.
     pub(super) fn see(&mut self, key: &str, row: &Row<'_>) -> Seen {
+        if self.screen.as_ref().is_some_and(|r| !r.may_repeat(key)) {
+            return Seen::First;
+        }
         let payload = payload_hash(row);
         let file = match self.files.iter().position(|f| f == row.file()) {
             Some(i) => i,
@@ -79,7 +95,7 @@ impl Keys {
         }
     }
 
-    /// Whether `key` was seen.
+    /// Whether `key` was seen (of screened keys: seen and possibly repeated).
     pub(super) fn contains(&self, key: &str) -> bool {
         self.first.contains_key(key)
     }

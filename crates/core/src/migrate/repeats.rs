@@ -1,0 +1,204 @@
+//! Which transaction ids may occur on more than one row, found by one cheap pass over the
+//! transaction files before the steps read them.
+//!
+//! Telling an exact duplicate row from the same id with other fields needs, for every id seen,
+//! where it was first seen and a hash of that row: at 100 million rows that is several GiB.
+//! Almost every id occurs once, so the steps keep that record only for ids this pass marks as
+//! possibly repeated, and treat every other id as a first occurrence without storing it.
+//!
+//! The pass reads only each row's id and keeps a 48-bit fingerprint of it, four bytes a row:
+//! the top 16 bits choose one of 65,536 partitions, which hold the other 32. Sorted, a
+//! partition shows its fingerprints seen more than once. Two different ids may share a
+//! fingerprint (at 100 million ids, some 20,000 pairs): both are then merely candidates, and
+//! the steps' exact keys tell them apart, so no verdict rests on a fingerprint.
+//!
+//! The one figure that does is the profile's count of refunds whose original purchase is in no
+//! transaction file: an original id that is missing but shares a fingerprint with a present
+//! one (odds about one in 2.8 million per refund at 100 million ids) is counted as present.
+
+use super::export::{ExportFile, Reject};
+use super::scan::read_file;
+use super::{MigrateError, Observer};
+use crate::fast_hash::HashSet;
+use std::hash::BuildHasher;
+use std::path::{Path, PathBuf};
+
+/// Partitions of the fingerprints: 2^16, chosen by their top 16 bits.
+const PARTITION_BITS: u32 = 16;
+
+/// The fingerprint of an id: 48 bits of a fixed-seed hash, the same in every run.
+fn fingerprint(id: &str) -> u64 {
+    foldhash::quality::FixedState::with_seed(0x7265_7065_6174).hash_one(id) >> PARTITION_BITS
+}
+
+/// A fingerprint's partition and the 32 bits the partition holds of it.
+fn split(fingerprint: u64) -> (usize, u32) {
+    ((fingerprint >> 32) as usize, fingerprint as u32)
+}
+
+/// The transaction files of an export, in the order the steps read them: the history, then
+/// the delta when there is one.
+pub(super) fn transaction_files(folder: &Path) -> Vec<(PathBuf, &'static str)> {
+    let mut files = vec![(folder.to_path_buf(), "transactions.csv")];
+    let delta = folder.join("delta");
+    if delta.join(ExportFile::Transactions.file_name()).is_file() {
+        files.push((delta, "delta/transactions.csv"));
+    }
+    files
+}
+
+/// Passes progress on and drops rejected rows: the steps report those with their reasons.
+struct ProgressOnly<'o>(&'o mut dyn Observer);
+
+impl Observer for ProgressOnly<'_> {
+    fn reject(&mut self, _: Reject) -> Result<(), MigrateError> {
+        Ok(())
+    }
+
+    fn progress(&mut self, file: &str, read: u64, total: u64) {
+        self.0.progress(&format!("ids in {file}"), read, total);
+    }
+}
+
+/// The transaction ids of an export that may be repeated, and the refunds' original ids that
+/// are in no transaction file.
+#[derive(Debug, Default)]
+pub(super) struct Repeats {
+    /// Fingerprints seen on more than one row.
+    repeated: HashSet<u64>,
+    /// Fingerprints of refunds' original ids that no row has.
+    missing_originals: HashSet<u64>,
+}
+
+impl Repeats {
+    /// Reads the transaction files of the export in `folder` (telling `observer` how far it
+    /// is; their rejected rows are the steps' to report).
+    pub(super) fn scan(
+        folder: &Path,
+        observer: &mut dyn Observer,
+    ) -> Result<Repeats, MigrateError> {
+        let mut partitions: Vec<Vec<u32>> = vec![Vec::new(); 1 << PARTITION_BITS];
+        let mut originals: Vec<u64> = Vec::new();
+        let mut progress = ProgressOnly(observer);
+        for (dir, label) in transaction_files(folder) {
+            read_file(
+                &dir,
+                ExportFile::Transactions,
+                label,
+                &mut progress,
+                |row, _| {
+                    let id = row.get(0);
+                    if !id.is_empty() {
+                        let (partition, rest) = split(fingerprint(id));
+                        if let Some(p) = partitions.get_mut(partition) {
+                            p.push(rest);
+                        }
+                    }
+                    let original = row.get(8);
+                    if !original.is_empty() && row.get(4).eq_ignore_ascii_case("refund") {
+                        originals.push(fingerprint(original));
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        let mut repeats = Repeats::default();
+        for (at, partition) in partitions.iter_mut().enumerate() {
+            partition.sort_unstable();
+            let whole = |rest: u32| ((at as u64) << 32) | u64::from(rest);
+            repeats
+                .repeated
+                .extend(partition.windows(2).filter_map(|pair| match pair {
+                    [a, b] if a == b => Some(whole(*a)),
+                    _ => None,
+                }));
+        }
+        repeats.missing_originals = originals
+            .into_iter()
+            .filter(|&f| {
+                let (partition, rest) = split(f);
+                partitions
+                    .get(partition)
+                    .is_none_or(|p| p.binary_search(&rest).is_err())
+            })
+            .collect();
+        Ok(repeats)
+    }
+
+    /// Whether `id` may occur on more than one row (if not, it certainly does not).
+    pub(super) fn may_repeat(&self, id: &str) -> bool {
+        self.repeated.contains(&fingerprint(id))
+    }
+
+    /// Whether `original`, a refund's original id, is on no row of the transaction files.
+    pub(super) fn original_missing(&self, original: &str) -> bool {
+        self.missing_originals.contains(&fingerprint(original))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const HEADER: &str =
+        "tx_id,card_no,occurred_at,store_id,kind,amount,points_earned,points_redeemed,original_tx_id\n";
+
+    /// An export folder holding only `transactions` (and `delta`, when given).
+    fn export(name: &str, transactions: &str, delta: Option<&str>) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("puntos-repeats-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("delta")).unwrap();
+        std::fs::write(
+            dir.join("transactions.csv"),
+            format!("{HEADER}{transactions}"),
+        )
+        .unwrap();
+        if let Some(delta) = delta {
+            std::fs::write(
+                dir.join("delta/transactions.csv"),
+                format!("{HEADER}{delta}"),
+            )
+            .unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn ids_on_several_rows_may_repeat_and_the_rest_do_not() {
+        let dir = export(
+            "ids",
+            "A,C1,2024-01-01T00:00:00Z,S,purchase,10,1,0,\n\
+             B,C1,2024-01-02T00:00:00Z,S,purchase,10,1,0,\n\
+             A,C1,2024-01-01T00:00:00Z,S,purchase,10,2,0,\n\
+             not,a,row\n",
+            Some("D,C1,2025-01-01T00:00:00Z,S,purchase,10,1,0,\nB,C1,2024-01-02T00:00:00Z,S,purchase,10,1,0,\n"),
+        );
+        let repeats = Repeats::scan(&dir, &mut |_| Ok(())).unwrap();
+        // A twice in the history, B in the history and the delta.
+        assert!(repeats.may_repeat("A"));
+        assert!(repeats.may_repeat("B"));
+        assert!(!repeats.may_repeat("D"));
+        assert!(!repeats.may_repeat("E"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_refund_of_an_id_no_row_has_is_missing_its_original() {
+        let dir = export(
+            "originals",
+            "P1,C1,2024-01-01T00:00:00Z,S,purchase,10,1,0,\n\
+             R1,C1,2024-01-02T00:00:00Z,S,Refund,10,-1,0,P1\n\
+             R2,C1,2024-01-03T00:00:00Z,S,refund,10,-1,0,P9\n\
+             X1,C1,2024-01-03T00:00:00Z,S,purchase,10,1,0,P8\n",
+            None,
+        );
+        let repeats = Repeats::scan(&dir, &mut |_| Ok(())).unwrap();
+        assert!(!repeats.original_missing("P1"));
+        assert!(repeats.original_missing("P9"));
+        // Only refunds' originals are looked for.
+        assert!(!repeats.original_missing("P8"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
