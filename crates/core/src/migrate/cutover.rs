@@ -10,18 +10,14 @@
 
 use super::export::ExportFile;
 use super::profile::FileProfile;
-use super::repeats::Repeats;
 use super::rows::TxRow;
-use super::scan::{
-    keep_first, read_file, read_snapshots, snapshot_of, Keys, KnownCards, Snapshots,
-};
+use super::scan::{keep_first, read_file, read_snapshots, Basis, Keys};
 use super::{MigrateError, Observer};
 use chrono::{DateTime, FixedOffset};
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::path::Path;
-use std::sync::Arc;
 
 /// One card at cutover.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -121,24 +117,30 @@ struct Card {
 }
 
 /// Cards and the transactions applied after their snapshots.
-struct Applying {
-    snapshots: Snapshots,
-    cards: IndexMap<String, Card>,
-    snapshot_moment: Option<DateTime<FixedOffset>>,
+struct Applying<'b> {
+    basis: &'b Basis,
+    /// The cards with a balance row, in its order.
+    in_snapshot: Vec<Card>,
+    /// The cards without one, in order of their first row after it.
+    others: IndexMap<String, Card>,
     applied: (u64, Decimal),
     moment: Option<DateTime<FixedOffset>>,
 }
 
-impl Applying {
-    /// The snapshot moment of `card`: its own, or (without a balance row) the latest.
-    fn as_of(&self, card: &str) -> Option<DateTime<FixedOffset>> {
-        snapshot_of(&self.snapshots, self.snapshot_moment, card)
+impl Applying<'_> {
+    /// The card `card_no`'s running state.
+    fn card(&mut self, card_no: &str) -> &mut Card {
+        let at = self.basis.snapshots.get_index_of(card_no);
+        match at.and_then(|at| self.in_snapshot.get_mut(at)) {
+            Some(card) => card,
+            None => self.others.entry(card_no.to_string()).or_default(),
+        }
     }
 
     /// Adds a transaction after the snapshot to its card.
     fn apply(&mut self, t: &TxRow<'_>) {
         let net = t.points_earned - t.points_redeemed;
-        self.cards.entry(t.card_no.to_string()).or_default().delta += net;
+        self.card(t.card_no).delta += net;
         self.applied.0 += 1;
         self.applied.1 += net;
         self.moment = self.moment.max(Some(t.occurred_at));
@@ -147,32 +149,26 @@ impl Applying {
 
 /// Computes the cutover of the export in `folder`, handing rejected rows to `rejects`.
 pub fn cutover(folder: &Path, rejects: &mut dyn Observer) -> Result<Cutover, MigrateError> {
-    let repeats = Arc::new(Repeats::scan(folder, rejects)?);
-    cutover_screened(folder, &repeats, rejects)
+    let basis = Basis::read_all(folder, rejects)?;
+    cutover_on(folder, &basis, rejects)
 }
 
-/// [`cutover`], with the transaction ids that may repeat already found.
-pub(super) fn cutover_screened(
+/// [`cutover`], on the cards, snapshot and repeating ids already read.
+pub(super) fn cutover_on(
     folder: &Path,
-    repeats: &Arc<Repeats>,
+    basis: &Basis,
     rejects: &mut dyn Observer,
 ) -> Result<Cutover, MigrateError> {
-    let cards = KnownCards::read(folder)?;
-    let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", &cards, rejects)?;
-    let snapshot_moment = snapshots.values().map(|s| s.1).max();
+    let cards = &basis.cards;
     let mut state = Applying {
-        // Cards with a balance row first, in file order.
-        cards: snapshots
-            .keys()
-            .map(|card| (card.clone(), Card::default()))
-            .collect(),
-        snapshots,
-        snapshot_moment,
+        basis,
+        in_snapshot: basis.snapshots.values().map(|_| Card::default()).collect(),
+        others: IndexMap::new(),
         applied: (0, Decimal::ZERO),
-        moment: snapshot_moment,
+        moment: basis.snapshot_moment,
     };
-    let mut ids = Keys::screened(repeats);
-    let mut files = vec![balance_file];
+    let mut ids = Keys::screened(&basis.repeats);
+    let mut files = vec![basis.balance_file.clone()];
     let history = read_file(
         folder,
         ExportFile::Transactions,
@@ -182,7 +178,7 @@ pub(super) fn cutover_screened(
             let t = TxRow::read(row)?;
             cards.check(row, t.card_no)?;
             if keep_first(&mut ids, "tx_id", t.tx_id, row, p)?
-                && state.as_of(t.card_no).is_some_and(|a| t.occurred_at > a)
+                && basis.as_of(t.card_no).is_some_and(|a| t.occurred_at > a)
             {
                 state.apply(&t);
             }
@@ -206,7 +202,7 @@ pub(super) fn cutover_screened(
                     already_in_history += 1;
                     return Ok(());
                 }
-                if let Some(as_of) = state.as_of(t.card_no).filter(|a| t.occurred_at <= *a) {
+                if let Some(as_of) = basis.as_of(t.card_no).filter(|a| t.occurred_at <= *a) {
                     return Err(row.reject(
                         Some("occurred_at"),
                         format!(
@@ -223,25 +219,32 @@ pub(super) fn cutover_screened(
         files.push(delta_file);
     }
     if delta.join(ExportFile::Balances.file_name()).is_file() {
-        let (legacy_file, legacy) = read_snapshots(&delta, "delta/balances.csv", &cards, rejects)?;
+        let (legacy_file, legacy) = read_snapshots(&delta, "delta/balances.csv", cards, rejects)?;
         for (card, (balance, as_of)) in legacy {
-            state.cards.entry(card).or_default().legacy_cutover = Some(balance);
+            state.card(&card).legacy_cutover = Some(balance);
             state.moment = state.moment.max(Some(as_of));
         }
         files.push(legacy_file);
     }
     let Applying {
-        snapshots,
-        cards,
+        in_snapshot,
+        others,
         applied,
         moment,
         ..
     } = state;
 
-    let cards: Vec<CardCutover> = cards
+    let snapshot_cards = basis
+        .snapshots
+        .iter()
+        .zip(in_snapshot)
+        .map(|((card_no, s), c)| (card_no.clone(), s.0, c));
+    let other_cards = others
         .into_iter()
-        .map(|(card_no, c)| {
-            let snapshot = snapshots.get(&card_no).map_or(Decimal::ZERO, |s| s.0);
+        .map(|(card_no, c)| (card_no, Decimal::ZERO, c));
+    let cards: Vec<CardCutover> = snapshot_cards
+        .chain(other_cards)
+        .map(|(card_no, snapshot, c)| {
             let final_balance = (snapshot + c.delta).normalize();
             CardCutover {
                 card_no,

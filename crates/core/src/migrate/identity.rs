@@ -240,7 +240,7 @@ pub fn plan(
     rejects: &mut dyn Observer,
 ) -> Result<IdentityPlan, MigrateError> {
     let mut customers: Vec<Customer> = Vec::new();
-    let mut keys = Keys::default();
+    let mut keys = Keys::of(folder, ExportFile::Customers, "customers.csv", rejects)?;
     let customer_file = read_file(
         folder,
         ExportFile::Customers,
@@ -271,7 +271,7 @@ pub fn plan(
         .collect();
 
     let mut cards: Vec<Card> = Vec::new();
-    let mut keys = Keys::default();
+    let mut keys = Keys::of(folder, ExportFile::Cards, "cards.csv", rejects)?;
     let card_file = read_file(folder, ExportFile::Cards, "cards.csv", rejects, |row, p| {
         let c = CardRow::read(row)?;
         if keep_first(&mut keys, "card_no", c.card_no, row, p)? {

@@ -7,6 +7,7 @@
 use super::cutover::Cutover;
 use super::export::{ExportFile, Reject};
 use super::identity::{IdentityPlan, Party};
+use super::repeats::transaction_files;
 use super::rows::{CardRow, CardStatus, CustomerRow, TxKind, TxRow};
 use super::scan::{keep_first, read_file, Keys};
 use super::MigrateError;
@@ -72,7 +73,7 @@ pub fn accounts(
     }
     let profiles: HashMap<&str, &str> = profile_of.iter().map(|(a, c)| (*c, *a)).collect();
 
-    let mut keys = Keys::default();
+    let mut keys = Keys::of(folder, ExportFile::Customers, "customers.csv", &mut ignore)?;
     read_file(
         folder,
         ExportFile::Customers,
@@ -120,7 +121,7 @@ pub fn accounts(
         },
     )?;
 
-    let mut keys = Keys::default();
+    let mut keys = Keys::of(folder, ExportFile::Cards, "cards.csv", &mut ignore)?;
     read_file(
         folder,
         ExportFile::Cards,
@@ -171,13 +172,8 @@ pub fn accounts(
     }
 
     // Purchases and refunds, history and delta, each id once.
-    let mut ids = Keys::default();
-    let delta = folder.join("delta");
-    let mut sources = vec![(folder.to_path_buf(), "transactions.csv")];
-    if delta.join(ExportFile::Transactions.file_name()).is_file() {
-        sources.push((delta, "delta/transactions.csv"));
-    }
-    for (source, label) in sources {
+    let mut ids = Keys::of_transactions(folder, &mut ignore)?;
+    for (source, label) in transaction_files(folder) {
         read_file(
             &source,
             ExportFile::Transactions,

@@ -177,7 +177,12 @@ pub fn parallel_run(
 
     let cards = KnownCards::read(folder)?;
     let mut rows: Vec<Replayed> = Vec::new();
-    let mut keys = Keys::default();
+    let mut keys = Keys::of(
+        folder,
+        ExportFile::Transactions,
+        "transactions.csv",
+        observer,
+    )?;
     read_file(
         folder,
         ExportFile::Transactions,

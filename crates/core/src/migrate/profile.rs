@@ -288,7 +288,7 @@ fn balances(
     orphans: &mut Orphans,
     rejects: &mut dyn Observer,
 ) -> Result<(FileProfile, BalanceTotals), MigrateError> {
-    let mut keys = Keys::default();
+    let mut keys = Keys::of(folder, ExportFile::Balances, label, rejects)?;
     let mut totals = BalanceTotals::default();
     let mut as_of = Span::default();
     let mut profile = read_file(folder, ExportFile::Balances, label, rejects, |row, p| {
@@ -315,7 +315,7 @@ pub fn profile(
     settings: &ProfileSettings,
     rejects: &mut dyn Observer,
 ) -> Result<Profile, MigrateError> {
-    let repeats = Arc::new(Repeats::scan(folder, rejects)?);
+    let repeats = Arc::new(Repeats::transactions(folder, rejects)?);
     profile_screened(folder, settings, &repeats, rejects)
 }
 

@@ -21,9 +21,8 @@
 
 use super::export::ExportFile;
 use super::profile::FileProfile;
-use super::repeats::Repeats;
 use super::rows::{TxKind, TxRow};
-use super::scan::{keep_first, read_file, read_snapshots, snapshot_of, Keys, KnownCards};
+use super::scan::{keep_first, read_file, Basis, Keys};
 use super::{MigrateError, Observer};
 use chrono::{DateTime, FixedOffset, Months};
 use indexmap::IndexMap;
@@ -31,7 +30,6 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 /// How differences are told apart.
 #[derive(Debug, Clone)]
@@ -233,21 +231,24 @@ pub fn reconcile(
     settings: &ReconcileSettings,
     rejects: &mut dyn Observer,
 ) -> Result<Reconciliation, MigrateError> {
-    let repeats = Arc::new(Repeats::scan(folder, rejects)?);
-    reconcile_screened(folder, settings, &repeats, rejects)
+    let basis = Basis::read_all(folder, rejects)?;
+    reconcile_on(folder, settings, &basis, rejects)
 }
 
-/// [`reconcile`], with the transaction ids that may repeat already found.
-pub(super) fn reconcile_screened(
+/// [`reconcile`], on the cards, snapshot and repeating ids already read.
+pub(super) fn reconcile_on(
     folder: &Path,
     settings: &ReconcileSettings,
-    repeats: &Arc<Repeats>,
+    basis: &Basis,
     rejects: &mut dyn Observer,
 ) -> Result<Reconciliation, MigrateError> {
-    let cards = KnownCards::read(folder)?;
-    let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", &cards, rejects)?;
-    // Cards without a balance row are read up to the latest snapshot.
-    let snapshot_moment = snapshots.values().map(|s| s.1).max();
+    let Basis {
+        cards,
+        snapshots,
+        snapshot_moment,
+        ..
+    } = basis;
+    let snapshot_moment = *snapshot_moment;
     let cutoff = |as_of: DateTime<FixedOffset>| {
         settings
             .expiry_months
@@ -257,7 +258,7 @@ pub(super) fn reconcile_screened(
     let mut histories: IndexMap<String, History> = IndexMap::new();
     let mut after_snapshot = (0u64, Decimal::ZERO);
     let mut duplicate_rows = (0u64, Decimal::ZERO);
-    let mut keys = Keys::screened(repeats);
+    let mut keys = Keys::screened(&basis.repeats);
     let tx_file = read_file(
         folder,
         ExportFile::Transactions,
@@ -267,7 +268,7 @@ pub(super) fn reconcile_screened(
             let t = TxRow::read(row)?;
             cards.check(row, t.card_no)?;
             let is_first = keep_first(&mut keys, "tx_id", t.tx_id, row, p)?;
-            let as_of = snapshot_of(&snapshots, snapshot_moment, t.card_no);
+            let as_of = basis.as_of(t.card_no);
             if as_of.is_some_and(|a| t.occurred_at > a) {
                 if is_first {
                     after_snapshot.0 += 1;
@@ -309,7 +310,7 @@ pub(super) fn reconcile_screened(
 
     let mut cards = Vec::with_capacity(snapshots.len() + histories.len());
     let empty = History::default();
-    for (card_no, snapshot) in &snapshots {
+    for (card_no, snapshot) in snapshots {
         let history = histories.get(card_no).unwrap_or(&empty);
         let cut = cutoff(snapshot.1);
         cards.push(classify(card_no, Some(snapshot.0), history, cut, settings));
@@ -334,7 +335,7 @@ pub(super) fn reconcile_screened(
         classes,
         after_snapshot,
         duplicate_rows,
-        files: vec![balance_file, tx_file],
+        files: vec![basis.balance_file.clone(), tx_file],
     })
 }
 

@@ -1,10 +1,11 @@
-//! Which transaction ids may occur on more than one row, found by one cheap pass over the
-//! transaction files before the steps read them.
+//! Which keys (transaction ids above all, but also customer ids and card numbers) may occur on
+//! more than one row, found by one cheap pass over their files before the steps read them.
 //!
-//! Telling an exact duplicate row from the same id with other fields needs, for every id seen,
-//! where it was first seen and a hash of that row: at 100 million rows that is several GiB.
-//! Almost every id occurs once, so the steps keep that record only for ids this pass marks as
-//! possibly repeated, and treat every other id as a first occurrence without storing it.
+//! Telling an exact duplicate row from the same key with other fields needs, for every key
+//! seen, where it was first seen and a hash of that row: at 100 million transaction rows that
+//! is several GiB. Almost every key occurs once, so the steps keep that record only for keys
+//! this pass marks as possibly repeated, and treat every other key as a first occurrence
+//! without storing it.
 //!
 //! The pass reads only each row's id and keeps a 48-bit fingerprint of it, four bytes a row:
 //! the top 16 bits choose one of 65,536 partitions, which hold the other 32. Sorted, a
@@ -60,8 +61,8 @@ impl Observer for ProgressOnly<'_> {
     }
 }
 
-/// The transaction ids of an export that may be repeated, and the refunds' original ids that
-/// are in no transaction file.
+/// The keys of a file (or of the history and the delta) that may be repeated, and, of the
+/// transaction files, the refunds' original ids that are in no transaction file.
 #[derive(Debug, Default)]
 pub(super) struct Repeats {
     /// Fingerprints seen on more than one row.
@@ -71,36 +72,56 @@ pub(super) struct Repeats {
 }
 
 impl Repeats {
-    /// Reads the transaction files of the export in `folder` (telling `observer` how far it
-    /// is; their rejected rows are the steps' to report).
-    pub(super) fn scan(
+    /// Reads the transaction files of the export in `folder`, the history then the delta
+    /// (telling `observer` how far it is; their rejected rows are the steps' to report).
+    pub(super) fn transactions(
         folder: &Path,
         observer: &mut dyn Observer,
     ) -> Result<Repeats, MigrateError> {
+        Repeats::scan(
+            &transaction_files(folder),
+            ExportFile::Transactions,
+            true,
+            observer,
+        )
+    }
+
+    /// Reads the keys (the first column) of one file of the export in `dir`, named `label`.
+    pub(super) fn of(
+        dir: &Path,
+        file: ExportFile,
+        label: &str,
+        observer: &mut dyn Observer,
+    ) -> Result<Repeats, MigrateError> {
+        Repeats::scan(&[(dir.to_path_buf(), label)], file, false, observer)
+    }
+
+    /// Reads the first column of `file` in each of `files`, and with `originals` the original
+    /// ids of refunds.
+    fn scan(
+        files: &[(PathBuf, &str)],
+        file: ExportFile,
+        originals: bool,
+        observer: &mut dyn Observer,
+    ) -> Result<Repeats, MigrateError> {
         let mut partitions: Vec<Vec<u32>> = vec![Vec::new(); 1 << PARTITION_BITS];
-        let mut originals: Vec<u64> = Vec::new();
+        let mut refunded: Vec<u64> = Vec::new();
         let mut progress = ProgressOnly(observer);
-        for (dir, label) in transaction_files(folder) {
-            read_file(
-                &dir,
-                ExportFile::Transactions,
-                label,
-                &mut progress,
-                |row, _| {
-                    let id = row.get(0);
-                    if !id.is_empty() {
-                        let (partition, rest) = split(fingerprint(id));
-                        if let Some(p) = partitions.get_mut(partition) {
-                            p.push(rest);
-                        }
+        for (dir, label) in files {
+            read_file(dir, file, label, &mut progress, |row, _| {
+                let id = row.get(0);
+                if !id.is_empty() {
+                    let (partition, rest) = split(fingerprint(id));
+                    if let Some(p) = partitions.get_mut(partition) {
+                        p.push(rest);
                     }
-                    let original = row.get(8);
-                    if !original.is_empty() && row.get(4).eq_ignore_ascii_case("refund") {
-                        originals.push(fingerprint(original));
-                    }
-                    Ok(())
-                },
-            )?;
+                }
+                let original = row.get(8);
+                if originals && !original.is_empty() && row.get(4).eq_ignore_ascii_case("refund") {
+                    refunded.push(fingerprint(original));
+                }
+                Ok(())
+            })?;
         }
         let mut repeats = Repeats::default();
         for (at, partition) in partitions.iter_mut().enumerate() {
@@ -113,7 +134,7 @@ impl Repeats {
                     _ => None,
                 }));
         }
-        repeats.missing_originals = originals
+        repeats.missing_originals = refunded
             .into_iter()
             .filter(|&f| {
                 let (partition, rest) = split(f);
@@ -175,7 +196,7 @@ mod tests {
              not,a,row\n",
             Some("D,C1,2025-01-01T00:00:00Z,S,purchase,10,1,0,\nB,C1,2024-01-02T00:00:00Z,S,purchase,10,1,0,\n"),
         );
-        let repeats = Repeats::scan(&dir, &mut |_| Ok(())).unwrap();
+        let repeats = Repeats::transactions(&dir, &mut |_| Ok(())).unwrap();
         // A twice in the history, B in the history and the delta.
         assert!(repeats.may_repeat("A"));
         assert!(repeats.may_repeat("B"));
@@ -194,7 +215,7 @@ mod tests {
              X1,C1,2024-01-03T00:00:00Z,S,purchase,10,1,0,P8\n",
             None,
         );
-        let repeats = Repeats::scan(&dir, &mut |_| Ok(())).unwrap();
+        let repeats = Repeats::transactions(&dir, &mut |_| Ok(())).unwrap();
         assert!(!repeats.original_missing("P1"));
         assert!(repeats.original_missing("P9"));
         // Only refunds' originals are looked for.

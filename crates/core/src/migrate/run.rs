@@ -18,12 +18,13 @@
 //! Every step is pure and every load idempotent, so a run interrupted while loading is resumed
 //! by running it again: the accounts already loaded are found unchanged.
 
-use super::cutover::{cutover_screened, Cutover};
+use super::cutover::{cutover_on, Cutover};
 use super::export::{Reject, EXPORT_FILES};
 use super::identity::{plan, IdentityPlan, Party, PhonePolicy, PlanSettings};
 use super::profile::{profile_screened, Profile, ProfileSettings};
-use super::reconcile::{reconcile_screened, DifferenceClass, ReconcileSettings, Reconciliation};
+use super::reconcile::{reconcile_on, DifferenceClass, ReconcileSettings, Reconciliation};
 use super::repeats::Repeats;
+use super::scan::Basis;
 use super::{MigrateError, Observer};
 use crate::phone::PhoneClass;
 use indexmap::IndexMap;
@@ -294,14 +295,14 @@ pub fn run(
         });
         let balances = scope.spawn(move || {
             let mut seen = second;
-            let repeats = Arc::new(Repeats::scan(folder, &mut seen)?);
+            let repeats = Arc::new(Repeats::transactions(folder, &mut seen)?);
             // The other half is gone only if it failed, and reports why itself.
             let _ = ids_sender.send(Arc::clone(&repeats));
             seen.step = "reconcile";
-            let reconciliation =
-                reconcile_screened(folder, &reconcile_settings, &repeats, &mut seen)?;
+            let basis = Basis::read(folder, repeats, &mut seen)?;
+            let reconciliation = reconcile_on(folder, &reconcile_settings, &basis, &mut seen)?;
             seen.step = "cutover";
-            let cutover = cutover_screened(folder, &repeats, &mut seen)?;
+            let cutover = cutover_on(folder, &basis, &mut seen)?;
             Ok::<_, MigrateError>((reconciliation, cutover, seen.rejects))
         });
         // Ends when both halves are done and their senders dropped.

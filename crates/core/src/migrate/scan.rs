@@ -66,6 +66,30 @@ impl Keys {
         }
     }
 
+    /// Keys of the first column of `file` in `dir` (named `label`), screened by a pass over it
+    /// ([`Repeats`]) that tells `observer` how far it is.
+    pub(super) fn of(
+        dir: &Path,
+        file: ExportFile,
+        label: &str,
+        observer: &mut dyn Observer,
+    ) -> Result<Keys, MigrateError> {
+        Ok(Keys::screened(&Arc::new(Repeats::of(
+            dir, file, label, observer,
+        )?)))
+    }
+
+    /// Keys of the transaction ids of the export in `folder` (history and delta), screened by
+    /// a pass over them.
+    pub(super) fn of_transactions(
+        folder: &Path,
+        observer: &mut dyn Observer,
+    ) -> Result<Keys, MigrateError> {
+        Ok(Keys::screened(&Arc::new(Repeats::transactions(
+            folder, observer,
+        )?)))
+    }
+
     /// Records `key` of `row`.
     pub(super) fn see(&mut self, key: &str, row: &Row<'_>) -> Seen {
         if self.screen.as_ref().is_some_and(|r| !r.may_repeat(key)) {
@@ -200,7 +224,7 @@ pub(super) fn read_snapshots(
     rejects: &mut dyn Observer,
 ) -> Result<(FileProfile, Snapshots), MigrateError> {
     let mut snapshots = Snapshots::new();
-    let mut keys = Keys::default();
+    let mut keys = Keys::of(folder, ExportFile::Balances, label, rejects)?;
     let file = read_file(folder, ExportFile::Balances, label, rejects, |row, p| {
         let b = BalanceRow::read(row)?;
         cards.check(row, b.card_no)?;
@@ -247,5 +271,55 @@ impl KnownCards {
                 format!("card {card} is not in cards.csv: its points have no account"),
             ))
         }
+    }
+}
+
+/// What the reconciliation and the cutover both stand on, read once for both: the cards of
+/// `cards.csv`, the snapshot (`balances.csv`) and the transaction ids that may repeat.
+pub(super) struct Basis {
+    /// The cards a balance or transaction may belong to.
+    pub(super) cards: KnownCards,
+    /// How the rows of `balances.csv` were accounted for.
+    pub(super) balance_file: FileProfile,
+    /// Each card's snapshot balance and moment.
+    pub(super) snapshots: Snapshots,
+    /// The latest snapshot moment: the one a card without a balance row is read up to.
+    pub(super) snapshot_moment: Option<DateTime<FixedOffset>>,
+    /// The transaction ids that may repeat.
+    pub(super) repeats: Arc<Repeats>,
+}
+
+impl Basis {
+    /// Reads the cards and the snapshot of the export in `folder`; `repeats` are its
+    /// transaction ids that may repeat.
+    pub(super) fn read(
+        folder: &Path,
+        repeats: Arc<Repeats>,
+        rejects: &mut dyn Observer,
+    ) -> Result<Basis, MigrateError> {
+        let cards = KnownCards::read(folder)?;
+        let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", &cards, rejects)?;
+        Ok(Basis {
+            snapshot_moment: snapshots.values().map(|s| s.1).max(),
+            cards,
+            balance_file,
+            snapshots,
+            repeats,
+        })
+    }
+
+    /// [`Basis::read`], the transaction ids read first.
+    pub(super) fn read_all(
+        folder: &Path,
+        rejects: &mut dyn Observer,
+    ) -> Result<Basis, MigrateError> {
+        let repeats = Arc::new(Repeats::transactions(folder, rejects)?);
+        Basis::read(folder, repeats, rejects)
+    }
+
+    /// The moment `card`'s history is read up to: its own snapshot's, or (a card without a
+    /// balance row) the latest of all.
+    pub(super) fn as_of(&self, card: &str) -> Option<DateTime<FixedOffset>> {
+        snapshot_of(&self.snapshots, self.snapshot_moment, card)
     }
 }
