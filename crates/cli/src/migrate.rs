@@ -96,12 +96,12 @@ impl OutFolder {
                 };
                 vec![
                     party.to_string(),
-                    r.legacy_id.clone(),
+                    r.legacy_id.to_string(),
                     r.line.to_string(),
                     r.group.as_str().to_string(),
-                    r.account.clone(),
-                    r.action.clone(),
-                    r.reason.clone(),
+                    r.account.to_string(),
+                    r.action.to_string(),
+                    r.reason.to_string(),
                     flag(r.sms_opt_in).to_string(),
                     flag(r.email_opt_in).to_string(),
                 ]
@@ -241,7 +241,7 @@ fn card_accounts(plan: &puntos::migrate::identity::IdentityPlan) -> HashMap<&str
     plan.rows
         .iter()
         .filter(|i| i.party == puntos::migrate::identity::Party::Card)
-        .map(|i| (i.legacy_id.as_str(), i.account.as_str()))
+        .map(|i| (&*i.legacy_id, &*i.account))
         .collect()
 }
 

@@ -26,10 +26,10 @@ fn placements(plan: &IdentityPlan, party: Party) -> Vec<(String, Group, String, 
         .filter(|r| r.party == party)
         .map(|r| {
             (
-                r.legacy_id.clone(),
+                r.legacy_id.to_string(),
                 r.group,
-                r.account.clone(),
-                r.action.clone(),
+                r.account.to_string(),
+                r.action.to_string(),
             )
         })
         .collect()
@@ -89,8 +89,8 @@ fn every_customer_lands_in_one_group_with_its_account_and_action() {
     let reason = |id: &str| {
         plan.rows
             .iter()
-            .find(|r| r.legacy_id == id)
-            .map(|r| r.reason.clone())
+            .find(|r| &*r.legacy_id == id)
+            .map(|r| r.reason.to_string())
             .unwrap()
     };
     assert_eq!(
@@ -102,7 +102,7 @@ fn every_customer_lands_in_one_group_with_its_account_and_action() {
         "+78123456789 is not a mobile number: it cannot receive the verification SMS"
     );
     assert_eq!(reason("P012"), "`call me` is not a valid phone number");
-    let p001 = plan.rows.iter().find(|r| r.legacy_id == "P001").unwrap();
+    let p001 = plan.rows.iter().find(|r| &*r.legacy_id == "P001").unwrap();
     assert_eq!(
         (p001.sms_opt_in, p001.email_opt_in),
         (Some(true), Some(false))
@@ -232,8 +232,8 @@ fn the_phone_policy_decides_who_keeps_a_shared_phone() {
         let (plan, _) = run(&dir, policy);
         plan.rows
             .iter()
-            .find(|r| r.party == Party::Customer && r.account == "+79160000001")
-            .map(|r| r.legacy_id.clone())
+            .find(|r| r.party == Party::Customer && &*r.account == "+79160000001")
+            .map(|r| r.legacy_id.to_string())
             .unwrap()
     };
     assert_eq!(holder(PhonePolicy::EarliestRegistered), "A");

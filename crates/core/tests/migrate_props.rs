@@ -322,7 +322,7 @@ proptest! {
             .rows
             .iter()
             .filter(|r| r.party == Party::Customer)
-            .map(|r| (r.legacy_id.as_str(), r.account.as_str()))
+            .map(|r| (&*r.legacy_id, &*r.account))
             .collect();
         for r in &result.rows {
             prop_assert!(ids.insert((r.party, r.legacy_id.clone())), "{} placed twice", r.legacy_id);
@@ -337,8 +337,8 @@ proptest! {
                 .and_then(|l| l.split(',').nth(1))
                 .unwrap_or_default();
             match accounts.get(owner) {
-                Some(account) => prop_assert_eq!(&r.account, account),
-                None => prop_assert_eq!(&r.account, &format!("card:{}", r.legacy_id)),
+                Some(account) => prop_assert_eq!(&*r.account, *account),
+                None => prop_assert_eq!(r.account.to_string(), format!("card:{}", r.legacy_id)),
             }
         }
     }

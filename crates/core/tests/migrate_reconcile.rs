@@ -143,7 +143,7 @@ fn accounts_sum_their_cards() {
         .rows
         .iter()
         .filter(|row| row.party == puntos::migrate::identity::Party::Card)
-        .map(|row| (row.legacy_id.clone(), row.account.clone()))
+        .map(|row| (row.legacy_id.to_string(), row.account.to_string()))
         .collect();
     let by_account = r.by_account(|card| accounts.get(card).cloned());
     let find = |key: &str| by_account.iter().find(|a| a.account == key).unwrap();

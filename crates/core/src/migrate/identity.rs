@@ -25,6 +25,7 @@ use super::rows::{CardRow, CardStatus, CustomerRow};
 use super::scan::{keep_first, read_file, Keys};
 use super::{MigrateError, Observer};
 use crate::phone::{classify, ClassifiedPhone, PhoneClass};
+use crate::program::Name;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rlibphonenumber::enums::Region;
 use serde::Serialize;
@@ -111,22 +112,170 @@ pub struct Identity {
     /// Customer or card.
     pub party: Party,
     /// Its legacy id (customer id or card number).
-    pub legacy_id: String,
+    pub legacy_id: Name,
     /// The line of its row.
     pub line: u64,
     /// Its group.
     pub group: Group,
-    /// The new account's key: an E.164 phone, `card:NUMBER` or `customer:ID`.
-    pub account: String,
+    /// The new account's key: an E.164 phone, `card:NUMBER` or `customer:ID` (one shared
+    /// text per account).
+    pub account: Name,
     /// What is done with it.
-    pub action: String,
+    pub action: Action,
     /// Why.
-    pub reason: String,
+    pub reason: Reason,
     /// Consent to SMS, carried from the customer (customers only).
     pub sms_opt_in: Option<bool>,
     /// Consent to e-mail, carried from the customer (customers only).
     pub email_opt_in: Option<bool>,
 }
+
+/// What is done with a legacy customer or card: a small value rather than a sentence per
+/// row (a plan holds one row per customer and card: ten million of them in a large program),
+/// written out as a sentence (`Display`, and so in `identity.csv`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A customer keyed by its phone.
+    KeyedByPhone,
+    /// A customer whose several cards become aliases of one account.
+    OneAccount {
+        /// Its cards.
+        cards: usize,
+    },
+    /// The master of a person's registrations.
+    MasterOf {
+        /// The registrations merged.
+        registrations: usize,
+    },
+    /// A registration merged into its person's master.
+    MergedInto(Name),
+    /// The customer who keeps a shared phone.
+    KeepsPhone,
+    /// A customer keyed by another key than a phone (`card:NUMBER`, `customer:ID`); flagged
+    /// for verification when a shared phone went to someone else.
+    KeyedBy {
+        /// The account's key.
+        account: Name,
+        /// Whether the customer is to be verified.
+        flagged: bool,
+    },
+    /// A card that keys its owner's account.
+    KeysOwnersAccount,
+    /// A card that is an alias of its owner's account.
+    AliasOf(Name),
+    /// A card without a known owner, keying an account of its own.
+    KeysOwnAccount,
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::KeyedByPhone => f.write_str("keyed by phone"),
+            Action::OneAccount { cards } => write!(f, "one account, {cards} cards as aliases"),
+            Action::MasterOf { registrations } => {
+                write!(f, "master of {registrations} registrations")
+            }
+            Action::MergedInto(master) => write!(f, "merged into master {master}"),
+            Action::KeepsPhone => f.write_str("keeps the phone"),
+            Action::KeyedBy { account, flagged } => {
+                write!(f, "keyed by {account}")?;
+                if *flagged {
+                    f.write_str("; flagged for verification")?;
+                }
+                Ok(())
+            }
+            Action::KeysOwnersAccount => f.write_str("keys its owner's account"),
+            Action::AliasOf(account) => write!(f, "alias of account {account}"),
+            Action::KeysOwnAccount => f.write_str("keys an account of its own"),
+        }
+    }
+}
+
+/// Why a legacy customer or card is placed as it is; written out as a sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// A usable phone of one person with one card.
+    UsablePhone,
+    /// A usable phone of one person with several cards.
+    UsablePhoneSeveralCards,
+    /// Registrations with the same name, birth date and phone.
+    SamePerson,
+    /// A shared phone this customer keeps, by the policy.
+    SharedKeptHere {
+        /// The phone.
+        phone: Name,
+        /// The policy that chose.
+        policy: PhonePolicy,
+    },
+    /// A shared phone another customer keeps, by the policy.
+    SharedKeptBy {
+        /// The phone.
+        phone: Name,
+        /// The customer who keeps it.
+        keeper: Name,
+        /// The policy that chose.
+        policy: PhonePolicy,
+    },
+    /// No phone.
+    NoPhone,
+    /// A valid number that is not a mobile one (as E.164, or as written).
+    NotMobile(Name),
+    /// A phone that is not a valid number, as written.
+    NotValid(Name),
+    /// A card of a known customer.
+    CardOf(Name),
+    /// A card nobody registered.
+    NoCustomer,
+    /// A card whose customer is not in `customers.csv`.
+    UnknownCustomer(Name),
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::UsablePhone => f.write_str("a usable phone of one person"),
+            Reason::UsablePhoneSeveralCards => {
+                f.write_str("a usable phone of one person with several cards")
+            }
+            Reason::SamePerson => f.write_str("the same name, birth date and phone"),
+            Reason::SharedKeptHere { phone, policy } => write!(
+                f,
+                "{phone} is shared with other people; kept by this one ({})",
+                policy.as_str()
+            ),
+            Reason::SharedKeptBy {
+                phone,
+                keeper,
+                policy,
+            } => write!(
+                f,
+                "{phone} is shared with other people and kept by {keeper} ({})",
+                policy.as_str()
+            ),
+            Reason::NoPhone => f.write_str("no phone"),
+            Reason::NotMobile(phone) => write!(
+                f,
+                "{phone} is not a mobile number: it cannot receive the verification SMS"
+            ),
+            Reason::NotValid(raw) => write!(f, "`{raw}` is not a valid phone number"),
+            Reason::CardOf(owner) => write!(f, "card of customer {owner}"),
+            Reason::NoCustomer => f.write_str("no customer registered the card"),
+            Reason::UnknownCustomer(id) => write!(f, "its customer {id} is not in customers.csv"),
+        }
+    }
+}
+
+/// Both serialize as their sentence.
+macro_rules! serialize_as_sentence {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+    )*};
+}
+serialize_as_sentence!(Action, Reason);
 
 /// Customers and cards per group.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -185,7 +334,7 @@ impl IdentityPlan {
 
 /// A customer as identity resolution sees it.
 struct Customer {
-    id: String,
+    id: Name,
     line: u64,
     /// Name and birth date, when both are known: what makes two registrations one person.
     person: Option<(String, NaiveDate)>,
@@ -210,7 +359,7 @@ impl Customer {
 
 /// A card as identity resolution sees it.
 struct Card {
-    number: String,
+    number: Name,
     line: u64,
     owner: Option<String>,
     status: CardStatus,
@@ -228,9 +377,9 @@ fn name_key(name: &str) -> String {
 /// Where an account's key and the placement of its customers come from.
 struct Placement {
     group: Group,
-    account: String,
-    action: String,
-    reason: String,
+    account: Name,
+    action: Action,
+    reason: Reason,
 }
 
 /// Resolves the identities of the export in `folder`, handing rejected rows to `rejects`.
@@ -250,7 +399,7 @@ pub fn plan(
             let c = CustomerRow::read(row)?;
             if keep_first(&mut keys, "customer_id", c.customer_id, row, p)? {
                 customers.push(Customer {
-                    id: c.customer_id.to_string(),
+                    id: c.customer_id.into(),
                     line: row.line,
                     person: c.birth_date.map(|b| (name_key(c.full_name), b)),
                     phone: classify(c.phone, settings.region),
@@ -267,7 +416,7 @@ pub fn plan(
     let by_id: HashMap<&str, usize> = customers
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.id.as_str(), i))
+        .map(|(i, c)| (&*c.id, i))
         .collect();
 
     let mut cards: Vec<Card> = Vec::new();
@@ -276,7 +425,7 @@ pub fn plan(
         let c = CardRow::read(row)?;
         if keep_first(&mut keys, "card_no", c.card_no, row, p)? {
             cards.push(Card {
-                number: c.card_no.to_string(),
+                number: c.card_no.into(),
                 line: row.line,
                 owner: c.customer_id.map(str::to_string),
                 status: c.status,
@@ -303,10 +452,10 @@ pub fn plan(
         groups.entry(p.group).or_default().customers += 1;
         rows.push(Identity {
             party: Party::Customer,
-            legacy_id: c.id.clone(),
+            legacy_id: Name::clone(&c.id),
             line: c.line,
             group: p.group,
-            account: p.account.clone(),
+            account: Name::clone(&p.account),
             action: p.action.clone(),
             reason: p.reason.clone(),
             sms_opt_in: c.sms_opt_in,
@@ -314,36 +463,34 @@ pub fn plan(
         });
     }
     let mut accounts: std::collections::HashSet<&str> =
-        placements.iter().map(|p| p.account.as_str()).collect();
+        placements.iter().map(|p| &*p.account).collect();
     for (card, owner) in cards.iter().zip(&owners) {
-        let (group, account, action, reason) = match owner.and_then(|o| placements.get(o)) {
-            Some(p) => (
+        let owner = owner.and_then(|o| Some((customers.get(o)?, placements.get(o)?)));
+        let (group, account, action, reason) = match owner {
+            Some((customer, p)) => (
                 p.group,
-                p.account.clone(),
-                if p.account == format!("card:{}", card.number) {
-                    "keys its owner's account".to_string()
+                Name::clone(&p.account),
+                if p.account.strip_prefix("card:") == Some(&*card.number) {
+                    Action::KeysOwnersAccount
                 } else {
-                    format!("alias of account {}", p.account)
+                    Action::AliasOf(Name::clone(&p.account))
                 },
-                format!(
-                    "card of customer {}",
-                    card.owner.as_deref().unwrap_or_default()
-                ),
+                Reason::CardOf(Name::clone(&customer.id)),
             ),
             None => (
                 Group::CardWithoutCustomer,
-                format!("card:{}", card.number),
-                "keys an account of its own".to_string(),
+                Name::from(format!("card:{}", card.number)),
+                Action::KeysOwnAccount,
                 match &card.owner {
-                    None => "no customer registered the card".to_string(),
-                    Some(id) => format!("its customer {id} is not in customers.csv"),
+                    None => Reason::NoCustomer,
+                    Some(id) => Reason::UnknownCustomer(id.as_str().into()),
                 },
             ),
         };
         groups.entry(group).or_default().cards += 1;
         rows.push(Identity {
             party: Party::Card,
-            legacy_id: card.number.clone(),
+            legacy_id: Name::clone(&card.number),
             line: card.line,
             group,
             account,
@@ -356,7 +503,7 @@ pub fn plan(
     accounts.extend(
         rows.iter()
             .filter(|r| r.group == Group::CardWithoutCustomer)
-            .map(|r| r.account.as_str()),
+            .map(|r| &*r.account),
     );
     let accounts = accounts.len() as u64;
     Ok(IdentityPlan {
@@ -380,7 +527,7 @@ fn key_card<'c>(customer: &Customer, cards: &'c [Card]) -> Option<&'c Card> {
                 (
                     c.status != CardStatus::Active,
                     c.issued_at.map(|t| t.timestamp()).unwrap_or(i64::MAX),
-                    c.number.clone(),
+                    Name::clone(&c.number),
                 )
             };
             order(a).cmp(&order(b))
@@ -388,33 +535,33 @@ fn key_card<'c>(customer: &Customer, cards: &'c [Card]) -> Option<&'c Card> {
 }
 
 /// The account of a customer keyed by card (or, with no card at all, by its own id).
-fn keyed_by_card(customer: &Customer, cards: &[Card]) -> String {
+fn keyed_by_card(customer: &Customer, cards: &[Card]) -> Name {
     match key_card(customer, cards) {
-        Some(card) => format!("card:{}", card.number),
-        None => format!("customer:{}", customer.id),
+        Some(card) => format!("card:{}", card.number).into(),
+        None => format!("customer:{}", customer.id).into(),
     }
 }
 
 /// The placement of a customer whose phone cannot key an account.
 fn without_phone(c: &Customer, cards: &[Card]) -> Placement {
     let (group, reason) = match c.phone.class {
-        PhoneClass::Blank => (Group::NoPhone, "no phone".to_string()),
+        PhoneClass::Blank => (Group::NoPhone, Reason::NoPhone),
         PhoneClass::NotMobile => (
             Group::InvalidPhone,
-            format!(
-                "{} is not a mobile number: it cannot receive the verification SMS",
-                c.phone.e164.as_deref().unwrap_or(&c.raw_phone)
-            ),
+            Reason::NotMobile(c.phone.e164.as_deref().unwrap_or(&c.raw_phone).into()),
         ),
         _ => (
             Group::InvalidPhone,
-            format!("`{}` is not a valid phone number", c.raw_phone),
+            Reason::NotValid(c.raw_phone.as_str().into()),
         ),
     };
     let account = keyed_by_card(c, cards);
     Placement {
         group,
-        action: format!("keyed by {account}"),
+        action: Action::KeyedBy {
+            account: Name::clone(&account),
+            flagged: false,
+        },
         account,
         reason,
     }
@@ -431,8 +578,9 @@ fn place_customers(customers: &[Customer], cards: &[Card], policy: PhonePolicy) 
             by_phone.entry(e164.as_str()).or_default().push(i);
         }
     }
-    let mut by_phone_placed: HashMap<usize, Placement> = HashMap::new();
+    let mut placed: Vec<Option<Placement>> = customers.iter().map(|_| None).collect();
     for (phone, holders) in &by_phone {
+        let phone = Name::from(*phone);
         // The people among the holders: registrations with the same name and birth date.
         let mut people: Vec<Vec<usize>> = Vec::new();
         for &i in holders {
@@ -481,72 +629,77 @@ fn place_customers(customers: &[Customer], cards: &[Card], policy: PhonePolicy) 
                     s(a).cmp(&s(b))
                 })
                 .and_then(|m| customers.get(m));
-            let master_id = master.map_or("", |m| m.id.as_str());
+            let master_id: Name = master.map_or_else(|| "".into(), |m| Name::clone(&m.id));
             for &i in person {
                 let Some(c) = customers.get(i) else { continue };
                 let placement = if shared && k != keeper {
                     let account = keyed_by_card(c, cards);
                     Placement {
                         group: Group::SharedPhone,
-                        action: format!("keyed by {account}; flagged for verification"),
+                        action: Action::KeyedBy {
+                            account: Name::clone(&account),
+                            flagged: true,
+                        },
                         account,
-                        reason: format!(
-                            "{phone} is shared with other people and kept by {} ({})",
-                            people
+                        reason: Reason::SharedKeptBy {
+                            phone: Name::clone(&phone),
+                            keeper: people
                                 .get(keeper)
                                 .and_then(|p| p.first())
                                 .and_then(|&j| customers.get(j))
-                                .map_or("", |c| c.id.as_str()),
-                            policy.as_str()
-                        ),
+                                .map_or_else(|| "".into(), |c| Name::clone(&c.id)),
+                            policy,
+                        },
                     }
                 } else if shared {
                     Placement {
                         group: Group::SharedPhone,
-                        account: phone.to_string(),
-                        action: "keeps the phone".to_string(),
-                        reason: format!(
-                            "{phone} is shared with other people; kept by this one ({})",
-                            policy.as_str()
-                        ),
+                        account: Name::clone(&phone),
+                        action: Action::KeepsPhone,
+                        reason: Reason::SharedKeptHere {
+                            phone: Name::clone(&phone),
+                            policy,
+                        },
                     }
                 } else if person.len() > 1 {
                     Placement {
                         group: Group::DuplicatePerson,
-                        account: phone.to_string(),
+                        account: Name::clone(&phone),
                         action: if c.id == master_id {
-                            format!("master of {} registrations", person.len())
+                            Action::MasterOf {
+                                registrations: person.len(),
+                            }
                         } else {
-                            format!("merged into master {master_id}")
+                            Action::MergedInto(Name::clone(&master_id))
                         },
-                        reason: "the same name, birth date and phone".to_string(),
+                        reason: Reason::SamePerson,
                     }
                 } else if c.cards.len() > 1 {
                     Placement {
                         group: Group::SeveralCards,
-                        account: phone.to_string(),
-                        action: format!("one account, {} cards as aliases", c.cards.len()),
-                        reason: "a usable phone of one person with several cards".to_string(),
+                        account: Name::clone(&phone),
+                        action: Action::OneAccount {
+                            cards: c.cards.len(),
+                        },
+                        reason: Reason::UsablePhoneSeveralCards,
                     }
                 } else {
                     Placement {
                         group: Group::Clean,
-                        account: phone.to_string(),
-                        action: "keyed by phone".to_string(),
-                        reason: "a usable phone of one person".to_string(),
+                        account: Name::clone(&phone),
+                        action: Action::KeyedByPhone,
+                        reason: Reason::UsablePhone,
                     }
                 };
-                by_phone_placed.insert(i, placement);
+                if let Some(slot) = placed.get_mut(i) {
+                    *slot = Some(placement);
+                }
             }
         }
     }
     customers
         .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            by_phone_placed
-                .remove(&i)
-                .unwrap_or_else(|| without_phone(c, cards))
-        })
+        .zip(placed)
+        .map(|(c, placement)| placement.unwrap_or_else(|| without_phone(c, cards)))
         .collect()
 }

@@ -6,7 +6,7 @@
 
 use super::cutover::Cutover;
 use super::export::{ExportFile, Reject};
-use super::identity::{IdentityPlan, Party};
+use super::identity::{Action, IdentityPlan, Party};
 use super::repeats::transaction_files;
 use super::rows::{CardRow, CardStatus, CustomerRow, TxKind, TxRow};
 use super::scan::{keep_first, read_file, Keys};
@@ -41,17 +41,17 @@ pub fn accounts(
     cutover: &Cutover,
     at: DateTime<FixedOffset>,
 ) -> Result<Vec<AccountState>, MigrateError> {
-    let mut accounts: IndexMap<String, AccountState> = IndexMap::new();
+    let mut accounts: IndexMap<&str, AccountState> = IndexMap::new();
     let mut account_of_card: HashMap<&str, &str> = HashMap::new();
     // The customer whose profile an account takes: its first customer not merged into another.
     let mut profile_of: HashMap<&str, &str> = HashMap::new();
     for row in &plan.rows {
         let account = accounts
-            .entry(row.account.clone())
+            .entry(&*row.account)
             .or_insert_with(|| AccountState {
-                id: row.account.clone(),
+                id: row.account.to_string(),
                 customer: Customer {
-                    id: row.account.clone(),
+                    id: row.account.to_string(),
                     ..Customer::default()
                 },
                 as_of: Some(at),
@@ -60,14 +60,12 @@ pub fn accounts(
         match row.party {
             Party::Customer => {
                 account.aliases.push(legacy_alias(&row.legacy_id));
-                if !row.action.starts_with("merged into") {
-                    profile_of
-                        .entry(row.account.as_str())
-                        .or_insert(row.legacy_id.as_str());
+                if !matches!(row.action, Action::MergedInto(_)) {
+                    profile_of.entry(&row.account).or_insert(&row.legacy_id);
                 }
             }
             Party::Card => {
-                account_of_card.insert(row.legacy_id.as_str(), row.account.as_str());
+                account_of_card.insert(&row.legacy_id, &row.account);
             }
         }
     }
@@ -161,7 +159,10 @@ pub fn accounts(
         *balances.entry(account).or_default() += card.final_balance;
     }
     for (account, balance) in balances {
-        if let Some(state) = accounts.get_mut(&account).filter(|_| !balance.is_zero()) {
+        if let Some(state) = accounts
+            .get_mut(account.as_str())
+            .filter(|_| !balance.is_zero())
+        {
             state.lots.push(Lot::settled(
                 format!("{account}#opening"),
                 "legacy balance at cutover".to_string(),

@@ -172,7 +172,7 @@ pub fn parallel_run(
     let account_of: HashMap<&str, &str> = plan
         .rows
         .iter()
-        .map(|r| (r.legacy_id.as_str(), r.account.as_str()))
+        .map(|r| (&*r.legacy_id, &*r.account))
         .collect();
 
     let cards = KnownCards::read(folder)?;

@@ -315,16 +315,18 @@ pub fn profile(
     settings: &ProfileSettings,
     rejects: &mut dyn Observer,
 ) -> Result<Profile, MigrateError> {
-    let repeats = Arc::new(Repeats::transactions(folder, rejects)?);
-    profile_screened(folder, settings, &repeats, rejects)
+    profile_with(folder, settings, rejects, |rejects| {
+        Ok(Arc::new(Repeats::transactions(folder, rejects)?))
+    })
 }
 
-/// [`profile`], with the transaction ids that may repeat already found.
-pub(super) fn profile_screened(
+/// [`profile`], where `repeats` finds the transaction ids that may repeat (or hands over those
+/// already found) when the profile comes to the transactions.
+pub(super) fn profile_with(
     folder: &Path,
     settings: &ProfileSettings,
-    repeats: &Arc<Repeats>,
     rejects: &mut dyn Observer,
+    repeats: impl FnOnce(&mut dyn Observer) -> Result<Arc<Repeats>, MigrateError>,
 ) -> Result<Profile, MigrateError> {
     let mut files = Vec::new();
     let mut orphans = Orphans::default();
@@ -392,7 +394,8 @@ pub(super) fn profile_screened(
         .iter()
         .map(|k| (*k, KindTotals::default()))
         .collect();
-    let mut ids = Keys::screened(repeats);
+    let repeats = repeats(rejects)?;
+    let mut ids = Keys::screened(&repeats);
     for (tx_folder, label) in transaction_files(folder) {
         let mut occurred = Span::default();
         let mut tx_file = read_file(

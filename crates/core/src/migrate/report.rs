@@ -191,10 +191,10 @@ th{background:#f3f3f3}.bars{margin:.5em 0 1.5em}.bar{display:flex;align-items:ce
             .take(SAMPLE)
             .map(|r| {
                 vec![
-                    r.legacy_id.clone(),
-                    r.account.clone(),
-                    r.action.clone(),
-                    r.reason.clone(),
+                    r.legacy_id.to_string(),
+                    r.account.to_string(),
+                    r.action.to_string(),
+                    r.reason.to_string(),
                 ]
             })
             .collect();

@@ -21,7 +21,7 @@
 use super::cutover::{cutover_on, Cutover};
 use super::export::{Reject, EXPORT_FILES};
 use super::identity::{plan, IdentityPlan, Party, PhonePolicy, PlanSettings};
-use super::profile::{profile_screened, Profile, ProfileSettings};
+use super::profile::{profile_with, Profile, ProfileSettings};
 use super::reconcile::{reconcile_on, DifferenceClass, ReconcileSettings, Reconciliation};
 use super::repeats::Repeats;
 use super::scan::Basis;
@@ -289,8 +289,9 @@ pub fn run(
             let mut seen = first;
             let plan = plan(folder, &plan_settings, &mut seen)?;
             seen.step = "profile";
-            let repeats = ids.recv().map_err(|_| stopped_early())?;
-            let profile = profile_screened(folder, &profile_settings, &repeats, &mut seen)?;
+            let profile = profile_with(folder, &profile_settings, &mut seen, |_| {
+                ids.recv().map_err(|_| stopped_early())
+            })?;
             Ok::<_, MigrateError>((profile, plan, seen.rejects))
         });
         let balances = scope.spawn(move || {
@@ -299,7 +300,7 @@ pub fn run(
             // The other half is gone only if it failed, and reports why itself.
             let _ = ids_sender.send(Arc::clone(&repeats));
             seen.step = "reconcile";
-            let basis = Basis::read(folder, repeats, &mut seen)?;
+            let basis = Basis::read(folder, &mut seen, |_| Ok(repeats))?;
             let reconciliation = reconcile_on(folder, &reconcile_settings, &basis, &mut seen)?;
             seen.step = "cutover";
             let cutover = cutover_on(folder, &basis, &mut seen)?;

@@ -290,15 +290,16 @@ pub(super) struct Basis {
 }
 
 impl Basis {
-    /// Reads the cards and the snapshot of the export in `folder`; `repeats` are its
-    /// transaction ids that may repeat.
+    /// Reads the cards and the snapshot of the export in `folder`, then has `repeats` find its
+    /// transaction ids that may repeat (or hand over those already found).
     pub(super) fn read(
         folder: &Path,
-        repeats: Arc<Repeats>,
         rejects: &mut dyn Observer,
+        repeats: impl FnOnce(&mut dyn Observer) -> Result<Arc<Repeats>, MigrateError>,
     ) -> Result<Basis, MigrateError> {
         let cards = KnownCards::read(folder)?;
         let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", &cards, rejects)?;
+        let repeats = repeats(rejects)?;
         Ok(Basis {
             snapshot_moment: snapshots.values().map(|s| s.1).max(),
             cards,
@@ -308,13 +309,14 @@ impl Basis {
         })
     }
 
-    /// [`Basis::read`], the transaction ids read first.
+    /// [`Basis::read`], the transaction ids found by a pass of its own.
     pub(super) fn read_all(
         folder: &Path,
         rejects: &mut dyn Observer,
     ) -> Result<Basis, MigrateError> {
-        let repeats = Arc::new(Repeats::transactions(folder, rejects)?);
-        Basis::read(folder, repeats, rejects)
+        Basis::read(folder, rejects, |rejects| {
+            Ok(Arc::new(Repeats::transactions(folder, rejects)?))
+        })
     }
 
     /// The moment `card`'s history is read up to: its own snapshot's, or (a card without a
