@@ -120,7 +120,9 @@ fn every_step_reports_its_progress_through_every_file() {
             "plan customers.csv",
             "plan ids in cards.csv",
             "plan cards.csv",
+            "profile ids in customers.csv",
             "profile customers.csv",
+            "profile ids in cards.csv",
             "profile cards.csv",
             "profile ids in balances.csv",
             "profile balances.csv",
@@ -144,5 +146,5 @@ fn every_step_reports_its_progress_through_every_file() {
             "cutover delta/balances.csv",
         ]
     );
-    assert_eq!(ends.len(), 21);
+    assert_eq!(ends.len(), 23);
 }

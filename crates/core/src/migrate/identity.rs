@@ -207,15 +207,8 @@ pub enum Reason {
         /// The policy that chose.
         policy: PhonePolicy,
     },
-    /// A shared phone another customer keeps, by the policy.
-    SharedKeptBy {
-        /// The phone.
-        phone: Name,
-        /// The customer who keeps it.
-        keeper: Name,
-        /// The policy that chose.
-        policy: PhonePolicy,
-    },
+    /// A shared phone another customer keeps, by the policy (boxed: rare, and the largest).
+    SharedKeptBy(Box<SharedElsewhere>),
     /// No phone.
     NoPhone,
     /// A valid number that is not a mobile one (as E.164, or as written).
@@ -243,14 +236,12 @@ impl std::fmt::Display for Reason {
                 "{phone} is shared with other people; kept by this one ({})",
                 policy.as_str()
             ),
-            Reason::SharedKeptBy {
-                phone,
-                keeper,
-                policy,
-            } => write!(
+            Reason::SharedKeptBy(shared) => write!(
                 f,
-                "{phone} is shared with other people and kept by {keeper} ({})",
-                policy.as_str()
+                "{} is shared with other people and kept by {} ({})",
+                shared.phone,
+                shared.keeper,
+                shared.policy.as_str()
             ),
             Reason::NoPhone => f.write_str("no phone"),
             Reason::NotMobile(phone) => write!(
@@ -263,6 +254,17 @@ impl std::fmt::Display for Reason {
             Reason::UnknownCustomer(id) => write!(f, "its customer {id} is not in customers.csv"),
         }
     }
+}
+
+/// A shared phone another customer keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedElsewhere {
+    /// The phone.
+    pub phone: Name,
+    /// The customer who keeps it.
+    pub keeper: Name,
+    /// The policy that chose.
+    pub policy: PhonePolicy,
 }
 
 /// Both serialize as their sentence.
@@ -641,7 +643,7 @@ fn place_customers(customers: &[Customer], cards: &[Card], policy: PhonePolicy) 
                             flagged: true,
                         },
                         account,
-                        reason: Reason::SharedKeptBy {
+                        reason: Reason::SharedKeptBy(Box::new(SharedElsewhere {
                             phone: Name::clone(&phone),
                             keeper: people
                                 .get(keeper)
@@ -649,7 +651,7 @@ fn place_customers(customers: &[Customer], cards: &[Card], policy: PhonePolicy) 
                                 .and_then(|&j| customers.get(j))
                                 .map_or_else(|| "".into(), |c| Name::clone(&c.id)),
                             policy,
-                        },
+                        })),
                     }
                 } else if shared {
                     Placement {

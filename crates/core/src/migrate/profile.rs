@@ -7,7 +7,7 @@
 //! earlier one; every rejected row is handed to the caller as it is found.
 
 use super::export::{ExportFile, Reject, Row};
-use super::repeats::{transaction_files, Repeats};
+use super::repeats::{transaction_files, Fingerprints, Repeats};
 use super::rows::{BalanceRow, CardRow, CustomerRow, TxKind, TxRow};
 use super::scan::{read_file, Keys, Seen};
 use super::{MigrateError, Observer};
@@ -284,7 +284,7 @@ fn count_key(keys: &mut Keys, key: &str, row: &Row<'_>, profile: &mut FileProfil
 fn balances(
     folder: &Path,
     label: &str,
-    cards: &Keys,
+    cards: &Fingerprints,
     orphans: &mut Orphans,
     rejects: &mut dyn Observer,
 ) -> Result<(FileProfile, BalanceTotals), MigrateError> {
@@ -332,9 +332,10 @@ pub(super) fn profile_with(
     let mut orphans = Orphans::default();
 
     // Customers: keys, phones, dates.
-    let mut customers = Keys::default();
+    let mut customers = Keys::of(folder, ExportFile::Customers, "customers.csv", rejects)?;
+    let mut customer_ids = Vec::new();
     let mut phones: BTreeMap<PhoneClass, u64> = BTreeMap::new();
-    let mut phone_owners: HashMap<String, u64> = HashMap::new();
+    let mut phone_owners: HashMap<u64, u32> = HashMap::new();
     let (mut birth, mut created) = (Span::default(), Span::default());
     let mut customer_file = read_file(
         folder,
@@ -346,10 +347,11 @@ pub(super) fn profile_with(
             birth.see(c.birth_date);
             created.see(c.created_at);
             if count_key(&mut customers, c.customer_id, row, p) {
+                customer_ids.push(Fingerprints::of(c.customer_id));
                 let phone = classify(c.phone, settings.region);
                 *phones.entry(phone.class).or_default() += 1;
                 if let Some(e164) = phone.e164 {
-                    *phone_owners.entry(e164).or_default() += 1;
+                    *phone_owners.entry(Fingerprints::of(&e164)).or_default() += 1;
                 }
             }
             Ok(())
@@ -366,12 +368,16 @@ pub(super) fn profile_with(
     files.push(customer_file);
 
     // Cards: keys, owners.
-    let mut cards = Keys::default();
+    drop(customers);
+    let customers = Fingerprints::new(customer_ids);
+    let mut card_keys = Keys::of(folder, ExportFile::Cards, "cards.csv", rejects)?;
+    let mut card_numbers = Vec::new();
     let mut issued = Span::default();
     let mut card_file = read_file(folder, ExportFile::Cards, "cards.csv", rejects, |row, p| {
         let c = CardRow::read(row)?;
         issued.see(c.issued_at);
-        if count_key(&mut cards, c.card_no, row, p) {
+        if count_key(&mut card_keys, c.card_no, row, p) {
+            card_numbers.push(Fingerprints::of(c.card_no));
             match c.customer_id {
                 None => orphans.cards_without_customer += 1,
                 Some(owner) if !customers.contains(owner) => orphans.cards_of_unknown_customer += 1,
@@ -384,6 +390,8 @@ pub(super) fn profile_with(
         card_file.date_ranges.insert("issued_at", r);
     }
     files.push(card_file);
+    drop(card_keys);
+    let cards = Fingerprints::new(card_numbers);
 
     let (balance_file, balance_totals) =
         balances(folder, "balances.csv", &cards, &mut orphans, rejects)?;

@@ -255,7 +255,10 @@ pub(super) fn reconcile_on(
             .and_then(|m| as_of.checked_sub_months(Months::new(m)))
     };
 
-    let mut histories: IndexMap<String, History> = IndexMap::new();
+    // Cards with a balance row beside the snapshot, in its order; the others by number, in
+    // order of their first row.
+    let mut in_snapshot: Vec<History> = snapshots.values().map(|_| History::default()).collect();
+    let mut others: IndexMap<String, History> = IndexMap::new();
     let mut after_snapshot = (0u64, Decimal::ZERO);
     let mut duplicate_rows = (0u64, Decimal::ZERO);
     let mut keys = Keys::screened(&basis.repeats);
@@ -276,17 +279,17 @@ pub(super) fn reconcile_on(
                 }
                 return Ok(());
             }
-            // Looked up by the borrowed number: a String is made once per card, not per row.
-            let at = match histories.get_index_of(t.card_no) {
-                Some(at) => at,
-                None => {
-                    histories
-                        .insert_full(t.card_no.to_string(), History::default())
-                        .0
-                }
-            };
-            let Some((_, h)) = histories.get_index_mut(at) else {
-                return Ok(());
+            let at = snapshots.get_index_of(t.card_no);
+            let h = match at.and_then(|at| in_snapshot.get_mut(at)) {
+                Some(h) => h,
+                // Looked up by the borrowed number: a String is made once per card, not per row.
+                None => match others.get_index_of(t.card_no) {
+                    Some(at) => match others.get_index_mut(at) {
+                        Some((_, h)) => h,
+                        None => return Ok(()),
+                    },
+                    None => others.entry(t.card_no.to_string()).or_default(),
+                },
             };
             if !is_first {
                 duplicate_rows.0 += 1;
@@ -308,17 +311,13 @@ pub(super) fn reconcile_on(
         },
     )?;
 
-    let mut cards = Vec::with_capacity(snapshots.len() + histories.len());
-    let empty = History::default();
-    for (card_no, snapshot) in snapshots {
-        let history = histories.get(card_no).unwrap_or(&empty);
+    let mut cards = Vec::with_capacity(snapshots.len() + others.len());
+    for ((card_no, snapshot), history) in snapshots.iter().zip(&in_snapshot) {
         let cut = cutoff(snapshot.1);
         cards.push(classify(card_no, Some(snapshot.0), history, cut, settings));
     }
-    for (card_no, history) in histories
-        .iter()
-        .filter(|(c, _)| !snapshots.contains_key(*c))
-    {
+    drop(in_snapshot);
+    for (card_no, history) in &others {
         let cut = snapshot_moment.and_then(cutoff);
         cards.push(classify(card_no, None, history, cut, settings));
     }

@@ -47,22 +47,21 @@ pub(super) enum Seen {
 type First = (u64, usize, u64);
 
 /// Keys of one kind seen so far, in one file or several (a history and its delta), each with
-/// where it was first seen.
-#[derive(Default)]
+/// where it was first seen: only the keys a [`Repeats`] pass says may repeat are recorded, and
+/// any other is a first occurrence and is not kept (a hundred million transaction ids).
 pub(super) struct Keys {
     first: HashMap<Box<str>, First>,
     files: Vec<String>,
-    /// When set, only the keys it says may repeat are recorded: any other is a first
-    /// occurrence, and is not kept (transaction ids, a hundred million of them).
-    screen: Option<Arc<Repeats>>,
+    screen: Arc<Repeats>,
 }
 
 impl Keys {
     /// Keys that record only what `repeats` says may repeat.
     pub(super) fn screened(repeats: &Arc<Repeats>) -> Keys {
         Keys {
-            screen: Some(Arc::clone(repeats)),
-            ..Keys::default()
+            first: HashMap::default(),
+            files: Vec::new(),
+            screen: Arc::clone(repeats),
         }
     }
 
@@ -92,7 +91,7 @@ impl Keys {
 
     /// Records `key` of `row`.
     pub(super) fn see(&mut self, key: &str, row: &Row<'_>) -> Seen {
-        if self.screen.as_ref().is_some_and(|r| !r.may_repeat(key)) {
+        if !self.screen.may_repeat(key) {
             return Seen::First;
         }
         let payload = payload_hash(row);
@@ -117,11 +116,6 @@ impl Keys {
                 self.files.get(first_file).map_or("", String::as_str)
             )),
         }
-    }
-
-    /// Whether `key` was seen (of screened keys: seen and possibly repeated).
-    pub(super) fn contains(&self, key: &str) -> bool {
-        self.first.contains_key(key)
     }
 }
 
