@@ -158,7 +158,7 @@ impl OutFolder {
             &header,
             cards.iter().map(|c| {
                 vec![
-                    c.card_no.clone(),
+                    c.card_no.to_string(),
                     account_of(accounts, &c.card_no),
                     c.legacy.to_string(),
                     c.recomputed.to_string(),
@@ -192,7 +192,7 @@ impl OutFolder {
             &header,
             cards.iter().map(|c| {
                 vec![
-                    c.card_no.clone(),
+                    c.card_no.to_string(),
                     account_of(accounts, &c.card_no),
                     c.snapshot.to_string(),
                     c.delta.to_string(),

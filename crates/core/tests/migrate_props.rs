@@ -291,7 +291,7 @@ proptest! {
         let reconciled: HashMap<&str, (Decimal, Decimal)> = result
             .cards
             .iter()
-            .map(|c| (c.card_no.as_str(), (c.legacy, c.recomputed)))
+            .map(|c| (&*c.card_no, (c.legacy, c.recomputed)))
             .collect();
         prop_assert_eq!(reconciled.len(), result.cards.len());
         for (card, balance) in &export.balances {

@@ -9,6 +9,7 @@ mod common;
 use common::{collecting, dec, legacy_small};
 use puntos::migrate::export::Reject;
 use puntos::migrate::reconcile::{reconcile, DifferenceClass, ReconcileSettings, Reconciliation};
+use puntos::program::Name;
 use puntos::Decimal;
 
 fn run(expiry_months: Option<u32>) -> (Reconciliation, Vec<Reject>) {
@@ -26,7 +27,7 @@ fn every_card_difference_is_classified_with_its_amount() {
     let cards: Vec<(&str, Decimal, Decimal, DifferenceClass)> = r
         .cards
         .iter()
-        .map(|c| (c.card_no.as_str(), c.legacy, c.recomputed, c.class))
+        .map(|c| (&*c.card_no, c.legacy, c.recomputed, c.class))
         .collect();
     assert_eq!(
         cards,
@@ -49,7 +50,7 @@ fn every_card_difference_is_classified_with_its_amount() {
     let explanation = |card: &str| {
         r.cards
             .iter()
-            .find(|c| c.card_no == card)
+            .find(|c| &*c.card_no == card)
             .map(|c| c.explanation.clone())
             .unwrap()
     };
@@ -101,7 +102,7 @@ fn points_are_conserved_class_by_class() {
 #[test]
 fn without_an_expiry_period_unbooked_expiry_is_unexplained() {
     let (r, _) = run(None);
-    let c005 = r.cards.iter().find(|c| c.card_no == "C005").unwrap();
+    let c005 = r.cards.iter().find(|c| &*c.card_no == "C005").unwrap();
     assert_eq!(c005.class, DifferenceClass::Unexplained);
     assert!(r.conserved());
 }
@@ -148,13 +149,13 @@ fn accounts_sum_their_cards() {
     let by_account = r.by_account(|card| accounts.get(card).cloned());
     let find = |key: &str| by_account.iter().find(|a| a.account == key).unwrap();
     let p001 = find("+79123456789");
-    assert_eq!(p001.cards, vec!["C001", "C002"]);
+    assert_eq!(p001.cards, [Name::from("C001"), "C002".into()]);
     assert_eq!(
         (p001.legacy, p001.recomputed, p001.difference),
         (dec("155.5"), dec("155.5"), dec("0"))
     );
     let master = find("+79261112233");
-    assert_eq!(master.cards, vec!["C008", "C009"]);
+    assert_eq!(master.cards, [Name::from("C008"), "C009".into()]);
     assert_eq!(
         (master.legacy, master.recomputed, master.difference),
         (dec("100"), dec("125"), dec("-25"))

@@ -13,6 +13,7 @@ use super::profile::FileProfile;
 use super::rows::TxRow;
 use super::scan::{keep_first, read_file, read_snapshots, Basis, Keys};
 use super::{MigrateError, Observer};
+use crate::program::Name;
 use chrono::{DateTime, FixedOffset};
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
@@ -23,7 +24,7 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CardCutover {
     /// The card.
-    pub card_no: String,
+    pub card_no: Name,
     /// Its snapshot balance (zero without a balance row).
     pub snapshot: Decimal,
     /// Net points after the snapshot.
@@ -122,7 +123,7 @@ struct Applying<'b> {
     /// The cards with a balance row, in its order.
     in_snapshot: Vec<Card>,
     /// The cards without one, in order of their first row after it.
-    others: IndexMap<String, Card>,
+    others: IndexMap<Name, Card>,
     applied: (u64, Decimal),
     moment: Option<DateTime<FixedOffset>>,
 }
@@ -133,7 +134,7 @@ impl Applying<'_> {
         let at = self.basis.snapshots.get_index_of(card_no);
         match at.and_then(|at| self.in_snapshot.get_mut(at)) {
             Some(card) => card,
-            None => self.others.entry(card_no.to_string()).or_default(),
+            None => self.others.entry(card_no.into()).or_default(),
         }
     }
 

@@ -341,7 +341,8 @@ struct Customer {
     /// Name and birth date, when both are known: what makes two registrations one person.
     person: Option<(String, NaiveDate)>,
     phone: ClassifiedPhone,
-    raw_phone: String,
+    /// The phone as written, kept only when it cannot key an account (its reason quotes it).
+    raw_phone: Option<Box<str>>,
     created_at: Option<DateTime<FixedOffset>>,
     sms_opt_in: Option<bool>,
     email_opt_in: Option<bool>,
@@ -363,7 +364,7 @@ impl Customer {
 struct Card {
     number: Name,
     line: u64,
-    owner: Option<String>,
+    owner: Option<Box<str>>,
     status: CardStatus,
     issued_at: Option<DateTime<FixedOffset>>,
 }
@@ -400,12 +401,13 @@ pub fn plan(
         |row, p| {
             let c = CustomerRow::read(row)?;
             if keep_first(&mut keys, "customer_id", c.customer_id, row, p)? {
+                let phone = classify(c.phone, settings.region);
                 customers.push(Customer {
                     id: c.customer_id.into(),
                     line: row.line,
                     person: c.birth_date.map(|b| (name_key(c.full_name), b)),
-                    phone: classify(c.phone, settings.region),
-                    raw_phone: c.phone.to_string(),
+                    raw_phone: (!usable_phone(&phone)).then(|| c.phone.into()),
+                    phone,
                     created_at: c.created_at,
                     sms_opt_in: c.sms_opt_in,
                     email_opt_in: c.email_opt_in,
@@ -429,7 +431,7 @@ pub fn plan(
             cards.push(Card {
                 number: c.card_no.into(),
                 line: row.line,
-                owner: c.customer_id.map(str::to_string),
+                owner: c.customer_id.map(Box::from),
                 status: c.status,
                 issued_at: c.issued_at,
             });
@@ -485,7 +487,7 @@ pub fn plan(
                 Action::KeysOwnAccount,
                 match &card.owner {
                     None => Reason::NoCustomer,
-                    Some(id) => Reason::UnknownCustomer(id.as_str().into()),
+                    Some(id) => Reason::UnknownCustomer((**id).into()),
                 },
             ),
         };
@@ -515,6 +517,11 @@ pub fn plan(
         accounts,
         phone_policy: settings.phone_policy.as_str(),
     })
+}
+
+/// Whether a phone can key an account: a valid mobile number, or a valid foreign one.
+fn usable_phone(phone: &ClassifiedPhone) -> bool {
+    phone.e164.is_some() && matches!(phone.class, PhoneClass::Mobile | PhoneClass::Foreign)
 }
 
 /// The card that keys an account without a phone: an active card before a blocked or lost
@@ -550,11 +557,18 @@ fn without_phone(c: &Customer, cards: &[Card]) -> Placement {
         PhoneClass::Blank => (Group::NoPhone, Reason::NoPhone),
         PhoneClass::NotMobile => (
             Group::InvalidPhone,
-            Reason::NotMobile(c.phone.e164.as_deref().unwrap_or(&c.raw_phone).into()),
+            Reason::NotMobile(
+                c.phone
+                    .e164
+                    .as_deref()
+                    .or(c.raw_phone.as_deref())
+                    .unwrap_or_default()
+                    .into(),
+            ),
         ),
         _ => (
             Group::InvalidPhone,
-            Reason::NotValid(c.raw_phone.as_str().into()),
+            Reason::NotValid(c.raw_phone.as_deref().unwrap_or_default().into()),
         ),
     };
     let account = keyed_by_card(c, cards);
@@ -574,10 +588,8 @@ fn place_customers(customers: &[Customer], cards: &[Card], policy: PhonePolicy) 
     // Customers by usable phone, phones in order of their first holder.
     let mut by_phone: indexmap::IndexMap<&str, Vec<usize>> = indexmap::IndexMap::new();
     for (i, c) in customers.iter().enumerate() {
-        if let (Some(e164), PhoneClass::Mobile | PhoneClass::Foreign) =
-            (&c.phone.e164, c.phone.class)
-        {
-            by_phone.entry(e164.as_str()).or_default().push(i);
+        if let Some(e164) = c.phone.e164.as_deref().filter(|_| usable_phone(&c.phone)) {
+            by_phone.entry(e164).or_default().push(i);
         }
     }
     let mut placed: Vec<Option<Placement>> = customers.iter().map(|_| None).collect();

@@ -152,7 +152,7 @@ pub fn accounts(
     // lacks is rejected there).
     let mut balances: IndexMap<String, Decimal> = IndexMap::new();
     for card in &cutover.cards {
-        let Some(account) = account_of_card.get(card.card_no.as_str()) else {
+        let Some(account) = account_of_card.get(&*card.card_no) else {
             continue;
         };
         let account = account.to_string();

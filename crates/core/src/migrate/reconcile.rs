@@ -24,6 +24,7 @@ use super::profile::FileProfile;
 use super::rows::{TxKind, TxRow};
 use super::scan::{keep_first, read_file, Basis, Keys};
 use super::{MigrateError, Observer};
+use crate::program::Name;
 use chrono::{DateTime, FixedOffset, Months};
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
@@ -76,7 +77,7 @@ impl DifferenceClass {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CardBalance {
     /// The card.
-    pub card_no: String,
+    pub card_no: Name,
     /// Its legacy balance (zero without a balance row).
     pub legacy: Decimal,
     /// Its balance recomputed from the history up to the snapshot.
@@ -124,7 +125,7 @@ pub struct AccountBalance {
     /// The account's key.
     pub account: String,
     /// Its cards, in the order they were reconciled.
-    pub cards: Vec<String>,
+    pub cards: Vec<Name>,
     /// The sum of their legacy balances.
     pub legacy: Decimal,
     /// The sum of their recomputed balances.
@@ -258,7 +259,7 @@ pub(super) fn reconcile_on(
     // Cards with a balance row beside the snapshot, in its order; the others by number, in
     // order of their first row.
     let mut in_snapshot: Vec<History> = snapshots.values().map(|_| History::default()).collect();
-    let mut others: IndexMap<String, History> = IndexMap::new();
+    let mut others: IndexMap<Name, History> = IndexMap::new();
     let mut after_snapshot = (0u64, Decimal::ZERO);
     let mut duplicate_rows = (0u64, Decimal::ZERO);
     let mut keys = Keys::screened(&basis.repeats);
@@ -288,7 +289,7 @@ pub(super) fn reconcile_on(
                         Some((_, h)) => h,
                         None => return Ok(()),
                     },
-                    None => others.entry(t.card_no.to_string()).or_default(),
+                    None => others.entry(t.card_no.into()).or_default(),
                 },
             };
             if !is_first {
@@ -340,7 +341,7 @@ pub(super) fn reconcile_on(
 
 /// Classifies one card's difference.
 fn classify(
-    card_no: &str,
+    card_no: &Name,
     legacy: Option<Decimal>,
     h: &History,
     cutoff: Option<DateTime<FixedOffset>>,
@@ -393,7 +394,7 @@ fn classify(
         )
     };
     CardBalance {
-        card_no: card_no.to_string(),
+        card_no: Name::clone(card_no),
         legacy: legacy.unwrap_or_default(),
         recomputed,
         difference,

@@ -222,7 +222,7 @@ th{background:#f3f3f3}.bars{margin:.5em 0 1.5em}.bar{display:flex;align-items:ce
             .take(SAMPLE)
             .map(|c| {
                 vec![
-                    c.card_no.clone(),
+                    c.card_no.to_string(),
                     c.legacy.to_string(),
                     c.recomputed.to_string(),
                     c.difference.to_string(),

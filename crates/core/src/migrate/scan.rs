@@ -9,6 +9,7 @@ use super::repeats::Repeats;
 use super::rows::{BalanceRow, CardRow};
 use super::{MigrateError, Observer};
 use crate::fast_hash::{HashMap, HashSet};
+use crate::program::Name;
 use chrono::{DateTime, FixedOffset};
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
@@ -197,7 +198,7 @@ pub(super) fn read_file(
 }
 
 /// A balance file's first row per card: the balance and its moment, in file order.
-pub(super) type Snapshots = IndexMap<String, (Decimal, DateTime<FixedOffset>)>;
+pub(super) type Snapshots = IndexMap<Name, (Decimal, DateTime<FixedOffset>)>;
 
 /// The moment `card`'s history is read up to: its own snapshot's, or (a card without a balance
 /// row) `latest`, the latest of all.
@@ -223,7 +224,7 @@ pub(super) fn read_snapshots(
         let b = BalanceRow::read(row)?;
         cards.check(row, b.card_no)?;
         if keep_first(&mut keys, "card_no", b.card_no, row, p)? {
-            snapshots.insert(b.card_no.to_string(), (b.balance, b.as_of));
+            snapshots.insert(b.card_no.into(), (b.balance, b.as_of));
         }
         Ok(())
     })?;
@@ -233,7 +234,7 @@ pub(super) fn read_snapshots(
 /// The cards of `cards.csv` the identity plan places (rows read as cards; the first of a
 /// repeated number). A balance or transaction of any other card is rejected: its points have
 /// no account to go to.
-pub(super) struct KnownCards(HashSet<String>);
+pub(super) struct KnownCards(HashSet<Box<str>>);
 
 impl KnownCards {
     /// Reads the card numbers of `cards.csv` in `folder`. Its own bad rows are the identity
@@ -248,7 +249,7 @@ impl KnownCards {
             &mut ignore,
             |row, _| {
                 let card = CardRow::read(row)?;
-                known.insert(card.card_no.to_string());
+                known.insert(card.card_no.into());
                 Ok(())
             },
         )?;
