@@ -37,6 +37,16 @@ fn split(fingerprint: u64) -> (usize, u32) {
     ((fingerprint >> 32) as usize, fingerprint as u32)
 }
 
+/// Pushes `x`, growing `partition` by a quarter when full rather than doubling it: the
+/// partitions hold four bytes per row of a hundred million, and doubling would leave up to
+/// as much again unused.
+fn push_sparingly(partition: &mut Vec<u32>, x: u32) {
+    if partition.len() == partition.capacity() {
+        partition.reserve_exact((partition.len() / 4).max(64));
+    }
+    partition.push(x);
+}
+
 /// The transaction files of an export, in the order the steps read them: the history, then
 /// the delta when there is one.
 pub(super) fn transaction_files(folder: &Path) -> Vec<(PathBuf, &'static str)> {
@@ -138,7 +148,7 @@ impl Repeats {
                 if !id.is_empty() {
                     let (partition, rest) = split(fingerprint(id));
                     if let Some(p) = partitions.get_mut(partition) {
-                        p.push(rest);
+                        push_sparingly(p, rest);
                     }
                 }
                 let original = row.get(8);
