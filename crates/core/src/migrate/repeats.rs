@@ -13,9 +13,10 @@
 //! fingerprint (at 100 million ids, some 20,000 pairs): both are then merely candidates, and
 //! the steps' exact keys tell them apart, so no verdict rests on a fingerprint.
 //!
-//! The one figure that does is the profile's count of refunds whose original purchase is in no
-//! transaction file: an original id that is missing but shares a fingerprint with a present
-//! one (odds about one in 2.8 million per refund at 100 million ids) is counted as present.
+//! Only some of the profile's counts rest on fingerprints: refunds whose original purchase is
+//! in no transaction file (an original id that is missing but shares a fingerprint with a
+//! present one, odds about one in 2.8 million per refund at 100 million ids, is counted as
+//! present), and, through [`Fingerprints`], orphans and phones shared by several customers.
 
 use super::export::{ExportFile, Reject};
 use super::scan::read_file;
