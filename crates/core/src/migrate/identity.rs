@@ -30,6 +30,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use rlibphonenumber::enums::Region;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
 use std::path::Path;
 
 /// Which of several people sharing a phone keeps it.
@@ -338,8 +339,11 @@ impl IdentityPlan {
 struct Customer {
     id: Name,
     line: u64,
-    /// Name and birth date, when both are known: what makes two registrations one person.
-    person: Option<(String, NaiveDate)>,
+    /// What makes two registrations one person: a 64-bit fingerprint of the name (compared
+    /// loosely) and the birth date, when the birth date is known. It is only compared among
+    /// the holders of one phone, so two different people would need the same phone and a
+    /// fingerprint collision (odds of about 2^-64 a pair) to be taken for one.
+    person: Option<u64>,
     phone: ClassifiedPhone,
     /// The phone as written, kept only when it cannot key an account (its reason quotes it).
     raw_phone: Option<Box<str>>,
@@ -367,6 +371,12 @@ struct Card {
     owner: Option<Box<str>>,
     status: CardStatus,
     issued_at: Option<DateTime<FixedOffset>>,
+}
+
+/// The fingerprint of a person: their name compared loosely and their birth date.
+fn person_fingerprint(full_name: &str, birth_date: NaiveDate) -> u64 {
+    foldhash::quality::FixedState::with_seed(0x7065_7273_6f6e)
+        .hash_one((name_key(full_name), birth_date))
 }
 
 /// A name compared loosely: case, `ё`, and runs of spaces do not matter.
@@ -405,7 +415,7 @@ pub fn plan(
                 customers.push(Customer {
                     id: c.customer_id.into(),
                     line: row.line,
-                    person: c.birth_date.map(|b| (name_key(c.full_name), b)),
+                    person: c.birth_date.map(|b| person_fingerprint(c.full_name, b)),
                     raw_phone: (!usable_phone(&phone)).then(|| c.phone.into()),
                     phone,
                     created_at: c.created_at,
