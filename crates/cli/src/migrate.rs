@@ -478,24 +478,42 @@ fn load(
             "the export has no moment to open accounts at: give --at".to_string(),
         ));
     };
-    let accounts = puntos::migrate::load::accounts(export, region, plan, result, at)?;
     let mut ledger = match crate::db::bare_ledger(db) {
         Ok(ledger) => ledger,
         Err(code) => return Ok(code),
     };
     let (mut opened, mut unchanged) = (0, 0);
-    for chunk in accounts.chunks(LOAD_CHUNK) {
-        match ledger.open_migrated(chunk, at) {
-            Ok(done) => {
-                opened += done.opened;
-                unchanged += done.unchanged;
+    // A ledger's refusal stops the load with its own message and exit 1 (what was opened
+    // before it stays); the accounts are built and loaded a part at a time.
+    let mut refused: Option<String> = None;
+    let built = puntos::migrate::load::in_parts(
+        export,
+        region,
+        plan,
+        result,
+        at,
+        puntos::migrate::load::ACCOUNTS_PER_PART,
+        &mut |part| {
+            for chunk in part.chunks(LOAD_CHUNK) {
+                match ledger.open_migrated(chunk, at) {
+                    Ok(done) => {
+                        opened += done.opened;
+                        unchanged += done.unchanged;
+                    }
+                    Err(e) => {
+                        refused = Some(format!("{e}; {opened} accounts were opened before it"));
+                        return Err(MigrateError::Settings("the ledger refused".to_string()));
+                    }
+                }
             }
-            Err(e) => {
-                eprintln!("error: {e}; {opened} accounts were opened before it");
-                return Ok(1);
-            }
-        }
+            Ok(())
+        },
+    );
+    if let Some(why) = refused {
+        eprintln!("error: {why}");
+        return Ok(1);
     }
+    built?;
     outln!(
         "loaded into {}: {opened} accounts opened, {unchanged} already there unchanged",
         crate::database::shown(db)

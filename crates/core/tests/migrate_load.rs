@@ -17,6 +17,26 @@ fn migrated() -> Vec<puntos::ledger::AccountState> {
 }
 
 #[test]
+fn accounts_built_a_few_at_a_time_are_the_accounts_built_at_once() {
+    let (folder, ru, plan, cut, at) = common::small_load_inputs();
+    let at_once = migrated();
+    for per_part in [1, 3, 5, 14, 1000] {
+        let mut parts: Vec<usize> = Vec::new();
+        let mut in_parts = Vec::new();
+        puntos::migrate::load::in_parts(&folder, ru, &plan, &cut, at, per_part, &mut |part| {
+            parts.push(part.len());
+            in_parts.extend(part);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(in_parts, at_once, "{per_part} accounts a part");
+        let expected = at_once.len().div_ceil(per_part);
+        assert_eq!(parts.len(), expected, "{per_part} accounts a part");
+        assert!(parts.iter().all(|n| *n <= per_part && *n > 0));
+    }
+}
+
+#[test]
 fn each_account_opens_with_its_cards_final_balances() {
     let accounts = migrated();
     let balances: Vec<(&str, Decimal)> = accounts

@@ -7,19 +7,22 @@
 use super::cutover::Cutover;
 use super::export::{ExportFile, Reject};
 use super::identity::{Action, IdentityPlan, Party};
-use super::repeats::transaction_files;
-use super::rows::{CardRow, CardStatus, CustomerRow, TxKind, TxRow};
+use super::repeats::Repeats;
+use super::rows::{CardRow, CardStatus, CustomerRow};
 use super::scan::{keep_first, read_file, Keys};
 use super::MigrateError;
 use crate::eval::{Consent, Customer};
+use crate::fast_hash::HashMap;
 use crate::ledger::{AccountState, Card, Lot};
 use crate::phone::{classify, PhoneClass};
 use chrono::{DateTime, FixedOffset};
-use indexmap::IndexMap;
+use history::HistorySpill;
 use rlibphonenumber::enums::Region;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
+
+mod history;
 
 /// Rows a step already reported: the loader reads the files again and drops them.
 fn ignore(_: Reject) -> Result<(), MigrateError> {
@@ -31,9 +34,14 @@ pub fn legacy_alias(customer_id: &str) -> String {
     format!("legacy:{customer_id}")
 }
 
-/// Builds the migrated accounts of the export in `folder`: `plan` says which account each
-/// customer and card lands in, `cutover` each card's final balance; `at` is the cutover moment
-/// (the opening lots' date).
+/// Accounts built and handed over at a time by [`in_parts`] when loading a whole program: at
+/// about a kilobyte each with their purchase history, a quarter of a million is some 250 MiB.
+pub const ACCOUNTS_PER_PART: usize = 250_000;
+
+/// Builds the migrated accounts of the export in `folder`, all at once: `plan` says which
+/// account each customer and card lands in, `cutover` each card's final balance; `at` is the
+/// cutover moment (the opening lots' date). For a small export or a sample; a whole program
+/// goes through [`in_parts`].
 pub fn accounts(
     folder: &Path,
     region: Region,
@@ -41,37 +49,175 @@ pub fn accounts(
     cutover: &Cutover,
     at: DateTime<FixedOffset>,
 ) -> Result<Vec<AccountState>, MigrateError> {
-    let mut accounts: IndexMap<&str, AccountState> = IndexMap::new();
-    let mut account_of_card: HashMap<&str, &str> = HashMap::new();
-    // The customer whose profile an account takes: its first customer not merged into another.
-    let mut profile_of: HashMap<&str, &str> = HashMap::new();
-    for row in &plan.rows {
-        let account = accounts
-            .entry(&*row.account)
-            .or_insert_with(|| AccountState {
-                id: row.account.to_string(),
+    let mut all = Vec::new();
+    in_parts(folder, region, plan, cutover, at, usize::MAX, &mut |part| {
+        all.extend(part);
+        Ok(())
+    })?;
+    Ok(all)
+}
+
+/// Builds the migrated accounts as [`accounts`] does, but `per_part` accounts at a time (in the
+/// plan's order), handing each part to `each` before building the next, so memory holds one
+/// part whatever the program's size. The purchase history is sorted out to the parts in one
+/// pass over the transactions, through a temporary file per part; the customers and cards are
+/// read again for each part.
+pub fn in_parts(
+    folder: &Path,
+    region: Region,
+    plan: &IdentityPlan,
+    cutover: &Cutover,
+    at: DateTime<FixedOffset>,
+    per_part: usize,
+    each: &mut dyn FnMut(Vec<AccountState>) -> Result<(), MigrateError>,
+) -> Result<(), MigrateError> {
+    let index = Index::new(plan, cutover);
+    let per_part = per_part.max(1);
+    let parts = index.keys.len().div_ceil(per_part);
+    let history = HistorySpill::write(folder, &index, per_part, parts)?;
+    let customers = Arc::new(Repeats::of(
+        folder,
+        ExportFile::Customers,
+        "customers.csv",
+        &mut ignore,
+    )?);
+    let cards = Arc::new(Repeats::of(
+        folder,
+        ExportFile::Cards,
+        "cards.csv",
+        &mut ignore,
+    )?);
+    for part in 0..parts {
+        let lo = part * per_part;
+        let hi = (lo + per_part).min(index.keys.len());
+        let mut accounts: Vec<AccountState> = index
+            .keys
+            .iter()
+            .skip(lo)
+            .take(hi - lo)
+            .map(|key| AccountState {
+                id: key.to_string(),
                 customer: Customer {
-                    id: row.account.to_string(),
+                    id: key.to_string(),
                     ..Customer::default()
                 },
                 as_of: Some(at),
                 ..AccountState::default()
-            });
-        match row.party {
-            Party::Customer => {
-                account.aliases.push(legacy_alias(&row.legacy_id));
-                if !matches!(row.action, Action::MergedInto(_)) {
-                    profile_of.entry(&row.account).or_insert(&row.legacy_id);
+            })
+            .collect();
+        let in_part = |account: u32| (account as usize).checked_sub(lo).filter(|i| *i < hi - lo);
+        for (row, &account) in plan.rows.iter().zip(&index.row_account) {
+            if let (Party::Customer, Some(i)) = (row.party, in_part(account)) {
+                if let Some(a) = accounts.get_mut(i) {
+                    a.aliases.push(legacy_alias(&row.legacy_id));
                 }
             }
-            Party::Card => {
-                account_of_card.insert(&row.legacy_id, &row.account);
+        }
+        add_profiles(
+            folder,
+            region,
+            at,
+            &index,
+            &customers,
+            &mut accounts,
+            &in_part,
+        )?;
+        add_cards(folder, &index, &cards, &mut accounts, &in_part)?;
+        for (a, balance) in accounts.iter_mut().zip(index.balances.iter().skip(lo)) {
+            if !balance.is_zero() {
+                a.lots.push(Lot::settled(
+                    format!("{}#opening", a.id),
+                    "legacy balance at cutover".to_string(),
+                    *balance,
+                    at,
+                ));
             }
         }
+        history.read(part, |account, entry| {
+            if let Some(a) = in_part(account).and_then(|i| accounts.get_mut(i)) {
+                a.history.push(entry);
+            }
+        })?;
+        for a in &mut accounts {
+            a.history.sort_by_key(|(t, _)| *t);
+        }
+        each(accounts)?;
     }
-    let profiles: HashMap<&str, &str> = profile_of.iter().map(|(a, c)| (*c, *a)).collect();
+    Ok(())
+}
 
-    let mut keys = Keys::of(folder, ExportFile::Customers, "customers.csv", &mut ignore)?;
+/// Where the plan puts everything, by account number (the order of first appearance).
+struct Index<'p> {
+    /// The accounts' keys.
+    keys: indexmap::IndexSet<&'p str, crate::fast_hash::Hasher>,
+    /// Each plan row's account.
+    row_account: Vec<u32>,
+    /// Each placed card's account.
+    card_account: HashMap<&'p str, u32>,
+    /// The customer whose profile each account takes (its first customer not merged into
+    /// another), by customer id.
+    profile_account: HashMap<&'p str, u32>,
+    /// Each account's final balance: the sum of its cards' at cutover.
+    balances: Vec<Decimal>,
+}
+
+impl<'p> Index<'p> {
+    fn new(plan: &'p IdentityPlan, cutover: &Cutover) -> Index<'p> {
+        let mut keys = indexmap::IndexSet::with_hasher(crate::fast_hash::Hasher::default());
+        let mut row_account = Vec::with_capacity(plan.rows.len());
+        let mut card_account = HashMap::default();
+        let mut profile_account = HashMap::default();
+        let mut has_profile: Vec<bool> = Vec::new();
+        for row in &plan.rows {
+            let (at, new) = keys.insert_full(&*row.account);
+            if new {
+                has_profile.push(false);
+            }
+            let account = at as u32;
+            row_account.push(account);
+            match row.party {
+                Party::Customer if !matches!(row.action, Action::MergedInto(_)) => {
+                    if let Some(has) = has_profile.get_mut(at).filter(|has| !**has) {
+                        *has = true;
+                        profile_account.insert(&*row.legacy_id, account);
+                    }
+                }
+                Party::Customer => {}
+                Party::Card => {
+                    card_account.insert(&*row.legacy_id, account);
+                }
+            }
+        }
+        // Every card of the cutover is one the plan placed (a card cards.csv lacks is
+        // rejected there).
+        let mut balances = vec![Decimal::ZERO; keys.len()];
+        for card in &cutover.cards {
+            let account = card_account.get(&*card.card_no).copied();
+            if let Some(b) = account.and_then(|a| balances.get_mut(a as usize)) {
+                *b += card.final_balance;
+            }
+        }
+        Index {
+            keys,
+            row_account,
+            card_account,
+            profile_account,
+            balances,
+        }
+    }
+}
+
+/// Fills in the profile of each account of the part from its customer's row.
+fn add_profiles(
+    folder: &Path,
+    region: Region,
+    at: DateTime<FixedOffset>,
+    index: &Index<'_>,
+    repeats: &Arc<Repeats>,
+    accounts: &mut [AccountState],
+    in_part: &dyn Fn(u32) -> Option<usize>,
+) -> Result<(), MigrateError> {
+    let mut keys = Keys::screened(repeats);
     read_file(
         folder,
         ExportFile::Customers,
@@ -82,9 +228,11 @@ pub fn accounts(
             if !keep_first(&mut keys, "customer_id", c.customer_id, row, p)? {
                 return Ok(());
             }
-            let Some(account) = profiles
+            let Some(account) = index
+                .profile_account
                 .get(c.customer_id)
-                .and_then(|a| accounts.get_mut(*a))
+                .and_then(|a| in_part(*a))
+                .and_then(|i| accounts.get_mut(i))
             else {
                 return Ok(());
             };
@@ -118,8 +266,18 @@ pub fn accounts(
             Ok(())
         },
     )?;
+    Ok(())
+}
 
-    let mut keys = Keys::of(folder, ExportFile::Cards, "cards.csv", &mut ignore)?;
+/// Adds each card of the part's accounts, in the order of `cards.csv`.
+fn add_cards(
+    folder: &Path,
+    index: &Index<'_>,
+    repeats: &Arc<Repeats>,
+    accounts: &mut [AccountState],
+    in_part: &dyn Fn(u32) -> Option<usize>,
+) -> Result<(), MigrateError> {
+    let mut keys = Keys::screened(repeats);
     read_file(
         folder,
         ExportFile::Cards,
@@ -130,9 +288,11 @@ pub fn accounts(
             if !keep_first(&mut keys, "card_no", c.card_no, row, p)? {
                 return Ok(());
             }
-            if let Some(account) = account_of_card
+            if let Some(account) = index
+                .card_account
                 .get(c.card_no)
-                .and_then(|a| accounts.get_mut(*a))
+                .and_then(|a| in_part(*a))
+                .and_then(|i| accounts.get_mut(i))
             {
                 account.cards.push(Card {
                     number: c.card_no.to_string(),
@@ -147,60 +307,5 @@ pub fn accounts(
             Ok(())
         },
     )?;
-
-    // Final balances: every card of the cutover is one the plan placed (a card cards.csv
-    // lacks is rejected there).
-    let mut balances: IndexMap<String, Decimal> = IndexMap::new();
-    for card in &cutover.cards {
-        let Some(account) = account_of_card.get(&*card.card_no) else {
-            continue;
-        };
-        let account = account.to_string();
-        *balances.entry(account).or_default() += card.final_balance;
-    }
-    for (account, balance) in balances {
-        if let Some(state) = accounts
-            .get_mut(account.as_str())
-            .filter(|_| !balance.is_zero())
-        {
-            state.lots.push(Lot::settled(
-                format!("{account}#opening"),
-                "legacy balance at cutover".to_string(),
-                balance,
-                at,
-            ));
-        }
-    }
-
-    // Purchases and refunds, history and delta, each id once.
-    let mut ids = Keys::of_transactions(folder, &mut ignore)?;
-    for (source, label) in transaction_files(folder) {
-        read_file(
-            &source,
-            ExportFile::Transactions,
-            label,
-            &mut ignore,
-            |row, p| {
-                let t = TxRow::read(row)?;
-                if !keep_first(&mut ids, "tx_id", t.tx_id, row, p)? {
-                    return Ok(());
-                }
-                let sign = match t.kind {
-                    TxKind::Purchase => Decimal::ONE,
-                    TxKind::Refund => Decimal::NEGATIVE_ONE,
-                    _ => return Ok(()),
-                };
-                let account = account_of_card.get(t.card_no).copied().unwrap_or_default();
-                if let (Some(state), Some(amount)) = (accounts.get_mut(account), t.amount) {
-                    state.history.push((t.occurred_at, sign * amount));
-                }
-                Ok(())
-            },
-        )?;
-    }
-    let mut accounts: Vec<AccountState> = accounts.into_values().collect();
-    for a in &mut accounts {
-        a.history.sort_by_key(|(t, _)| *t);
-    }
-    Ok(accounts)
+    Ok(())
 }

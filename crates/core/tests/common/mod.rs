@@ -78,11 +78,14 @@ pub fn places(
         .collect()
 }
 
-/// The identity plan and the migrated accounts of the small legacy export, opened at
-/// 2025-02-05 (the fixture's cutover).
-pub fn migrated_small() -> (
+/// What loading the small legacy export stands on: its folder, the region, the identity plan,
+/// the cutover and the moment the accounts open (2025-02-05, the fixture's cutover).
+pub fn small_load_inputs() -> (
+    std::path::PathBuf,
+    puntos::phone::Region,
     puntos::migrate::identity::IdentityPlan,
-    Vec<puntos::ledger::AccountState>,
+    puntos::migrate::cutover::Cutover,
+    chrono::DateTime<chrono::FixedOffset>,
 ) {
     use puntos::migrate::identity::{plan, PhonePolicy, PlanSettings};
     let folder = legacy_small();
@@ -98,6 +101,16 @@ pub fn migrated_small() -> (
     let Ok(at) = chrono::DateTime::parse_from_rfc3339("2025-02-05T00:00:00+03:00") else {
         panic!("a valid moment")
     };
+    (folder, ru, identities, cut, at)
+}
+
+/// The identity plan and the migrated accounts of the small legacy export, opened at
+/// 2025-02-05 (the fixture's cutover).
+pub fn migrated_small() -> (
+    puntos::migrate::identity::IdentityPlan,
+    Vec<puntos::ledger::AccountState>,
+) {
+    let (folder, ru, identities, cut, at) = small_load_inputs();
     match puntos::migrate::load::accounts(&folder, ru, &identities, &cut, at) {
         Ok(accounts) => (identities, accounts),
         Err(e) => panic!("the accounts: {e}"),
