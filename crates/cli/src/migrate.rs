@@ -486,6 +486,8 @@ fn load(
     // A ledger's refusal stops the load with its own message and exit 1 (what was opened
     // before it stays); the accounts are built and loaded a part at a time.
     let mut refused: Option<String> = None;
+    let mut console = Console::new(None);
+    let mut accounts_bar = console.bars.beside();
     let built = puntos::migrate::load::in_parts(
         export,
         region,
@@ -493,12 +495,14 @@ fn load(
         result,
         at,
         puntos::migrate::load::ACCOUNTS_PER_PART,
+        &mut console,
         &mut |part| {
             for chunk in part.chunks(LOAD_CHUNK) {
                 match ledger.open_migrated(chunk, at) {
                     Ok(done) => {
                         opened += done.opened;
                         unchanged += done.unchanged;
+                        accounts_bar.count("load accounts", opened + unchanged, plan.accounts);
                     }
                     Err(e) => {
                         refused = Some(format!("{e}; {opened} accounts were opened before it"));
@@ -509,6 +513,8 @@ fn load(
             Ok(())
         },
     );
+    console.bars.finish();
+    accounts_bar.finish();
     if let Some(why) = refused {
         eprintln!("error: {why}");
         return Ok(1);
@@ -607,11 +613,21 @@ fn run_all(
         return Ok(1);
     }
     let default_db = folder.path("ledger.db").to_string_lossy().to_string();
+    // The load needs the plan and the cutover only: the rest is written and its memory freed
+    // (at 6 million cards the reconciliation alone is some 600 MB).
+    let puntos::migrate::run::Run {
+        plan,
+        cutover,
+        reconciliation,
+        rejects,
+        summary,
+    } = result;
+    drop((reconciliation, rejects, summary));
     load(
         export,
         settings.region,
-        &result.plan,
-        &result.cutover,
+        &plan,
+        &cutover,
         None,
         db.unwrap_or(&default_db),
     )
@@ -694,26 +710,52 @@ struct Bars {
 impl Bars {
     /// `read` of `total` bytes of what `what` names are done.
     fn show(&mut self, what: &str, read: u64, total: u64) {
+        self.advance(
+            what,
+            read,
+            total,
+            "{msg:32} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        );
+    }
+
+    /// More bars, drawn together with these (a part of the program that cannot borrow these).
+    fn beside(&self) -> Bars {
+        Bars {
+            all: self.all.clone(),
+            open: Vec::new(),
+        }
+    }
+
+    /// `done` of `total` things `what` names (accounts) are done.
+    fn count(&mut self, what: &str, done: u64, total: u64) {
+        self.advance(
+            what,
+            done,
+            total,
+            "{msg:32} {bar:30} {pos}/{len} {per_sec} eta {eta}",
+        );
+    }
+
+    /// Moves the bar of `what` (drawn with `template` when new) to `done` of `total`.
+    fn advance(&mut self, what: &str, done: u64, total: u64, template: &str) {
         let at = match self.open.iter().position(|(name, _)| name == what) {
             Some(at) => at,
             None => {
                 let bar = self.all.add(indicatif::ProgressBar::new(total));
                 bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{msg:32} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    indicatif::ProgressStyle::with_template(template)
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                 );
                 bar.set_message(what.to_string());
                 self.open.push((what.to_string(), bar));
                 self.open.len() - 1
             }
         };
-        if read >= total {
+        if done >= total {
             let (_, bar) = self.open.remove(at);
             bar.finish_and_clear();
         } else if let Some((_, bar)) = self.open.get(at) {
-            bar.set_position(read);
+            bar.set_position(done);
         }
     }
 

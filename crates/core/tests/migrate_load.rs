@@ -23,16 +23,53 @@ fn accounts_built_a_few_at_a_time_are_the_accounts_built_at_once() {
     for per_part in [1, 3, 5, 14, 1000] {
         let mut parts: Vec<usize> = Vec::new();
         let mut in_parts = Vec::new();
-        puntos::migrate::load::in_parts(&folder, ru, &plan, &cut, at, per_part, &mut |part| {
-            parts.push(part.len());
-            in_parts.extend(part);
-            Ok(())
-        })
+        let mut progress = Heard::default();
+        puntos::migrate::load::in_parts(
+            &folder,
+            ru,
+            &plan,
+            &cut,
+            at,
+            per_part,
+            &mut progress,
+            &mut |part| {
+                parts.push(part.len());
+                in_parts.extend(part);
+                Ok(())
+            },
+        )
         .unwrap();
         assert_eq!(in_parts, at_once, "{per_part} accounts a part");
         let expected = at_once.len().div_ceil(per_part);
         assert_eq!(parts.len(), expected, "{per_part} accounts a part");
         assert!(parts.iter().all(|n| *n <= per_part && *n > 0));
+        // Every pass is heard to its end: the history once, each part's customers and cards.
+        assert!(progress
+            .ended
+            .contains(&"load transactions.csv".to_string()));
+        let last = format!("load part {expected} of {expected}: cards.csv");
+        assert!(progress.ended.contains(&last), "{:?}", progress.ended);
+    }
+}
+
+/// The passes an observer heard the end of.
+#[derive(Default)]
+struct Heard {
+    ended: Vec<String>,
+}
+
+impl puntos::migrate::Observer for Heard {
+    fn reject(
+        &mut self,
+        _: puntos::migrate::export::Reject,
+    ) -> Result<(), puntos::migrate::MigrateError> {
+        Ok(())
+    }
+
+    fn progress(&mut self, file: &str, read: u64, total: u64) {
+        if read == total {
+            self.ended.push(file.to_string());
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use super::export::{ExportFile, Reject};
 use super::identity::{Action, IdentityPlan, Party};
 use super::repeats::Repeats;
 use super::rows::{CardRow, CardStatus, CustomerRow};
-use super::scan::{keep_first, read_file, Keys};
-use super::MigrateError;
+use super::scan::{keep_first, read_file, Keys, ProgressOnly};
+use super::{MigrateError, Observer};
 use crate::eval::{Consent, Customer};
 use crate::fast_hash::HashMap;
 use crate::ledger::{AccountState, Card, Lot};
@@ -23,11 +23,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod history;
-
-/// Rows a step already reported: the loader reads the files again and drops them.
-fn ignore(_: Reject) -> Result<(), MigrateError> {
-    Ok(())
-}
 
 /// The alias a legacy customer id becomes (a namespace of its own, apart from card numbers).
 pub fn legacy_alias(customer_id: &str) -> String {
@@ -50,10 +45,20 @@ pub fn accounts(
     at: DateTime<FixedOffset>,
 ) -> Result<Vec<AccountState>, MigrateError> {
     let mut all = Vec::new();
-    in_parts(folder, region, plan, cutover, at, usize::MAX, &mut |part| {
-        all.extend(part);
-        Ok(())
-    })?;
+    let mut quiet = |_: Reject| Ok(());
+    in_parts(
+        folder,
+        region,
+        plan,
+        cutover,
+        at,
+        usize::MAX,
+        &mut quiet,
+        &mut |part| {
+            all.extend(part);
+            Ok(())
+        },
+    )?;
     Ok(all)
 }
 
@@ -61,7 +66,10 @@ pub fn accounts(
 /// plan's order), handing each part to `each` before building the next, so memory holds one
 /// part whatever the program's size. The purchase history is sorted out to the parts in one
 /// pass over the transactions, through a temporary file per part; the customers and cards are
-/// read again for each part.
+/// read again for each part. `observer` hears how far each pass is (`load transactions.csv`,
+/// `load part 2 of 24: cards.csv`); the rows' rejections are the steps' to report, not the
+/// load's.
+#[allow(clippy::too_many_arguments)]
 pub fn in_parts(
     folder: &Path,
     region: Region,
@@ -69,25 +77,29 @@ pub fn in_parts(
     cutover: &Cutover,
     at: DateTime<FixedOffset>,
     per_part: usize,
+    observer: &mut dyn Observer,
     each: &mut dyn FnMut(Vec<AccountState>) -> Result<(), MigrateError>,
 ) -> Result<(), MigrateError> {
     let index = Index::new(plan, cutover);
     let per_part = per_part.max(1);
     let parts = index.keys.len().div_ceil(per_part);
-    let history = HistorySpill::write(folder, &index, per_part, parts)?;
+    let mut progress = ProgressOnly::new(observer, "load ");
+    let history = HistorySpill::write(folder, &index, per_part, parts, &mut progress)?;
     let customers = Arc::new(Repeats::of(
         folder,
         ExportFile::Customers,
         "customers.csv",
-        &mut ignore,
+        &mut progress,
     )?);
     let cards = Arc::new(Repeats::of(
         folder,
         ExportFile::Cards,
         "cards.csv",
-        &mut ignore,
+        &mut progress,
     )?);
     for part in 0..parts {
+        let mut progress =
+            ProgressOnly::new(&mut progress, format!("part {} of {parts}: ", part + 1));
         let lo = part * per_part;
         let hi = (lo + per_part).min(index.keys.len());
         let mut accounts: Vec<AccountState> = index
@@ -113,16 +125,14 @@ pub fn in_parts(
                 }
             }
         }
-        add_profiles(
+        let mut reading = Reading {
             folder,
-            region,
-            at,
-            &index,
-            &customers,
-            &mut accounts,
-            &in_part,
-        )?;
-        add_cards(folder, &index, &cards, &mut accounts, &in_part)?;
+            index: &index,
+            in_part: &in_part,
+            progress: &mut progress,
+        };
+        reading.add_profiles(region, at, &customers, &mut accounts)?;
+        reading.add_cards(&cards, &mut accounts)?;
         for (a, balance) in accounts.iter_mut().zip(index.balances.iter().skip(lo)) {
             if !balance.is_zero() {
                 a.lots.push(Lot::settled(
@@ -207,105 +217,114 @@ impl<'p> Index<'p> {
     }
 }
 
-/// Fills in the profile of each account of the part from its customer's row.
-fn add_profiles(
-    folder: &Path,
-    region: Region,
-    at: DateTime<FixedOffset>,
-    index: &Index<'_>,
-    repeats: &Arc<Repeats>,
-    accounts: &mut [AccountState],
-    in_part: &dyn Fn(u32) -> Option<usize>,
-) -> Result<(), MigrateError> {
-    let mut keys = Keys::screened(repeats);
-    read_file(
-        folder,
-        ExportFile::Customers,
-        "customers.csv",
-        &mut ignore,
-        |row, p| {
-            let c = CustomerRow::read(row)?;
-            if !keep_first(&mut keys, "customer_id", c.customer_id, row, p)? {
-                return Ok(());
-            }
-            let Some(account) = index
-                .profile_account
-                .get(c.customer_id)
-                .and_then(|a| in_part(*a))
-                .and_then(|i| accounts.get_mut(i))
-            else {
-                return Ok(());
-            };
-            let phone = classify(c.phone, region);
-            let mut consents = std::collections::BTreeMap::new();
-            let given = c.created_at.unwrap_or(at);
-            for (channel, flag) in [("sms", c.sms_opt_in), ("email", c.email_opt_in)] {
-                if let Some(granted) = flag {
-                    consents.insert(channel.to_string(), Consent { granted, at: given });
-                }
-            }
-            account.customer = Customer {
-                id: account.id.clone(),
-                name: c.full_name.to_string(),
-                phones: match (phone.class, phone.e164) {
-                    (
-                        PhoneClass::Mobile | PhoneClass::Foreign | PhoneClass::NotMobile,
-                        Some(e164),
-                    ) => {
-                        vec![e164]
-                    }
-                    _ => Vec::new(),
-                },
-                email: c.email.to_string(),
-                consents,
-                birth_date: c.birth_date,
-                enrolled_at: c.created_at.map(|t| t.date_naive()),
-                status: c.status.to_string(),
-                attributes: std::collections::BTreeMap::new(),
-            };
-            Ok(())
-        },
-    )?;
-    Ok(())
+/// One part's reading of the customers and cards: the export, where the plan puts them, which
+/// accounts are the part's (their place in it), and who hears the progress.
+struct Reading<'r> {
+    folder: &'r Path,
+    index: &'r Index<'r>,
+    in_part: &'r dyn Fn(u32) -> Option<usize>,
+    progress: &'r mut dyn Observer,
 }
 
-/// Adds each card of the part's accounts, in the order of `cards.csv`.
-fn add_cards(
-    folder: &Path,
-    index: &Index<'_>,
-    repeats: &Arc<Repeats>,
-    accounts: &mut [AccountState],
-    in_part: &dyn Fn(u32) -> Option<usize>,
-) -> Result<(), MigrateError> {
-    let mut keys = Keys::screened(repeats);
-    read_file(
-        folder,
-        ExportFile::Cards,
-        "cards.csv",
-        &mut ignore,
-        |row, p| {
-            let c = CardRow::read(row)?;
-            if !keep_first(&mut keys, "card_no", c.card_no, row, p)? {
-                return Ok(());
-            }
-            if let Some(account) = index
-                .card_account
-                .get(c.card_no)
-                .and_then(|a| in_part(*a))
-                .and_then(|i| accounts.get_mut(i))
-            {
-                account.cards.push(Card {
-                    number: c.card_no.to_string(),
-                    status: match c.status {
-                        CardStatus::Active => crate::ledger::CardStatus::Active,
-                        CardStatus::Blocked => crate::ledger::CardStatus::Blocked,
-                        CardStatus::Lost => crate::ledger::CardStatus::Lost,
+impl Reading<'_> {
+    /// Fills in the profile of each account of the part from its customer's row.
+    fn add_profiles(
+        &mut self,
+        region: Region,
+        at: DateTime<FixedOffset>,
+        repeats: &Arc<Repeats>,
+        accounts: &mut [AccountState],
+    ) -> Result<(), MigrateError> {
+        let (index, in_part) = (self.index, self.in_part);
+        let mut keys = Keys::screened(repeats);
+        read_file(
+            self.folder,
+            ExportFile::Customers,
+            "customers.csv",
+            self.progress,
+            |row, p| {
+                let c = CustomerRow::read(row)?;
+                if !keep_first(&mut keys, "customer_id", c.customer_id, row, p)? {
+                    return Ok(());
+                }
+                let Some(account) = index
+                    .profile_account
+                    .get(c.customer_id)
+                    .and_then(|a| in_part(*a))
+                    .and_then(|i| accounts.get_mut(i))
+                else {
+                    return Ok(());
+                };
+                let phone = classify(c.phone, region);
+                let mut consents = std::collections::BTreeMap::new();
+                let given = c.created_at.unwrap_or(at);
+                for (channel, flag) in [("sms", c.sms_opt_in), ("email", c.email_opt_in)] {
+                    if let Some(granted) = flag {
+                        consents.insert(channel.to_string(), Consent { granted, at: given });
+                    }
+                }
+                account.customer = Customer {
+                    id: account.id.clone(),
+                    name: c.full_name.to_string(),
+                    phones: match (phone.class, phone.e164) {
+                        (
+                            PhoneClass::Mobile | PhoneClass::Foreign | PhoneClass::NotMobile,
+                            Some(e164),
+                        ) => {
+                            vec![e164]
+                        }
+                        _ => Vec::new(),
                     },
-                    issued: c.issued_at.map(|t| t.date_naive()),
-                });
-            }
-            Ok(())
-        },
-    )?;
-    Ok(())
+                    email: c.email.to_string(),
+                    consents,
+                    birth_date: c.birth_date,
+                    enrolled_at: c.created_at.map(|t| t.date_naive()),
+                    status: c.status.to_string(),
+                    attributes: std::collections::BTreeMap::new(),
+                };
+                Ok(())
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Adds each card of the part's accounts, in the order of `cards.csv`.
+    fn add_cards(
+        &mut self,
+        repeats: &Arc<Repeats>,
+        accounts: &mut [AccountState],
+    ) -> Result<(), MigrateError> {
+        let (index, in_part) = (self.index, self.in_part);
+        let mut keys = Keys::screened(repeats);
+        read_file(
+            self.folder,
+            ExportFile::Cards,
+            "cards.csv",
+            self.progress,
+            |row, p| {
+                let c = CardRow::read(row)?;
+                if !keep_first(&mut keys, "card_no", c.card_no, row, p)? {
+                    return Ok(());
+                }
+                if let Some(account) = index
+                    .card_account
+                    .get(c.card_no)
+                    .and_then(|a| in_part(*a))
+                    .and_then(|i| accounts.get_mut(i))
+                {
+                    account.cards.push(Card {
+                        number: c.card_no.to_string(),
+                        status: match c.status {
+                            CardStatus::Active => crate::ledger::CardStatus::Active,
+                            CardStatus::Blocked => crate::ledger::CardStatus::Blocked,
+                            CardStatus::Lost => crate::ledger::CardStatus::Lost,
+                        },
+                        issued: c.issued_at.map(|t| t.date_naive()),
+                    });
+                }
+                Ok(())
+            },
+        )?;
+        Ok(())
+    }
 }

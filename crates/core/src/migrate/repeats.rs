@@ -18,8 +18,8 @@
 //! present one, odds about one in 2.8 million per refund at 100 million ids, is counted as
 //! present), and, through [`Fingerprints`], orphans and phones shared by several customers.
 
-use super::export::{ExportFile, Reject};
-use super::scan::read_file;
+use super::export::ExportFile;
+use super::scan::{read_file, ProgressOnly};
 use super::{MigrateError, Observer};
 use crate::fast_hash::HashSet;
 use std::hash::BuildHasher;
@@ -84,19 +84,6 @@ impl Fingerprints {
     }
 }
 
-/// Passes progress on and drops rejected rows: the steps report those with their reasons.
-struct ProgressOnly<'o>(&'o mut dyn Observer);
-
-impl Observer for ProgressOnly<'_> {
-    fn reject(&mut self, _: Reject) -> Result<(), MigrateError> {
-        Ok(())
-    }
-
-    fn progress(&mut self, file: &str, read: u64, total: u64) {
-        self.0.progress(&format!("ids in {file}"), read, total);
-    }
-}
-
 /// The keys of a file (or of the history and the delta) that may be repeated, and, of the
 /// transaction files, the refunds' original ids that are in no transaction file.
 #[derive(Debug, Default)]
@@ -142,7 +129,7 @@ impl Repeats {
     ) -> Result<Repeats, MigrateError> {
         let mut partitions: Vec<Vec<u32>> = vec![Vec::new(); 1 << PARTITION_BITS];
         let mut refunded: Vec<u64> = Vec::new();
-        let mut progress = ProgressOnly(observer);
+        let mut progress = ProgressOnly::new(observer, "ids in ");
         for (dir, label) in files {
             read_file(dir, file, label, &mut progress, |row, _| {
                 let id = row.get(0);

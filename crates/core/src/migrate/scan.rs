@@ -120,6 +120,34 @@ impl Keys {
     }
 }
 
+/// Passes progress on, each file named after `prefix` (`ids in transactions.csv`), and drops
+/// rejected rows: for a pass over rows another step reports.
+pub(super) struct ProgressOnly<'o> {
+    observer: &'o mut dyn Observer,
+    prefix: String,
+}
+
+impl<'o> ProgressOnly<'o> {
+    /// Tells `observer` of progress only, under `prefix`.
+    pub(super) fn new(observer: &'o mut dyn Observer, prefix: impl Into<String>) -> Self {
+        ProgressOnly {
+            observer,
+            prefix: prefix.into(),
+        }
+    }
+}
+
+impl Observer for ProgressOnly<'_> {
+    fn reject(&mut self, _: Reject) -> Result<(), MigrateError> {
+        Ok(())
+    }
+
+    fn progress(&mut self, file: &str, read: u64, total: u64) {
+        self.observer
+            .progress(&format!("{}{file}", self.prefix), read, total);
+    }
+}
+
 /// Whether a key is seen for the first time (kept) or again with the very same fields
 /// (merged: accepted, not kept); seen again with other fields, the row is rejected naming the
 /// line that is kept.

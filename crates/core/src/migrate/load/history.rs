@@ -4,12 +4,12 @@
 //! live in a folder of their own under the system's temporary folder, removed when the load
 //! is done (or fails).
 
-use super::{ignore, Index};
+use super::Index;
 use crate::migrate::export::ExportFile;
 use crate::migrate::repeats::transaction_files;
 use crate::migrate::rows::{TxKind, TxRow};
 use crate::migrate::scan::{keep_first, read_file, Keys};
-use crate::migrate::MigrateError;
+use crate::migrate::{MigrateError, Observer};
 use chrono::{DateTime, FixedOffset, TimeZone};
 use rust_decimal::Decimal;
 use std::fs::File;
@@ -56,6 +56,7 @@ impl HistorySpill {
         index: &Index<'_>,
         per_part: usize,
         parts: usize,
+        progress: &mut dyn Observer,
     ) -> Result<HistorySpill, MigrateError> {
         let dir = std::env::temp_dir().join(format!(
             "puntos-load-{}-{}",
@@ -72,13 +73,13 @@ impl HistorySpill {
             ));
         }
         let mut failed: Option<(usize, std::io::Error)> = None;
-        let mut ids = Keys::of_transactions(folder, &mut ignore)?;
+        let mut ids = Keys::of_transactions(folder, progress)?;
         for (source, label) in transaction_files(folder) {
             read_file(
                 &source,
                 ExportFile::Transactions,
                 label,
-                &mut ignore,
+                progress,
                 |row, p| {
                     let t = TxRow::read(row)?;
                     if !keep_first(&mut ids, "tx_id", t.tx_id, row, p)? {
