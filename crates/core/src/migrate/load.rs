@@ -7,7 +7,6 @@
 use super::cutover::Cutover;
 use super::export::{ExportFile, Reject};
 use super::identity::{Action, IdentityPlan, Party};
-use super::repeats::Repeats;
 use super::rows::{CardRow, CardStatus, CustomerRow};
 use super::scan::{keep_first, read_file, Keys, ProgressOnly};
 use super::{MigrateError, Observer};
@@ -16,13 +15,12 @@ use crate::fast_hash::HashMap;
 use crate::ledger::{AccountState, Card, Lot};
 use crate::phone::{classify, PhoneClass};
 use chrono::{DateTime, FixedOffset};
-use history::HistorySpill;
 use rlibphonenumber::enums::Region;
 use rust_decimal::Decimal;
+use spill::{Kind, Spill};
 use std::path::Path;
-use std::sync::Arc;
 
-mod history;
+mod spill;
 
 /// The alias a legacy customer id becomes (a namespace of its own, apart from card numbers).
 pub fn legacy_alias(customer_id: &str) -> String {
@@ -64,11 +62,10 @@ pub fn accounts(
 
 /// Builds the migrated accounts as [`accounts`] does, but `per_part` accounts at a time (in the
 /// plan's order), handing each part to `each` before building the next, so memory holds one
-/// part whatever the program's size. The purchase history is sorted out to the parts in one
-/// pass over the transactions, through a temporary file per part; the customers and cards are
-/// read again for each part. `observer` hears how far each pass is (`load transactions.csv`,
-/// `load part 2 of 24: cards.csv`); the rows' rejections are the steps' to report, not the
-/// load's.
+/// part whatever the program's size. Each legacy file is read once: what each account needs
+/// of it (purchase history, profile, cards) is sorted out to the parts through temporary
+/// files, and each part reads back only its own. `observer` hears how far each pass is
+/// (`load transactions.csv`); the rows' rejections are the steps' to report, not the load's.
 #[allow(clippy::too_many_arguments)]
 pub fn in_parts(
     folder: &Path,
@@ -83,23 +80,17 @@ pub fn in_parts(
     let index = Index::new(plan, cutover);
     let per_part = per_part.max(1);
     let parts = index.keys.len().div_ceil(per_part);
+    let part_of = |account: u32| account as usize / per_part;
     let mut progress = ProgressOnly::new(observer, "load ");
-    let history = HistorySpill::write(folder, &index, per_part, parts, &mut progress)?;
-    let customers = Arc::new(Repeats::of(
-        folder,
-        ExportFile::Customers,
-        "customers.csv",
-        &mut progress,
-    )?);
-    let cards = Arc::new(Repeats::of(
-        folder,
-        ExportFile::Cards,
-        "cards.csv",
-        &mut progress,
-    )?);
+    let spill = Spill::new(parts)?;
+    spill.history(folder, &index, part_of, &mut progress)?;
+    spill.values(Kind::Profiles, part_of, |put| {
+        profiles(folder, region, at, &index, &mut progress, put)
+    })?;
+    spill.values(Kind::Cards, part_of, |put| {
+        cards(folder, &index, &mut progress, put)
+    })?;
     for part in 0..parts {
-        let mut progress =
-            ProgressOnly::new(&mut progress, format!("part {} of {parts}: ", part + 1));
         let lo = part * per_part;
         let hi = (lo + per_part).min(index.keys.len());
         let mut accounts: Vec<AccountState> = index
@@ -117,22 +108,25 @@ pub fn in_parts(
                 ..AccountState::default()
             })
             .collect();
-        let in_part = |account: u32| (account as usize).checked_sub(lo).filter(|i| *i < hi - lo);
+        let slot = |account: u32| (account as usize).checked_sub(lo).filter(|i| *i < hi - lo);
         for (row, &account) in plan.rows.iter().zip(&index.row_account) {
-            if let (Party::Customer, Some(i)) = (row.party, in_part(account)) {
+            if let (Party::Customer, Some(i)) = (row.party, slot(account)) {
                 if let Some(a) = accounts.get_mut(i) {
                     a.aliases.push(legacy_alias(&row.legacy_id));
                 }
             }
         }
-        let mut reading = Reading {
-            folder,
-            index: &index,
-            in_part: &in_part,
-            progress: &mut progress,
-        };
-        reading.add_profiles(region, at, &customers, &mut accounts)?;
-        reading.add_cards(&cards, &mut accounts)?;
+        spill.read_values(Kind::Profiles, part, |account, mut customer: Customer| {
+            if let Some(a) = slot(account).and_then(|i| accounts.get_mut(i)) {
+                customer.id = a.id.clone();
+                a.customer = customer;
+            }
+        })?;
+        spill.read_values(Kind::Cards, part, |account, card: Card| {
+            if let Some(a) = slot(account).and_then(|i| accounts.get_mut(i)) {
+                a.cards.push(card);
+            }
+        })?;
         for (a, balance) in accounts.iter_mut().zip(index.balances.iter().skip(lo)) {
             if !balance.is_zero() {
                 a.lots.push(Lot::settled(
@@ -143,8 +137,8 @@ pub fn in_parts(
                 ));
             }
         }
-        history.read(part, |account, entry| {
-            if let Some(a) = in_part(account).and_then(|i| accounts.get_mut(i)) {
+        spill.read_history(part, |account, entry| {
+            if let Some(a) = slot(account).and_then(|i| accounts.get_mut(i)) {
                 a.history.push(entry);
             }
         })?;
@@ -217,114 +211,98 @@ impl<'p> Index<'p> {
     }
 }
 
-/// One part's reading of the customers and cards: the export, where the plan puts them, which
-/// accounts are the part's (their place in it), and who hears the progress.
-struct Reading<'r> {
-    folder: &'r Path,
-    index: &'r Index<'r>,
-    in_part: &'r dyn Fn(u32) -> Option<usize>,
-    progress: &'r mut dyn Observer,
+/// Reads each account's profile from its customer's row (the first customer of the account
+/// not merged into another), handing it to `put` with the account's number.
+fn profiles(
+    folder: &Path,
+    region: Region,
+    at: DateTime<FixedOffset>,
+    index: &Index<'_>,
+    progress: &mut dyn Observer,
+    put: &mut dyn FnMut(u32, &Customer),
+) -> Result<(), MigrateError> {
+    let mut keys = Keys::of(folder, ExportFile::Customers, "customers.csv", progress)?;
+    read_file(
+        folder,
+        ExportFile::Customers,
+        "customers.csv",
+        progress,
+        |row, p| {
+            let c = CustomerRow::read(row)?;
+            if !keep_first(&mut keys, "customer_id", c.customer_id, row, p)? {
+                return Ok(());
+            }
+            let Some(&account) = index.profile_account.get(c.customer_id) else {
+                return Ok(());
+            };
+            let phone = classify(c.phone, region);
+            let mut consents = std::collections::BTreeMap::new();
+            let given = c.created_at.unwrap_or(at);
+            for (channel, flag) in [("sms", c.sms_opt_in), ("email", c.email_opt_in)] {
+                if let Some(granted) = flag {
+                    consents.insert(channel.to_string(), Consent { granted, at: given });
+                }
+            }
+            let customer = Customer {
+                // The account's key, set when the part is built.
+                id: String::new(),
+                name: c.full_name.to_string(),
+                phones: match (phone.class, phone.e164) {
+                    (
+                        PhoneClass::Mobile | PhoneClass::Foreign | PhoneClass::NotMobile,
+                        Some(e164),
+                    ) => {
+                        vec![e164]
+                    }
+                    _ => Vec::new(),
+                },
+                email: c.email.to_string(),
+                consents,
+                birth_date: c.birth_date,
+                enrolled_at: c.created_at.map(|t| t.date_naive()),
+                status: c.status.to_string(),
+                attributes: std::collections::BTreeMap::new(),
+            };
+            put(account, &customer);
+            Ok(())
+        },
+    )?;
+    Ok(())
 }
 
-impl Reading<'_> {
-    /// Fills in the profile of each account of the part from its customer's row.
-    fn add_profiles(
-        &mut self,
-        region: Region,
-        at: DateTime<FixedOffset>,
-        repeats: &Arc<Repeats>,
-        accounts: &mut [AccountState],
-    ) -> Result<(), MigrateError> {
-        let (index, in_part) = (self.index, self.in_part);
-        let mut keys = Keys::screened(repeats);
-        read_file(
-            self.folder,
-            ExportFile::Customers,
-            "customers.csv",
-            self.progress,
-            |row, p| {
-                let c = CustomerRow::read(row)?;
-                if !keep_first(&mut keys, "customer_id", c.customer_id, row, p)? {
-                    return Ok(());
-                }
-                let Some(account) = index
-                    .profile_account
-                    .get(c.customer_id)
-                    .and_then(|a| in_part(*a))
-                    .and_then(|i| accounts.get_mut(i))
-                else {
-                    return Ok(());
-                };
-                let phone = classify(c.phone, region);
-                let mut consents = std::collections::BTreeMap::new();
-                let given = c.created_at.unwrap_or(at);
-                for (channel, flag) in [("sms", c.sms_opt_in), ("email", c.email_opt_in)] {
-                    if let Some(granted) = flag {
-                        consents.insert(channel.to_string(), Consent { granted, at: given });
-                    }
-                }
-                account.customer = Customer {
-                    id: account.id.clone(),
-                    name: c.full_name.to_string(),
-                    phones: match (phone.class, phone.e164) {
-                        (
-                            PhoneClass::Mobile | PhoneClass::Foreign | PhoneClass::NotMobile,
-                            Some(e164),
-                        ) => {
-                            vec![e164]
-                        }
-                        _ => Vec::new(),
+/// Reads each placed card, in the order of `cards.csv`, handing it to `put` with its account's
+/// number.
+fn cards(
+    folder: &Path,
+    index: &Index<'_>,
+    progress: &mut dyn Observer,
+    put: &mut dyn FnMut(u32, &Card),
+) -> Result<(), MigrateError> {
+    let mut keys = Keys::of(folder, ExportFile::Cards, "cards.csv", progress)?;
+    read_file(
+        folder,
+        ExportFile::Cards,
+        "cards.csv",
+        progress,
+        |row, p| {
+            let c = CardRow::read(row)?;
+            if !keep_first(&mut keys, "card_no", c.card_no, row, p)? {
+                return Ok(());
+            }
+            if let Some(&account) = index.card_account.get(c.card_no) {
+                let card = Card {
+                    number: c.card_no.to_string(),
+                    status: match c.status {
+                        CardStatus::Active => crate::ledger::CardStatus::Active,
+                        CardStatus::Blocked => crate::ledger::CardStatus::Blocked,
+                        CardStatus::Lost => crate::ledger::CardStatus::Lost,
                     },
-                    email: c.email.to_string(),
-                    consents,
-                    birth_date: c.birth_date,
-                    enrolled_at: c.created_at.map(|t| t.date_naive()),
-                    status: c.status.to_string(),
-                    attributes: std::collections::BTreeMap::new(),
+                    issued: c.issued_at.map(|t| t.date_naive()),
                 };
-                Ok(())
-            },
-        )?;
-        Ok(())
-    }
-
-    /// Adds each card of the part's accounts, in the order of `cards.csv`.
-    fn add_cards(
-        &mut self,
-        repeats: &Arc<Repeats>,
-        accounts: &mut [AccountState],
-    ) -> Result<(), MigrateError> {
-        let (index, in_part) = (self.index, self.in_part);
-        let mut keys = Keys::screened(repeats);
-        read_file(
-            self.folder,
-            ExportFile::Cards,
-            "cards.csv",
-            self.progress,
-            |row, p| {
-                let c = CardRow::read(row)?;
-                if !keep_first(&mut keys, "card_no", c.card_no, row, p)? {
-                    return Ok(());
-                }
-                if let Some(account) = index
-                    .card_account
-                    .get(c.card_no)
-                    .and_then(|a| in_part(*a))
-                    .and_then(|i| accounts.get_mut(i))
-                {
-                    account.cards.push(Card {
-                        number: c.card_no.to_string(),
-                        status: match c.status {
-                            CardStatus::Active => crate::ledger::CardStatus::Active,
-                            CardStatus::Blocked => crate::ledger::CardStatus::Blocked,
-                            CardStatus::Lost => crate::ledger::CardStatus::Lost,
-                        },
-                        issued: c.issued_at.map(|t| t.date_naive()),
-                    });
-                }
-                Ok(())
-            },
-        )?;
-        Ok(())
-    }
+                put(account, &card);
+            }
+            Ok(())
+        },
+    )?;
+    Ok(())
 }
