@@ -460,7 +460,7 @@ fn run_cutover(r: &CutoverRequest<'_>) -> Result<u8, MigrateError> {
         return Ok(1);
     }
     let Some(db) = r.db else { return Ok(0) };
-    load(r.export, region, &plan, &result, at, db)
+    load(r.export, region, plan, result, at, db)
 }
 
 /// Builds the migrated accounts and opens them in the ledger `db`, 10,000 to a unit; exit 1
@@ -468,8 +468,8 @@ fn run_cutover(r: &CutoverRequest<'_>) -> Result<u8, MigrateError> {
 fn load(
     export: &Path,
     region: puntos::phone::Region,
-    plan: &puntos::migrate::identity::IdentityPlan,
-    result: &puntos::migrate::cutover::Cutover,
+    plan: puntos::migrate::identity::IdentityPlan,
+    result: puntos::migrate::cutover::Cutover,
     at: Option<chrono::DateTime<chrono::FixedOffset>>,
     db: &str,
 ) -> Result<u8, MigrateError> {
@@ -488,6 +488,7 @@ fn load(
     let mut refused: Option<String> = None;
     let mut console = Console::new(None);
     let mut accounts_bar = console.bars.beside();
+    let total = plan.accounts;
     let built = puntos::migrate::load::in_parts(
         export,
         region,
@@ -502,7 +503,7 @@ fn load(
                     Ok(done) => {
                         opened += done.opened;
                         unchanged += done.unchanged;
-                        accounts_bar.count("load accounts", opened + unchanged, plan.accounts);
+                        accounts_bar.count("load accounts", opened + unchanged, total);
                     }
                     Err(e) => {
                         refused = Some(format!("{e}; {opened} accounts were opened before it"));
@@ -626,8 +627,8 @@ fn run_all(
     load(
         export,
         settings.region,
-        &plan,
-        &cutover,
+        plan,
+        cutover,
         None,
         db.unwrap_or(&default_db),
     )

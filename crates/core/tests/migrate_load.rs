@@ -27,8 +27,8 @@ fn accounts_built_a_few_at_a_time_are_the_accounts_built_at_once() {
         puntos::migrate::load::in_parts(
             &folder,
             ru,
-            &plan,
-            &cut,
+            plan.clone(),
+            cut.clone(),
             at,
             per_part,
             &mut progress,

@@ -14,6 +14,7 @@ use crate::eval::{Consent, Customer};
 use crate::fast_hash::HashMap;
 use crate::ledger::{AccountState, Card, Lot};
 use crate::phone::{classify, PhoneClass};
+use crate::program::Name;
 use chrono::{DateTime, FixedOffset};
 use rlibphonenumber::enums::Region;
 use rust_decimal::Decimal;
@@ -28,8 +29,9 @@ pub fn legacy_alias(customer_id: &str) -> String {
 }
 
 /// Accounts built and handed over at a time by [`in_parts`] when loading a whole program: at
-/// about a kilobyte each with their purchase history, a quarter of a million is some 250 MiB.
-pub const ACCOUNTS_PER_PART: usize = 250_000;
+/// about a kilobyte and a half each with their purchase history, some 150 MiB. Smaller parts
+/// cost little more: every file is read once whatever their number.
+pub const ACCOUNTS_PER_PART: usize = 100_000;
 
 /// Builds the migrated accounts of the export in `folder`, all at once: `plan` says which
 /// account each customer and card lands in, `cutover` each card's final balance; `at` is the
@@ -42,21 +44,13 @@ pub fn accounts(
     cutover: &Cutover,
     at: DateTime<FixedOffset>,
 ) -> Result<Vec<AccountState>, MigrateError> {
+    let index = Index::new(plan, cutover, usize::MAX);
     let mut all = Vec::new();
     let mut quiet = |_: Reject| Ok(());
-    in_parts(
-        folder,
-        region,
-        plan,
-        cutover,
-        at,
-        usize::MAX,
-        &mut quiet,
-        &mut |part| {
-            all.extend(part);
-            Ok(())
-        },
-    )?;
+    build(folder, region, index, at, &mut quiet, &mut |part| {
+        all.extend(part);
+        Ok(())
+    })?;
     Ok(all)
 }
 
@@ -66,20 +60,34 @@ pub fn accounts(
 /// of it (purchase history, profile, cards) is sorted out to the parts through temporary
 /// files, and each part reads back only its own. `observer` hears how far each pass is
 /// (`load transactions.csv`); the rows' rejections are the steps' to report, not the load's.
+/// The plan and the cutover are taken and freed once what the load needs of them is drawn
+/// out (at 6 million cards they hold some 1.5 GB).
 #[allow(clippy::too_many_arguments)]
 pub fn in_parts(
     folder: &Path,
     region: Region,
-    plan: &IdentityPlan,
-    cutover: &Cutover,
+    plan: IdentityPlan,
+    cutover: Cutover,
     at: DateTime<FixedOffset>,
     per_part: usize,
     observer: &mut dyn Observer,
     each: &mut dyn FnMut(Vec<AccountState>) -> Result<(), MigrateError>,
 ) -> Result<(), MigrateError> {
-    let index = Index::new(plan, cutover);
-    let per_part = per_part.max(1);
-    let parts = index.keys.len().div_ceil(per_part);
+    let index = Index::new(&plan, &cutover, per_part);
+    drop((plan, cutover));
+    build(folder, region, index, at, observer, each)
+}
+
+/// Builds the accounts `index` describes, a part at a time (see [`in_parts`]).
+fn build(
+    folder: &Path,
+    region: Region,
+    index: Index,
+    at: DateTime<FixedOffset>,
+    observer: &mut dyn Observer,
+    each: &mut dyn FnMut(Vec<AccountState>) -> Result<(), MigrateError>,
+) -> Result<(), MigrateError> {
+    let (per_part, parts) = (index.per_part, index.aliases.len());
     let part_of = |account: u32| account as usize / per_part;
     let mut progress = ProgressOnly::new(observer, "load ");
     let spill = Spill::new(parts)?;
@@ -109,11 +117,9 @@ pub fn in_parts(
             })
             .collect();
         let slot = |account: u32| (account as usize).checked_sub(lo).filter(|i| *i < hi - lo);
-        for (row, &account) in plan.rows.iter().zip(&index.row_account) {
-            if let (Party::Customer, Some(i)) = (row.party, slot(account)) {
-                if let Some(a) = accounts.get_mut(i) {
-                    a.aliases.push(legacy_alias(&row.legacy_id));
-                }
+        for (account, customer) in index.aliases.get(part).into_iter().flatten() {
+            if let Some(a) = slot(*account).and_then(|i| accounts.get_mut(i)) {
+                a.aliases.push(legacy_alias(customer));
             }
         }
         spill.read_values(Kind::Profiles, part, |account, mut customer: Customer| {
@@ -150,46 +156,58 @@ pub fn in_parts(
     Ok(())
 }
 
-/// Where the plan puts everything, by account number (the order of first appearance).
-struct Index<'p> {
+/// Where the plan puts everything, by account number (the order of first appearance): what a
+/// load needs of the plan and the cutover, which can then be freed.
+struct Index {
     /// The accounts' keys.
-    keys: indexmap::IndexSet<&'p str, crate::fast_hash::Hasher>,
-    /// Each plan row's account.
-    row_account: Vec<u32>,
+    keys: indexmap::IndexSet<Name, crate::fast_hash::Hasher>,
+    /// Accounts a part holds.
+    per_part: usize,
+    /// Each part's legacy customers, with their accounts, in the plan's order.
+    aliases: Vec<Vec<(u32, Name)>>,
     /// Each placed card's account.
-    card_account: HashMap<&'p str, u32>,
+    card_account: HashMap<Name, u32>,
     /// The customer whose profile each account takes (its first customer not merged into
     /// another), by customer id.
-    profile_account: HashMap<&'p str, u32>,
+    profile_account: HashMap<Name, u32>,
     /// Each account's final balance: the sum of its cards' at cutover.
     balances: Vec<Decimal>,
 }
 
-impl<'p> Index<'p> {
-    fn new(plan: &'p IdentityPlan, cutover: &Cutover) -> Index<'p> {
+impl Index {
+    fn new(plan: &IdentityPlan, cutover: &Cutover, per_part: usize) -> Index {
+        let per_part = per_part.max(1);
         let mut keys = indexmap::IndexSet::with_hasher(crate::fast_hash::Hasher::default());
-        let mut row_account = Vec::with_capacity(plan.rows.len());
+        let mut customers: Vec<(u32, Name)> = Vec::new();
         let mut card_account = HashMap::default();
         let mut profile_account = HashMap::default();
         let mut has_profile: Vec<bool> = Vec::new();
         for row in &plan.rows {
-            let (at, new) = keys.insert_full(&*row.account);
+            let (at, new) = keys.insert_full(Name::clone(&row.account));
             if new {
                 has_profile.push(false);
             }
             let account = at as u32;
-            row_account.push(account);
             match row.party {
-                Party::Customer if !matches!(row.action, Action::MergedInto(_)) => {
-                    if let Some(has) = has_profile.get_mut(at).filter(|has| !**has) {
+                Party::Customer => {
+                    customers.push((account, Name::clone(&row.legacy_id)));
+                    let merged = matches!(row.action, Action::MergedInto(_));
+                    if let Some(has) = has_profile.get_mut(at).filter(|has| !**has && !merged) {
                         *has = true;
-                        profile_account.insert(&*row.legacy_id, account);
+                        profile_account.insert(Name::clone(&row.legacy_id), account);
                     }
                 }
-                Party::Customer => {}
                 Party::Card => {
-                    card_account.insert(&*row.legacy_id, account);
+                    card_account.insert(Name::clone(&row.legacy_id), account);
                 }
+            }
+        }
+        let mut aliases: Vec<Vec<(u32, Name)>> = (0..keys.len().div_ceil(per_part))
+            .map(|_| Vec::new())
+            .collect();
+        for (account, customer) in customers {
+            if let Some(part) = aliases.get_mut(account as usize / per_part) {
+                part.push((account, customer));
             }
         }
         // Every card of the cutover is one the plan placed (a card cards.csv lacks is
@@ -203,7 +221,8 @@ impl<'p> Index<'p> {
         }
         Index {
             keys,
-            row_account,
+            per_part,
+            aliases,
             card_account,
             profile_account,
             balances,
@@ -217,7 +236,7 @@ fn profiles(
     folder: &Path,
     region: Region,
     at: DateTime<FixedOffset>,
-    index: &Index<'_>,
+    index: &Index,
     progress: &mut dyn Observer,
     put: &mut dyn FnMut(u32, &Customer),
 ) -> Result<(), MigrateError> {
@@ -274,7 +293,7 @@ fn profiles(
 /// number.
 fn cards(
     folder: &Path,
-    index: &Index<'_>,
+    index: &Index,
     progress: &mut dyn Observer,
     put: &mut dyn FnMut(u32, &Card),
 ) -> Result<(), MigrateError> {

@@ -166,7 +166,7 @@ impl Spill {
     pub(super) fn history(
         &self,
         folder: &Path,
-        index: &Index<'_>,
+        index: &Index,
         part_of: impl Fn(u32) -> usize,
         progress: &mut dyn Observer,
     ) -> Result<(), MigrateError> {
