@@ -9,6 +9,7 @@ use puntos::migrate::profile::{profile as profile_export, ProfileSettings};
 use puntos::migrate::reconcile::{reconcile as reconcile_export, CardBalance, ReconcileSettings};
 use puntos::migrate::run::{run as run_steps, RunSettings};
 use puntos::migrate::{MigrateError, Observer};
+use puntos::program::Name;
 use puntos::Decimal;
 use std::collections::HashMap;
 use std::fs::File;
@@ -113,7 +114,7 @@ impl OutFolder {
     fn accounts(
         &self,
         result: &puntos::migrate::reconcile::Reconciliation,
-        accounts: &HashMap<&str, &str>,
+        accounts: &HashMap<&str, &Name>,
     ) -> Result<(), MigrateError> {
         let header = [
             "account",
@@ -122,13 +123,13 @@ impl OutFolder {
             "recomputed",
             "difference",
         ];
-        let rows = result.by_account(|card| accounts.get(card).map(|a| a.to_string()));
+        let rows = result.by_account(|card| accounts.get(card).map(|a| Name::clone(a)));
         self.table(
             "accounts.csv",
             &header,
             rows.into_iter().map(|a| {
                 vec![
-                    a.account,
+                    a.account.to_string(),
                     a.cards.join(" "),
                     a.legacy.to_string(),
                     a.recomputed.to_string(),
@@ -142,7 +143,7 @@ impl OutFolder {
     fn reconciliation(
         &self,
         cards: &[CardBalance],
-        accounts: &HashMap<&str, &str>,
+        accounts: &HashMap<&str, &Name>,
     ) -> Result<(), MigrateError> {
         let header = [
             "card_no",
@@ -175,7 +176,7 @@ impl OutFolder {
     fn cutover(
         &self,
         cards: &[CardCutover],
-        accounts: &HashMap<&str, &str>,
+        accounts: &HashMap<&str, &Name>,
     ) -> Result<(), MigrateError> {
         let text = |d: Option<Decimal>| d.map_or(String::new(), |d| d.to_string());
         let header = [
@@ -230,18 +231,18 @@ fn with_identities<T>(
 }
 
 /// The account a card lands in: the identity plan's, else one keyed by the card itself.
-fn account_of(accounts: &HashMap<&str, &str>, card: &str) -> String {
+fn account_of(accounts: &HashMap<&str, &Name>, card: &str) -> String {
     accounts
         .get(card)
         .map_or_else(|| format!("card:{card}"), |a| a.to_string())
 }
 
 /// The card -> account map of an identity plan.
-fn card_accounts(plan: &puntos::migrate::identity::IdentityPlan) -> HashMap<&str, &str> {
+fn card_accounts(plan: &puntos::migrate::identity::IdentityPlan) -> HashMap<&str, &Name> {
     plan.rows
         .iter()
         .filter(|i| i.party == puntos::migrate::identity::Party::Card)
-        .map(|i| (&*i.legacy_id, &*i.account))
+        .map(|i| (&*i.legacy_id, &i.account))
         .collect()
 }
 

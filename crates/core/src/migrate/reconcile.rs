@@ -123,7 +123,7 @@ pub struct Reconciliation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccountBalance {
     /// The account's key.
-    pub account: String,
+    pub account: Name,
     /// Its cards, in the order they were reconciled.
     pub cards: Vec<Name>,
     /// The sum of their legacy balances.
@@ -137,12 +137,14 @@ pub struct AccountBalance {
 impl Reconciliation {
     /// The accounts the cards land in (`account_of` says which; a card it does not know keys an
     /// account of its own, `card:NUMBER`), each with its cards' sums, in order of first card.
-    pub fn by_account(&self, account_of: impl Fn(&str) -> Option<String>) -> Vec<AccountBalance> {
-        let mut accounts: IndexMap<String, AccountBalance> = IndexMap::new();
+    /// The accounts' keys are `account_of`'s own (shared, not copied: millions of them).
+    pub fn by_account(&self, account_of: impl Fn(&str) -> Option<Name>) -> Vec<AccountBalance> {
+        let mut accounts: IndexMap<Name, AccountBalance> = IndexMap::new();
         for card in &self.cards {
-            let key = account_of(&card.card_no).unwrap_or_else(|| format!("card:{}", card.card_no));
+            let key = account_of(&card.card_no)
+                .unwrap_or_else(|| format!("card:{}", card.card_no).into());
             let entry = accounts
-                .entry(key.clone())
+                .entry(Name::clone(&key))
                 .or_insert_with(|| AccountBalance {
                     account: key,
                     cards: Vec::new(),
