@@ -98,62 +98,87 @@ fn build(
     spill.values(Kind::Cards, part_of, |put| {
         cards(folder, &index, &mut progress, put)
     })?;
-    for part in 0..parts {
-        let lo = part * per_part;
-        let hi = (lo + per_part).min(index.keys.len());
-        let mut accounts: Vec<AccountState> = index
-            .keys
-            .iter()
-            .skip(lo)
-            .take(hi - lo)
-            .map(|key| AccountState {
+    // The next part is built on the second core while `each` writes the current one; at most
+    // one finished part waits. If `each` fails, the builder stops at its next hand-over.
+    std::thread::scope(|scope| {
+        let (parts_out, parts_in) = std::sync::mpsc::sync_channel(1);
+        let (spill, index) = (&spill, &index);
+        scope.spawn(move || {
+            for part in 0..parts {
+                let built = build_part(spill, index, part, at);
+                let failed = built.is_err();
+                if parts_out.send(built).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for built in parts_in {
+            each(built?)?;
+        }
+        Ok(())
+    })
+}
+
+/// Builds the accounts of `part` from the index and what the spill holds for it.
+fn build_part(
+    spill: &Spill,
+    index: &Index,
+    part: usize,
+    at: DateTime<FixedOffset>,
+) -> Result<Vec<AccountState>, MigrateError> {
+    let lo = part * index.per_part;
+    let hi = (lo + index.per_part).min(index.keys.len());
+    let mut accounts: Vec<AccountState> = index
+        .keys
+        .iter()
+        .skip(lo)
+        .take(hi - lo)
+        .map(|key| AccountState {
+            id: key.to_string(),
+            customer: Customer {
                 id: key.to_string(),
-                customer: Customer {
-                    id: key.to_string(),
-                    ..Customer::default()
-                },
-                as_of: Some(at),
-                ..AccountState::default()
-            })
-            .collect();
-        let slot = |account: u32| (account as usize).checked_sub(lo).filter(|i| *i < hi - lo);
-        for (account, customer) in index.aliases.get(part).into_iter().flatten() {
-            if let Some(a) = slot(*account).and_then(|i| accounts.get_mut(i)) {
-                a.aliases.push(legacy_alias(customer));
-            }
+                ..Customer::default()
+            },
+            as_of: Some(at),
+            ..AccountState::default()
+        })
+        .collect();
+    let slot = |account: u32| (account as usize).checked_sub(lo).filter(|i| *i < hi - lo);
+    for (account, customer) in index.aliases.get(part).into_iter().flatten() {
+        if let Some(a) = slot(*account).and_then(|i| accounts.get_mut(i)) {
+            a.aliases.push(legacy_alias(customer));
         }
-        spill.read_values(Kind::Profiles, part, |account, mut customer: Customer| {
-            if let Some(a) = slot(account).and_then(|i| accounts.get_mut(i)) {
-                customer.id = a.id.clone();
-                a.customer = customer;
-            }
-        })?;
-        spill.read_values(Kind::Cards, part, |account, card: Card| {
-            if let Some(a) = slot(account).and_then(|i| accounts.get_mut(i)) {
-                a.cards.push(card);
-            }
-        })?;
-        for (a, balance) in accounts.iter_mut().zip(index.balances.iter().skip(lo)) {
-            if !balance.is_zero() {
-                a.lots.push(Lot::settled(
-                    format!("{}#opening", a.id),
-                    "legacy balance at cutover".to_string(),
-                    *balance,
-                    at,
-                ));
-            }
-        }
-        spill.read_history(part, |account, entry| {
-            if let Some(a) = slot(account).and_then(|i| accounts.get_mut(i)) {
-                a.history.push(entry);
-            }
-        })?;
-        for a in &mut accounts {
-            a.history.sort_by_key(|(t, _)| *t);
-        }
-        each(accounts)?;
     }
-    Ok(())
+    spill.read_values(Kind::Profiles, part, |account, mut customer: Customer| {
+        if let Some(a) = slot(account).and_then(|i| accounts.get_mut(i)) {
+            customer.id = a.id.clone();
+            a.customer = customer;
+        }
+    })?;
+    spill.read_values(Kind::Cards, part, |account, card: Card| {
+        if let Some(a) = slot(account).and_then(|i| accounts.get_mut(i)) {
+            a.cards.push(card);
+        }
+    })?;
+    for (a, balance) in accounts.iter_mut().zip(index.balances.iter().skip(lo)) {
+        if !balance.is_zero() {
+            a.lots.push(Lot::settled(
+                format!("{}#opening", a.id),
+                "legacy balance at cutover".to_string(),
+                *balance,
+                at,
+            ));
+        }
+    }
+    spill.read_history(part, |account, entry| {
+        if let Some(a) = slot(account).and_then(|i| accounts.get_mut(i)) {
+            a.history.push(entry);
+        }
+    })?;
+    for a in &mut accounts {
+        a.history.sort_by_key(|(t, _)| *t);
+    }
+    Ok(accounts)
 }
 
 /// Where the plan puts everything, by account number (the order of first appearance): what a
