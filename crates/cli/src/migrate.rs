@@ -57,20 +57,20 @@ impl OutFolder {
         header: &[&str],
         rows: impl IntoIterator<Item = Vec<String>>,
     ) -> Result<(), MigrateError> {
-        let path = self.path(name);
-        let failed = |e: csv::Error| MigrateError::Write {
-            path: path.clone(),
-            source: std::io::Error::other(e.to_string()),
-        };
-        let mut writer = csv::Writer::from_path(&path).map_err(failed)?;
-        writer.write_record(header).map_err(failed)?;
+        let mut table = self.open_table(name, header)?;
         for row in rows {
-            writer.write_record(&row).map_err(failed)?;
+            table.row(&row)?;
         }
-        writer.flush().map_err(|source| MigrateError::Write {
-            path: path.clone(),
-            source,
-        })
+        table.finish()
+    }
+
+    /// Starts `name`, a CSV file of `header`, its rows to come one by one.
+    fn open_table(&self, name: &str, header: &[&str]) -> Result<Table, MigrateError> {
+        let path = self.path(name);
+        let writer = csv::Writer::from_path(&path).map_err(|e| Table::failed(&path, e))?;
+        let mut table = Table { path, writer };
+        table.row(header)?;
+        Ok(table)
     }
 
     /// `identity.csv`: one row per legacy customer and card.
@@ -123,20 +123,29 @@ impl OutFolder {
             "recomputed",
             "difference",
         ];
-        let rows = result.by_account(|card| accounts.get(card).map(|a| Name::clone(a)));
-        self.table(
-            "accounts.csv",
-            &header,
-            rows.into_iter().map(|a| {
-                vec![
-                    a.account.to_string(),
-                    a.cards.join(" "),
-                    a.legacy.to_string(),
-                    a.recomputed.to_string(),
-                    a.difference.to_string(),
-                ]
-            }),
-        )
+        // Written as the accounts come: at millions of accounts, holding them all is some
+        // hundreds of MB more at the run's peak.
+        let mut table = self.open_table("accounts.csv", &header)?;
+        let mut failed = None;
+        result.each_account(
+            |card| accounts.get(card).map(|a| Name::clone(a)),
+            |a| {
+                if failed.is_none() {
+                    let row = [
+                        a.account.to_string(),
+                        a.cards.join(" "),
+                        a.legacy.to_string(),
+                        a.recomputed.to_string(),
+                        a.difference.to_string(),
+                    ];
+                    failed = table.row(&row).err();
+                }
+            },
+        );
+        match failed {
+            Some(e) => Err(e),
+            None => table.finish(),
+        }
     }
 
     /// `reconciliation.csv`: one row per card, with the account it lands in.
@@ -244,6 +253,36 @@ fn card_accounts(plan: &puntos::migrate::identity::IdentityPlan) -> HashMap<&str
         .filter(|i| i.party == puntos::migrate::identity::Party::Card)
         .map(|i| (&*i.legacy_id, &i.account))
         .collect()
+}
+
+/// A CSV file of the output folder being written.
+struct Table {
+    path: PathBuf,
+    writer: csv::Writer<File>,
+}
+
+impl Table {
+    fn failed(path: &Path, e: csv::Error) -> MigrateError {
+        MigrateError::Write {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        }
+    }
+
+    /// Writes one row.
+    fn row(&mut self, row: &[impl AsRef<[u8]>]) -> Result<(), MigrateError> {
+        self.writer
+            .write_record(row)
+            .map_err(|e| Table::failed(&self.path, e))
+    }
+
+    /// Writes out what is buffered.
+    fn finish(mut self) -> Result<(), MigrateError> {
+        self.writer.flush().map_err(|source| MigrateError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
 }
 
 /// `rejects.csv` being written.

@@ -139,25 +139,60 @@ impl Reconciliation {
     /// account of its own, `card:NUMBER`), each with its cards' sums, in order of first card.
     /// The accounts' keys are `account_of`'s own (shared, not copied: millions of them).
     pub fn by_account(&self, account_of: impl Fn(&str) -> Option<Name>) -> Vec<AccountBalance> {
-        let mut accounts: IndexMap<Name, AccountBalance> = IndexMap::new();
-        for card in &self.cards {
+        let mut all = Vec::new();
+        self.each_account(account_of, |a| all.push(a));
+        all
+    }
+
+    /// [`Reconciliation::by_account`] handed to `each` one account at a time, for writing
+    /// millions of them: only each account's sums and a link per card are held meanwhile.
+    pub fn each_account(
+        &self,
+        account_of: impl Fn(&str) -> Option<Name>,
+        mut each: impl FnMut(AccountBalance),
+    ) {
+        /// An account's sums, and its first and last card (indices into `self.cards`).
+        struct Sums {
+            legacy: Decimal,
+            recomputed: Decimal,
+            first: usize,
+            last: usize,
+        }
+        let mut accounts: IndexMap<Name, Sums> = IndexMap::new();
+        // Each card's next card of the same account.
+        let mut next: Vec<Option<usize>> = vec![None; self.cards.len()];
+        for (i, card) in self.cards.iter().enumerate() {
             let key = account_of(&card.card_no)
                 .unwrap_or_else(|| format!("card:{}", card.card_no).into());
-            let entry = accounts
-                .entry(Name::clone(&key))
-                .or_insert_with(|| AccountBalance {
-                    account: key,
-                    cards: Vec::new(),
-                    legacy: Decimal::ZERO,
-                    recomputed: Decimal::ZERO,
-                    difference: Decimal::ZERO,
-                });
-            entry.cards.push(card.card_no.clone());
-            entry.legacy += card.legacy;
-            entry.recomputed += card.recomputed;
-            entry.difference = (entry.legacy - entry.recomputed).normalize();
+            let sums = accounts.entry(key).or_insert(Sums {
+                legacy: Decimal::ZERO,
+                recomputed: Decimal::ZERO,
+                first: i,
+                last: i,
+            });
+            if sums.last != i {
+                if let Some(link) = next.get_mut(sums.last) {
+                    *link = Some(i);
+                }
+                sums.last = i;
+            }
+            sums.legacy += card.legacy;
+            sums.recomputed += card.recomputed;
         }
-        accounts.into_values().collect()
+        for (account, sums) in accounts {
+            let cards =
+                std::iter::successors(Some(sums.first), |&i| next.get(i).copied().flatten())
+                    .filter_map(|i| self.cards.get(i))
+                    .map(|c| Name::clone(&c.card_no))
+                    .collect();
+            each(AccountBalance {
+                account,
+                cards,
+                legacy: sums.legacy,
+                recomputed: sums.recomputed,
+                difference: (sums.legacy - sums.recomputed).normalize(),
+            });
+        }
     }
 
     /// Whether points are conserved: legacy = recomputed + classified differences.
