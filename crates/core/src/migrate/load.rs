@@ -87,7 +87,7 @@ fn build(
     observer: &mut dyn Observer,
     each: &mut dyn FnMut(Vec<AccountState>) -> Result<(), MigrateError>,
 ) -> Result<(), MigrateError> {
-    let (per_part, parts) = (index.per_part, index.aliases.len());
+    let (per_part, parts) = (index.per_part, index.parts());
     let part_of = |account: u32| account as usize / per_part;
     let mut progress = ProgressOnly::new(observer, "load ");
     let spill = Spill::new(parts)?;
@@ -200,6 +200,11 @@ struct Index {
 }
 
 impl Index {
+    /// The parts the accounts fall into (each has its list of aliases, empty or not).
+    fn parts(&self) -> usize {
+        self.aliases.len()
+    }
+
     fn new(plan: &IdentityPlan, cutover: &Cutover, per_part: usize) -> Index {
         let per_part = per_part.max(1);
         let mut keys = indexmap::IndexSet::with_hasher(crate::fast_hash::Hasher::default());

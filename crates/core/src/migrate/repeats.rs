@@ -28,9 +28,10 @@ use std::path::{Path, PathBuf};
 /// Partitions of the fingerprints: 2^16, chosen by their top 16 bits.
 const PARTITION_BITS: u32 = 16;
 
-/// The fingerprint of an id: 48 bits of a fixed-seed hash, the same in every run.
+/// The fingerprint of an id: the top 48 bits of its [`Fingerprints::of`], the same in every
+/// run.
 fn fingerprint(id: &str) -> u64 {
-    foldhash::quality::FixedState::with_seed(0x7265_7065_6174).hash_one(id) >> PARTITION_BITS
+    Fingerprints::of(id) >> PARTITION_BITS
 }
 
 /// A fingerprint's partition and the 32 bits the partition holds of it.
