@@ -11,7 +11,7 @@
 use super::export::ExportFile;
 use super::profile::FileProfile;
 use super::rows::TxRow;
-use super::scan::{keep_first, read_file, read_snapshots, Basis, Keys};
+use super::scan::{keep_first, read_file, read_history, read_snapshots, Basis, Keys};
 use super::{MigrateError, Observer};
 use crate::program::Name;
 use chrono::{DateTime, FixedOffset};
@@ -117,8 +117,9 @@ struct Card {
     legacy_cutover: Option<Decimal>,
 }
 
-/// Cards and the transactions applied after their snapshots.
-struct Applying<'b> {
+/// A cutover under way: cards and the transactions applied after their snapshots (by
+/// [`cutover_on`], or beside the reconciliation in one pass over the history by a run).
+pub(super) struct Applying<'b> {
     basis: &'b Basis,
     /// The cards with a balance row, in its order.
     in_snapshot: Vec<Card>,
@@ -128,7 +129,31 @@ struct Applying<'b> {
     moment: Option<DateTime<FixedOffset>>,
 }
 
-impl Applying<'_> {
+impl<'b> Applying<'b> {
+    /// Nothing applied yet.
+    pub(super) fn new(basis: &'b Basis) -> Self {
+        Applying {
+            basis,
+            in_snapshot: basis.snapshots.values().map(|_| Card::default()).collect(),
+            others: IndexMap::new(),
+            applied: (0, Decimal::ZERO),
+            moment: basis.snapshot_moment,
+        }
+    }
+
+    /// Takes a row of the history (`first`: its id seen for the first time): applied if it
+    /// comes after its card's snapshot.
+    pub(super) fn history_row(&mut self, t: &TxRow<'_>, first: bool) {
+        if first
+            && self
+                .basis
+                .as_of(t.card_no)
+                .is_some_and(|a| t.occurred_at > a)
+        {
+            self.apply(t);
+        }
+    }
+
     /// The card `card_no`'s running state.
     fn card(&mut self, card_no: &str) -> &mut Card {
         let at = self.basis.snapshots.get_index_of(card_no);
@@ -160,118 +185,113 @@ pub(super) fn cutover_on(
     basis: &Basis,
     rejects: &mut dyn Observer,
 ) -> Result<Cutover, MigrateError> {
-    let cards = &basis.cards;
-    let mut state = Applying {
-        basis,
-        in_snapshot: basis.snapshots.values().map(|_| Card::default()).collect(),
-        others: IndexMap::new(),
-        applied: (0, Decimal::ZERO),
-        moment: basis.snapshot_moment,
-    };
+    let mut state = Applying::new(basis);
     let mut ids = Keys::screened(&basis.repeats);
-    let mut files = vec![basis.balance_file.clone()];
-    let history = read_file(
-        folder,
-        ExportFile::Transactions,
-        "transactions.csv",
-        rejects,
-        |row, p| {
-            let t = TxRow::read(row)?;
-            cards.check(row, t.card_no)?;
-            if keep_first(&mut ids, "tx_id", t.tx_id, row, p)?
-                && basis.as_of(t.card_no).is_some_and(|a| t.occurred_at > a)
-            {
-                state.apply(&t);
-            }
-            Ok(())
-        },
-    )?;
-    files.push(history);
+    let history = read_history(folder, basis, &mut ids, rejects, |t, first| {
+        state.history_row(t, first)
+    })?;
+    state.finish(folder, history, ids, rejects)
+}
 
-    let delta = folder.join("delta");
-    let mut already_in_history = 0;
-    if delta.join(ExportFile::Transactions.file_name()).is_file() {
-        let delta_file = read_file(
-            &delta,
-            ExportFile::Transactions,
-            "delta/transactions.csv",
-            rejects,
-            |row, p| {
-                let t = TxRow::read(row)?;
-                cards.check(row, t.card_no)?;
-                if !keep_first(&mut ids, "tx_id", t.tx_id, row, p)? {
-                    already_in_history += 1;
-                    return Ok(());
-                }
-                if let Some(as_of) = basis.as_of(t.card_no).filter(|a| t.occurred_at <= *a) {
-                    return Err(row.reject(
-                        Some("occurred_at"),
-                        format!(
-                            "{} is not after the snapshot ({}): the snapshot already counts it",
-                            t.occurred_at.to_rfc3339(),
-                            as_of.to_rfc3339()
-                        ),
-                    ));
-                }
-                state.apply(&t);
-                Ok(())
-            },
-        )?;
-        files.push(delta_file);
-    }
-    if delta.join(ExportFile::Balances.file_name()).is_file() {
-        let (legacy_file, legacy) = read_snapshots(&delta, "delta/balances.csv", cards, rejects)?;
-        for (card, (balance, as_of)) in legacy {
-            state.card(&card).legacy_cutover = Some(balance);
-            state.moment = state.moment.max(Some(as_of));
+impl Applying<'_> {
+    /// The delta applied after the history (`history`: how its rows were accounted for; `ids`:
+    /// the ids it kept), and the final balances compared with the legacy cutover balances.
+    pub(super) fn finish(
+        mut self,
+        folder: &Path,
+        history: FileProfile,
+        mut ids: Keys,
+        rejects: &mut dyn Observer,
+    ) -> Result<Cutover, MigrateError> {
+        let basis = self.basis;
+        let cards = &basis.cards;
+        let mut files = vec![basis.balance_file.clone(), history];
+        let delta = folder.join("delta");
+        let mut already_in_history = 0;
+        if delta.join(ExportFile::Transactions.file_name()).is_file() {
+            let delta_file = read_file(
+                &delta,
+                ExportFile::Transactions,
+                "delta/transactions.csv",
+                rejects,
+                |row, p| {
+                    let t = TxRow::read(row)?;
+                    cards.check(row, t.card_no)?;
+                    if !keep_first(&mut ids, "tx_id", t.tx_id, row, p)? {
+                        already_in_history += 1;
+                        return Ok(());
+                    }
+                    if let Some(as_of) = basis.as_of(t.card_no).filter(|a| t.occurred_at <= *a) {
+                        return Err(row.reject(
+                            Some("occurred_at"),
+                            format!(
+                                "{} is not after the snapshot ({}): the snapshot already counts it",
+                                t.occurred_at.to_rfc3339(),
+                                as_of.to_rfc3339()
+                            ),
+                        ));
+                    }
+                    self.apply(&t);
+                    Ok(())
+                },
+            )?;
+            files.push(delta_file);
         }
-        files.push(legacy_file);
-    }
-    let Applying {
-        in_snapshot,
-        others,
-        applied,
-        moment,
-        ..
-    } = state;
-
-    let snapshot_cards = basis
-        .snapshots
-        .iter()
-        .zip(in_snapshot)
-        .map(|((card_no, s), c)| (card_no.clone(), s.0, c));
-    let other_cards = others
-        .into_iter()
-        .map(|(card_no, c)| (card_no, Decimal::ZERO, c));
-    let cards: Vec<CardCutover> = snapshot_cards
-        .chain(other_cards)
-        .map(|(card_no, snapshot, c)| {
-            let final_balance = (snapshot + c.delta).normalize();
-            CardCutover {
-                card_no,
-                snapshot,
-                delta: c.delta,
-                final_balance,
-                legacy_cutover: c.legacy_cutover,
-                difference: c.legacy_cutover.map(|l| (l - final_balance).normalize()),
+        if delta.join(ExportFile::Balances.file_name()).is_file() {
+            let (legacy_file, legacy) =
+                read_snapshots(&delta, "delta/balances.csv", cards, rejects)?;
+            for (card, (balance, as_of)) in legacy {
+                self.card(&card).legacy_cutover = Some(balance);
+                self.moment = self.moment.max(Some(as_of));
             }
+            files.push(legacy_file);
+        }
+        let Applying {
+            in_snapshot,
+            others,
+            applied,
+            moment,
+            ..
+        } = self;
+
+        let snapshot_cards = basis
+            .snapshots
+            .iter()
+            .zip(in_snapshot)
+            .map(|((card_no, s), c)| (card_no.clone(), s.0, c));
+        let other_cards = others
+            .into_iter()
+            .map(|(card_no, c)| (card_no, Decimal::ZERO, c));
+        let cards: Vec<CardCutover> = snapshot_cards
+            .chain(other_cards)
+            .map(|(card_no, snapshot, c)| {
+                let final_balance = (snapshot + c.delta).normalize();
+                CardCutover {
+                    card_no,
+                    snapshot,
+                    delta: c.delta,
+                    final_balance,
+                    legacy_cutover: c.legacy_cutover,
+                    difference: c.legacy_cutover.map(|l| (l - final_balance).normalize()),
+                }
+            })
+            .collect();
+        let compared = cards
+            .iter()
+            .fold((0, 0), |(same, other), c| match c.difference {
+                Some(d) if d.is_zero() => (same + 1, other),
+                Some(_) => (same, other + 1),
+                None => (same, other),
+            });
+        Ok(Cutover {
+            snapshot_total: cards.iter().map(|c| c.snapshot).sum(),
+            final_total: cards.iter().map(|c| c.final_balance).sum(),
+            cards,
+            applied,
+            already_in_history,
+            compared,
+            moment,
+            files,
         })
-        .collect();
-    let compared = cards
-        .iter()
-        .fold((0, 0), |(same, other), c| match c.difference {
-            Some(d) if d.is_zero() => (same + 1, other),
-            Some(_) => (same, other + 1),
-            None => (same, other),
-        });
-    Ok(Cutover {
-        snapshot_total: cards.iter().map(|c| c.snapshot).sum(),
-        final_total: cards.iter().map(|c| c.final_balance).sum(),
-        cards,
-        applied,
-        already_in_history,
-        compared,
-        moment,
-        files,
-    })
+    }
 }

@@ -19,10 +19,9 @@
 //! total plus the sum of the classified differences. A balance or transaction of a card that
 //! `cards.csv` does not have is rejected (its points have no account to go to).
 
-use super::export::ExportFile;
 use super::profile::FileProfile;
 use super::rows::{TxKind, TxRow};
-use super::scan::{keep_first, read_file, Basis, Keys};
+use super::scan::{read_history, Basis, Keys};
 use super::{MigrateError, Observer};
 use crate::program::Name;
 use chrono::{DateTime, FixedOffset, Months};
@@ -280,100 +279,134 @@ pub(super) fn reconcile_on(
     basis: &Basis,
     rejects: &mut dyn Observer,
 ) -> Result<Reconciliation, MigrateError> {
-    let Basis {
-        cards,
-        snapshots,
-        snapshot_moment,
-        ..
-    } = basis;
-    let snapshot_moment = *snapshot_moment;
-    let cutoff = |as_of: DateTime<FixedOffset>| {
-        settings
-            .expiry_months
-            .and_then(|m| as_of.checked_sub_months(Months::new(m)))
-    };
+    let mut reconciling = Reconciling::new(basis, settings);
+    let mut ids = Keys::screened(&basis.repeats);
+    let tx_file = read_history(folder, basis, &mut ids, rejects, |t, first| {
+        reconciling.row(t, first)
+    })?;
+    Ok(reconciling.finish(tx_file))
+}
 
-    // Cards with a balance row beside the snapshot, in its order; the others by number, in
-    // order of their first row.
-    let mut in_snapshot: Vec<History> = snapshots.values().map(|_| History::default()).collect();
-    let mut others: IndexMap<Name, History> = IndexMap::new();
-    let mut after_snapshot = (0u64, Decimal::ZERO);
-    let mut duplicate_rows = (0u64, Decimal::ZERO);
-    let mut keys = Keys::screened(&basis.repeats);
-    let tx_file = read_file(
-        folder,
-        ExportFile::Transactions,
-        "transactions.csv",
-        rejects,
-        |row, p| {
-            let t = TxRow::read(row)?;
-            cards.check(row, t.card_no)?;
-            let is_first = keep_first(&mut keys, "tx_id", t.tx_id, row, p)?;
-            let as_of = basis.as_of(t.card_no);
-            if as_of.is_some_and(|a| t.occurred_at > a) {
-                if is_first {
-                    after_snapshot.0 += 1;
-                    after_snapshot.1 += net(&t);
-                }
-                return Ok(());
+/// The moment before which points have outlived the program's lifetime, for a card read up to
+/// `as_of`.
+fn expiry_cutoff(
+    settings: &ReconcileSettings,
+    as_of: DateTime<FixedOffset>,
+) -> Option<DateTime<FixedOffset>> {
+    settings
+        .expiry_months
+        .and_then(|m| as_of.checked_sub_months(Months::new(m)))
+}
+
+/// A reconciliation under way: each row of the history is added to its card's sums as it is
+/// read (by [`reconcile_on`], or beside the cutover in one pass by a run).
+pub(super) struct Reconciling<'b> {
+    basis: &'b Basis,
+    settings: &'b ReconcileSettings,
+    /// Cards with a balance row, beside the snapshot in its order.
+    in_snapshot: Vec<History>,
+    /// The others by number, in order of their first row.
+    others: IndexMap<Name, History>,
+    after_snapshot: (u64, Decimal),
+    duplicate_rows: (u64, Decimal),
+}
+
+impl<'b> Reconciling<'b> {
+    /// Nothing read yet.
+    pub(super) fn new(basis: &'b Basis, settings: &'b ReconcileSettings) -> Self {
+        Reconciling {
+            basis,
+            settings,
+            in_snapshot: basis
+                .snapshots
+                .values()
+                .map(|_| History::default())
+                .collect(),
+            others: IndexMap::new(),
+            after_snapshot: (0, Decimal::ZERO),
+            duplicate_rows: (0, Decimal::ZERO),
+        }
+    }
+
+    /// Adds a row of the history; `first`: its id is seen for the first time (otherwise it
+    /// is an exact repeat).
+    pub(super) fn row(&mut self, t: &TxRow<'_>, first: bool) {
+        let as_of = self.basis.as_of(t.card_no);
+        if as_of.is_some_and(|a| t.occurred_at > a) {
+            if first {
+                self.after_snapshot.0 += 1;
+                self.after_snapshot.1 += net(t);
             }
-            let at = snapshots.get_index_of(t.card_no);
-            let h = match at.and_then(|at| in_snapshot.get_mut(at)) {
-                Some(h) => h,
-                // Looked up by the borrowed number: a String is made once per card, not per row.
-                None => match others.get_index_of(t.card_no) {
-                    Some(at) => match others.get_index_mut(at) {
-                        Some((_, h)) => h,
-                        None => return Ok(()),
-                    },
-                    None => others.entry(t.card_no.into()).or_default(),
+            return;
+        }
+        let at = self.basis.snapshots.get_index_of(t.card_no);
+        let h = match at.and_then(|at| self.in_snapshot.get_mut(at)) {
+            Some(h) => h,
+            // Looked up by the borrowed number: a String is made once per card, not per row.
+            None => match self.others.get_index_of(t.card_no) {
+                Some(at) => match self.others.get_index_mut(at) {
+                    Some((_, h)) => h,
+                    None => return,
                 },
-            };
-            if !is_first {
-                duplicate_rows.0 += 1;
-                duplicate_rows.1 += net(&t);
-                h.duplicated += net(&t);
-                h.duplicate_ids.push(t.tx_id.to_string());
-                return Ok(());
-            }
-            h.net += net(&t);
-            if t.kind == TxKind::Adjustment {
-                h.adjustments += net(&t);
-            }
-            let cut = as_of.and_then(cutoff);
-            if t.points_earned.is_sign_positive() && cut.is_some_and(|c| t.occurred_at < c) {
-                h.earned_before_cutoff += t.points_earned;
-            }
-            h.debited += t.points_redeemed - t.points_earned.min(Decimal::ZERO);
-            Ok(())
-        },
-    )?;
+                None => self.others.entry(t.card_no.into()).or_default(),
+            },
+        };
+        if !first {
+            self.duplicate_rows.0 += 1;
+            self.duplicate_rows.1 += net(t);
+            h.duplicated += net(t);
+            h.duplicate_ids.push(t.tx_id.to_string());
+            return;
+        }
+        h.net += net(t);
+        if t.kind == TxKind::Adjustment {
+            h.adjustments += net(t);
+        }
+        let cut = as_of.and_then(|a| expiry_cutoff(self.settings, a));
+        if t.points_earned.is_sign_positive() && cut.is_some_and(|c| t.occurred_at < c) {
+            h.earned_before_cutoff += t.points_earned;
+        }
+        h.debited += t.points_redeemed - t.points_earned.min(Decimal::ZERO);
+    }
 
-    let mut cards = Vec::with_capacity(snapshots.len() + others.len());
-    for ((card_no, snapshot), history) in snapshots.iter().zip(&in_snapshot) {
-        let cut = cutoff(snapshot.1);
-        cards.push(classify(card_no, Some(snapshot.0), history, cut, settings));
+    /// Every card classified, once the history (`tx_file`) is read.
+    pub(super) fn finish(self, tx_file: FileProfile) -> Reconciliation {
+        let Reconciling {
+            basis,
+            settings,
+            in_snapshot,
+            others,
+            after_snapshot,
+            duplicate_rows,
+        } = self;
+        let mut cards = Vec::with_capacity(basis.snapshots.len() + others.len());
+        for ((card_no, snapshot), history) in basis.snapshots.iter().zip(&in_snapshot) {
+            let cut = expiry_cutoff(settings, snapshot.1);
+            cards.push(classify(card_no, Some(snapshot.0), history, cut, settings));
+        }
+        drop(in_snapshot);
+        for (card_no, history) in &others {
+            let cut = basis
+                .snapshot_moment
+                .and_then(|a| expiry_cutoff(settings, a));
+            cards.push(classify(card_no, None, history, cut, settings));
+        }
+        let mut classes: BTreeMap<DifferenceClass, ClassTotal> = BTreeMap::new();
+        for c in &cards {
+            let total = classes.entry(c.class).or_default();
+            total.cards += 1;
+            total.points += c.difference;
+        }
+        Reconciliation {
+            legacy_total: cards.iter().map(|c| c.legacy).sum(),
+            recomputed_total: cards.iter().map(|c| c.recomputed).sum(),
+            cards,
+            classes,
+            after_snapshot,
+            duplicate_rows,
+            files: vec![basis.balance_file.clone(), tx_file],
+        }
     }
-    drop(in_snapshot);
-    for (card_no, history) in &others {
-        let cut = snapshot_moment.and_then(cutoff);
-        cards.push(classify(card_no, None, history, cut, settings));
-    }
-    let mut classes: BTreeMap<DifferenceClass, ClassTotal> = BTreeMap::new();
-    for c in &cards {
-        let total = classes.entry(c.class).or_default();
-        total.cards += 1;
-        total.points += c.difference;
-    }
-    Ok(Reconciliation {
-        legacy_total: cards.iter().map(|c| c.legacy).sum(),
-        recomputed_total: cards.iter().map(|c| c.recomputed).sum(),
-        cards,
-        classes,
-        after_snapshot,
-        duplicate_rows,
-        files: vec![basis.balance_file.clone(), tx_file],
-    })
 }
 
 /// Classifies one card's difference.

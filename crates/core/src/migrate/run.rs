@@ -18,13 +18,13 @@
 //! Every step is pure and every load idempotent, so a run interrupted while loading is resumed
 //! by running it again: the accounts already loaded are found unchanged.
 
-use super::cutover::{cutover_on, Cutover};
+use super::cutover::{Applying, Cutover};
 use super::export::{Reject, EXPORT_FILES};
 use super::identity::{plan, IdentityPlan, Party, PhonePolicy, PlanSettings};
 use super::profile::{profile_with, Profile, ProfileSettings};
-use super::reconcile::{reconcile_on, DifferenceClass, ReconcileSettings, Reconciliation};
+use super::reconcile::{DifferenceClass, ReconcileSettings, Reconciliation, Reconciling};
 use super::repeats::Repeats;
-use super::scan::Basis;
+use super::scan::{read_history, Basis, Keys};
 use super::{MigrateError, Observer};
 use crate::phone::PhoneClass;
 use indexmap::IndexMap;
@@ -301,9 +301,17 @@ pub fn run(
             let _ = ids_sender.send(Arc::clone(&repeats));
             seen.step = "reconcile";
             let basis = Basis::read(folder, &mut seen, |_| Ok(repeats))?;
-            let reconciliation = reconcile_on(folder, &reconcile_settings, &basis, &mut seen)?;
+            // The reconciliation and the cutover read the history in one pass.
+            let mut reconciling = Reconciling::new(&basis, &reconcile_settings);
+            let mut applying = Applying::new(&basis);
+            let mut ids = Keys::screened(&basis.repeats);
+            let history = read_history(folder, &basis, &mut ids, &mut seen, |t, first| {
+                reconciling.row(t, first);
+                applying.history_row(t, first);
+            })?;
+            let reconciliation = reconciling.finish(history.clone());
             seen.step = "cutover";
-            let cutover = cutover_on(folder, &basis, &mut seen)?;
+            let cutover = applying.finish(folder, history, ids, &mut seen)?;
             Ok::<_, MigrateError>((reconciliation, cutover, seen.rejects))
         });
         // Ends when both halves are done and their senders dropped.
@@ -332,7 +340,8 @@ pub fn run(
             detail: file.accounting("placed"),
         });
     }
-    // The cutover reads the snapshot and the history again: its own files are the delta's.
+    // The cutover lists the snapshot and the history too (the reconciliation accounts for them):
+    // its own files are the delta's.
     let delta_files = cutover
         .files
         .iter()

@@ -6,7 +6,7 @@
 use super::export::{ExportFile, ExportReader, Next, Reject, Row};
 use super::profile::FileProfile;
 use super::repeats::Repeats;
-use super::rows::{BalanceRow, CardRow};
+use super::rows::{BalanceRow, CardRow, TxRow};
 use super::{MigrateError, Observer};
 use crate::fast_hash::{HashMap, HashSet};
 use crate::program::Name;
@@ -223,6 +223,32 @@ pub(super) fn read_file(
     }
     rejects.progress(label, total, total);
     Ok(profile)
+}
+
+/// Reads `transactions.csv` (the history) once for the steps that stand on `basis`: each row
+/// of a known card is handed to `visit`, with whether its id is seen for the first time (kept)
+/// or again with the very same fields (an exact repeat). A row of a card `cards.csv` lacks, or
+/// repeating an id with other fields, is rejected. `ids` goes on to the delta after it.
+pub(super) fn read_history(
+    folder: &Path,
+    basis: &Basis,
+    ids: &mut Keys,
+    rejects: &mut dyn Observer,
+    mut visit: impl FnMut(&TxRow<'_>, bool),
+) -> Result<FileProfile, MigrateError> {
+    read_file(
+        folder,
+        ExportFile::Transactions,
+        "transactions.csv",
+        rejects,
+        |row, p| {
+            let t = TxRow::read(row)?;
+            basis.cards.check(row, t.card_no)?;
+            let first = keep_first(ids, "tx_id", t.tx_id, row, p)?;
+            visit(&t, first);
+            Ok(())
+        },
+    )
 }
 
 /// A balance file's first row per card: the balance and its moment, in file order.
