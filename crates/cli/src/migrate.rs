@@ -2,16 +2,17 @@
 //! function of `puntos::migrate`; this module reads the arguments, prints the report a person
 //! reads and writes the machine files.
 
-use puntos::migrate::cutover::{cutover as cutover_export, CardCutover};
+use puntos::migrate::cutover::{cutover as cutover_export, cutover_staged, CardCutover};
 use puntos::migrate::export::Reject;
 use puntos::migrate::identity::{plan as plan_identities, Identity, PhonePolicy, PlanSettings};
+use puntos::migrate::load::{Staging, ACCOUNTS_PER_PART};
+use puntos::migrate::placement::Placement;
 use puntos::migrate::profile::{profile as profile_export, ProfileSettings};
 use puntos::migrate::reconcile::{reconcile as reconcile_export, CardBalance, ReconcileSettings};
 use puntos::migrate::run::{run as run_steps, RunSettings};
 use puntos::migrate::{MigrateError, Observer};
 use puntos::program::Name;
 use puntos::Decimal;
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -114,7 +115,7 @@ impl OutFolder {
     fn accounts(
         &self,
         result: &puntos::migrate::reconcile::Reconciliation,
-        accounts: &HashMap<&str, &Name>,
+        accounts: &Placement,
     ) -> Result<(), MigrateError> {
         let header = [
             "account",
@@ -128,7 +129,7 @@ impl OutFolder {
         let mut table = self.open_table("accounts.csv", &header)?;
         let mut failed = None;
         result.each_account(
-            |card| accounts.get(card).map(|a| Name::clone(a)),
+            |card| accounts.account_of(card).map(Name::clone),
             |a| {
                 if failed.is_none() {
                     let row = [
@@ -152,7 +153,7 @@ impl OutFolder {
     fn reconciliation(
         &self,
         cards: &[CardBalance],
-        accounts: &HashMap<&str, &Name>,
+        accounts: &Placement,
     ) -> Result<(), MigrateError> {
         let header = [
             "card_no",
@@ -182,11 +183,7 @@ impl OutFolder {
 
     /// `cutover.csv`: each card's snapshot, what came after it, its final balance and the
     /// legacy cutover balance, with the account it lands in.
-    fn cutover(
-        &self,
-        cards: &[CardCutover],
-        accounts: &HashMap<&str, &Name>,
-    ) -> Result<(), MigrateError> {
+    fn cutover(&self, cards: &[CardCutover], accounts: &Placement) -> Result<(), MigrateError> {
         let text = |d: Option<Decimal>| d.map_or(String::new(), |d| d.to_string());
         let header = [
             "card_no",
@@ -226,13 +223,16 @@ fn with_identities<T>(
     export: &Path,
     settings: &PlanSettings,
     out: &Path,
-    step: impl FnOnce(&mut Console<'_>) -> Result<T, MigrateError>,
+    step: impl FnOnce(
+        &puntos::migrate::identity::IdentityPlan,
+        &mut Console<'_>,
+    ) -> Result<T, MigrateError>,
 ) -> Result<(OutFolder, puntos::migrate::identity::IdentityPlan, T), MigrateError> {
     let folder = OutFolder::create(out)?;
     let mut rejects = folder.rejects()?;
     let mut console = Console::new(Some(&mut rejects));
     let plan = plan_identities(export, settings, &mut console)?;
-    let result = step(&mut console)?;
+    let result = step(&plan, &mut console)?;
     console.bars.finish();
     rejects.finish()?;
     folder.identities(&plan.rows)?;
@@ -240,19 +240,10 @@ fn with_identities<T>(
 }
 
 /// The account a card lands in: the identity plan's, else one keyed by the card itself.
-fn account_of(accounts: &HashMap<&str, &Name>, card: &str) -> String {
+fn account_of(accounts: &Placement, card: &str) -> String {
     accounts
-        .get(card)
+        .account_of(card)
         .map_or_else(|| format!("card:{card}"), |a| a.to_string())
-}
-
-/// The card -> account map of an identity plan.
-fn card_accounts(plan: &puntos::migrate::identity::IdentityPlan) -> HashMap<&str, &Name> {
-    plan.rows
-        .iter()
-        .filter(|i| i.party == puntos::migrate::identity::Party::Card)
-        .map(|i| (&*i.legacy_id, &i.account))
-        .collect()
 }
 
 /// A CSV file of the output folder being written.
@@ -374,7 +365,7 @@ fn run_plan(
         region: puntos::phone::region(region).map_err(MigrateError::Settings)?,
         phone_policy: policy,
     };
-    let (folder, plan, ()) = with_identities(export, &settings, out, |_| Ok(()))?;
+    let (folder, plan, ()) = with_identities(export, &settings, out, |_, _| Ok(()))?;
     outln!("{}", plan.to_text().trim_end());
     outln!(
         "\nwrote {} and {}",
@@ -423,10 +414,10 @@ fn run_reconcile(r: &ReconcileRequest<'_>) -> Result<bool, MigrateError> {
         expiry_months: r.expiry_months,
         rounding_tolerance: r.rounding_tolerance,
     };
-    let (folder, plan, result) = with_identities(r.export, &plan_settings, r.out, |console| {
+    let (folder, plan, result) = with_identities(r.export, &plan_settings, r.out, |_, console| {
         reconcile_export(r.export, &settings, console)
     })?;
-    let accounts = card_accounts(&plan);
+    let accounts = Placement::of(&plan);
     folder.reconciliation(&result.cards, &accounts)?;
     folder.accounts(&result, &accounts)?;
     outln!("{}", result.to_text().trim_end());
@@ -484,10 +475,28 @@ fn run_cutover(r: &CutoverRequest<'_>) -> Result<u8, MigrateError> {
         region,
         phone_policy: r.policy,
     };
-    let (folder, plan, result) = with_identities(r.export, &plan_settings, r.out, |console| {
-        cutover_export(r.export, console)
-    })?;
-    folder.cutover(&result.cards, &card_accounts(&plan))?;
+    // With a ledger to load, the cutover sorts the purchase history out for the load as it
+    // reads the transactions (the staging is made from the plan, before the cutover).
+    let (folder, plan, (result, staging)) =
+        with_identities(r.export, &plan_settings, r.out, |plan, console| {
+            match r.db {
+                None => Ok((cutover_export(r.export, console)?, None)),
+                Some(_) => {
+                    let mut staging = Staging::new(plan, ACCOUNTS_PER_PART)?;
+                    let result = cutover_staged(r.export, &mut staging, console)?;
+                    Ok((result, Some(staging)))
+                }
+            }
+        })?;
+    let placement;
+    let accounts = match &staging {
+        Some(staging) => staging.placement(),
+        None => {
+            placement = Placement::of(&plan);
+            &placement
+        }
+    };
+    folder.cutover(&result.cards, accounts)?;
     outln!("{}", result.to_text().trim_end());
     outln!(
         "\nwrote {}, {} and {}",
@@ -499,8 +508,10 @@ fn run_cutover(r: &CutoverRequest<'_>) -> Result<u8, MigrateError> {
         eprintln!("error: the final balances are not the snapshot plus what came after it");
         return Ok(1);
     }
-    let Some(db) = r.db else { return Ok(0) };
-    load(r.export, region, plan, result, at, db)
+    let (Some(db), Some(staging)) = (r.db, staging) else {
+        return Ok(0);
+    };
+    load(r.export, region, plan, result, staging, at, db)
 }
 
 /// Builds the migrated accounts and opens them in the ledger `db`, 10,000 to a unit; exit 1
@@ -510,6 +521,7 @@ fn load(
     region: puntos::phone::Region,
     plan: puntos::migrate::identity::IdentityPlan,
     result: puntos::migrate::cutover::Cutover,
+    staging: Staging,
     at: Option<chrono::DateTime<chrono::FixedOffset>>,
     db: &str,
 ) -> Result<u8, MigrateError> {
@@ -534,8 +546,8 @@ fn load(
         region,
         plan,
         result,
+        staging,
         at,
-        puntos::migrate::load::ACCOUNTS_PER_PART,
         &mut console,
         &mut |part| {
             for chunk in part.chunks(LOAD_CHUNK) {
@@ -610,6 +622,11 @@ fn run_all(
         }
         None => RunSettings::default(),
     };
+    // The run sorts the purchase history out for the load as it reads the transactions.
+    let settings = RunSettings {
+        load_parts: Some(ACCOUNTS_PER_PART),
+        ..settings
+    };
     let folder = OutFolder::create(out)?;
     let sampled = folder.path("sample");
     let export = match sample {
@@ -636,10 +653,15 @@ fn run_all(
     }
     rejects.finish()?;
     folder.identities(&result.plan.rows)?;
-    let accounts = card_accounts(&result.plan);
-    folder.reconciliation(&result.reconciliation.cards, &accounts)?;
-    folder.accounts(&result.reconciliation, &accounts)?;
-    folder.cutover(&result.cutover.cards, &accounts)?;
+    let Some(staging) = result.staging.as_ref() else {
+        return Err(MigrateError::Settings(
+            "the run did not stage the load it was asked to".to_string(),
+        ));
+    };
+    let accounts = staging.placement();
+    folder.reconciliation(&result.reconciliation.cards, accounts)?;
+    folder.accounts(&result.reconciliation, accounts)?;
+    folder.cutover(&result.cutover.cards, accounts)?;
     let json = serde_json::to_string_pretty(&result.summary)
         .map_err(|e| MigrateError::Settings(format!("the summary as JSON: {e}")))?;
     folder.write("summary.json", &(json + "\n"))?;
@@ -662,13 +684,20 @@ fn run_all(
         reconciliation,
         rejects,
         summary,
+        staging,
     } = result;
     drop((reconciliation, rejects, summary));
+    let Some(staging) = staging else {
+        return Err(MigrateError::Settings(
+            "the run did not stage the load it was asked to".to_string(),
+        ));
+    };
     load(
         export,
         settings.region,
         plan,
         cutover,
+        staging,
         None,
         db.unwrap_or(&default_db),
     )
@@ -848,11 +877,12 @@ fn run_parallel(r: &ParallelRequest<'_>, versions: puntos::Versions) -> Result<(
     let folder = OutFolder::create(r.out)?;
     let mut console = Console::new(None);
     let plan = plan_identities(r.export, &plan_settings, &mut console)?;
-    let cut = cutover_export(r.export, &mut console)?;
+    let mut staging = Staging::new(&plan, usize::MAX)?;
+    let cut = cutover_staged(r.export, &mut staging, &mut console)?;
     let at = cut
         .moment
         .unwrap_or(chrono::DateTime::UNIX_EPOCH.fixed_offset());
-    let accounts = puntos::migrate::load::accounts(r.export, region, &plan, &cut, at)?;
+    let accounts = puntos::migrate::load::accounts(r.export, region, &plan, &cut, staging, at)?;
     let result =
         puntos::migrate::parallel::parallel_run(r.export, versions, &plan, accounts, &mut console)?;
     console.bars.finish();

@@ -9,6 +9,7 @@
 //! (`delta/balances.csv`) when it could export them.
 
 use super::export::ExportFile;
+use super::load::Staging;
 use super::profile::FileProfile;
 use super::rows::TxRow;
 use super::scan::{keep_first, read_file, read_history, read_snapshots, Basis, Keys};
@@ -176,31 +177,48 @@ impl<'b> Applying<'b> {
 /// Computes the cutover of the export in `folder`, handing rejected rows to `rejects`.
 pub fn cutover(folder: &Path, rejects: &mut dyn Observer) -> Result<Cutover, MigrateError> {
     let basis = Basis::read_all(folder, rejects)?;
-    cutover_on(folder, &basis, rejects)
+    cutover_on(folder, &basis, None, rejects)
+}
+
+/// [`cutover`], sorting out the purchase history for a load as it reads the transactions
+/// (`staging`, made from the identity plan).
+pub fn cutover_staged(
+    folder: &Path,
+    staging: &mut Staging,
+    rejects: &mut dyn Observer,
+) -> Result<Cutover, MigrateError> {
+    let basis = Basis::read_all(folder, rejects)?;
+    cutover_on(folder, &basis, Some(staging), rejects)
 }
 
 /// [`cutover`], on the cards, snapshot and repeating ids already read.
-pub(super) fn cutover_on(
+fn cutover_on(
     folder: &Path,
     basis: &Basis,
+    mut staging: Option<&mut Staging>,
     rejects: &mut dyn Observer,
 ) -> Result<Cutover, MigrateError> {
     let mut state = Applying::new(basis);
     let mut ids = Keys::screened(&basis.repeats);
     let history = read_history(folder, basis, &mut ids, rejects, |t, first| {
-        state.history_row(t, first)
+        state.history_row(t, first);
+        if let Some(staging) = staging.as_mut().filter(|_| first) {
+            staging.history(t);
+        }
     })?;
-    state.finish(folder, history, ids, rejects)
+    state.finish(folder, history, ids, staging, rejects)
 }
 
 impl Applying<'_> {
     /// The delta applied after the history (`history`: how its rows were accounted for; `ids`:
-    /// the ids it kept), and the final balances compared with the legacy cutover balances.
+    /// the ids it kept; `staging`: where the applied purchases and refunds go for a load), and
+    /// the final balances compared with the legacy cutover balances.
     pub(super) fn finish(
         mut self,
         folder: &Path,
         history: FileProfile,
         mut ids: Keys,
+        mut staging: Option<&mut Staging>,
         rejects: &mut dyn Observer,
     ) -> Result<Cutover, MigrateError> {
         let basis = self.basis;
@@ -232,6 +250,9 @@ impl Applying<'_> {
                         ));
                     }
                     self.apply(&t);
+                    if let Some(staging) = staging.as_mut() {
+                        staging.history(&t);
+                    }
                     Ok(())
                 },
             )?;

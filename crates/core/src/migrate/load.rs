@@ -7,7 +7,8 @@
 use super::cutover::Cutover;
 use super::export::{ExportFile, Reject};
 use super::identity::{Action, IdentityPlan, Party};
-use super::rows::{CardRow, CardStatus, CustomerRow};
+use super::placement::Placement;
+use super::rows::{CardRow, CardStatus, CustomerRow, TxKind, TxRow};
 use super::scan::{keep_first, read_file, Keys, ProgressOnly};
 use super::{MigrateError, Observer};
 use crate::eval::{Consent, Customer};
@@ -18,7 +19,7 @@ use crate::program::Name;
 use chrono::{DateTime, FixedOffset};
 use rlibphonenumber::enums::Region;
 use rust_decimal::Decimal;
-use spill::{Kind, Spill};
+use spill::{Kind, PartWriters, Spill};
 use std::path::Path;
 
 mod spill;
@@ -33,8 +34,74 @@ pub fn legacy_alias(customer_id: &str) -> String {
 /// cost little more: every file is read once whatever their number.
 pub const ACCOUNTS_PER_PART: usize = 100_000;
 
+/// What a load needs ready before the cutover reads the history: where the plan puts each card
+/// ([`Placement`]), and the purchase history sorted out to the load's parts as the cutover
+/// reads it (each purchase and refund it keeps: the history's first occurrences and the
+/// delta's rows it applies), so that the load does not read the transactions again. Made from
+/// the plan by [`Staging::new`], filled by [`crate::migrate::cutover::cutover_staged`] (or a
+/// run), used up by [`in_parts`].
+#[derive(Debug)]
+pub struct Staging {
+    placement: Placement,
+    per_part: usize,
+    spill: Spill,
+    history: PartWriters,
+}
+
+impl Staging {
+    /// Ready to load the accounts of `plan`, `per_part` at a time (at least one; `usize::MAX`:
+    /// all at once).
+    pub fn new(plan: &IdentityPlan, per_part: usize) -> Result<Staging, MigrateError> {
+        let per_part = per_part.max(1);
+        let placement = Placement::of(plan);
+        let spill = Spill::new(placement.len().div_ceil(per_part))?;
+        let history = spill.writers(Kind::History)?;
+        Ok(Staging {
+            placement,
+            per_part,
+            spill,
+            history,
+        })
+    }
+
+    /// Where the plan puts each card.
+    pub fn placement(&self) -> &Placement {
+        &self.placement
+    }
+
+    /// What the load needs of the plan and the cutover, drawn out (they can be freed then), and
+    /// the history written out.
+    fn into_index(
+        self,
+        plan: &IdentityPlan,
+        cutover: &Cutover,
+    ) -> Result<(Index, Spill), MigrateError> {
+        self.history.finish()?;
+        Ok((
+            Index::new(plan, self.placement, cutover, self.per_part),
+            self.spill,
+        ))
+    }
+
+    /// Takes a transaction the cutover keeps: a purchase or refund (with its amount) of a
+    /// placed card is written to its account's part.
+    pub(super) fn history(&mut self, t: &TxRow<'_>) {
+        let sign = match t.kind {
+            TxKind::Purchase => Decimal::ONE,
+            TxKind::Refund => Decimal::NEGATIVE_ONE,
+            _ => return,
+        };
+        if let (Some(account), Some(amount)) = (self.placement.card_account(t.card_no), t.amount) {
+            let part = account as usize / self.per_part;
+            self.history
+                .write_entry(part, account, (t.occurred_at, sign * amount));
+        }
+    }
+}
+
 /// Builds the migrated accounts of the export in `folder`, all at once: `plan` says which
-/// account each customer and card lands in, `cutover` each card's final balance; `at` is the
+/// account each customer and card lands in, `cutover` each card's final balance, `staging`
+/// (made with `usize::MAX` accounts per part) holds their purchase history; `at` is the
 /// cutover moment (the opening lots' date). For a small export or a sample; a whole program
 /// goes through [`in_parts`].
 pub fn accounts(
@@ -42,47 +109,50 @@ pub fn accounts(
     region: Region,
     plan: &IdentityPlan,
     cutover: &Cutover,
+    staging: Staging,
     at: DateTime<FixedOffset>,
 ) -> Result<Vec<AccountState>, MigrateError> {
-    let index = Index::new(plan, cutover, usize::MAX);
+    let (index, spill) = staging.into_index(plan, cutover)?;
     let mut all = Vec::new();
     let mut quiet = |_: Reject| Ok(());
-    build(folder, region, index, at, &mut quiet, &mut |part| {
+    build(folder, region, index, spill, at, &mut quiet, &mut |part| {
         all.extend(part);
         Ok(())
     })?;
     Ok(all)
 }
 
-/// Builds the migrated accounts as [`accounts`] does, but `per_part` accounts at a time (in the
-/// plan's order), handing each part to `each` before building the next, so memory holds one
-/// part whatever the program's size. Each legacy file is read once: what each account needs
-/// of it (purchase history, profile, cards) is sorted out to the parts through temporary
-/// files, and each part reads back only its own. `observer` hears how far each pass is
-/// (`load transactions.csv`); the rows' rejections are the steps' to report, not the load's.
-/// The plan and the cutover are taken and freed once what the load needs of them is drawn
-/// out (at 6 million cards they hold some 1.5 GB).
+/// Builds the migrated accounts as [`accounts`] does, but a part at a time (as many accounts as
+/// `staging` was made for, in the plan's order), handing each part to `each` before building
+/// the next, so memory holds one part whatever the program's size. The purchase history comes
+/// sorted out to the parts by the cutover (`staging`); the profiles and the cards are sorted
+/// out likewise, each file read once, and each part reads back only its own. `observer` hears
+/// how far each pass is (`load customers.csv`); the rows' rejections are the steps' to report,
+/// not the load's. The plan and the cutover are taken and freed once what the load needs of
+/// them is drawn out (at 6 million cards they hold some 1.5 GB).
 #[allow(clippy::too_many_arguments)]
 pub fn in_parts(
     folder: &Path,
     region: Region,
     plan: IdentityPlan,
     cutover: Cutover,
+    staging: Staging,
     at: DateTime<FixedOffset>,
-    per_part: usize,
     observer: &mut dyn Observer,
     each: &mut dyn FnMut(Vec<AccountState>) -> Result<(), MigrateError>,
 ) -> Result<(), MigrateError> {
-    let index = Index::new(&plan, &cutover, per_part);
+    let (index, spill) = staging.into_index(&plan, &cutover)?;
     drop((plan, cutover));
-    build(folder, region, index, at, observer, each)
+    build(folder, region, index, spill, at, observer, each)
 }
 
-/// Builds the accounts `index` describes, a part at a time (see [`in_parts`]).
+/// Builds the accounts `index` describes, a part at a time (see [`in_parts`]); `spill` holds
+/// their purchase history already.
 fn build(
     folder: &Path,
     region: Region,
     index: Index,
+    spill: Spill,
     at: DateTime<FixedOffset>,
     observer: &mut dyn Observer,
     each: &mut dyn FnMut(Vec<AccountState>) -> Result<(), MigrateError>,
@@ -90,8 +160,6 @@ fn build(
     let (per_part, parts) = (index.per_part, index.parts());
     let part_of = |account: u32| account as usize / per_part;
     let mut progress = ProgressOnly::new(observer, "load ");
-    let spill = Spill::new(parts)?;
-    spill.history(folder, &index, part_of, &mut progress)?;
     spill.values(Kind::Profiles, part_of, |put| {
         profiles(folder, region, at, &index, &mut progress, put)
     })?;
@@ -127,9 +195,10 @@ fn build_part(
     at: DateTime<FixedOffset>,
 ) -> Result<Vec<AccountState>, MigrateError> {
     let lo = part * index.per_part;
-    let hi = (lo + index.per_part).min(index.keys.len());
+    let hi = (lo + index.per_part).min(index.placement.len());
     let mut accounts: Vec<AccountState> = index
-        .keys
+        .placement
+        .accounts()
         .iter()
         .skip(lo)
         .take(hi - lo)
@@ -181,17 +250,15 @@ fn build_part(
     Ok(accounts)
 }
 
-/// Where the plan puts everything, by account number (the order of first appearance): what a
-/// load needs of the plan and the cutover, which can then be freed.
+/// Where the plan puts everything, by account number (see [`Placement`]): what a load needs of
+/// the plan and the cutover, which can then be freed.
 struct Index {
-    /// The accounts' keys.
-    keys: indexmap::IndexSet<Name, crate::fast_hash::Hasher>,
+    /// The accounts and each placed card's account.
+    placement: Placement,
     /// Accounts a part holds.
     per_part: usize,
     /// Each part's legacy customers, with their accounts, in the plan's order.
     aliases: Vec<Vec<(u32, Name)>>,
-    /// Each placed card's account.
-    card_account: HashMap<Name, u32>,
     /// The customer whose profile each account takes (its first customer not merged into
     /// another), by customer id.
     profile_account: HashMap<Name, u32>,
@@ -205,55 +272,44 @@ impl Index {
         self.aliases.len()
     }
 
-    fn new(plan: &IdentityPlan, cutover: &Cutover, per_part: usize) -> Index {
+    fn new(plan: &IdentityPlan, placement: Placement, cutover: &Cutover, per_part: usize) -> Index {
         let per_part = per_part.max(1);
-        let mut keys = indexmap::IndexSet::with_hasher(crate::fast_hash::Hasher::default());
-        let mut customers: Vec<(u32, Name)> = Vec::new();
-        let mut card_account = HashMap::default();
-        let mut profile_account = HashMap::default();
-        let mut has_profile: Vec<bool> = Vec::new();
-        for row in &plan.rows {
-            let (at, new) = keys.insert_full(Name::clone(&row.account));
-            if new {
-                has_profile.push(false);
-            }
-            let account = at as u32;
-            match row.party {
-                Party::Customer => {
-                    customers.push((account, Name::clone(&row.legacy_id)));
-                    let merged = matches!(row.action, Action::MergedInto(_));
-                    if let Some(has) = has_profile.get_mut(at).filter(|has| !**has && !merged) {
-                        *has = true;
-                        profile_account.insert(Name::clone(&row.legacy_id), account);
-                    }
-                }
-                Party::Card => {
-                    card_account.insert(Name::clone(&row.legacy_id), account);
-                }
-            }
-        }
-        let mut aliases: Vec<Vec<(u32, Name)>> = (0..keys.len().div_ceil(per_part))
+        let accounts = placement.len();
+        let mut aliases: Vec<Vec<(u32, Name)>> = (0..accounts.div_ceil(per_part))
             .map(|_| Vec::new())
             .collect();
-        for (account, customer) in customers {
+        let mut profile_account = HashMap::default();
+        let mut has_profile = vec![false; accounts];
+        let customers = plan.rows.iter().filter(|r| r.party == Party::Customer);
+        for row in customers {
+            let Some(account) = placement.account_number(&row.account) else {
+                continue;
+            };
             if let Some(part) = aliases.get_mut(account as usize / per_part) {
-                part.push((account, customer));
+                part.push((account, Name::clone(&row.legacy_id)));
+            }
+            let merged = matches!(row.action, Action::MergedInto(_));
+            if let Some(has) = has_profile
+                .get_mut(account as usize)
+                .filter(|has| !**has && !merged)
+            {
+                *has = true;
+                profile_account.insert(Name::clone(&row.legacy_id), account);
             }
         }
         // Every card of the cutover is one the plan placed (a card cards.csv lacks is
         // rejected there).
-        let mut balances = vec![Decimal::ZERO; keys.len()];
+        let mut balances = vec![Decimal::ZERO; accounts];
         for card in &cutover.cards {
-            let account = card_account.get(&*card.card_no).copied();
+            let account = placement.card_account(&card.card_no);
             if let Some(b) = account.and_then(|a| balances.get_mut(a as usize)) {
                 *b += card.final_balance;
             }
         }
         Index {
-            keys,
+            placement,
             per_part,
             aliases,
-            card_account,
             profile_account,
             balances,
         }
@@ -338,7 +394,7 @@ fn cards(
             if !keep_first(&mut keys, "card_no", c.card_no, row, p)? {
                 return Ok(());
             }
-            if let Some(&account) = index.card_account.get(c.card_no) {
+            if let Some(account) = index.placement.card_account(c.card_no) {
                 let card = Card {
                     number: c.card_no.to_string(),
                     status: match c.status {

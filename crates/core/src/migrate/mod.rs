@@ -15,6 +15,7 @@ pub mod generate;
 pub mod identity;
 pub mod load;
 pub mod parallel;
+pub mod placement;
 pub mod profile;
 pub mod reconcile;
 mod repeats;
@@ -86,6 +87,9 @@ pub enum MigrateError {
     /// A setting is not usable (a region code, a folder).
     #[error("{0}")]
     Settings(String),
+    /// One half of a run stopped because the other failed first (whose error says why).
+    #[error("a step of the run stopped because another one failed")]
+    Stopped,
 }
 
 /// How a summary says whether points add up.

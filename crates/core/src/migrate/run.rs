@@ -21,6 +21,7 @@
 use super::cutover::{Applying, Cutover};
 use super::export::{Reject, EXPORT_FILES};
 use super::identity::{plan, IdentityPlan, Party, PhonePolicy, PlanSettings};
+use super::load::Staging;
 use super::profile::{profile_with, Profile, ProfileSettings};
 use super::reconcile::{DifferenceClass, ReconcileSettings, Reconciliation, Reconciling};
 use super::repeats::Repeats;
@@ -82,6 +83,11 @@ pub struct RunSettings {
     pub rounding_tolerance: Decimal,
     /// The quality gates.
     pub gates: Gates,
+    /// Accounts per part of the load that follows the run, if one does: the run then sorts the
+    /// purchase history out to the load's parts as it reads the transactions
+    /// ([`Run::staging`]), so that the load need not read them again. Not read from the
+    /// settings file.
+    pub load_parts: Option<usize>,
 }
 
 impl Default for RunSettings {
@@ -92,6 +98,7 @@ impl Default for RunSettings {
             expiry_months: None,
             rounding_tolerance: Decimal::ONE,
             gates: Gates::default(),
+            load_parts: None,
         }
     }
 }
@@ -115,6 +122,7 @@ impl RunSettings {
             expiry_months: file.expiry_months,
             rounding_tolerance: file.rounding_tolerance.unwrap_or(Decimal::ONE),
             gates: file.gates,
+            load_parts: None,
         })
     }
 }
@@ -190,7 +198,7 @@ impl Summary {
 }
 
 /// Everything a run made.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Run {
     /// The summary, with invariants and gates.
     pub summary: Summary,
@@ -202,6 +210,9 @@ pub struct Run {
     pub cutover: Cutover,
     /// Every rejected row once, in file order then line order.
     pub rejects: Vec<Reject>,
+    /// What the load needs ready, with the purchase history sorted out to its parts, when the
+    /// settings asked for it ([`RunSettings::load_parts`]).
+    pub staging: Option<Staging>,
 }
 
 /// Rejected rows, each `(file, line)` once (the steps read the same files).
@@ -283,36 +294,47 @@ pub fn run(
     // The transaction ids that may repeat are found first, beside the plan, and shared.
     let (identities, balances) = std::thread::scope(|scope| {
         let (ids_sender, ids) = std::sync::mpsc::channel::<Arc<Repeats>>();
+        let (staging_sender, staged) = std::sync::mpsc::channel::<Option<Staging>>();
         let first = Collect::new("plan", sender.clone());
         let second = Collect::new("scan", sender);
         let identities = scope.spawn(move || {
             let mut seen = first;
             let plan = plan(folder, &plan_settings, &mut seen)?;
+            let staging = settings
+                .load_parts
+                .map(|per_part| Staging::new(&plan, per_part))
+                .transpose()?;
+            // The other half is gone only if it failed, and reports why itself.
+            let _ = staging_sender.send(staging);
             seen.step = "profile";
             let profile = profile_with(folder, &profile_settings, &mut seen, |_| {
-                ids.recv().map_err(|_| stopped_early())
+                ids.recv().map_err(|_| MigrateError::Stopped)
             })?;
             Ok::<_, MigrateError>((profile, plan, seen.rejects))
         });
         let balances = scope.spawn(move || {
             let mut seen = second;
             let repeats = Arc::new(Repeats::transactions(folder, &mut seen)?);
-            // The other half is gone only if it failed, and reports why itself.
             let _ = ids_sender.send(Arc::clone(&repeats));
             seen.step = "reconcile";
             let basis = Basis::read(folder, &mut seen, |_| Ok(repeats))?;
-            // The reconciliation and the cutover read the history in one pass.
+            let mut staging = staged.recv().map_err(|_| MigrateError::Stopped)?;
+            // The reconciliation and the cutover read the history in one pass, which also
+            // sorts the purchase history out for the load.
             let mut reconciling = Reconciling::new(&basis, &reconcile_settings);
             let mut applying = Applying::new(&basis);
             let mut ids = Keys::screened(&basis.repeats);
             let history = read_history(folder, &basis, &mut ids, &mut seen, |t, first| {
                 reconciling.row(t, first);
                 applying.history_row(t, first);
+                if let Some(staging) = staging.as_mut().filter(|_| first) {
+                    staging.history(t);
+                }
             })?;
             let reconciliation = reconciling.finish(history.clone());
             seen.step = "cutover";
-            let cutover = applying.finish(folder, history, ids, &mut seen)?;
-            Ok::<_, MigrateError>((reconciliation, cutover, seen.rejects))
+            let cutover = applying.finish(folder, history, ids, staging.as_mut(), &mut seen)?;
+            Ok::<_, MigrateError>((reconciliation, cutover, staging, seen.rejects))
         });
         // Ends when both halves are done and their senders dropped.
         for (what, read, total) in receiver {
@@ -320,10 +342,16 @@ pub fn run(
         }
         (identities.join(), balances.join())
     });
-    // The second half first: when its scan fails, the first stops for want of its result, and
-    // the scan's error is the one that says why.
-    let (reconciliation, cutover, more) = balances.map_err(|_| stopped_early())??;
-    let (profile, plan, mut rejects) = identities.map_err(|_| stopped_early())??;
+    // Each half waits for something of the other's; when one fails, the other stops for want
+    // of it, and the one that failed says why.
+    let halves = (
+        identities.map_err(|_| stopped_early())?,
+        balances.map_err(|_| stopped_early())?,
+    );
+    let ((profile, plan, mut rejects), (reconciliation, cutover, staging, more)) = match halves {
+        (Ok(first), Ok(second)) => (first, second),
+        (Err(MigrateError::Stopped), Err(e)) | (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
     // The first half's reasons are kept where both halves reject a row, whatever the timing.
     for (at, r) in more {
         rejects.entry(at).or_insert(r);
@@ -404,6 +432,7 @@ pub fn run(
         reconciliation,
         cutover,
         rejects,
+        staging,
     })
 }
 

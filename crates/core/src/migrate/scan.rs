@@ -79,17 +79,6 @@ impl Keys {
         )?)))
     }
 
-    /// Keys of the transaction ids of the export in `folder` (history and delta), screened by
-    /// a pass over them.
-    pub(super) fn of_transactions(
-        folder: &Path,
-        observer: &mut dyn Observer,
-    ) -> Result<Keys, MigrateError> {
-        Ok(Keys::screened(&Arc::new(Repeats::transactions(
-            folder, observer,
-        )?)))
-    }
-
     /// Records `key` of `row`.
     pub(super) fn see(&mut self, key: &str, row: &Row<'_>) -> Seen {
         if !self.screen.may_repeat(key) {

@@ -78,13 +78,17 @@ pub fn places(
         .collect()
 }
 
-/// What loading the small legacy export stands on: its folder, the region, the identity plan,
-/// the cutover and the moment the accounts open (2025-02-05, the fixture's cutover).
-pub fn small_load_inputs() -> (
+/// What loading the small legacy export `per_part` accounts at a time stands on: its folder,
+/// the region, the identity plan, the cutover, the load's staging (the purchase history sorted
+/// out by the cutover) and the moment the accounts open (2025-02-05, the fixture's cutover).
+pub fn small_load_inputs(
+    per_part: usize,
+) -> (
     std::path::PathBuf,
     puntos::phone::Region,
     puntos::migrate::identity::IdentityPlan,
     puntos::migrate::cutover::Cutover,
+    puntos::migrate::load::Staging,
     chrono::DateTime<chrono::FixedOffset>,
 ) {
     use puntos::migrate::identity::{plan, PhonePolicy, PlanSettings};
@@ -97,11 +101,16 @@ pub fn small_load_inputs() -> (
         phone_policy: PhonePolicy::EarliestRegistered,
     };
     let (identities, _) = collecting(|r| plan(&folder, &settings, r));
-    let (cut, _) = collecting(|r| puntos::migrate::cutover::cutover(&folder, r));
+    let mut staging = match puntos::migrate::load::Staging::new(&identities, per_part) {
+        Ok(staging) => staging,
+        Err(e) => panic!("the load's staging: {e}"),
+    };
+    let (cut, _) =
+        collecting(|r| puntos::migrate::cutover::cutover_staged(&folder, &mut staging, r));
     let Ok(at) = chrono::DateTime::parse_from_rfc3339("2025-02-05T00:00:00+03:00") else {
         panic!("a valid moment")
     };
-    (folder, ru, identities, cut, at)
+    (folder, ru, identities, cut, staging, at)
 }
 
 /// The identity plan and the migrated accounts of the small legacy export, opened at
@@ -110,8 +119,8 @@ pub fn migrated_small() -> (
     puntos::migrate::identity::IdentityPlan,
     Vec<puntos::ledger::AccountState>,
 ) {
-    let (folder, ru, identities, cut, at) = small_load_inputs();
-    match puntos::migrate::load::accounts(&folder, ru, &identities, &cut, at) {
+    let (folder, ru, identities, cut, staging, at) = small_load_inputs(usize::MAX);
+    match puntos::migrate::load::accounts(&folder, ru, &identities, &cut, staging, at) {
         Ok(accounts) => (identities, accounts),
         Err(e) => panic!("the accounts: {e}"),
     }

@@ -1,15 +1,10 @@
 //! What a load sorts out to its parts through temporary files, so that building one part
 //! reads only that part's share and each legacy file is read once: the purchase history (36
-//! bytes an entry: account, moment, signed amount), the customers' profiles and the cards (a
-//! line of JSON each). The files live in a folder of their own under the system's temporary
+//! bytes an entry: account, moment, signed amount; written as the cutover reads the
+//! transactions), the customers' profiles and the cards (a line of JSON each). The files live in a folder of their own under the system's temporary
 //! folder, removed when the load is done or fails.
 
-use super::Index;
-use crate::migrate::export::ExportFile;
-use crate::migrate::repeats::transaction_files;
-use crate::migrate::rows::{TxKind, TxRow};
-use crate::migrate::scan::{keep_first, read_file, Keys};
-use crate::migrate::{MigrateError, Observer};
+use crate::migrate::MigrateError;
 use chrono::{DateTime, FixedOffset, TimeZone};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
@@ -51,6 +46,7 @@ impl Kind {
 }
 
 /// The temporary files of one load.
+#[derive(Debug)]
 pub(super) struct Spill {
     dir: PathBuf,
     parts: usize,
@@ -73,7 +69,8 @@ fn cannot_write(path: &Path) -> impl FnOnce(std::io::Error) -> MigrateError + '_
 
 /// The files of one kind being written, a part each; the first write that fails is kept and
 /// reported by [`PartWriters::finish`] (the rows' reading goes on meanwhile).
-struct PartWriters {
+#[derive(Debug)]
+pub(super) struct PartWriters {
     files: Vec<(PathBuf, BufWriter<File>)>,
     failed: Option<(PathBuf, std::io::Error)>,
 }
@@ -88,6 +85,11 @@ impl PartWriters {
                 self.failed = Some((path.clone(), e));
             }
         }
+    }
+
+    /// Writes a history entry of `account`.
+    pub(super) fn write_entry(&mut self, part: usize, account: u32, entry: Entry) {
+        self.write(part, &encode(account, entry));
     }
 
     /// Writes a value as a line of JSON.
@@ -110,7 +112,8 @@ impl PartWriters {
         }
     }
 
-    fn finish(self) -> Result<(), MigrateError> {
+    /// Writes out what is buffered; the first write that failed is the error.
+    pub(super) fn finish(self) -> Result<(), MigrateError> {
         if let Some((path, e)) = self.failed {
             return Err(cannot_write(&path)(e));
         }
@@ -138,7 +141,8 @@ impl Spill {
         self.dir.join(format!("{}-{part}", kind.name()))
     }
 
-    fn writers(&self, kind: Kind) -> Result<PartWriters, MigrateError> {
+    /// The files of `kind`, created empty.
+    pub(super) fn writers(&self, kind: Kind) -> Result<PartWriters, MigrateError> {
         let mut files = Vec::with_capacity(self.parts);
         for part in 0..self.parts {
             let path = self.path(kind, part);
@@ -159,46 +163,6 @@ impl Spill {
             source,
         })?;
         Ok((path, bytes))
-    }
-
-    /// Reads the transaction files of the export in `folder` (history then delta, each id
-    /// once) and writes every purchase and refund of a placed card to its account's part.
-    pub(super) fn history(
-        &self,
-        folder: &Path,
-        index: &Index,
-        part_of: impl Fn(u32) -> usize,
-        progress: &mut dyn Observer,
-    ) -> Result<(), MigrateError> {
-        let mut writers = self.writers(Kind::History)?;
-        let mut ids = Keys::of_transactions(folder, progress)?;
-        for (source, label) in transaction_files(folder) {
-            read_file(
-                &source,
-                ExportFile::Transactions,
-                label,
-                progress,
-                |row, p| {
-                    let t = TxRow::read(row)?;
-                    if !keep_first(&mut ids, "tx_id", t.tx_id, row, p)? {
-                        return Ok(());
-                    }
-                    let sign = match t.kind {
-                        TxKind::Purchase => Decimal::ONE,
-                        TxKind::Refund => Decimal::NEGATIVE_ONE,
-                        _ => return Ok(()),
-                    };
-                    if let (Some(&account), Some(amount)) =
-                        (index.card_account.get(t.card_no), t.amount)
-                    {
-                        let entry = encode(account, (t.occurred_at, sign * amount));
-                        writers.write(part_of(account), &entry);
-                    }
-                    Ok(())
-                },
-            )?;
-        }
-        writers.finish()
     }
 
     /// Writes `(account, value)` pairs of `kind`, each to its account's part, as `each` finds
