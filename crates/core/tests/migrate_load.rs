@@ -59,6 +59,21 @@ fn accounts_built_a_few_at_a_time_are_the_accounts_built_at_once() {
     }
 }
 
+#[test]
+fn a_run_staged_for_the_load_gives_the_accounts_the_cutover_does() {
+    let (folder, ru, _, _, _, at) = common::small_load_inputs(usize::MAX);
+    let settings = puntos::migrate::run::RunSettings {
+        load_parts: Some(usize::MAX),
+        ..puntos::migrate::run::RunSettings::default()
+    };
+    let run = puntos::migrate::run::run(&folder, &settings, &mut |_, _, _| {}).unwrap();
+    let staging = run.staging.unwrap();
+    let accounts =
+        puntos::migrate::load::accounts(&folder, ru, &run.plan, &run.cutover, staging, at).unwrap();
+    assert_eq!(accounts, migrated());
+    assert!(accounts.iter().any(|a| !a.history.is_empty()));
+}
+
 /// The passes an observer heard the end of.
 #[derive(Default)]
 struct Heard {

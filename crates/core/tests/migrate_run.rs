@@ -32,6 +32,34 @@ fn every_invariant_holds_on_the_fixture() {
     assert_eq!(lines, sorted);
 }
 
+#[test]
+fn a_run_staged_for_a_load_finds_what_one_without_finds_and_places_every_card() {
+    let plain = RunSettings::from_toml("expiry_months = 12\n").unwrap();
+    let staged = RunSettings {
+        load_parts: Some(2),
+        ..plain.clone()
+    };
+    let without = run(&folder(), &plain, &mut |_, _, _| {}).unwrap();
+    let with = run(&folder(), &staged, &mut |_, _, _| {}).unwrap();
+    assert!(without.staging.is_none());
+    assert_eq!(with.summary, without.summary);
+    assert_eq!(with.rejects, without.rejects);
+    assert_eq!(with.reconciliation, without.reconciliation);
+    assert_eq!(with.cutover, without.cutover);
+    // The staging knows each card's account as the plan says it.
+    let placement = with.staging.as_ref().unwrap().placement();
+    let cards = with
+        .plan
+        .rows
+        .iter()
+        .filter(|r| r.party == puntos::migrate::identity::Party::Card);
+    for row in cards {
+        assert_eq!(placement.account_of(&row.legacy_id), Some(&row.account));
+    }
+    assert_eq!(placement.len() as u64, with.plan.accounts);
+    assert_eq!(placement.account_of("C999"), None);
+}
+
 /// Name, verdict and figures of each check.
 fn checks(list: &[puntos::migrate::run::Check]) -> Vec<(&str, bool, &str)> {
     list.iter()

@@ -12,7 +12,7 @@ use super::export::ExportFile;
 use super::load::Staging;
 use super::profile::FileProfile;
 use super::rows::TxRow;
-use super::scan::{keep_first, read_file, read_history, read_snapshots, Basis, Keys};
+use super::scan::{keep_first, read_file, read_history, read_snapshots, Basis, Keys, KnownCards};
 use super::{MigrateError, Observer};
 use crate::program::Name;
 use chrono::{DateTime, FixedOffset};
@@ -176,7 +176,7 @@ impl<'b> Applying<'b> {
 
 /// Computes the cutover of the export in `folder`, handing rejected rows to `rejects`.
 pub fn cutover(folder: &Path, rejects: &mut dyn Observer) -> Result<Cutover, MigrateError> {
-    let basis = Basis::read_all(folder, rejects)?;
+    let basis = Basis::read_all(folder, KnownCards::read(folder)?, rejects)?;
     cutover_on(folder, &basis, None, rejects)
 }
 
@@ -187,7 +187,8 @@ pub fn cutover_staged(
     staging: &mut Staging,
     rejects: &mut dyn Observer,
 ) -> Result<Cutover, MigrateError> {
-    let basis = Basis::read_all(folder, rejects)?;
+    let cards = KnownCards::Placed(staging.shared_placement());
+    let basis = Basis::read_all(folder, cards, rejects)?;
     cutover_on(folder, &basis, Some(staging), rejects)
 }
 

@@ -21,6 +21,7 @@ use rlibphonenumber::enums::Region;
 use rust_decimal::Decimal;
 use spill::{Kind, PartWriters, Spill};
 use std::path::Path;
+use std::sync::Arc;
 
 mod spill;
 
@@ -42,7 +43,7 @@ pub const ACCOUNTS_PER_PART: usize = 100_000;
 /// run), used up by [`in_parts`].
 #[derive(Debug)]
 pub struct Staging {
-    placement: Placement,
+    placement: Arc<Placement>,
     per_part: usize,
     spill: Spill,
     history: PartWriters,
@@ -53,7 +54,7 @@ impl Staging {
     /// all at once).
     pub fn new(plan: &IdentityPlan, per_part: usize) -> Result<Staging, MigrateError> {
         let per_part = per_part.max(1);
-        let placement = Placement::of(plan);
+        let placement = Arc::new(Placement::of(plan));
         let spill = Spill::new(placement.len().div_ceil(per_part))?;
         let history = spill.writers(Kind::History)?;
         Ok(Staging {
@@ -67,6 +68,11 @@ impl Staging {
     /// Where the plan puts each card.
     pub fn placement(&self) -> &Placement {
         &self.placement
+    }
+
+    /// [`Staging::placement`], shared (the steps tell a card of `cards.csv` by it).
+    pub(super) fn shared_placement(&self) -> Arc<Placement> {
+        Arc::clone(&self.placement)
     }
 
     /// What the load needs of the plan and the cutover, drawn out (they can be freed then), and
@@ -254,7 +260,7 @@ fn build_part(
 /// the plan and the cutover, which can then be freed.
 struct Index {
     /// The accounts and each placed card's account.
-    placement: Placement,
+    placement: Arc<Placement>,
     /// Accounts a part holds.
     per_part: usize,
     /// Each part's legacy customers, with their accounts, in the plan's order.
@@ -272,7 +278,12 @@ impl Index {
         self.aliases.len()
     }
 
-    fn new(plan: &IdentityPlan, placement: Placement, cutover: &Cutover, per_part: usize) -> Index {
+    fn new(
+        plan: &IdentityPlan,
+        placement: Arc<Placement>,
+        cutover: &Cutover,
+        per_part: usize,
+    ) -> Index {
         let per_part = per_part.max(1);
         let accounts = placement.len();
         let mut aliases: Vec<Vec<(u32, Name)>> = (0..accounts.div_ceil(per_part))

@@ -21,7 +21,7 @@
 
 use super::profile::FileProfile;
 use super::rows::{TxKind, TxRow};
-use super::scan::{read_history, Basis, Keys};
+use super::scan::{read_history, Basis, Keys, KnownCards};
 use super::{MigrateError, Observer};
 use crate::program::Name;
 use chrono::{DateTime, FixedOffset, Months};
@@ -240,21 +240,29 @@ impl Reconciliation {
     }
 }
 
-/// What a card's history adds up to.
+/// What a card's history adds up to (one per card: millions of them, so what few cards have,
+/// repeated rows, is boxed apart).
 #[derive(Default)]
 struct History {
     /// Net points up to the snapshot.
     net: Decimal,
-    /// Net points of exact duplicate rows up to the snapshot.
-    duplicated: Decimal,
-    /// Their ids.
-    duplicate_ids: Vec<String>,
+    /// Exact duplicate rows up to the snapshot, if any.
+    duplicates: Option<Box<Duplicates>>,
     /// Net points of manual adjustments.
     adjustments: Decimal,
     /// Points earned before the expiry cutoff.
     earned_before_cutoff: Decimal,
     /// Points debited up to the snapshot.
     debited: Decimal,
+}
+
+/// A card's exact duplicate rows.
+#[derive(Default)]
+struct Duplicates {
+    /// Their net points.
+    net: Decimal,
+    /// Their ids.
+    ids: Vec<String>,
 }
 
 /// A row's net points.
@@ -268,7 +276,7 @@ pub fn reconcile(
     settings: &ReconcileSettings,
     rejects: &mut dyn Observer,
 ) -> Result<Reconciliation, MigrateError> {
-    let basis = Basis::read_all(folder, rejects)?;
+    let basis = Basis::read_all(folder, KnownCards::read(folder)?, rejects)?;
     reconcile_on(folder, settings, &basis, rejects)
 }
 
@@ -354,8 +362,9 @@ impl<'b> Reconciling<'b> {
         if !first {
             self.duplicate_rows.0 += 1;
             self.duplicate_rows.1 += net(t);
-            h.duplicated += net(t);
-            h.duplicate_ids.push(t.tx_id.to_string());
+            let duplicates = h.duplicates.get_or_insert_default();
+            duplicates.net += net(t);
+            duplicates.ids.push(t.tx_id.to_string());
             return;
         }
         h.net += net(t);
@@ -422,12 +431,16 @@ fn classify(
     let unbooked_expiry = (h.earned_before_cutoff - h.debited).max(Decimal::ZERO);
     let (class, explanation) = if difference.is_zero() {
         (DifferenceClass::Match, String::new())
-    } else if !h.duplicated.is_zero() && difference == h.duplicated {
+    } else if let Some(d) = h
+        .duplicates
+        .as_ref()
+        .filter(|d| !d.net.is_zero() && difference == d.net)
+    {
         (
             DifferenceClass::DuplicateTransaction,
             format!(
                 "the legacy balance counts the repeated row(s) {} twice",
-                h.duplicate_ids.join(", ")
+                d.ids.join(", ")
             ),
         )
     } else if !unbooked_expiry.is_zero() && difference == -unbooked_expiry {

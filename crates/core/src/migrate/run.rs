@@ -25,7 +25,7 @@ use super::load::Staging;
 use super::profile::{profile_with, Profile, ProfileSettings};
 use super::reconcile::{DifferenceClass, ReconcileSettings, Reconciliation, Reconciling};
 use super::repeats::Repeats;
-use super::scan::{read_history, Basis, Keys};
+use super::scan::{read_history, Basis, Keys, KnownCards};
 use super::{MigrateError, Observer};
 use crate::phone::PhoneClass;
 use indexmap::IndexMap;
@@ -317,8 +317,12 @@ pub fn run(
             let repeats = Arc::new(Repeats::transactions(folder, &mut seen)?);
             let _ = ids_sender.send(Arc::clone(&repeats));
             seen.step = "reconcile";
-            let basis = Basis::read(folder, &mut seen, |_| Ok(repeats))?;
             let mut staging = staged.recv().map_err(|_| MigrateError::Stopped)?;
+            let cards = match &staging {
+                Some(staging) => KnownCards::Placed(staging.shared_placement()),
+                None => KnownCards::read(folder)?,
+            };
+            let basis = Basis::read(folder, cards, &mut seen, |_| Ok(repeats))?;
             // The reconciliation and the cutover read the history in one pass, which also
             // sorts the purchase history out for the load.
             let mut reconciling = Reconciling::new(&basis, &reconcile_settings);

@@ -4,6 +4,7 @@
 //! other fields.
 
 use super::export::{ExportFile, ExportReader, Next, Reject, Row};
+use super::placement::Placement;
 use super::profile::FileProfile;
 use super::repeats::Repeats;
 use super::rows::{BalanceRow, CardRow, TxRow};
@@ -277,7 +278,13 @@ pub(super) fn read_snapshots(
 /// The cards of `cards.csv` the identity plan places (rows read as cards; the first of a
 /// repeated number). A balance or transaction of any other card is rejected: its points have
 /// no account to go to.
-pub(super) struct KnownCards(HashSet<Box<str>>);
+pub(super) enum KnownCards {
+    /// Read from `cards.csv` by [`KnownCards::read`].
+    Read(HashSet<Box<str>>),
+    /// The cards the identity plan placed: the same, when a load's [`Placement`] is at hand
+    /// (millions of card numbers not held twice, `cards.csv` not read again).
+    Placed(Arc<Placement>),
+}
 
 impl KnownCards {
     /// Reads the card numbers of `cards.csv` in `folder`. Its own bad rows are the identity
@@ -296,12 +303,16 @@ impl KnownCards {
                 Ok(())
             },
         )?;
-        Ok(KnownCards(known))
+        Ok(KnownCards::Read(known))
     }
 
     /// Rejects `row` if `card` is not a known card.
     pub(super) fn check(&self, row: &Row<'_>, card: &str) -> Result<(), Reject> {
-        if self.0.contains(card) {
+        let known = match self {
+            KnownCards::Read(cards) => cards.contains(card),
+            KnownCards::Placed(placement) => placement.card_account(card).is_some(),
+        };
+        if known {
             Ok(())
         } else {
             Err(row.reject(
@@ -328,14 +339,14 @@ pub(super) struct Basis {
 }
 
 impl Basis {
-    /// Reads the cards and the snapshot of the export in `folder`, then has `repeats` find its
+    /// Reads the snapshot of the export in `folder` (of `cards`), then has `repeats` find its
     /// transaction ids that may repeat (or hand over those already found).
     pub(super) fn read(
         folder: &Path,
+        cards: KnownCards,
         rejects: &mut dyn Observer,
         repeats: impl FnOnce(&mut dyn Observer) -> Result<Arc<Repeats>, MigrateError>,
     ) -> Result<Basis, MigrateError> {
-        let cards = KnownCards::read(folder)?;
         let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", &cards, rejects)?;
         let repeats = repeats(rejects)?;
         Ok(Basis {
@@ -350,9 +361,10 @@ impl Basis {
     /// [`Basis::read`], the transaction ids found by a pass of its own.
     pub(super) fn read_all(
         folder: &Path,
+        cards: KnownCards,
         rejects: &mut dyn Observer,
     ) -> Result<Basis, MigrateError> {
-        Basis::read(folder, rejects, |rejects| {
+        Basis::read(folder, cards, rejects, |rejects| {
             Ok(Arc::new(Repeats::transactions(folder, rejects)?))
         })
     }
