@@ -74,6 +74,29 @@ fn a_run_staged_for_the_load_gives_the_accounts_the_cutover_does() {
     assert!(accounts.iter().any(|a| !a.history.is_empty()));
 }
 
+#[test]
+fn each_profile_keeps_its_customers_phone_whether_or_not_it_keys_the_account() {
+    let accounts = migrated();
+    let profile = |name: &str| {
+        let account = accounts.iter().find(|a| a.customer.name == name).unwrap();
+        (account.id.as_str(), account.customer.phones.clone())
+    };
+    // A mobile phone keys its holder's account.
+    assert_eq!(
+        profile("Sergey Volkov"),
+        ("+79161234567", vec!["+79161234567".to_string()])
+    );
+    // A landline keys nothing but stays the customer's; so does a shared phone another keeps.
+    let (key, phones) = profile("Elena Morozova");
+    assert!(key.starts_with("card:"), "{key}");
+    assert_eq!(phones, vec!["+78123456789".to_string()]);
+    let (key, phones) = profile("Maria Volkova");
+    assert!(key.starts_with("card:"), "{key}");
+    assert_eq!(phones, vec!["+79161234567".to_string()]);
+    // No phone, no phones.
+    assert_eq!(profile("Nina Kuznetsova").1, Vec::<String>::new());
+}
+
 /// The passes an observer heard the end of.
 #[derive(Default)]
 struct Heard {
