@@ -11,7 +11,6 @@ use puntos::migrate::profile::{profile as profile_export, ProfileSettings};
 use puntos::migrate::reconcile::{reconcile as reconcile_export, CardBalance, ReconcileSettings};
 use puntos::migrate::run::{run as run_steps, RunSettings};
 use puntos::migrate::{MigrateError, Observer};
-use puntos::program::Name;
 use puntos::Decimal;
 use std::fs::File;
 use std::io::BufWriter;
@@ -128,21 +127,18 @@ impl OutFolder {
         // hundreds of MB more at the run's peak.
         let mut table = self.open_table("accounts.csv", &header)?;
         let mut failed = None;
-        result.each_account(
-            |card| accounts.account_of(card).map(Name::clone),
-            |a| {
-                if failed.is_none() {
-                    let row = [
-                        a.account.to_string(),
-                        a.cards.join(" "),
-                        a.legacy.to_string(),
-                        a.recomputed.to_string(),
-                        a.difference.to_string(),
-                    ];
-                    failed = table.row(&row).err();
-                }
-            },
-        );
+        result.each_account(accounts, |a| {
+            if failed.is_none() {
+                let row = [
+                    a.account.to_string(),
+                    a.cards.join(" "),
+                    a.legacy.to_string(),
+                    a.recomputed.to_string(),
+                    a.difference.to_string(),
+                ];
+                failed = table.row(&row).err();
+            }
+        });
         match failed {
             Some(e) => Err(e),
             None => table.finish(),

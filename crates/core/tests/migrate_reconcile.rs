@@ -140,13 +140,8 @@ fn every_row_is_counted_once_or_rejected() {
 fn accounts_sum_their_cards() {
     let (r, _) = run(Some(12));
     let (plan, _) = common::migrated_small();
-    let accounts: std::collections::HashMap<String, String> = plan
-        .rows
-        .iter()
-        .filter(|row| row.party == puntos::migrate::identity::Party::Card)
-        .map(|row| (row.legacy_id.to_string(), row.account.to_string()))
-        .collect();
-    let by_account = r.by_account(|card| accounts.get(card).map(|a| Name::from(a.as_str())));
+    let placement = puntos::migrate::placement::Placement::of(&plan);
+    let by_account = r.by_account(&placement);
     let find = |key: &str| by_account.iter().find(|a| &*a.account == key).unwrap();
     let p001 = find("+79123456789");
     assert_eq!(p001.cards, [Name::from("C001"), "C002".into()]);
@@ -166,4 +161,12 @@ fn accounts_sum_their_cards() {
     );
     let legacy: Decimal = by_account.iter().map(|a| a.legacy).sum();
     assert_eq!(legacy, r.legacy_total);
+    // A card the placement does not know keys an account of its own.
+    let unplaced = r.by_account(&puntos::migrate::placement::Placement::default());
+    assert_eq!(unplaced.len(), r.cards.len());
+    for (account, card) in unplaced.iter().zip(&r.cards) {
+        assert_eq!(&*account.account, format!("card:{}", card.card_no));
+        assert_eq!(account.cards, [Name::clone(&card.card_no)]);
+        assert_eq!(account.legacy, card.legacy);
+    }
 }

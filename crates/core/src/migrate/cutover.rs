@@ -176,8 +176,8 @@ impl<'b> Applying<'b> {
 
 /// Computes the cutover of the export in `folder`, handing rejected rows to `rejects`.
 pub fn cutover(folder: &Path, rejects: &mut dyn Observer) -> Result<Cutover, MigrateError> {
-    let basis = Basis::read_all(folder, KnownCards::read(folder)?, rejects)?;
-    cutover_on(folder, &basis, None, rejects)
+    let (basis, ids) = Basis::read_all(folder, KnownCards::read(folder)?, rejects)?;
+    cutover_on(folder, &basis, ids, None, rejects)
 }
 
 /// [`cutover`], sorting out the purchase history for a load as it reads the transactions
@@ -188,19 +188,19 @@ pub fn cutover_staged(
     rejects: &mut dyn Observer,
 ) -> Result<Cutover, MigrateError> {
     let cards = KnownCards::Placed(staging.shared_placement());
-    let basis = Basis::read_all(folder, cards, rejects)?;
-    cutover_on(folder, &basis, Some(staging), rejects)
+    let (basis, ids) = Basis::read_all(folder, cards, rejects)?;
+    cutover_on(folder, &basis, ids, Some(staging), rejects)
 }
 
-/// [`cutover`], on the cards, snapshot and repeating ids already read.
+/// [`cutover`], on the cards and snapshot already read, with the transaction ids' keys.
 fn cutover_on(
     folder: &Path,
     basis: &Basis,
+    mut ids: Keys,
     mut staging: Option<&mut Staging>,
     rejects: &mut dyn Observer,
 ) -> Result<Cutover, MigrateError> {
     let mut state = Applying::new(basis);
-    let mut ids = Keys::screened(&basis.repeats);
     let history = read_history(folder, basis, &mut ids, rejects, |t, first| {
         state.history_row(t, first);
         if let Some(staging) = staging.as_mut().filter(|_| first) {
@@ -259,6 +259,8 @@ impl Applying<'_> {
             )?;
             files.push(delta_file);
         }
+        // Every id is read: its keys (and their screen) go before the cards' rows are made.
+        drop(ids);
         if delta.join(ExportFile::Balances.file_name()).is_file() {
             let (legacy_file, legacy) =
                 read_snapshots(&delta, "delta/balances.csv", cards, rejects)?;

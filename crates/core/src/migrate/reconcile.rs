@@ -19,13 +19,14 @@
 //! total plus the sum of the classified differences. A balance or transaction of a card that
 //! `cards.csv` does not have is rejected (its points have no account to go to).
 
+use super::placement::Placement;
 use super::profile::FileProfile;
 use super::rows::{TxKind, TxRow};
 use super::scan::{read_history, Basis, Keys, KnownCards};
 use super::{MigrateError, Observer};
 use crate::program::Name;
 use chrono::{DateTime, FixedOffset, Months};
-use indexmap::IndexMap;
+use indexmap::{IndexMap, IndexSet};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -134,62 +135,89 @@ pub struct AccountBalance {
 }
 
 impl Reconciliation {
-    /// The accounts the cards land in (`account_of` says which; a card it does not know keys an
+    /// The accounts the cards land in (`placement` says which; a card it does not know keys an
     /// account of its own, `card:NUMBER`), each with its cards' sums, in order of first card.
-    /// The accounts' keys are `account_of`'s own (shared, not copied: millions of them).
-    pub fn by_account(&self, account_of: impl Fn(&str) -> Option<Name>) -> Vec<AccountBalance> {
+    pub fn by_account(&self, placement: &Placement) -> Vec<AccountBalance> {
         let mut all = Vec::new();
-        self.each_account(account_of, |a| all.push(a));
+        self.each_account(placement, |a| all.push(a));
         all
     }
 
     /// [`Reconciliation::by_account`] handed to `each` one account at a time, for writing
-    /// millions of them: only each account's sums and a link per card are held meanwhile.
-    pub fn each_account(
-        &self,
-        account_of: impl Fn(&str) -> Option<Name>,
-        mut each: impl FnMut(AccountBalance),
-    ) {
+    /// millions of them: only each account's sums (by its number in `placement`, no map of
+    /// keys) and a link per card are held meanwhile.
+    pub fn each_account(&self, placement: &Placement, mut each: impl FnMut(AccountBalance)) {
         /// An account's sums, and its first and last card (indices into `self.cards`).
+        #[derive(Clone)]
         struct Sums {
             legacy: Decimal,
             recomputed: Decimal,
             first: usize,
             last: usize,
         }
-        let mut accounts: IndexMap<Name, Sums> = IndexMap::new();
+        /// The link of a card with no next card of its account.
+        const END: usize = usize::MAX;
+        // Accounts by number: the placement's, then those of cards it does not know.
+        let mut sums: Vec<Option<Sums>> = vec![None; placement.len()];
+        let mut unplaced: IndexSet<Name> = IndexSet::new();
+        let mut order: Vec<usize> = Vec::new();
         // Each card's next card of the same account.
-        let mut next: Vec<Option<usize>> = vec![None; self.cards.len()];
+        let mut next: Vec<usize> = vec![END; self.cards.len()];
         for (i, card) in self.cards.iter().enumerate() {
-            let key = account_of(&card.card_no)
-                .unwrap_or_else(|| format!("card:{}", card.card_no).into());
-            let sums = accounts.entry(key).or_insert(Sums {
-                legacy: Decimal::ZERO,
-                recomputed: Decimal::ZERO,
-                first: i,
-                last: i,
-            });
-            if sums.last != i {
-                if let Some(link) = next.get_mut(sums.last) {
-                    *link = Some(i);
+            let number = match placement.card_account(&card.card_no) {
+                Some(number) => number as usize,
+                None => {
+                    let key = Name::from(format!("card:{}", card.card_no));
+                    placement.len() + unplaced.insert_full(key).0
                 }
-                sums.last = i;
+            };
+            if sums.len() <= number {
+                sums.resize(number + 1, None);
             }
-            sums.legacy += card.legacy;
-            sums.recomputed += card.recomputed;
+            let Some(slot) = sums.get_mut(number) else {
+                continue;
+            };
+            let account = slot.get_or_insert_with(|| {
+                order.push(number);
+                Sums {
+                    legacy: Decimal::ZERO,
+                    recomputed: Decimal::ZERO,
+                    first: i,
+                    last: i,
+                }
+            });
+            if account.last != i {
+                if let Some(link) = next.get_mut(account.last) {
+                    *link = i;
+                }
+                account.last = i;
+            }
+            account.legacy += card.legacy;
+            account.recomputed += card.recomputed;
         }
-        for (account, sums) in accounts {
-            let cards =
-                std::iter::successors(Some(sums.first), |&i| next.get(i).copied().flatten())
-                    .filter_map(|i| self.cards.get(i))
-                    .map(|c| Name::clone(&c.card_no))
-                    .collect();
+        for number in order {
+            let Some(account) = sums.get_mut(number).and_then(Option::take) else {
+                continue;
+            };
+            let key = match placement.accounts().get_index(number) {
+                Some(key) => Name::clone(key),
+                None => match unplaced.get_index(number - placement.len()) {
+                    Some(key) => Name::clone(key),
+                    None => continue,
+                },
+            };
+            let cards = std::iter::successors(Some(account.first), |&i| {
+                next.get(i).copied().filter(|n| *n != END)
+            })
+            .filter_map(|i| self.cards.get(i))
+            .map(|c| Name::clone(&c.card_no))
+            .collect();
             each(AccountBalance {
-                account,
+                account: key,
                 cards,
-                legacy: sums.legacy,
-                recomputed: sums.recomputed,
-                difference: (sums.legacy - sums.recomputed).normalize(),
+                legacy: account.legacy,
+                recomputed: account.recomputed,
+                difference: (account.legacy - account.recomputed).normalize(),
             });
         }
     }
@@ -276,19 +304,19 @@ pub fn reconcile(
     settings: &ReconcileSettings,
     rejects: &mut dyn Observer,
 ) -> Result<Reconciliation, MigrateError> {
-    let basis = Basis::read_all(folder, KnownCards::read(folder)?, rejects)?;
-    reconcile_on(folder, settings, &basis, rejects)
+    let (basis, ids) = Basis::read_all(folder, KnownCards::read(folder)?, rejects)?;
+    reconcile_on(folder, settings, &basis, ids, rejects)
 }
 
-/// [`reconcile`], on the cards, snapshot and repeating ids already read.
-pub(super) fn reconcile_on(
+/// [`reconcile`], on the cards and snapshot already read, with the transaction ids' keys.
+fn reconcile_on(
     folder: &Path,
     settings: &ReconcileSettings,
     basis: &Basis,
+    mut ids: Keys,
     rejects: &mut dyn Observer,
 ) -> Result<Reconciliation, MigrateError> {
     let mut reconciling = Reconciling::new(basis, settings);
-    let mut ids = Keys::screened(&basis.repeats);
     let tx_file = read_history(folder, basis, &mut ids, rejects, |t, first| {
         reconciling.row(t, first)
     })?;

@@ -322,12 +322,14 @@ pub fn run(
                 Some(staging) => KnownCards::Placed(staging.shared_placement()),
                 None => KnownCards::read(folder)?,
             };
-            let basis = Basis::read(folder, cards, &mut seen, |_| Ok(repeats))?;
+            let basis = Basis::read(folder, cards, &mut seen)?;
+            // The keys hold the screen from here on: it goes with them, after the delta.
+            let mut ids = Keys::screened(&repeats);
+            drop(repeats);
             // The reconciliation and the cutover read the history in one pass, which also
             // sorts the purchase history out for the load.
             let mut reconciling = Reconciling::new(&basis, &reconcile_settings);
             let mut applying = Applying::new(&basis);
-            let mut ids = Keys::screened(&basis.repeats);
             let history = read_history(folder, &basis, &mut ids, &mut seen, |t, first| {
                 reconciling.row(t, first);
                 applying.history_row(t, first);
@@ -335,9 +337,12 @@ pub fn run(
                     staging.history(t);
                 }
             })?;
-            let reconciliation = reconciling.finish(history.clone());
+            // The cutover first: its end frees the screen and its own per-card state before
+            // the reconciliation's cards are made.
             seen.step = "cutover";
-            let cutover = applying.finish(folder, history, ids, staging.as_mut(), &mut seen)?;
+            let cutover =
+                applying.finish(folder, history.clone(), ids, staging.as_mut(), &mut seen)?;
+            let reconciliation = reconciling.finish(history);
             Ok::<_, MigrateError>((reconciliation, cutover, staging, seen.rejects))
         });
         // Ends when both halves are done and their senders dropped.

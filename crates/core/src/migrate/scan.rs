@@ -324,7 +324,7 @@ impl KnownCards {
 }
 
 /// What the reconciliation and the cutover both stand on, read once for both: the cards of
-/// `cards.csv`, the snapshot (`balances.csv`) and the transaction ids that may repeat.
+/// `cards.csv` and the snapshot (`balances.csv`).
 pub(super) struct Basis {
     /// The cards a balance or transaction may belong to.
     pub(super) cards: KnownCards,
@@ -334,39 +334,34 @@ pub(super) struct Basis {
     pub(super) snapshots: Snapshots,
     /// The latest snapshot moment: the one a card without a balance row is read up to.
     pub(super) snapshot_moment: Option<DateTime<FixedOffset>>,
-    /// The transaction ids that may repeat.
-    pub(super) repeats: Arc<Repeats>,
 }
 
 impl Basis {
-    /// Reads the snapshot of the export in `folder` (of `cards`), then has `repeats` find its
-    /// transaction ids that may repeat (or hand over those already found).
+    /// Reads the snapshot of the export in `folder` (of `cards`).
     pub(super) fn read(
         folder: &Path,
         cards: KnownCards,
         rejects: &mut dyn Observer,
-        repeats: impl FnOnce(&mut dyn Observer) -> Result<Arc<Repeats>, MigrateError>,
     ) -> Result<Basis, MigrateError> {
         let (balance_file, snapshots) = read_snapshots(folder, "balances.csv", &cards, rejects)?;
-        let repeats = repeats(rejects)?;
         Ok(Basis {
             snapshot_moment: snapshots.values().map(|s| s.1).max(),
             cards,
             balance_file,
             snapshots,
-            repeats,
         })
     }
 
-    /// [`Basis::read`], the transaction ids found by a pass of its own.
+    /// [`Basis::read`], with the transaction ids' keys, screened by a pass of their own (the
+    /// screen lives as long as the keys: at 100 million rows, some 400 MB).
     pub(super) fn read_all(
         folder: &Path,
         cards: KnownCards,
         rejects: &mut dyn Observer,
-    ) -> Result<Basis, MigrateError> {
-        Basis::read(folder, cards, rejects, |rejects| {
-            Ok(Arc::new(Repeats::transactions(folder, rejects)?))
-        })
+    ) -> Result<(Basis, Keys), MigrateError> {
+        let basis = Basis::read(folder, cards, rejects)?;
+        let repeats = Arc::new(Repeats::transactions(folder, rejects)?);
+        Ok((basis, Keys::screened(&repeats)))
     }
 
     /// The moment `card`'s history is read up to: its own snapshot's, or (a card without a
