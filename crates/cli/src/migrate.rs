@@ -169,9 +169,9 @@ impl OutFolder {
                     account_of(accounts, &c.card_no),
                     c.legacy.to_string(),
                     c.recomputed.to_string(),
-                    c.difference.to_string(),
+                    c.difference().to_string(),
                     c.class.as_str().to_string(),
-                    c.explanation.clone(),
+                    c.explanation.to_string(),
                 ]
             }),
         )
@@ -199,9 +199,9 @@ impl OutFolder {
                     account_of(accounts, &c.card_no),
                     c.snapshot.to_string(),
                     c.delta.to_string(),
-                    c.final_balance.to_string(),
+                    c.final_balance().to_string(),
                     text(c.legacy_cutover),
-                    text(c.difference),
+                    text(c.difference()),
                 ]
             }),
         )

@@ -22,7 +22,7 @@ fn the_snapshot_plus_what_came_after_it_once() {
     let finals: Vec<(&str, Decimal, Decimal, Decimal)> = c
         .cards
         .iter()
-        .map(|c| (&*c.card_no, c.snapshot, c.delta, c.final_balance))
+        .map(|c| (&*c.card_no, c.snapshot, c.delta, c.final_balance()))
         .collect();
     assert_eq!(
         finals,
@@ -60,8 +60,8 @@ fn final_balances_are_compared_with_the_legacy_cutover_balances() {
     let differing: Vec<(&str, Option<Decimal>)> = c
         .cards
         .iter()
-        .filter(|c| c.difference.is_some_and(|d| !d.is_zero()))
-        .map(|c| (&*c.card_no, c.difference))
+        .filter(|c| c.difference().is_some_and(|d| !d.is_zero()))
+        .map(|c| (&*c.card_no, c.difference()))
         .collect();
     assert_eq!(differing, vec![("C006", Some(dec("-5")))]);
 }

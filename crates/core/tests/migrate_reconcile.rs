@@ -51,7 +51,7 @@ fn every_card_difference_is_classified_with_its_amount() {
         r.cards
             .iter()
             .find(|c| &*c.card_no == card)
-            .map(|c| c.explanation.clone())
+            .map(|c| c.explanation.to_string())
             .unwrap()
     };
     assert_eq!(

@@ -30,12 +30,22 @@ pub struct CardCutover {
     pub snapshot: Decimal,
     /// Net points after the snapshot.
     pub delta: Decimal,
-    /// `snapshot + delta`: the balance the new system opens with.
-    pub final_balance: Decimal,
     /// The legacy system's balance at cutover, when exported.
     pub legacy_cutover: Option<Decimal>,
-    /// `legacy_cutover - final_balance`, when there is one.
-    pub difference: Option<Decimal>,
+}
+
+impl CardCutover {
+    /// `snapshot + delta`: the balance the new system opens with. (Worked out, not kept: a
+    /// cutover holds millions of cards.)
+    pub fn final_balance(&self) -> Decimal {
+        (self.snapshot + self.delta).normalize()
+    }
+
+    /// `legacy_cutover - final_balance`, when there is a legacy cutover balance.
+    pub fn difference(&self) -> Option<Decimal> {
+        self.legacy_cutover
+            .map(|l| (l - self.final_balance()).normalize())
+    }
 }
 
 /// The cutover of a legacy export.
@@ -93,15 +103,15 @@ impl Cutover {
         for c in self
             .cards
             .iter()
-            .filter(|c| c.difference.is_some_and(|d| !d.is_zero()))
+            .filter(|c| c.difference().is_some_and(|d| !d.is_zero()))
         {
             let _ = writeln!(
                 out,
                 "  {}: final {}, legacy {}, difference {}",
                 c.card_no,
-                c.final_balance,
+                c.final_balance(),
                 c.legacy_cutover.unwrap_or_default(),
-                c.difference.unwrap_or_default()
+                c.difference().unwrap_or_default()
             );
         }
         for f in &self.files {
@@ -288,28 +298,23 @@ impl Applying<'_> {
             .map(|(card_no, c)| (card_no, Decimal::ZERO, c));
         let cards: Vec<CardCutover> = snapshot_cards
             .chain(other_cards)
-            .map(|(card_no, snapshot, c)| {
-                let final_balance = (snapshot + c.delta).normalize();
-                CardCutover {
-                    card_no,
-                    snapshot,
-                    delta: c.delta,
-                    final_balance,
-                    legacy_cutover: c.legacy_cutover,
-                    difference: c.legacy_cutover.map(|l| (l - final_balance).normalize()),
-                }
+            .map(|(card_no, snapshot, c)| CardCutover {
+                card_no,
+                snapshot,
+                delta: c.delta,
+                legacy_cutover: c.legacy_cutover,
             })
             .collect();
         let compared = cards
             .iter()
-            .fold((0, 0), |(same, other), c| match c.difference {
+            .fold((0, 0), |(same, other), c| match c.difference() {
                 Some(d) if d.is_zero() => (same + 1, other),
                 Some(_) => (same, other + 1),
                 None => (same, other),
             });
         Ok(Cutover {
             snapshot_total: cards.iter().map(|c| c.snapshot).sum(),
-            final_total: cards.iter().map(|c| c.final_balance).sum(),
+            final_total: cards.iter().map(CardCutover::final_balance).sum(),
             cards,
             applied,
             already_in_history,

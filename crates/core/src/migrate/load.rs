@@ -314,7 +314,7 @@ impl Index {
         for card in &cutover.cards {
             let account = placement.card_account(&card.card_no);
             if let Some(b) = account.and_then(|a| balances.get_mut(a as usize)) {
-                *b += card.final_balance;
+                *b += card.final_balance();
             }
         }
         Index {

@@ -82,12 +82,17 @@ pub struct CardBalance {
     pub legacy: Decimal,
     /// Its balance recomputed from the history up to the snapshot.
     pub recomputed: Decimal,
-    /// `legacy - recomputed`.
-    pub difference: Decimal,
     /// What explains the difference.
     pub class: DifferenceClass,
-    /// The explanation in words.
-    pub explanation: String,
+    /// The explanation in words (empty for a match).
+    pub explanation: Box<str>,
+}
+
+impl CardBalance {
+    /// `legacy - recomputed`. (Worked out, not kept: a reconciliation holds millions of cards.)
+    pub fn difference(&self) -> Decimal {
+        (self.legacy - self.recomputed).normalize()
+    }
 }
 
 /// Cards and points of one class.
@@ -432,7 +437,7 @@ impl<'b> Reconciling<'b> {
         for c in &cards {
             let total = classes.entry(c.class).or_default();
             total.cards += 1;
-            total.points += c.difference;
+            total.points += c.difference();
         }
         Reconciliation {
             legacy_total: cards.iter().map(|c| c.legacy).sum(),
@@ -508,8 +513,7 @@ fn classify(
         card_no: Name::clone(card_no),
         legacy: legacy.unwrap_or_default(),
         recomputed,
-        difference,
         class,
-        explanation,
+        explanation: explanation.into(),
     }
 }

@@ -152,7 +152,7 @@ th{background:#f3f3f3}.bars{margin:.5em 0 1.5em}.bar{display:flex;align-items:ce
     for card in &run.cutover.cards {
         let bucket = BUCKETS
             .iter()
-            .position(|b| card.final_balance <= Decimal::from(*b))
+            .position(|b| card.final_balance() <= Decimal::from(*b))
             .unwrap_or(BUCKETS.len());
         if let Some(n) = counts.get_mut(bucket) {
             *n += 1;
@@ -225,8 +225,8 @@ th{background:#f3f3f3}.bars{margin:.5em 0 1.5em}.bar{display:flex;align-items:ce
                     c.card_no.to_string(),
                     c.legacy.to_string(),
                     c.recomputed.to_string(),
-                    c.difference.to_string(),
-                    c.explanation.clone(),
+                    c.difference().to_string(),
+                    c.explanation.to_string(),
                 ]
             })
             .collect();

@@ -479,7 +479,7 @@ fn gate_checks(
             .cards
             .iter()
             .filter(|c| c.class == DifferenceClass::Unexplained)
-            .map(|c| c.difference.abs())
+            .map(|c| c.difference().abs())
             .sum::<Decimal>();
         checks.push(Check {
             name: "unexplained points".to_string(),
