@@ -318,6 +318,12 @@ enum MigrateCommand {
         program: Vec<std::path::PathBuf>,
         #[command(flatten)]
         identities: IdentityArgs,
+        /// Replay a share of the customers (`1%`), chosen as `migrate run --sample` chooses
+        /// them, with all their cards and rows (the replay holds its transactions in memory:
+        /// a whole program of millions of cards is tried on a sample); the sample is written to
+        /// `sample/` in --out first.
+        #[arg(long)]
+        sample: Option<String>,
         /// The folder for parallel.csv.
         #[arg(long)]
         out: std::path::PathBuf,
@@ -614,6 +620,7 @@ fn main() -> ExitCode {
                     export,
                     program,
                     identities,
+                    sample,
                     out,
                 },
         } => migrate::parallel_run(&migrate::ParallelRequest {
@@ -621,6 +628,7 @@ fn main() -> ExitCode {
             programs: &program,
             region: &identities.region,
             policy: identities.phone_conflict.into(),
+            sample: sample.as_deref(),
             out: &out,
         }),
         Command::Explain { code } => explain(&code),

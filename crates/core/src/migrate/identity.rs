@@ -24,12 +24,13 @@ use super::profile::FileProfile;
 use super::rows::{CardRow, CardStatus, CustomerRow};
 use super::scan::{keep_first, read_file, Keys};
 use super::{MigrateError, Observer};
+use crate::fast_hash::{HashMap, HashSet};
 use crate::phone::{classify, ClassifiedPhone, PhoneClass};
 use crate::program::Name;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rlibphonenumber::enums::Region;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::path::Path;
 
@@ -476,8 +477,10 @@ pub fn plan(
             email_opt_in: c.email_opt_in,
         });
     }
-    let mut accounts: std::collections::HashSet<&str> =
-        placements.iter().map(|p| &*p.account).collect();
+    // Counted in a set sized once: at millions of accounts, growing it doubles its memory.
+    let mut accounts: HashSet<&str> =
+        HashSet::with_capacity_and_hasher(placements.len(), Default::default());
+    accounts.extend(placements.iter().map(|p| &*p.account));
     for (card, owner) in cards.iter().zip(&owners) {
         let owner = owner.and_then(|o| Some((customers.get(o)?, placements.get(o)?)));
         let (group, account, action, reason) = match owner {

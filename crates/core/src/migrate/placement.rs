@@ -21,7 +21,13 @@ pub struct Placement {
 impl Placement {
     /// Numbers the plan's accounts and places its cards.
     pub fn of(plan: &IdentityPlan) -> Placement {
-        let mut placement = Placement::default();
+        // Sized once: at millions of entries, growing them holds the old and new tables.
+        let cards = plan.rows.iter().filter(|r| r.party == Party::Card).count();
+        let accounts = usize::try_from(plan.accounts).unwrap_or(0);
+        let mut placement = Placement {
+            accounts: IndexSet::with_capacity_and_hasher(accounts, Hasher::default()),
+            cards: HashMap::with_capacity_and_hasher(cards, Hasher::default()),
+        };
         for row in &plan.rows {
             let (number, _) = placement.accounts.insert_full(Name::clone(&row.account));
             if row.party == Party::Card {
