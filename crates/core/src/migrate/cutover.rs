@@ -12,7 +12,9 @@ use super::export::ExportFile;
 use super::load::Staging;
 use super::profile::FileProfile;
 use super::rows::TxRow;
-use super::scan::{keep_first, read_file, read_history, read_snapshots, Basis, Keys, KnownCards};
+use super::scan::{
+    keep_first, read_file, read_history, read_snapshots, Basis, Keys, KnownCards, RowCard,
+};
 use super::{MigrateError, Observer};
 use crate::program::Name;
 use chrono::{DateTime, FixedOffset};
@@ -154,30 +156,26 @@ impl<'b> Applying<'b> {
 
     /// Takes a row of the history (`first`: its id seen for the first time): applied if it
     /// comes after its card's snapshot.
-    pub(super) fn history_row(&mut self, t: &TxRow<'_>, first: bool) {
-        if first
-            && self
-                .basis
-                .as_of(t.card_no)
-                .is_some_and(|a| t.occurred_at > a)
-        {
-            self.apply(t);
+    pub(super) fn history_row(&mut self, t: &TxRow<'_>, card: &RowCard) {
+        if card.first && card.as_of.is_some_and(|a| t.occurred_at > a) {
+            self.apply(t, card.snapshot);
         }
     }
 
-    /// The card `card_no`'s running state.
-    fn card(&mut self, card_no: &str) -> &mut Card {
-        let at = self.basis.snapshots.get_index_of(card_no);
-        match at.and_then(|at| self.in_snapshot.get_mut(at)) {
+    /// The card `card_no`'s running state (`snapshot`: its place in the snapshot, if it has
+    /// one).
+    fn card(&mut self, card_no: &str, snapshot: Option<usize>) -> &mut Card {
+        match snapshot.and_then(|at| self.in_snapshot.get_mut(at)) {
             Some(card) => card,
             None => self.others.entry(card_no.into()).or_default(),
         }
     }
 
-    /// Adds a transaction after the snapshot to its card.
-    fn apply(&mut self, t: &TxRow<'_>) {
+    /// Adds a transaction after the snapshot to its card (`snapshot`: the card's place in
+    /// the snapshot, if it has one).
+    fn apply(&mut self, t: &TxRow<'_>, snapshot: Option<usize>) {
         let net = t.points_earned - t.points_redeemed;
-        self.card(t.card_no).delta += net;
+        self.card(t.card_no, snapshot).delta += net;
         self.applied.0 += 1;
         self.applied.1 += net;
         self.moment = self.moment.max(Some(t.occurred_at));
@@ -211,10 +209,10 @@ fn cutover_on(
     rejects: &mut dyn Observer,
 ) -> Result<Cutover, MigrateError> {
     let mut state = Applying::new(basis);
-    let history = read_history(folder, basis, &mut ids, rejects, |t, first| {
-        state.history_row(t, first);
-        if let Some(staging) = staging.as_mut().filter(|_| first) {
-            staging.history(t);
+    let history = read_history(folder, basis, &mut ids, rejects, |t, card| {
+        state.history_row(t, card);
+        if let Some(staging) = staging.as_mut().filter(|_| card.first) {
+            staging.history(t, card.account);
         }
     })?;
     state.finish(folder, history, ids, staging, rejects)
@@ -245,7 +243,7 @@ impl Applying<'_> {
                 rejects,
                 |row, p| {
                     let t = TxRow::read(row)?;
-                    cards.check(row, t.card_no)?;
+                    let account = cards.check(row, t.card_no)?;
                     if !keep_first(&mut ids, "tx_id", t.tx_id, row, p)? {
                         already_in_history += 1;
                         return Ok(());
@@ -260,9 +258,9 @@ impl Applying<'_> {
                             ),
                         ));
                     }
-                    self.apply(&t);
+                    self.apply(&t, basis.snapshots.get_index_of(t.card_no));
                     if let Some(staging) = staging.as_mut() {
-                        staging.history(&t);
+                        staging.history(&t, account);
                     }
                     Ok(())
                 },
@@ -275,7 +273,8 @@ impl Applying<'_> {
             let (legacy_file, legacy) =
                 read_snapshots(&delta, "delta/balances.csv", cards, rejects)?;
             for (card, (balance, as_of)) in legacy {
-                self.card(&card).legacy_cutover = Some(balance);
+                let snapshot = basis.snapshots.get_index_of(&card);
+                self.card(&card, snapshot).legacy_cutover = Some(balance);
                 self.moment = self.moment.max(Some(as_of));
             }
             files.push(legacy_file);

@@ -90,14 +90,16 @@ impl Staging {
     }
 
     /// Takes a transaction the cutover keeps: a purchase or refund (with its amount) of a
-    /// placed card is written to its account's part.
-    pub(super) fn history(&mut self, t: &TxRow<'_>) {
+    /// placed card is written to its account's part (`account`: the card's account number,
+    /// when the caller has looked it up already).
+    pub(super) fn history(&mut self, t: &TxRow<'_>, account: Option<u32>) {
         let sign = match t.kind {
             TxKind::Purchase => Decimal::ONE,
             TxKind::Refund => Decimal::NEGATIVE_ONE,
             _ => return,
         };
-        if let (Some(account), Some(amount)) = (self.placement.card_account(t.card_no), t.amount) {
+        let account = account.or_else(|| self.placement.card_account(t.card_no));
+        if let (Some(account), Some(amount)) = (account, t.amount) {
             let part = account as usize / self.per_part;
             self.history
                 .write_entry(part, account, (t.occurred_at, sign * amount));

@@ -22,7 +22,7 @@
 use super::placement::Placement;
 use super::profile::FileProfile;
 use super::rows::{TxKind, TxRow};
-use super::scan::{read_history, Basis, Keys, KnownCards};
+use super::scan::{read_history, Basis, Keys, KnownCards, RowCard};
 use super::{MigrateError, Observer};
 use crate::program::Name;
 use chrono::{DateTime, FixedOffset, Months};
@@ -322,8 +322,8 @@ fn reconcile_on(
     rejects: &mut dyn Observer,
 ) -> Result<Reconciliation, MigrateError> {
     let mut reconciling = Reconciling::new(basis, settings);
-    let tx_file = read_history(folder, basis, &mut ids, rejects, |t, first| {
-        reconciling.row(t, first)
+    let tx_file = read_history(folder, basis, &mut ids, rejects, |t, card| {
+        reconciling.row(t, card)
     })?;
     Ok(reconciling.finish(tx_file))
 }
@@ -369,10 +369,14 @@ impl<'b> Reconciling<'b> {
         }
     }
 
-    /// Adds a row of the history; `first`: its id is seen for the first time (otherwise it
-    /// is an exact repeat).
-    pub(super) fn row(&mut self, t: &TxRow<'_>, first: bool) {
-        let as_of = self.basis.as_of(t.card_no);
+    /// Adds a row of the history, with what was found of its card.
+    pub(super) fn row(&mut self, t: &TxRow<'_>, card: &RowCard) {
+        let RowCard {
+            first,
+            snapshot,
+            as_of,
+            ..
+        } = *card;
         if as_of.is_some_and(|a| t.occurred_at > a) {
             if first {
                 self.after_snapshot.0 += 1;
@@ -380,8 +384,7 @@ impl<'b> Reconciling<'b> {
             }
             return;
         }
-        let at = self.basis.snapshots.get_index_of(t.card_no);
-        let h = match at.and_then(|at| self.in_snapshot.get_mut(at)) {
+        let h = match snapshot.and_then(|at| self.in_snapshot.get_mut(at)) {
             Some(h) => h,
             // Looked up by the borrowed number: a String is made once per card, not per row.
             None => match self.others.get_index_of(t.card_no) {

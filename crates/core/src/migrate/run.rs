@@ -330,11 +330,11 @@ pub fn run(
             // sorts the purchase history out for the load.
             let mut reconciling = Reconciling::new(&basis, &reconcile_settings);
             let mut applying = Applying::new(&basis);
-            let history = read_history(folder, &basis, &mut ids, &mut seen, |t, first| {
-                reconciling.row(t, first);
-                applying.history_row(t, first);
-                if let Some(staging) = staging.as_mut().filter(|_| first) {
-                    staging.history(t);
+            let history = read_history(folder, &basis, &mut ids, &mut seen, |t, card| {
+                reconciling.row(t, card);
+                applying.history_row(t, card);
+                if let Some(staging) = staging.as_mut().filter(|_| card.first) {
+                    staging.history(t, card.account);
                 }
             })?;
             // The cutover first: its end frees the screen and its own per-card state before

@@ -215,16 +215,30 @@ pub(super) fn read_file(
     Ok(profile)
 }
 
+/// What the history pass finds of a row and its card, looked up once for every step that
+/// takes the row (a hundred million rows, several steps).
+pub(super) struct RowCard {
+    /// Whether the row's id is seen for the first time (kept); otherwise it repeats an earlier
+    /// row exactly.
+    pub(super) first: bool,
+    /// The card's place in the snapshot, if it has a balance row.
+    pub(super) snapshot: Option<usize>,
+    /// The moment the card's history is read up to (see [`Basis::as_of`]).
+    pub(super) as_of: Option<DateTime<FixedOffset>>,
+    /// The card's account number, when the cards are known by a placement.
+    pub(super) account: Option<u32>,
+}
+
 /// Reads `transactions.csv` (the history) once for the steps that stand on `basis`: each row
-/// of a known card is handed to `visit`, with whether its id is seen for the first time (kept)
-/// or again with the very same fields (an exact repeat). A row of a card `cards.csv` lacks, or
-/// repeating an id with other fields, is rejected. `ids` goes on to the delta after it.
+/// of a known card is handed to `visit` with what was found of it ([`RowCard`]). A row of a
+/// card `cards.csv` lacks, or repeating an id with other fields, is rejected. `ids` goes on to
+/// the delta after it.
 pub(super) fn read_history(
     folder: &Path,
     basis: &Basis,
     ids: &mut Keys,
     rejects: &mut dyn Observer,
-    mut visit: impl FnMut(&TxRow<'_>, bool),
+    mut visit: impl FnMut(&TxRow<'_>, &RowCard),
 ) -> Result<FileProfile, MigrateError> {
     read_file(
         folder,
@@ -233,9 +247,16 @@ pub(super) fn read_history(
         rejects,
         |row, p| {
             let t = TxRow::read(row)?;
-            basis.cards.check(row, t.card_no)?;
+            let account = basis.cards.check(row, t.card_no)?;
             let first = keep_first(ids, "tx_id", t.tx_id, row, p)?;
-            visit(&t, first);
+            let snapshot = basis.snapshots.get_full(t.card_no);
+            let card = RowCard {
+                first,
+                snapshot: snapshot.map(|(at, _, _)| at),
+                as_of: snapshot.map(|(_, _, s)| s.1).or(basis.snapshot_moment),
+                account,
+            };
+            visit(&t, &card);
             Ok(())
         },
     )
@@ -306,14 +327,18 @@ impl KnownCards {
         Ok(KnownCards::Read(known))
     }
 
-    /// Rejects `row` if `card` is not a known card.
-    pub(super) fn check(&self, row: &Row<'_>, card: &str) -> Result<(), Reject> {
-        let known = match self {
-            KnownCards::Read(cards) => cards.contains(card),
-            KnownCards::Placed(placement) => placement.card_account(card).is_some(),
+    /// Rejects `row` if `card` is not a known card; a known one's account number when the
+    /// cards are known by a placement.
+    pub(super) fn check(&self, row: &Row<'_>, card: &str) -> Result<Option<u32>, Reject> {
+        let (known, account) = match self {
+            KnownCards::Read(cards) => (cards.contains(card), None),
+            KnownCards::Placed(placement) => {
+                let account = placement.card_account(card);
+                (account.is_some(), account)
+            }
         };
         if known {
-            Ok(())
+            Ok(account)
         } else {
             Err(row.reject(
                 Some("card_no"),
