@@ -332,13 +332,7 @@ fn a_generated_export_runs_through_every_step() {
     assert!(out.join("trial/sample/transactions.csv").is_file());
 
     // The parallel run tries the same share: it replays the sample's rows, and only them.
-    let program = out.join("legacy.pts");
-    std::fs::write(
-        &program,
-        "program \"Legacy\" { currency RUB  timezone \"Europe/Moscow\" }\n\
-         rule base { on purchase  earn floor(item.amount / 10 RUB) points for each item }\n",
-    )
-    .unwrap();
+    let program = legacy_program(&out);
     let replay_dir = out.join("replay").to_string_lossy().to_string();
     let replayed = run(&[
         "migrate",
@@ -375,11 +369,8 @@ fn a_generated_export_runs_through_every_step() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
-#[test]
-fn parallel_run_compares_every_purchase_and_refund_with_the_legacy_points() {
-    let out = scratch("parallel");
-    let out_arg = out.to_string_lossy().to_string();
-    std::fs::create_dir_all(&out).unwrap();
+/// A program earning as the legacy one did (a point per 10 RUB), written into `out`.
+fn legacy_program(out: &std::path::Path) -> std::path::PathBuf {
     let program = out.join("legacy.pts");
     std::fs::write(
         &program,
@@ -387,6 +378,15 @@ fn parallel_run_compares_every_purchase_and_refund_with_the_legacy_points() {
          rule base { on purchase  earn floor(item.amount / 10 RUB) points for each item }\n",
     )
     .unwrap();
+    program
+}
+
+#[test]
+fn parallel_run_compares_every_purchase_and_refund_with_the_legacy_points() {
+    let out = scratch("parallel");
+    let out_arg = out.to_string_lossy().to_string();
+    std::fs::create_dir_all(&out).unwrap();
+    let program = legacy_program(&out);
     let printed = run(&[
         "migrate",
         "parallel-run",
