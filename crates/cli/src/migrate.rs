@@ -510,7 +510,8 @@ fn run_cutover(r: &CutoverRequest<'_>) -> Result<u8, MigrateError> {
     load(r.export, region, plan, result, staging, at, db)
 }
 
-/// Builds the migrated accounts and opens them in the ledger `db`, 10,000 to a unit; exit 1
+/// Builds the migrated accounts and opens them in the ledger `db`, as many to a unit as the
+/// database takes ([`crate::database::Database::accounts_per_unit`]); exit 1
 /// when the ledger refuses them.
 fn load(
     export: &Path,
@@ -530,6 +531,7 @@ fn load(
         Ok(ledger) => ledger,
         Err(code) => return Ok(code),
     };
+    let per_unit = ledger.store_mut().accounts_per_unit();
     let (mut opened, mut unchanged) = (0, 0);
     // A ledger's refusal stops the load with its own message and exit 1 (what was opened
     // before it stays); the accounts are built and loaded a part at a time.
@@ -546,7 +548,7 @@ fn load(
         at,
         &mut console,
         &mut |part| {
-            for chunk in part.chunks(LOAD_CHUNK) {
+            for chunk in part.chunks(per_unit) {
                 match ledger.open_migrated(chunk, at) {
                     Ok(done) => {
                         opened += done.opened;
@@ -575,9 +577,6 @@ fn load(
     );
     Ok(0)
 }
-
-/// Accounts opened per unit of work when loading.
-const LOAD_CHUNK: usize = 10_000;
 
 /// `puntos migrate run`: every step, the invariants and quality gates checked, then, if all
 /// pass, the accounts loaded into `db` (default: `ledger.db` in `out`). Writes report.html,

@@ -400,3 +400,72 @@ fn parallel_run_compares_every_purchase_and_refund_with_the_legacy_points() {
     check("migrate-parallel.csv", &read(&out, "parallel.csv"));
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// The PostgreSQL server `./scripts/test` started (`PUNTOS_TEST_POSTGRES`), or `None` when the
+/// run skips PostgreSQL knowingly (`PUNTOS_SKIP_POSTGRES=1`).
+fn test_postgres() -> Option<String> {
+    match std::env::var("PUNTOS_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("PUNTOS_SKIP_POSTGRES").is_ok_and(|v| v == "1") => None,
+        _ => panic!(
+            "PUNTOS_TEST_POSTGRES is not set: run ./scripts/test (it starts PostgreSQL on \
+             loopback and sets it), or set PUNTOS_SKIP_POSTGRES=1 to skip knowingly"
+        ),
+    }
+}
+
+#[test]
+fn run_loads_thousands_of_accounts_into_postgresql_and_a_rerun_changes_nothing() {
+    let Some(url) = test_postgres() else {
+        eprintln!("PUNTOS_SKIP_POSTGRES=1: the load into PostgreSQL is not tested");
+        return;
+    };
+    // Thousands of accounts: more keys than PostgreSQL's lock table holds in one unit by
+    // default (64 locks per connection), so the load has to spread them over several.
+    let out = scratch("postgres");
+    let export = out.join("export").to_string_lossy().to_string();
+    let generated = run(&[
+        "migrate",
+        "generate",
+        "--out",
+        &export,
+        "--customers",
+        "6000",
+    ]);
+    assert!(generated.starts_with("exit 0\n"), "{generated}");
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let schema = format!("cli_migrate_{}_{stamp}", std::process::id());
+    let result = out.join("result").to_string_lossy().to_string();
+    let load = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_puntos"))
+            .args(["migrate", "run", &export, "--db", &url, "--out", &result])
+            .env("PUNTOS_PG_SCHEMA", &schema)
+            .current_dir(root())
+            .output()
+            .expect("the puntos binary runs");
+        let printed = String::from_utf8_lossy(&output.stdout).to_string()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.code(), printed)
+    };
+    let (code, first) = load();
+    assert_eq!(code, Some(0), "{first}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(&out, "result/summary.json")).unwrap();
+    let accounts = summary["accounts"].as_u64().unwrap();
+    assert!(accounts > 5000, "{accounts}");
+    assert!(
+        first.contains(&format!("{accounts} accounts opened, 0 already there")),
+        "{first}"
+    );
+    let (code, again) = load();
+    assert_eq!(code, Some(0), "{again}");
+    assert!(
+        again.contains(&format!(
+            "0 accounts opened, {accounts} already there unchanged"
+        )),
+        "{again}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
