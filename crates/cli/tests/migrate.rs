@@ -3,7 +3,7 @@
 //! them); the machine files it writes are checked for content and for being the same on a
 //! rerun.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod golden;
 
