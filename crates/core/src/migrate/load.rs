@@ -109,7 +109,7 @@ impl Staging {
 
 /// Builds the migrated accounts of the export in `folder`, all at once: `plan` says which
 /// account each customer and card lands in, `cutover` each card's final balance, `staging`
-/// (made with `usize::MAX` accounts per part) holds their purchase history; `at` is the
+/// holds their purchase history (made for parts of any size: they are gathered); `at` is the
 /// cutover moment (the opening lots' date). For a small export or a sample; a whole program
 /// goes through [`in_parts`].
 pub fn accounts(
