@@ -282,9 +282,8 @@ fn a_failing_gate_stops_the_run_before_anything_is_loaded() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
-#[test]
-fn a_generated_export_runs_through_every_step() {
-    let out = scratch("generate");
+/// A synthetic export of `customers` customers (seed 5) generated into `out/export`; its path.
+fn generated_export(out: &Path, customers: &str) -> String {
     let export = out.join("export").to_string_lossy().to_string();
     let generated = run(&[
         "migrate",
@@ -292,11 +291,18 @@ fn a_generated_export_runs_through_every_step() {
         "--out",
         &export,
         "--customers",
-        "300",
+        customers,
         "--seed",
         "5",
     ]);
     assert!(generated.starts_with("exit 0\n"), "{generated}");
+    export
+}
+
+#[test]
+fn a_generated_export_runs_through_every_step() {
+    let out = scratch("generate");
+    let export = generated_export(&out, "300");
     let planted: serde_json::Value =
         serde_json::from_str(&read(&out, "export/planted.json")).unwrap();
     assert_eq!(planted["customers"], 300);
@@ -423,16 +429,7 @@ fn run_loads_thousands_of_accounts_into_postgresql_and_a_rerun_changes_nothing()
     // Thousands of accounts: more keys than PostgreSQL's lock table holds in one unit by
     // default (64 locks per connection), so the load has to spread them over several.
     let out = scratch("postgres");
-    let export = out.join("export").to_string_lossy().to_string();
-    let generated = run(&[
-        "migrate",
-        "generate",
-        "--out",
-        &export,
-        "--customers",
-        "6000",
-    ]);
-    assert!(generated.starts_with("exit 0\n"), "{generated}");
+    let export = generated_export(&out, "6000");
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
