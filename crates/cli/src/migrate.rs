@@ -16,9 +16,11 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-/// The machine files of a step, written into `--out`.
+/// The machine files of a step, written into `--out`, each with a bar of the rows written (at
+/// millions of rows, tens of seconds).
 struct OutFolder {
     folder: PathBuf,
+    bars: indicatif::MultiProgress,
 }
 
 impl OutFolder {
@@ -29,6 +31,7 @@ impl OutFolder {
         })?;
         Ok(OutFolder {
             folder: folder.to_path_buf(),
+            bars: Bars::default().all,
         })
     }
 
@@ -57,20 +60,38 @@ impl OutFolder {
         header: &[&str],
         rows: impl IntoIterator<Item = Vec<String>>,
     ) -> Result<(), MigrateError> {
-        let mut table = self.open_table(name, header)?;
+        let rows = rows.into_iter();
+        let total = rows.size_hint().1.map_or(0, |n| n as u64);
+        let mut table = self.open_table(name, header, total)?;
         for row in rows {
             table.row(&row)?;
         }
         table.finish()
     }
 
-    /// Starts `name`, a CSV file of `header`, its rows to come one by one.
-    fn open_table(&self, name: &str, header: &[&str]) -> Result<Table, MigrateError> {
+    /// Starts `name`, a CSV file of `header`, its rows (about `rows` of them, for the bar) to
+    /// come one by one.
+    fn open_table(&self, name: &str, header: &[&str], rows: u64) -> Result<Table, MigrateError> {
         let path = self.path(name);
-        let writer = csv::Writer::from_path(&path).map_err(|e| Table::failed(&path, e))?;
-        let mut table = Table { path, writer };
-        table.row(header)?;
-        Ok(table)
+        let mut writer = csv::Writer::from_path(&path).map_err(|e| Table::failed(&path, e))?;
+        writer
+            .write_record(header)
+            .map_err(|e| Table::failed(&path, e))?;
+        // Drawn from the start, so its rate counts from there.
+        let mut bar = Bars {
+            all: self.bars.clone(),
+            open: Vec::new(),
+        };
+        let label = format!("write {name}");
+        bar.count(&label, 0, rows.max(1));
+        Ok(Table {
+            label,
+            path,
+            writer,
+            written: 0,
+            rows,
+            bar,
+        })
     }
 
     /// `identity.csv`: one row per legacy customer and card.
@@ -125,7 +146,7 @@ impl OutFolder {
         ];
         // Written as the accounts come: at millions of accounts, holding them all is some
         // hundreds of MB more at the run's peak.
-        let mut table = self.open_table("accounts.csv", &header)?;
+        let mut table = self.open_table("accounts.csv", &header, accounts.len() as u64)?;
         let mut failed = None;
         result.each_account(accounts, |a| {
             if failed.is_none() {
@@ -242,11 +263,20 @@ fn account_of(accounts: &Placement, card: &str) -> String {
         .map_or_else(|| format!("card:{card}"), |a| a.to_string())
 }
 
-/// A CSV file of the output folder being written.
+/// A CSV file of the output folder being written, with its bar.
 struct Table {
     path: PathBuf,
     writer: csv::Writer<File>,
+    /// The bar's label.
+    label: String,
+    /// Rows written so far, and about how many will be.
+    written: u64,
+    rows: u64,
+    bar: Bars,
 }
+
+/// Rows written between two moves of a table's bar.
+const ROWS_PER_TICK: u64 = 1 << 16;
 
 impl Table {
     fn failed(path: &Path, e: csv::Error) -> MigrateError {
@@ -260,11 +290,19 @@ impl Table {
     fn row(&mut self, row: &[impl AsRef<[u8]>]) -> Result<(), MigrateError> {
         self.writer
             .write_record(row)
-            .map_err(|e| Table::failed(&self.path, e))
+            .map_err(|e| Table::failed(&self.path, e))?;
+        self.written += 1;
+        if self.written.is_multiple_of(ROWS_PER_TICK) {
+            // An estimate short of the rows keeps the bar just short of its end.
+            let total = self.rows.max(self.written + 1);
+            self.bar.count(&self.label, self.written, total);
+        }
+        Ok(())
     }
 
     /// Writes out what is buffered.
     fn finish(mut self) -> Result<(), MigrateError> {
+        self.bar.finish();
         self.writer.flush().map_err(|source| MigrateError::Write {
             path: self.path.clone(),
             source,
