@@ -60,6 +60,48 @@ fn a_run_staged_for_a_load_finds_what_one_without_finds_and_places_every_card() 
     assert_eq!(placement.account_of("C999"), None);
 }
 
+#[test]
+fn a_missing_file_is_the_error_whichever_half_of_the_run_reads_it() {
+    for (missing, staged) in [
+        ("customers.csv", Some(2)),
+        ("customers.csv", None),
+        ("transactions.csv", Some(2)),
+        ("transactions.csv", None),
+    ] {
+        let dir = std::env::temp_dir().join(format!(
+            "puntos-run-missing-{}-{}-{}",
+            missing,
+            staged.is_some(),
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("delta")).unwrap();
+        for entry in std::fs::read_dir(folder()).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if path.is_file() && name != missing {
+                std::fs::copy(&path, dir.join(&name)).unwrap();
+            }
+        }
+        for entry in std::fs::read_dir(folder().join("delta")).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.join("delta").join(path.file_name().unwrap())).unwrap();
+        }
+        let settings = RunSettings {
+            load_parts: staged,
+            ..RunSettings::default()
+        };
+        let error = run(&dir, &settings, &mut |_, _, _| {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(missing),
+            "{missing}, staged {staged:?}: {error}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 /// Name, verdict and figures of each check.
 fn checks(list: &[puntos::migrate::run::Check]) -> Vec<(&str, bool, &str)> {
     list.iter()

@@ -317,7 +317,11 @@ pub fn run(
             let repeats = Arc::new(Repeats::transactions(folder, &mut seen)?);
             let _ = ids_sender.send(Arc::clone(&repeats));
             seen.step = "reconcile";
-            let mut staging = staged.recv().map_err(|_| MigrateError::Stopped)?;
+            // Waits for the plan only when a load is staged.
+            let mut staging = match settings.load_parts {
+                Some(_) => staged.recv().map_err(|_| MigrateError::Stopped)?,
+                None => None,
+            };
             let cards = match &staging {
                 Some(staging) => KnownCards::Placed(staging.shared_placement()),
                 None => KnownCards::read(folder)?,
