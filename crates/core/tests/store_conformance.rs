@@ -136,6 +136,36 @@ fn accounts_by_id_and_alias<S: Store>(make: impl Fn() -> S) {
     });
 }
 
+fn keys_are_free_until_an_account_has_one_as_id_or_alias<S: Store>(make: impl Fn() -> S) {
+    let mut store = make();
+    run(&mut store, |s| s.put_account(&account("A", &["card-1"])));
+    run(&mut store, |s| {
+        assert!(s.keys_free(&["B", "card-2", "legacy-9"])?);
+        assert!(!s.keys_free(&["B", "card-1"])?, "card-1 is A's alias");
+        assert!(!s.keys_free(&["A"])?, "A is an account");
+        assert!(
+            !s.keys_free(&["card-2", "A"])?,
+            "an alias of one may be another's id"
+        );
+        assert!(s.keys_free(&[])?);
+        // Found free, written by this unit: the account and its aliases are there after.
+        assert!(s.keys_free(&["B", "card-2"])?);
+        s.put_account(&account("B", &["card-2"]))?;
+        assert!(!s.keys_free(&["card-2"])?);
+        Ok(())
+    });
+    run(&mut store, |s| {
+        assert_eq!(s.account("card-2")?.map(|a| a.id), Some("B".to_string()));
+        Ok(())
+    });
+    // A free id whose account would take another's alias is still refused.
+    let refused = store.atomically(|s| {
+        assert!(s.keys_free(&["C"])?);
+        s.put_account(&account("C", &["card-1"]))
+    });
+    assert!(refused.is_err(), "card-1 is A's");
+}
+
 fn alias_conflict_is_an_error<S: Store>(make: impl Fn() -> S) {
     let mut store = make();
     run(&mut store, |s| s.put_account(&account("A", &["card-1"])));
@@ -710,6 +740,7 @@ macro_rules! conformance {
 conformance!(
     read_ahead_never_hides_own_writes,
     accounts_by_id_and_alias,
+    keys_are_free_until_an_account_has_one_as_id_or_alias,
     alias_conflict_is_an_error,
     replacing_an_account,
     transactions_put_and_get,

@@ -241,20 +241,26 @@ impl<S: Store> Ledger<S> {
                         account.aliases.push(card.number.clone());
                     }
                 }
-                match session.account(&account.id)? {
-                    Some(stored) if stored == account => {
-                        opened.unchanged += 1;
-                        continue;
+                // A new account's keys are all free (asked at once); otherwise each is read.
+                let keys: Vec<&str> = std::iter::once(account.id.as_str())
+                    .chain(account.aliases.iter().map(String::as_str))
+                    .collect();
+                if !session.keys_free(&keys)? {
+                    match session.account(&account.id)? {
+                        Some(stored) if stored == account => {
+                            opened.unchanged += 1;
+                            continue;
+                        }
+                        Some(_) => return Err(LedgerError::AccountExists(account.id.clone())),
+                        None => {}
                     }
-                    Some(_) => return Err(LedgerError::AccountExists(account.id.clone())),
-                    None => {}
-                }
-                for alias in &account.aliases {
-                    if let Some(owner) = session.account(alias)? {
-                        return Err(LedgerError::CardTaken {
-                            card: alias.clone(),
-                            account: owner.id,
-                        });
+                    for alias in &account.aliases {
+                        if let Some(owner) = session.account(alias)? {
+                            return Err(LedgerError::CardTaken {
+                                card: alias.clone(),
+                                account: owner.id,
+                            });
+                        }
                     }
                 }
                 for lot in &account.lots {

@@ -406,6 +406,7 @@ impl Store for PgStore {
             statements,
             failed: None,
             locked: std::collections::HashSet::new(),
+            free: std::collections::HashSet::new(),
         };
         let result = work(&mut session);
         let PgSession { tx, failed, .. } = session;
@@ -453,6 +454,10 @@ struct PgSession<'t> {
     failed: Option<String>,
     /// The advisory locks this unit holds (until it ends): taken once each.
     locked: std::collections::HashSet<i64>,
+    /// Keys this unit found free ([`Session::keys_free`]), under their locks: an account
+    /// written with one as its id has no aliases to drop, and one taking one as an alias needs
+    /// no check for another owner beforehand (its insert still refuses one).
+    free: std::collections::HashSet<String>,
 }
 
 impl PgSession<'_> {
@@ -662,12 +667,47 @@ impl Session for PgSession<'_> {
         )))
     }
 
+    fn keys_free(&mut self, keys: &[&str]) -> Result<bool, StoreError> {
+        // Locked first, all in one statement and in order of their lock keys.
+        let mut ids: Vec<i64> = keys
+            .iter()
+            .map(|key| lock_key(self.schema, "account", key))
+            .filter(|id| !self.locked.contains(id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if !ids.is_empty() {
+            self.execute(
+                "waiting for the locks on new accounts",
+                "SELECT count(pg_advisory_xact_lock(k))
+                 FROM (SELECT unnest($1::int8[]) AS k ORDER BY 1) AS keys",
+                &[&ids],
+            )?;
+            self.locked.extend(ids);
+        }
+        let keys: Vec<&str> = keys.to_vec();
+        let taken = self.query_opt(
+            "looking up new accounts' ids and aliases",
+            "SELECT 1 FROM aliases WHERE alias = ANY($1)
+             UNION ALL SELECT 1 FROM accounts WHERE id = ANY($1) LIMIT 1",
+            &[&keys],
+        )?;
+        if taken.is_none() {
+            self.free.extend(keys.iter().map(|k| k.to_string()));
+        }
+        Ok(taken.is_none())
+    }
+
     fn put_account(&mut self, account: &AccountState) -> Result<(), StoreError> {
         let id = account.id.as_str();
         let doing = format!("writing account {id}");
         let state = encode_account(account);
         self.lock("account", id)?;
+        let new = self.free.remove(id);
         for alias in &account.aliases {
+            if self.free.remove(alias.as_str()) {
+                continue;
+            }
             if self.alias_owner(alias)?.is_some_and(|owner| owner != id) {
                 return Err(StoreError(format!(
                     "alias {alias} already belongs to another account"
@@ -680,8 +720,10 @@ impl Session for PgSession<'_> {
              ON CONFLICT (id) DO UPDATE SET state = excluded.state",
             &[&id, &state],
         )?;
-        // The account's aliases become exactly those it lists.
-        self.execute(&doing, "DELETE FROM aliases WHERE account = $1", &[&id])?;
+        // The account's aliases become exactly those it lists (a new account has none yet).
+        if !new {
+            self.execute(&doing, "DELETE FROM aliases WHERE account = $1", &[&id])?;
+        }
         for alias in &account.aliases {
             // An alias another account took since the check above is not taken over.
             let written = self.execute(

@@ -32,6 +32,19 @@ pub trait Session {
     }
     /// The account with this id, or holding this alias (a card number, a legacy id).
     fn account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError>;
+    /// Whether no account has any of `keys` as its id or alias, each key locked as
+    /// [`Session::account`] locks it, so that a `true` holds until the unit ends (but for the
+    /// unit's own writes). For a migration's millions of new accounts: a store on a server
+    /// answers for all of an account's keys at once (two round trips, not four a key); the
+    /// default asks [`Session::account`] key by key.
+    fn keys_free(&mut self, keys: &[&str]) -> Result<bool, StoreError> {
+        for key in keys {
+            if self.account(key)?.is_some() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
     /// Ids of accounts after `after` (exclusive; empty for the first), in id order, at most
     /// `limit`: every account, page by page, for jobs that visit them all.
     fn account_ids(&mut self, after: &str, limit: usize) -> Result<Vec<String>, StoreError>;
