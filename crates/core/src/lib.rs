@@ -19,7 +19,8 @@
 //! ```
 //!
 //! Modules: [`compile`] (names, types, order, lints), [`program`] (the compiled form),
-//! [`schema`] (what a program can read), [`types`].
+//! [`schema`] (what a program can read), [`types`]; [`simulate`] replays a history under two
+//! programs and compares them.
 
 pub mod compile;
 pub mod eval;
@@ -31,6 +32,7 @@ pub mod phone;
 pub mod program;
 pub mod scenario;
 pub mod schema;
+pub mod simulate;
 pub mod synth;
 mod toml_exact;
 pub mod types;

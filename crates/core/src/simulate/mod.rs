@@ -1,0 +1,286 @@
+//! What a rule change costs before it ships: the same history replayed under program A and
+//! program B, with the ledger's full semantics, and the two outcomes compared.
+//!
+//! A simulation is built from the pieces that run the live program — the evaluator, the
+//! ledger and its memory store — never from a second copy of the logic: each program gets a
+//! fresh [`Ledger`](crate::ledger::Ledger) over a [`MemoryStore`](crate::ledger::MemoryStore),
+//! every transaction of the history is applied to it in time order (pending points, expiry,
+//! tiers, caps, budgets, coupons and refunds as the ledger does them; a redemption request in
+//! the history is decided as the program would decide it), every account is brought to the
+//! horizon (so points due to expire by then have expired), and the decisions and the journal
+//! are counted ([`Outcome`]).
+//!
+//! Customers are independent of each other except through a promotion's shared budget, so the
+//! history is split by account into parts replayed side by side (with the `parallel` feature,
+//! on every core), and the parts' outcomes added up; the result is the same for any number of
+//! parts. A program with a budget is replayed in one part, in the history's time order across
+//! all customers, since who gets the last of a budget depends on that order.
+//!
+//! ```
+//! use puntos::simulate::{simulate, Settings};
+//! use puntos::synth;
+//! use puntos::versions::Versions;
+//! use puntos_dsl::SourceFile;
+//!
+//! let program = |rate: &str| {
+//!     let text = format!(r#"program "Club" {{ currency RUB  timezone "Europe/Moscow" }}
+//! rule base {{ on purchase  earn floor(item.amount / {rate} RUB) points for each item }}"#);
+//!     let program = puntos::compile(&SourceFile::new("club.pts", &text)).program.unwrap();
+//!     Versions::new(vec![program]).unwrap()
+//! };
+//! let population = synth::generate(
+//!     &synth::Settings { customers: 20, ..synth::Settings::default() },
+//!     "RUB",
+//!     chrono_tz::Europe::Moscow,
+//! );
+//! let run = simulate(&program("10"), &program("20"), &population.transactions,
+//!     &Settings::default(), &|_| {}).unwrap();
+//! assert!(run.b.totals.issued() < run.a.totals.issued());
+//! assert_eq!(run.comparison.gain, 0);
+//! ```
+
+mod compare;
+mod history;
+mod replay;
+mod tally;
+
+pub use compare::{compare, Bucket, Comparison, CustomerDelta, TierMove};
+pub use history::{read_jsonl, read_lines};
+pub use tally::{CustomerOutcome, Flows, Outcome, Refusal};
+
+use crate::ledger::Incoming;
+use crate::versions::Versions;
+use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Why a simulation could not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimulateError {
+    /// The history could not be read: where (file and line) and why.
+    #[error("{place}: {message}")]
+    Input {
+        /// The file and line.
+        place: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The settings do not make sense (an empty window...).
+    #[error("{0}")]
+    Settings(String),
+    /// The ledger's store failed, or an account's lots disagree with its journal: a bug,
+    /// reported rather than hidden.
+    #[error("the simulated ledger failed: {0}")]
+    Ledger(String),
+}
+
+/// How to simulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Only transactions at or after this moment.
+    pub from: Option<DateTime<FixedOffset>>,
+    /// Only transactions before this moment; also the horizon every account is brought to.
+    /// Without it, the horizon is the last transaction's time.
+    pub to: Option<DateTime<FixedOffset>>,
+    /// Parts the history is split into by account (0: four per core).
+    pub parts: usize,
+    /// The largest moves each way kept in the comparison.
+    pub top: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            from: None,
+            to: None,
+            parts: 0,
+            top: 20,
+        }
+    }
+}
+
+/// A simulation of A and B over the same history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Simulation {
+    /// Transactions replayed (inside the window).
+    pub transactions: u64,
+    /// The first transaction's time, if any.
+    #[serde(serialize_with = "crate::instant_json::write_option")]
+    pub first: Option<DateTime<FixedOffset>>,
+    /// The moment every account was brought to.
+    #[serde(serialize_with = "crate::instant_json::write")]
+    pub horizon: DateTime<FixedOffset>,
+    /// Under program A.
+    pub a: Outcome,
+    /// Under program B.
+    pub b: Outcome,
+    /// B against A.
+    pub comparison: Comparison,
+}
+
+/// Replays `history` under `a` and under `b` (side by side with the `parallel` feature) and
+/// compares them. `progress` is told how many transactions were applied as they are (counting
+/// both programs: twice the history in all).
+pub fn simulate(
+    a: &Versions,
+    b: &Versions,
+    history: &[Incoming],
+    settings: &Settings,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Simulation, SimulateError> {
+    let window = Window::of(history, settings)?;
+    let (a_outcome, b_outcome) = both(
+        || run_in(a, &window, settings, progress),
+        || run_in(b, &window, settings, progress),
+    );
+    let (a, b) = (a_outcome?, b_outcome?);
+    let comparison = compare(&a, &b, settings.top);
+    Ok(Simulation {
+        transactions: window.transactions.len() as u64,
+        first: window.transactions.first().map(|t| t.transaction.time),
+        horizon: window.horizon,
+        a,
+        b,
+        comparison,
+    })
+}
+
+/// Replays `history` under one program.
+pub fn run(
+    versions: &Versions,
+    history: &[Incoming],
+    settings: &Settings,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Outcome, SimulateError> {
+    run_in(
+        versions,
+        &Window::of(history, settings)?,
+        settings,
+        progress,
+    )
+}
+
+/// The transactions inside the settings' window, in time order, and the horizon.
+struct Window<'h> {
+    transactions: Vec<&'h Incoming>,
+    horizon: DateTime<FixedOffset>,
+}
+
+impl<'h> Window<'h> {
+    fn of(history: &'h [Incoming], settings: &Settings) -> Result<Window<'h>, SimulateError> {
+        if let (Some(from), Some(to)) = (settings.from, settings.to) {
+            if from >= to {
+                return Err(SimulateError::Settings(format!(
+                    "the window is empty: --from {} is not before --to {}",
+                    from.to_rfc3339(),
+                    to.to_rfc3339()
+                )));
+            }
+        }
+        let mut transactions: Vec<&Incoming> = history
+            .iter()
+            .filter(|i| settings.from.is_none_or(|from| i.transaction.time >= from))
+            .filter(|i| settings.to.is_none_or(|to| i.transaction.time < to))
+            .collect();
+        // Stable: transactions at the same moment keep the history's order.
+        transactions.sort_by_key(|i| i.transaction.time);
+        let horizon = settings
+            .to
+            .or_else(|| transactions.last().map(|i| i.transaction.time))
+            .ok_or_else(|| {
+                SimulateError::Settings(
+                    "no transaction to replay: the history is empty or outside the window"
+                        .to_string(),
+                )
+            })?;
+        Ok(Window {
+            transactions,
+            horizon,
+        })
+    }
+}
+
+/// Replays the window under one program, in parts.
+fn run_in(
+    versions: &Versions,
+    window: &Window<'_>,
+    settings: &Settings,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Outcome, SimulateError> {
+    let count = if shares_budgets(versions) {
+        1
+    } else if settings.parts == 0 {
+        4 * cores()
+    } else {
+        settings.parts
+    };
+    let parts = split(&window.transactions, count);
+    let outcomes = map_parts(&parts, |part| {
+        replay::replay(versions, part, window.horizon, progress)
+    });
+    let mut total = Outcome::default();
+    for outcome in outcomes {
+        total.merge(outcome?);
+    }
+    Ok(total)
+}
+
+/// Whether any version has a promotion whose budget customers share.
+fn shares_budgets(versions: &Versions) -> bool {
+    versions.programs().any(|p| {
+        p.promotions
+            .iter()
+            .any(|promotion| promotion.budget.is_some())
+    })
+}
+
+/// Splits the transactions into `count` parts by account (accounts dealt out in order of first
+/// appearance), each part in time order.
+fn split<'h>(transactions: &[&'h Incoming], count: usize) -> Vec<Vec<&'h Incoming>> {
+    let count = count.max(1);
+    let mut parts: Vec<Vec<&Incoming>> = vec![Vec::new(); count];
+    let mut part_of: HashMap<&str, usize> = HashMap::new();
+    for incoming in transactions {
+        let next = part_of.len() % count;
+        let part = *part_of.entry(incoming.account.as_str()).or_insert(next);
+        if let Some(p) = parts.get_mut(part) {
+            p.push(incoming);
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    parts
+}
+
+#[cfg(feature = "parallel")]
+fn cores() -> usize {
+    rayon::current_num_threads()
+}
+
+#[cfg(not(feature = "parallel"))]
+fn cores() -> usize {
+    1
+}
+
+#[cfg(feature = "parallel")]
+fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    rayon::join(a, b)
+}
+
+#[cfg(not(feature = "parallel"))]
+fn both<A, B>(a: impl FnOnce() -> A, b: impl FnOnce() -> B) -> (A, B) {
+    (a(), b())
+}
+
+#[cfg(feature = "parallel")]
+fn map_parts<T: Send>(
+    parts: &[Vec<&Incoming>],
+    f: impl Fn(&[&Incoming]) -> T + Sync + Send,
+) -> Vec<T> {
+    use rayon::prelude::*;
+    parts.par_iter().map(|p| f(p)).collect()
+}
+
+#[cfg(not(feature = "parallel"))]
+fn map_parts<T>(parts: &[Vec<&Incoming>], f: impl Fn(&[&Incoming]) -> T) -> Vec<T> {
+    parts.iter().map(|p| f(p)).collect()
+}

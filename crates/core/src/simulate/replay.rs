@@ -1,0 +1,134 @@
+//! One program over one part of the history: a fresh ledger on a memory store, every
+//! transaction applied in order with the ledger's full semantics (pending points, expiry,
+//! tiers, caps, budgets, coupons, refunds), every account brought to the horizon, then the
+//! decisions and the journal counted into an [`Outcome`].
+
+use super::tally::Outcome;
+use super::SimulateError;
+use crate::eval::Effect;
+use crate::ledger::{Applied, Incoming, Ledger, LedgerError, MemoryStore, Store};
+use crate::versions::Versions;
+use chrono::{DateTime, FixedOffset};
+use std::collections::HashMap;
+
+/// Transactions applied per atomic unit of the memory store.
+const BATCH: usize = 256;
+/// Journal entries and accounts read per unit at the end.
+const PAGE: usize = 10_000;
+
+/// Replays `history` (in time order) through `versions` and brings every account to `horizon`.
+/// `progress` is told how many transactions each batch applied.
+pub(crate) fn replay(
+    versions: &Versions,
+    history: &[&Incoming],
+    horizon: DateTime<FixedOffset>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Outcome, SimulateError> {
+    let mut ledger = Ledger::new(MemoryStore::new(), versions.clone());
+    let mut outcome = Outcome {
+        program: versions
+            .at(horizon)
+            .or_else(|| versions.programs().last())
+            .map(|p| p.name.to_string())
+            .unwrap_or_default(),
+        ..Outcome::default()
+    };
+    // The tier each account holds, as the decisions change it.
+    let mut tiers: HashMap<String, String> = HashMap::new();
+    for chunk in history.chunks(BATCH) {
+        let batch: Vec<Incoming> = chunk.iter().map(|i| (*i).clone()).collect();
+        let results = ledger.apply_batch(&batch).map_err(store_failed)?;
+        for (incoming, result) in batch.iter().zip(results) {
+            match result {
+                Ok(Applied::New(decision)) => {
+                    let tier = tiers.get(&incoming.account).map(String::as_str);
+                    outcome.count_decision(&decision, tier);
+                    for effect in &decision.effects {
+                        if let Effect::TierChange { to, .. } = effect {
+                            match to {
+                                Some(name) => {
+                                    tiers.insert(incoming.account.clone(), name.to_string())
+                                }
+                                None => tiers.remove(&incoming.account),
+                            };
+                        }
+                    }
+                }
+                // The history repeats a transaction: the ledger decided it once.
+                Ok(Applied::Duplicate(_)) => {}
+                Err(LedgerError::Store(e)) => return Err(store_failed(e)),
+                Err(refusal) => {
+                    outcome.count_refusal(&incoming.transaction.id, refusal.to_string());
+                }
+            }
+        }
+        progress(chunk.len() as u64);
+    }
+    ledger
+        .advance_all(horizon)
+        .map_err(|e| SimulateError::Ledger(e.to_string()))?;
+    count_journal(ledger.store_mut(), &mut outcome)?;
+    count_accounts(ledger.store_mut(), &mut outcome)?;
+    let rate = versions
+        .at(horizon)
+        .and_then(|p| p.redemption.as_ref())
+        .filter(|r| !r.rate_points.is_zero())
+        .map(|r| r.rate_money / r.rate_points);
+    outcome.liability = rate.map(|rate| outcome.totals.outstanding() * rate);
+    Ok(outcome)
+}
+
+/// Counts every journal entry, in order.
+fn count_journal(store: &mut MemoryStore, outcome: &mut Outcome) -> Result<(), SimulateError> {
+    let mut cohorts = HashMap::new();
+    let mut after = 0;
+    loop {
+        let page = store
+            .atomically(|s| s.journal(None, after, PAGE))
+            .map_err(store_failed)?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        after = last.seq;
+        outcome.count_entries(&page, &mut cohorts);
+    }
+}
+
+/// Reads every account's end state: its tier and its pending points; checks that its lots hold
+/// what its journal says it should.
+fn count_accounts(store: &mut MemoryStore, outcome: &mut Outcome) -> Result<(), SimulateError> {
+    let mut after = String::new();
+    loop {
+        let accounts = store
+            .atomically(|s| {
+                let ids = s.account_ids(&after, PAGE)?;
+                let mut states = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    states.extend(s.account(id)?);
+                }
+                Ok::<_, crate::ledger::StoreError>(states)
+            })
+            .map_err(store_failed)?;
+        let Some(last) = accounts.last() else {
+            return Ok(());
+        };
+        after.clone_from(&last.id);
+        for state in accounts {
+            let customer = outcome.customers.entry(state.id.clone()).or_default();
+            if customer.flows.outstanding() != state.balance() {
+                return Err(SimulateError::Ledger(format!(
+                    "account {}: its lots hold {} points but its journal adds up to {}",
+                    state.id,
+                    state.balance(),
+                    customer.flows.outstanding()
+                )));
+            }
+            outcome.pending += state.pending();
+            customer.tier = state.tier.map(|t| t.name);
+        }
+    }
+}
+
+fn store_failed(e: crate::ledger::StoreError) -> SimulateError {
+    SimulateError::Ledger(e.to_string())
+}
