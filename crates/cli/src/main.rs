@@ -28,6 +28,7 @@ mod input;
 mod migrate;
 mod programs;
 mod rows;
+mod simulate;
 mod test;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -123,6 +124,49 @@ enum Command {
         /// The seed: the same seed gives the same population and report.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+    },
+    /// Replay a history under program A and program B and compare cost, liability and
+    /// per-customer outcomes: a summary here, JSON and CSV files in `--out`.
+    #[command(after_help = EXIT_CODES)]
+    Simulate {
+        /// Program A (the current one): a file, or files and folders of its versions.
+        #[arg(long, required = true, num_args = 1..)]
+        a: Vec<std::path::PathBuf>,
+        /// Program B (the candidate).
+        #[arg(long, required = true, num_args = 1..)]
+        b: Vec<std::path::PathBuf>,
+        /// The history: transactions as JSON lines, or CSV by the `.csv` extension (the
+        /// formats of `puntos apply`), signups first.
+        #[arg(
+            long,
+            conflicts_with = "synthetic",
+            required_unless_present = "synthetic"
+        )]
+        history: Option<std::path::PathBuf>,
+        /// Instead of a history: a synthetic population of this many customers (the
+        /// pharmacy chain of `puntos demo`).
+        #[arg(long)]
+        synthetic: Option<usize>,
+        /// Months of the synthetic population, from 2026-02-01.
+        #[arg(long, default_value_t = 4, requires = "synthetic")]
+        months: u32,
+        /// The synthetic population's seed.
+        #[arg(long, default_value_t = 42, requires = "synthetic")]
+        seed: u64,
+        /// Only transactions from this moment: a date (midnight in A's time zone) or an
+        /// instant with its offset.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only transactions before this moment, which is also the horizon every account is
+        /// brought to (points due by then expire); default: the last transaction's time.
+        #[arg(long)]
+        to: Option<String>,
+        /// The folder for summary.json, months.csv, cohorts.csv, sources.csv, customers.csv.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// How many customers with the largest gains and losses to list.
+        #[arg(long, default_value_t = 20)]
+        top: usize,
     },
     /// Manage the ledger's database.
     Db {
@@ -485,6 +529,34 @@ fn main() -> ExitCode {
             months,
             seed,
         } => demo::run(db.as_deref(), customers, months, seed),
+        Command::Simulate {
+            a,
+            b,
+            history,
+            synthetic,
+            months,
+            seed,
+            from,
+            to,
+            out,
+            top,
+        } => simulate::run(&simulate::Request {
+            a: &a,
+            b: &b,
+            source: match history {
+                Some(path) => simulate::Source::File(path),
+                None => simulate::Source::Synthetic(puntos::synth::Settings {
+                    customers: synthetic.unwrap_or_default(),
+                    months,
+                    seed,
+                    ..puntos::synth::Settings::default()
+                }),
+            },
+            from: from.as_deref(),
+            to: to.as_deref(),
+            out: &out,
+            top,
+        }),
         Command::Db {
             command: DbCommand::Init { db },
         } => db::init(&db),

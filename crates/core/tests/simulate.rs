@@ -7,7 +7,8 @@
 mod common;
 
 use proptest::prelude::*;
-use puntos::simulate::{self, read_lines, Flows, Outcome, Settings};
+use puntos::ledger::Incoming;
+use puntos::simulate::{self, Flows, Outcome, Settings};
 use puntos::synth;
 use puntos::Versions;
 use puntos_dsl::SourceFile;
@@ -50,6 +51,14 @@ const HISTORY: &str = r#"
 {"account": "C-2", "transaction": {"id": "T-4", "time": "2026-04-20T10:00:00+03:00", "lines": [{"sku": "E", "unit_price": 250}]}}
 "#;
 
+/// The history's transactions, a JSON line each.
+fn read(text: &str) -> Vec<Incoming> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| puntos::eval::from_json(l).unwrap())
+        .collect()
+}
+
 fn settings_to(to: &str) -> Settings {
     Settings {
         to: Some(chrono::DateTime::parse_from_rfc3339(to).unwrap()),
@@ -72,7 +81,7 @@ fn flows(earned: i64, reversed: i64, redeemed: i64, expired: i64) -> Flows {
 
 #[test]
 fn a_small_history_gives_the_totals_worked_out_by_hand() {
-    let history = read_lines(HISTORY.as_bytes(), "history.jsonl").unwrap();
+    let history = read(HISTORY);
     let settings = settings_to("2026-05-01T00:00:00+03:00");
     let run = simulate::simulate(&club(10), &club(20), &history, &settings, &|_| {}).unwrap();
     let a = &run.a;
@@ -114,7 +123,7 @@ fn a_small_history_gives_the_totals_worked_out_by_hand() {
 
 #[test]
 fn the_window_keeps_only_its_transactions() {
-    let history = read_lines(HISTORY.as_bytes(), "history.jsonl").unwrap();
+    let history = read(HISTORY);
     let settings = Settings {
         from: Some(chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00+03:00").unwrap()),
         ..settings_to("2026-03-06T00:00:00+03:00")
@@ -131,7 +140,7 @@ fn the_window_keeps_only_its_transactions() {
     assert!(err.to_string().contains("the window is empty"), "{err}");
 }
 
-fn population(customers: usize, seed: u64) -> Vec<puntos::ledger::Incoming> {
+fn population(customers: usize, seed: u64) -> Vec<Incoming> {
     synth::generate(
         &synth::Settings {
             customers,

@@ -40,12 +40,10 @@
 //! ```
 
 mod compare;
-mod history;
 mod replay;
 mod tally;
 
 pub use compare::{compare, Bucket, Comparison, CustomerDelta, TierMove};
-pub use history::{read_jsonl, read_lines};
 pub use tally::{CustomerOutcome, Flows, Outcome, Refusal};
 
 use crate::ledger::Incoming;
@@ -57,14 +55,6 @@ use std::collections::HashMap;
 /// Why a simulation could not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SimulateError {
-    /// The history could not be read: where (file and line) and why.
-    #[error("{place}: {message}")]
-    Input {
-        /// The file and line.
-        place: String,
-        /// What is wrong.
-        message: String,
-    },
     /// The settings do not make sense (an empty window...).
     #[error("{0}")]
     Settings(String),

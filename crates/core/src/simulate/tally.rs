@@ -115,7 +115,9 @@ pub struct Outcome {
     /// Points per issuance cohort: the lots earned in a month (`2026-03`), and what became of
     /// them since. The triangle a breakage estimate reads.
     pub by_cohort: BTreeMap<String, Flows>,
-    /// Per account, by id.
+    /// Per account, by id. Left out of the JSON form, which stays small whatever the
+    /// population: `puntos simulate` writes these as a CSV file of one row per customer.
+    #[serde(skip)]
     pub customers: BTreeMap<String, CustomerOutcome>,
 }
 

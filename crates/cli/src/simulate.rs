@@ -1,0 +1,394 @@
+//! `puntos simulate`: a history (a transaction file, or a seeded synthetic population) replayed
+//! under program A and program B; a summary on standard output, and the figures as JSON and CSV
+//! files in the output folder. The same inputs give byte-identical files.
+
+use crate::programs::load_versions;
+use crate::rows;
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use puntos::ledger::Incoming;
+use puntos::program::Program;
+use puntos::simulate::{simulate, Flows, Outcome, Settings, Simulation};
+use puntos::synth;
+use puntos::Versions;
+use rust_decimal::Decimal;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Where the history comes from.
+pub enum Source {
+    /// A transaction file: JSON lines, or CSV by its extension (as `puntos apply` reads).
+    File(PathBuf),
+    /// A synthetic population of the pharmacy chain.
+    Synthetic(synth::Settings),
+}
+
+/// What `puntos simulate` was asked.
+pub struct Request<'a> {
+    /// Program A: files or folders of its versions.
+    pub a: &'a [PathBuf],
+    /// Program B.
+    pub b: &'a [PathBuf],
+    /// The history.
+    pub source: Source,
+    /// `--from`: a date (midnight in A's time zone) or an instant with its offset.
+    pub from: Option<&'a str>,
+    /// `--to`, read as `--from`: the end of the window and the horizon.
+    pub to: Option<&'a str>,
+    /// The output folder.
+    pub out: &'a Path,
+    /// Largest moves listed each way.
+    pub top: usize,
+}
+
+/// Runs the command; the exit code.
+pub fn run(request: &Request<'_>) -> u8 {
+    match simulate_to_files(request) {
+        Ok(()) => 0,
+        Err(Failure { exit, message }) => {
+            if !message.is_empty() {
+                eprintln!("error: {message}");
+            }
+            exit
+        }
+    }
+}
+
+/// Why the command stopped: the exit code and what to print (empty: printed already).
+struct Failure {
+    exit: u8,
+    message: String,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure { exit: 2, message }
+    }
+}
+
+fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
+    let load = |paths| {
+        load_versions(paths).map_err(|f| Failure {
+            exit: f.exit,
+            message: String::new(),
+        })
+    };
+    let (a, b) = (
+        throughout(load(request.a)?, "A")?,
+        throughout(load(request.b)?, "B")?,
+    );
+    let zone = a.programs().last().map_or(chrono_tz::UTC, |p| p.timezone);
+    let currency = a
+        .programs()
+        .last()
+        .map_or("RUB".to_string(), |p| p.currency.to_string());
+    let settings = Settings {
+        from: request
+            .from
+            .map(|t| moment(t, zone, "--from"))
+            .transpose()?,
+        to: request.to.map(|t| moment(t, zone, "--to")).transpose()?,
+        top: request.top,
+        ..Settings::default()
+    };
+    let history = match &request.source {
+        Source::File(path) => read_history(path)?,
+        Source::Synthetic(s) => synth::generate(s, &currency, zone).transactions,
+    };
+    std::fs::create_dir_all(request.out)
+        .map_err(|e| format!("cannot create `{}`: {e}", request.out.display()))?;
+    let bar = indicatif::ProgressBar::new(2 * history.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} transactions replayed (A and B) {per_sec} {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let run = simulate(&a, &b, &history, &settings, &|n| bar.inc(n)).map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    write_outputs(request.out, &run)?;
+    out!("{}", summary(&run, &currency));
+    outln!(
+        "Files written to {}: summary.json, months.csv, cohorts.csv, sources.csv, customers.csv",
+        request.out.display()
+    );
+    Ok(())
+}
+
+/// A side given as one program is in effect throughout the history, whatever its `effective
+/// from` says: a candidate for next year (`program-2027.pts`) is simulated on this year's
+/// history, which is the question asked. Several versions stay effective-dated as written.
+fn throughout(versions: Versions, side: &str) -> Result<Versions, String> {
+    let programs: Vec<&Program> = versions.programs().collect();
+    let [only] = programs.as_slice() else {
+        return Ok(versions);
+    };
+    let Some(from) = only.effective_from else {
+        return Ok(versions);
+    };
+    let from = match from {
+        puntos::program::Moment::Date(day) => day.to_string(),
+        puntos::program::Moment::DateTime(t) => t.to_rfc3339(),
+    };
+    eprintln!(
+        "note: program {side} (`{}`) takes effect from {from}; simulated as in effect throughout the history",
+        only.name
+    );
+    let mut program = (*only).clone();
+    program.effective_from = None;
+    Versions::new(vec![program])
+}
+
+/// A moment of `--from` or `--to`: an instant with its offset, or a date meaning the start of
+/// that day in `zone`.
+fn moment(text: &str, zone: chrono_tz::Tz, flag: &str) -> Result<DateTime<FixedOffset>, String> {
+    if let Ok(day) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        return zone
+            .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.fixed_offset())
+            .ok_or_else(|| format!("{flag} {text}: the day has no midnight in {zone}"));
+    }
+    puntos::eval::parse_instant(text).map_err(|e| format!("{flag}: {e}"))
+}
+
+/// Reads every transaction of the file; a row that cannot be read stops the simulation, named
+/// by its line (a simulation of part of a history would mislead).
+fn read_history(path: &Path) -> Result<Vec<Incoming>, String> {
+    let mut history = Vec::new();
+    rows::read(
+        path,
+        |row| {
+            let incoming = row
+                .incoming
+                .map_err(|e| format!("{}: line {}: {e}", path.display(), row.line))?;
+            history.push(incoming);
+            Ok(())
+        },
+        |_| {},
+    )?;
+    Ok(history)
+}
+
+/// The summary printed for a person.
+fn summary(run: &Simulation, currency: &str) -> String {
+    use std::fmt::Write as _;
+    let (a, b) = (&run.a, &run.b);
+    let mut s = String::new();
+    let first = run.first.map_or(String::from("-"), |t| t.to_rfc3339());
+    let _ = writeln!(
+        s,
+        "Simulated {} transactions of {} customers, {first} to {} (the horizon)\n",
+        run.transactions,
+        run.comparison.customers,
+        run.horizon.to_rfc3339()
+    );
+    let _ = writeln!(s, "{:<28} {:>16} {:>16} {:>16}", "", "A", "B", "B - A");
+    let _ = writeln!(
+        s,
+        "{:<28} {:>16} {:>16}",
+        "program",
+        clip(&a.program),
+        clip(&b.program)
+    );
+    let mut row = |label: &str, x: Decimal, y: Decimal| {
+        let _ = writeln!(s, "{label:<28} {x:>16} {y:>16} {:>16}", y - x);
+    };
+    row("points earned", a.totals.earned, b.totals.earned);
+    row("points taken back", a.totals.reversed, b.totals.reversed);
+    row("points spent", a.totals.redeemed, b.totals.redeemed);
+    row("points expired", a.totals.expired, b.totals.expired);
+    row(
+        "points outstanding",
+        a.totals.outstanding(),
+        b.totals.outstanding(),
+    );
+    row("  of which pending", a.pending, b.pending);
+    if let (Some(x), Some(y)) = (a.liability, b.liability) {
+        row(&format!("liability ({currency})"), x, y);
+    }
+    row(&format!("discounts ({currency})"), a.discounts, b.discounts);
+    row("refused transactions", a.refused.into(), b.refused.into());
+    for (side, outcome) in [("A", a), ("B", b)] {
+        if let Some(r) = outcome.refusals.first() {
+            let _ = writeln!(
+                s,
+                "  refused under {side}, e.g. {}: {}",
+                r.transaction, r.reason
+            );
+        }
+    }
+    let c = &run.comparison;
+    let _ = writeln!(
+        s,
+        "\nCustomers under B: {} gain points, {} lose, {} unchanged",
+        c.gain, c.lose, c.same
+    );
+    for (title, list) in [
+        ("Largest gains", &c.top_gainers),
+        ("Largest losses", &c.top_losers),
+    ] {
+        if !list.is_empty() {
+            let shown: Vec<String> = list
+                .iter()
+                .take(5)
+                .map(|d| format!("{} {:+}", d.account, d.delta))
+                .collect();
+            let _ = writeln!(s, "{title}: {}", shown.join(", "));
+        }
+    }
+    let moves: Vec<String> = c
+        .tier_moves
+        .iter()
+        .filter(|m| m.a != m.b)
+        .map(|m| format!("{} -> {}: {}", m.a, m.b, m.customers))
+        .collect();
+    if !moves.is_empty() {
+        let _ = writeln!(s, "Tier moves (A -> B): {}", moves.join(", "));
+    }
+    let _ = writeln!(s, "\nPoints issued per rule and promotion:");
+    let sources: BTreeSet<&String> = a.by_source.keys().chain(b.by_source.keys()).collect();
+    for source in sources {
+        let x = a.by_source.get(source).copied().unwrap_or_default();
+        let y = b.by_source.get(source).copied().unwrap_or_default();
+        let _ = writeln!(s, "  {:<26} {x:>16} {y:>16} {:>16}", clip(source), y - x);
+    }
+    s
+}
+
+/// A name cut to fit its column.
+fn clip(name: &str) -> String {
+    if name.chars().count() <= 26 {
+        name.to_string()
+    } else {
+        let cut: String = name.chars().take(25).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Writes summary.json and the CSV files.
+fn write_outputs(out: &Path, run: &Simulation) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(run).map_err(|e| e.to_string())?;
+    write(&out.join("summary.json"), format!("{json}\n").as_bytes())?;
+    write_csv(&out.join("months.csv"), |w| {
+        w.write_record([
+            "month",
+            "program",
+            "earned",
+            "taken_back",
+            "spent",
+            "expired",
+            "outstanding",
+        ])?;
+        for (label, outcome) in [("A", &run.a), ("B", &run.b)] {
+            let mut held = Decimal::ZERO;
+            for (month, f) in &outcome.by_month {
+                held += f.outstanding();
+                w.write_record(flows_record(month, label, f, held))?;
+            }
+        }
+        Ok(())
+    })?;
+    write_csv(&out.join("cohorts.csv"), |w| {
+        w.write_record([
+            "cohort",
+            "program",
+            "earned",
+            "taken_back",
+            "spent",
+            "expired",
+            "outstanding",
+        ])?;
+        for (label, outcome) in [("A", &run.a), ("B", &run.b)] {
+            for (cohort, f) in &outcome.by_cohort {
+                w.write_record(flows_record(cohort, label, f, f.outstanding()))?;
+            }
+        }
+        Ok(())
+    })?;
+    write_csv(&out.join("sources.csv"), |w| {
+        w.write_record(["source", "a", "b", "delta"])?;
+        let sources: BTreeSet<&String> = run
+            .a
+            .by_source
+            .keys()
+            .chain(run.b.by_source.keys())
+            .collect();
+        for source in sources {
+            let x = run.a.by_source.get(source).copied().unwrap_or_default();
+            let y = run.b.by_source.get(source).copied().unwrap_or_default();
+            w.write_record([
+                source.to_string(),
+                x.to_string(),
+                y.to_string(),
+                (y - x).to_string(),
+            ])?;
+        }
+        Ok(())
+    })?;
+    write_customers(&out.join("customers.csv"), &run.a, &run.b)
+}
+
+/// One row of months.csv or cohorts.csv.
+fn flows_record(key: &str, program: &str, f: &Flows, outstanding: Decimal) -> [String; 7] {
+    [
+        key.to_string(),
+        program.to_string(),
+        f.earned.to_string(),
+        f.reversed.to_string(),
+        f.redeemed.to_string(),
+        f.expired.to_string(),
+        outstanding.to_string(),
+    ]
+}
+
+/// customers.csv: per account, points issued and outstanding and the tier under A and B.
+fn write_customers(path: &Path, a: &Outcome, b: &Outcome) -> Result<(), String> {
+    write_csv(path, |w| {
+        w.write_record([
+            "account",
+            "a_issued",
+            "b_issued",
+            "delta",
+            "a_outstanding",
+            "b_outstanding",
+            "a_tier",
+            "b_tier",
+        ])?;
+        let accounts: BTreeSet<&String> = a.customers.keys().chain(b.customers.keys()).collect();
+        for account in accounts {
+            let (x, y) = (a.customers.get(account), b.customers.get(account));
+            let flows = |c: Option<&puntos::simulate::CustomerOutcome>| {
+                c.map(|c| c.flows).unwrap_or_default()
+            };
+            let tier = |c: Option<&puntos::simulate::CustomerOutcome>| {
+                c.and_then(|c| c.tier.clone()).unwrap_or_default()
+            };
+            let (fx, fy) = (flows(x), flows(y));
+            w.write_record([
+                account.to_string(),
+                fx.issued().to_string(),
+                fy.issued().to_string(),
+                (fy.issued() - fx.issued()).to_string(),
+                fx.outstanding().to_string(),
+                fy.outstanding().to_string(),
+                tier(x),
+                tier(y),
+            ])?;
+        }
+        Ok(())
+    })
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+}
+
+fn write_csv(
+    path: &Path,
+    fill: impl FnOnce(&mut csv::Writer<std::fs::File>) -> Result<(), csv::Error>,
+) -> Result<(), String> {
+    let failed = |e: &dyn std::fmt::Display| format!("cannot write `{}`: {e}", path.display());
+    let mut writer = csv::Writer::from_path(path).map_err(|e| failed(&e))?;
+    fill(&mut writer).map_err(|e| failed(&e))?;
+    writer.flush().map_err(|e| failed(&e))
+}

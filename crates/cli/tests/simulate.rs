@@ -1,0 +1,123 @@
+//! `puntos simulate`: the 2026 pharmacy program against its 2027 version on a synthetic
+//! population, compared with the golden transcript in `tests/cli/simulate/` (`PUNTOS_BLESS=1`
+//! rewrites it); the same inputs give byte-identical files; a bad history line is named.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod golden;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `puntos ARGS` in `dir`: the command, its exit code and output.
+fn run(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_puntos"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the puntos binary runs");
+    format!(
+        "$ puntos {}\nexit {}\n{}{}",
+        args.join(" "),
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn workdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("puntos-simulate-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["program.pts", "program-2027.pts"] {
+        std::fs::copy(root().join("examples/pharmacy").join(file), dir.join(file)).unwrap();
+    }
+    dir
+}
+
+const FILES: [&str; 5] = [
+    "summary.json",
+    "months.csv",
+    "cohorts.csv",
+    "sources.csv",
+    "customers.csv",
+];
+
+#[test]
+fn the_2027_program_against_2026_on_a_synthetic_population() {
+    let dir = workdir("golden");
+    let args = |out: &'static str| {
+        [
+            "simulate",
+            "--a",
+            "program.pts",
+            "--b",
+            "program-2027.pts",
+            "--synthetic",
+            "80",
+            "--to",
+            "2026-06-01",
+            "--out",
+            out,
+        ]
+    };
+    let mut transcript = run(&dir, &args("out"));
+    for file in ["months.csv", "sources.csv", "cohorts.csv"] {
+        transcript.push_str(&format!("--- {file}\n"));
+        transcript.push_str(&std::fs::read_to_string(dir.join("out").join(file)).unwrap());
+    }
+    let result = golden::compare(&root().join("tests/cli/simulate/pharmacy.out"), &transcript);
+
+    // Again, into another folder: the same bytes in every file.
+    run(&dir, &args("again"));
+    for file in FILES {
+        let first = std::fs::read(dir.join("out").join(file)).unwrap();
+        let second = std::fs::read(dir.join("again").join(file)).unwrap();
+        assert!(first == second, "{file} differs between two runs");
+    }
+    let customers = std::fs::read_to_string(dir.join("out/customers.csv")).unwrap();
+    assert_eq!(
+        customers.lines().count(),
+        81,
+        "a header and a row per customer"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(result.is_ok(), "{}", result.err().unwrap_or_default());
+}
+
+#[test]
+fn a_bad_history_line_is_named_and_nothing_is_written() {
+    let dir = workdir("bad");
+    std::fs::write(
+        dir.join("history.jsonl"),
+        "{\"account\": \"C-1\", \"customer\": {\"id\": \"C-1\"}, \"transaction\": {\"id\": \"S-1\", \"kind\": \"signup\", \"time\": \"2026-03-01T10:00:00+03:00\"}}\n\
+         {\"account\": \"C-1\", \"transaction\": {\"id\": \"T-1\", \"time\": \"2026-03-02T10:00:00\"}}\n",
+    )
+    .unwrap();
+    let out = run(
+        &dir,
+        &[
+            "simulate",
+            "--a",
+            "program.pts",
+            "--b",
+            "program.pts",
+            "--history",
+            "history.jsonl",
+            "--out",
+            "out",
+        ],
+    );
+    assert!(out.contains("exit 2"), "{out}");
+    assert!(
+        out.contains("history.jsonl: line 2: transaction.time"),
+        "{out}"
+    );
+    assert!(!dir.join("out").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
