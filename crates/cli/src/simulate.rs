@@ -270,15 +270,7 @@ fn write_outputs(out: &Path, run: &Simulation) -> Result<(), String> {
     let json = serde_json::to_string_pretty(run).map_err(|e| e.to_string())?;
     write(&out.join("summary.json"), format!("{json}\n").as_bytes())?;
     write_csv(&out.join("months.csv"), |w| {
-        w.write_record([
-            "month",
-            "program",
-            "earned",
-            "taken_back",
-            "spent",
-            "expired",
-            "outstanding",
-        ])?;
+        w.write_record(flows_header("month"))?;
         for (label, outcome) in [("A", &run.a), ("B", &run.b)] {
             let mut held = Decimal::ZERO;
             for (month, f) in &outcome.by_month {
@@ -289,15 +281,7 @@ fn write_outputs(out: &Path, run: &Simulation) -> Result<(), String> {
         Ok(())
     })?;
     write_csv(&out.join("cohorts.csv"), |w| {
-        w.write_record([
-            "cohort",
-            "program",
-            "earned",
-            "taken_back",
-            "spent",
-            "expired",
-            "outstanding",
-        ])?;
+        w.write_record(flows_header("cohort"))?;
         for (label, outcome) in [("A", &run.a), ("B", &run.b)] {
             for (cohort, f) in &outcome.by_cohort {
                 w.write_record(flows_record(cohort, label, f, f.outstanding()))?;
@@ -326,6 +310,19 @@ fn write_outputs(out: &Path, run: &Simulation) -> Result<(), String> {
         Ok(())
     })?;
     write_customers(&out.join("customers.csv"), &run.a, &run.b)
+}
+
+/// The header of months.csv or cohorts.csv, whose first column is `key`.
+fn flows_header(key: &str) -> [&str; 7] {
+    [
+        key,
+        "program",
+        "earned",
+        "taken_back",
+        "spent",
+        "expired",
+        "outstanding",
+    ]
 }
 
 /// One row of months.csv or cohorts.csv.

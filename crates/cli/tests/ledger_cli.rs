@@ -5,30 +5,9 @@
 mod golden;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Runs `puntos ARGS` in `dir`: the command, its exit code and output.
-fn run(dir: &Path, args: &[&str]) -> String {
-    let output = match Command::new(env!("CARGO_BIN_EXE_puntos"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-    {
-        Ok(output) => output,
-        Err(e) => return format!("the puntos binary did not run: {e}\n"),
-    };
-    format!(
-        "$ puntos {}\nexit {}\n{}{}",
-        args.join(" "),
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]
@@ -99,7 +78,7 @@ fn a_ledger_session_from_init_to_erase() {
         &["erase", "--db", "l.db", "C-9"],
         &["account", "--db", "l.db", "nobody"],
     ] {
-        transcript.push_str(&run(&dir, args));
+        transcript.push_str(&golden::transcript(&dir, args));
     }
     transcript.push_str("--- transactions.csv.rejects.jsonl\n");
     transcript
@@ -119,7 +98,7 @@ fn a_stores_file_with_a_bad_row_names_its_line_and_registers_nothing() {
         "id,region,city,format,partner\nS-1,Moscow,Moscow,pharmacy,\nS-2,Tver\n",
     )
     .unwrap();
-    let out = run(&dir, &["shop", "--db", "s.db", "--file", "stores.csv"]);
+    let out = golden::transcript(&dir, &["shop", "--db", "s.db", "--file", "stores.csv"]);
     assert!(out.contains("exit 1"), "{out}");
     assert!(out.contains("stores.csv:3:"), "{out}");
     // The file is read whole before the database is touched: nothing was registered.

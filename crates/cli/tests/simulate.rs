@@ -7,27 +7,9 @@
 mod golden;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Runs `puntos ARGS` in `dir`: the command, its exit code and output.
-fn run(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_puntos"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the puntos binary runs");
-    format!(
-        "$ puntos {}\nexit {}\n{}{}",
-        args.join(" "),
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn workdir(name: &str) -> PathBuf {
@@ -66,7 +48,7 @@ fn the_2027_program_against_2026_on_a_synthetic_population() {
             out,
         ]
     };
-    let mut transcript = run(&dir, &args("out"));
+    let mut transcript = golden::transcript(&dir, &args("out"));
     for file in ["months.csv", "sources.csv", "cohorts.csv"] {
         transcript.push_str(&format!("--- {file}\n"));
         transcript.push_str(&std::fs::read_to_string(dir.join("out").join(file)).unwrap());
@@ -74,7 +56,7 @@ fn the_2027_program_against_2026_on_a_synthetic_population() {
     let result = golden::compare(&root().join("tests/cli/simulate/pharmacy.out"), &transcript);
 
     // Again, into another folder: the same bytes in every file.
-    run(&dir, &args("again"));
+    golden::transcript(&dir, &args("again"));
     for file in FILES {
         let first = std::fs::read(dir.join("out").join(file)).unwrap();
         let second = std::fs::read(dir.join("again").join(file)).unwrap();
@@ -99,7 +81,7 @@ fn a_bad_history_line_is_named_and_nothing_is_written() {
          {\"account\": \"C-1\", \"transaction\": {\"id\": \"T-1\", \"time\": \"2026-03-02T10:00:00\"}}\n",
     )
     .unwrap();
-    let out = run(
+    let out = golden::transcript(
         &dir,
         &[
             "simulate",

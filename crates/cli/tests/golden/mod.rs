@@ -24,3 +24,25 @@ pub fn compare(expected_path: &Path, actual: &str) -> Result<(), String> {
         ))
     }
 }
+
+/// Runs `puntos ARGS` in `dir` and returns the transcript a golden file holds: the command,
+/// its exit code, its standard output then its standard error.
+#[allow(dead_code)] // Each test binary includes this module; not all of them run commands in a folder.
+pub fn transcript(dir: &Path, args: &[&str]) -> String {
+    let output = match std::process::Command::new(env!("CARGO_BIN_EXE_puntos"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+    {
+        Ok(output) => output,
+        Err(e) => return format!("the puntos binary did not run: {e}\n"),
+    };
+    format!(
+        "$ puntos {}\nexit {}\n{}{}",
+        args.join(" "),
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
