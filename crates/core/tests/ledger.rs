@@ -583,3 +583,25 @@ rule moscow { on purchase  when store.region = "Moscow" and store.format = "phar
         .register_shop(&puntos::eval::Store::default())
         .is_err());
 }
+
+#[test]
+fn journal_and_outbox_taken_out_go_on_numbering_and_chaining_from_the_last_taken() {
+    let mut ledger = ledger();
+    ledger
+        .apply(&purchase("T-1", "2026-02-10T12:00:00+03:00", "1000"))
+        .unwrap();
+    let (entries, events) = ledger.store_mut().take_written();
+    let last = entries.last().unwrap().clone();
+    assert!(!events.is_empty());
+    assert!(journal(&mut ledger).is_empty());
+    ledger
+        .apply(&purchase("T-2", "2026-02-11T12:00:00+03:00", "500"))
+        .unwrap();
+    let (more, more_events) = ledger.store_mut().take_written();
+    assert_eq!(more[0].seq, last.seq + 1);
+    assert_eq!(more[0].previous, last.hash);
+    assert_eq!(more_events[0].seq, events.last().unwrap().seq + 1);
+    // The points are still there: the account holds its lots.
+    let account = ledger.account("C-1").unwrap().unwrap();
+    assert_eq!(account.pending(), d("300"));
+}

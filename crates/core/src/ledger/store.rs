@@ -244,6 +244,11 @@ struct Tables {
     journal: Vec<JournalEntry>,
     outbox: Vec<OutboxEvent>,
     acknowledged: u64,
+    /// The last journal entry taken out by [`MemoryStore::take_written`], which the chain goes
+    /// on from.
+    taken_head: Option<(u64, String)>,
+    /// The last outbox event taken out.
+    taken_outbox_head: u64,
 }
 
 /// The store for tests and simulations: everything in memory. Writes of a unit of work are
@@ -257,6 +262,25 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    /// Takes the journal entries and outbox events written so far out of the store, for a
+    /// caller that reads each once and needs the memory back: a simulation counts them as they
+    /// come. New entries and events go on numbering (and chaining) from the last ones taken;
+    /// the store's own journal then starts mid-chain, so [`verify`](super::verify) no longer
+    /// applies to it.
+    pub fn take_written(&mut self) -> (Vec<JournalEntry>, Vec<OutboxEvent>) {
+        let tables = &mut self.tables;
+        if let Some(last) = tables.journal.last() {
+            tables.taken_head = Some((last.seq, last.hash.clone()));
+        }
+        if let Some(last) = tables.outbox.last() {
+            tables.taken_outbox_head = last.seq;
+        }
+        (
+            std::mem::take(&mut tables.journal),
+            std::mem::take(&mut tables.outbox),
+        )
     }
 }
 
@@ -447,7 +471,8 @@ impl Session for Overlay<'_> {
             .journal
             .last()
             .or_else(|| self.base.journal.last())
-            .map(|e| (e.seq, e.hash.clone())))
+            .map(|e| (e.seq, e.hash.clone()))
+            .or_else(|| self.base.taken_head.clone()))
     }
 
     fn append_journal(&mut self, entries: &[JournalEntry]) -> Result<(), StoreError> {
@@ -477,7 +502,7 @@ impl Session for Overlay<'_> {
             .outbox
             .last()
             .or_else(|| self.base.outbox.last())
-            .map_or(0, |e| e.seq))
+            .map_or(self.base.taken_outbox_head, |e| e.seq))
     }
 
     fn push_events(&mut self, events: &[OutboxEvent]) -> Result<(), StoreError> {

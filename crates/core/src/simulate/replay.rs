@@ -37,6 +37,8 @@ pub(crate) fn replay(
     };
     // The tier each account holds, as the decisions change it.
     let mut tiers: HashMap<String, String> = HashMap::new();
+    // Each lot's issuance month, from its earn entry.
+    let mut cohorts = HashMap::new();
     for chunk in history.chunks(BATCH) {
         let batch: Vec<Incoming> = chunk.iter().map(|i| (*i).clone()).collect();
         let results = ledger.apply_batch(&batch).map_err(store_failed)?;
@@ -64,12 +66,15 @@ pub(crate) fn replay(
                 }
             }
         }
+        // The batch's journal counted and dropped: the store keeps the accounts, not the
+        // whole history of their points.
+        outcome.count_entries(&ledger.store_mut().take_written().0, &mut cohorts);
         progress(chunk.len() as u64);
     }
     ledger
         .advance_all(horizon)
         .map_err(|e| SimulateError::Ledger(e.to_string()))?;
-    count_journal(ledger.store_mut(), &mut outcome)?;
+    outcome.count_entries(&ledger.store_mut().take_written().0, &mut cohorts);
     count_accounts(ledger.store_mut(), &mut outcome)?;
     let rate = versions
         .at(horizon)
@@ -78,22 +83,6 @@ pub(crate) fn replay(
         .map(|r| r.rate_money / r.rate_points);
     outcome.liability = rate.map(|rate| outcome.totals.outstanding() * rate);
     Ok(outcome)
-}
-
-/// Counts every journal entry, in order.
-fn count_journal(store: &mut MemoryStore, outcome: &mut Outcome) -> Result<(), SimulateError> {
-    let mut cohorts = HashMap::new();
-    let mut after = 0;
-    loop {
-        let page = store
-            .atomically(|s| s.journal(None, after, PAGE))
-            .map_err(store_failed)?;
-        let Some(last) = page.last() else {
-            return Ok(());
-        };
-        after = last.seq;
-        outcome.count_entries(&page, &mut cohorts);
-    }
 }
 
 /// Reads every account's end state: its tier and its pending points; checks that its lots hold
