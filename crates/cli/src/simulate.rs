@@ -206,6 +206,9 @@ fn summary(run: &Simulation, currency: &str) -> String {
     if let (Some(x), Some(y)) = (a.liability, b.liability) {
         row(&format!("liability ({currency})"), x, y);
     }
+    if let (Some(x), Some(y)) = (a.forecast.expected_liability, b.forecast.expected_liability) {
+        row(&format!("  less breakage ({currency})"), x, y);
+    }
     row(&format!("discounts ({currency})"), a.discounts, b.discounts);
     row("refused transactions", a.refused.into(), b.refused.into());
     for (side, outcome) in [("A", a), ("B", b)] {
@@ -216,6 +219,20 @@ fn summary(run: &Simulation, currency: &str) -> String {
                 r.transaction, r.reason
             );
         }
+    }
+    for (side, outcome) in [("A", a), ("B", b)] {
+        let f = &outcome.forecast;
+        let _ = match f.breakage {
+            Some(rate) => writeln!(
+                s,
+                "  breakage under {side}: {rate} of the points that left expired ({} settled cohorts)",
+                f.settled_cohorts
+            ),
+            None => writeln!(
+                s,
+                "  breakage under {side}: no cohort settled yet; cohorts.csv has the triangle so far"
+            ),
+        };
     }
     let c = &run.comparison;
     let _ = writeln!(
@@ -281,10 +298,18 @@ fn write_outputs(out: &Path, run: &Simulation) -> Result<(), String> {
         Ok(())
     })?;
     write_csv(&out.join("cohorts.csv"), |w| {
-        w.write_record(flows_header("cohort"))?;
+        let mut header = flows_header("cohort").to_vec();
+        header.insert(2, "age_months");
+        w.write_record(header)?;
         for (label, outcome) in [("A", &run.a), ("B", &run.b)] {
-            for (cohort, f) in &outcome.by_cohort {
-                w.write_record(flows_record(cohort, label, f, f.outstanding()))?;
+            for (cohort, ages) in &outcome.by_cohort {
+                let mut held = Decimal::ZERO;
+                for (age, f) in ages.iter().enumerate() {
+                    held += f.outstanding();
+                    let mut record = flows_record(cohort, label, f, held).to_vec();
+                    record.insert(2, age.to_string());
+                    w.write_record(record)?;
+                }
             }
         }
         Ok(())

@@ -98,8 +98,19 @@ fn a_small_history_gives_the_totals_worked_out_by_hand() {
     assert_eq!(a.pending, d(0));
     assert_eq!(a.by_month["2026-03"], flows(150, 40, 30, 0));
     assert_eq!(a.by_month["2026-04"], flows(25, 0, 0, 80));
-    assert_eq!(a.by_cohort["2026-03"], flows(150, 40, 30, 80));
-    assert_eq!(a.by_cohort["2026-04"], flows(25, 0, 0, 0));
+    // The March cohort: earned, taken back and spent in March (age 0), expired in April (age
+    // 1); settled, so its breakage (80 of the 110 points that left expired) is the forecast's.
+    assert_eq!(
+        a.by_cohort["2026-03"],
+        [flows(150, 40, 30, 0), flows(0, 0, 0, 80)]
+    );
+    assert_eq!(a.by_cohort["2026-04"], [flows(25, 0, 0, 0)]);
+    let f = &a.forecast;
+    assert_eq!(f.settled_cohorts, 1);
+    assert_eq!(f.breakage, Some("0.7273".parse().unwrap()));
+    assert_eq!(f.expected_to_expire, Some(d(18)));
+    assert_eq!(f.expected_to_be_spent, Some(d(7)));
+    assert_eq!(f.expected_liability, Some(d(7)));
     assert_eq!(a.by_source["rule base"], d(135));
     assert_eq!(a.by_tier["none"], d(175));
     assert_eq!(a.customers["C-1"].flows, flows(150, 40, 30, 80));
@@ -182,18 +193,9 @@ fn a_program_against_itself_moves_nobody() {
 
 /// Every customer's figures add up to the totals, and so do the months and the cohorts.
 fn assert_consistent(o: &Outcome) {
-    let sum = |flows: &mut dyn Iterator<Item = &Flows>| {
-        flows.fold(Flows::default(), |mut t, f| {
-            t.earned += f.earned;
-            t.reversed += f.reversed;
-            t.redeemed += f.redeemed;
-            t.expired += f.expired;
-            t
-        })
-    };
-    assert_eq!(sum(&mut o.customers.values().map(|c| &c.flows)), o.totals);
-    assert_eq!(sum(&mut o.by_month.values()), o.totals);
-    assert_eq!(sum(&mut o.by_cohort.values()), o.totals);
+    assert_eq!(Flows::sum(o.customers.values().map(|c| &c.flows)), o.totals);
+    assert_eq!(Flows::sum(o.by_month.values()), o.totals);
+    assert_eq!(Flows::sum(o.by_cohort.values().flatten()), o.totals);
     let by_source: Decimal = o.by_source.values().sum();
     assert_eq!(by_source, o.totals.issued());
 }

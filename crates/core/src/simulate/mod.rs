@@ -212,6 +212,12 @@ fn run_in(
     for outcome in outcomes {
         total.merge(outcome?);
     }
+    let point_value = versions
+        .at(window.horizon)
+        .and_then(|p| p.redemption.as_ref())
+        .filter(|r| !r.rate_points.is_zero())
+        .map(|r| r.rate_money / r.rate_points);
+    total.estimate(point_value);
     Ok(total)
 }
 

@@ -76,12 +76,6 @@ pub(crate) fn replay(
         .map_err(|e| SimulateError::Ledger(e.to_string()))?;
     outcome.count_entries(&ledger.store_mut().take_written().0, &mut cohorts);
     count_accounts(ledger.store_mut(), &mut outcome)?;
-    let rate = versions
-        .at(horizon)
-        .and_then(|p| p.redemption.as_ref())
-        .filter(|r| !r.rate_points.is_zero())
-        .map(|r| r.rate_money / r.rate_points);
-    outcome.liability = rate.map(|rate| outcome.totals.outstanding() * rate);
     Ok(outcome)
 }
 

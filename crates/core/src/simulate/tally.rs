@@ -53,6 +53,14 @@ impl Flows {
         }
     }
 
+    /// The sum of `flows`.
+    pub fn sum<'a>(flows: impl IntoIterator<Item = &'a Flows>) -> Flows {
+        flows.into_iter().fold(Flows::default(), |mut total, f| {
+            total.merge(f);
+            total
+        })
+    }
+
     /// Adds another's figures.
     fn merge(&mut self, other: &Flows) {
         self.earned += other.earned;
@@ -113,18 +121,51 @@ pub struct Outcome {
     /// Points moved per calendar month (`2026-03`) of the moment they moved.
     pub by_month: BTreeMap<String, Flows>,
     /// Points per issuance cohort: the lots earned in a month (`2026-03`), and what became of
-    /// them since. The triangle a breakage estimate reads.
-    pub by_cohort: BTreeMap<String, Flows>,
+    /// them month by month since (index 0: the month they were earned; 1: the month after...).
+    /// The triangle a breakage estimate reads.
+    pub by_cohort: BTreeMap<String, Vec<Flows>>,
+    /// What the outstanding points will become, estimated from the settled cohorts.
+    pub forecast: Forecast,
     /// Per account, by id. Left out of the JSON form, which stays small whatever the
     /// population: `puntos simulate` writes these as a CSV file of one row per customer.
     #[serde(skip)]
     pub customers: BTreeMap<String, CustomerOutcome>,
 }
 
-/// `2026-03`: the month of an instant, in its own offset (the program's local time for what the
-/// ledger records).
-pub(crate) fn month_of(at: DateTime<FixedOffset>) -> String {
-    format!("{:04}-{:02}", at.year(), at.month())
+/// A cohort is settled when at most this share of its points (1%) is still outstanding.
+const SETTLED: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
+
+/// What the outstanding points are expected to become: the breakage rate read from the settled
+/// cohorts (those with at most 1% of their points still held), applied to what is held now.
+/// Empty when no cohort is settled yet (a history shorter than the points' lifetime): then
+/// `by_cohort` is the triangle to read by hand.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Forecast {
+    /// Cohorts settled.
+    pub settled_cohorts: u64,
+    /// Of the points of settled cohorts that left (spent or expired), the share that expired,
+    /// to four places.
+    pub breakage: Option<Decimal>,
+    /// Outstanding points expected to expire unspent.
+    pub expected_to_expire: Option<Decimal>,
+    /// Outstanding points expected to be spent.
+    pub expected_to_be_spent: Option<Decimal>,
+    /// Their money value at the redemption rate: the liability less breakage.
+    pub expected_liability: Option<Decimal>,
+}
+
+/// A month as a number (`year * 12 + month - 1`), so ages are differences.
+fn month_index(at: DateTime<FixedOffset>) -> i32 {
+    at.year() * 12 + i32::try_from(at.month0()).unwrap_or(0)
+}
+
+/// `2026-03` for a month number.
+fn month_label(index: i32) -> String {
+    format!(
+        "{:04}-{:02}",
+        index.div_euclid(12),
+        index.rem_euclid(12) + 1
+    )
 }
 
 impl Outcome {
@@ -172,7 +213,7 @@ impl Outcome {
     pub(crate) fn count_entries(
         &mut self,
         entries: &[JournalEntry],
-        cohorts: &mut HashMap<String, String>,
+        cohorts: &mut HashMap<String, i32>,
     ) {
         for entry in entries {
             let (kind, points) = (entry.kind, entry.points);
@@ -180,17 +221,19 @@ impl Outcome {
                 continue;
             }
             self.totals.add(kind, points);
-            let month = month_of(entry.at);
+            let month = month_index(entry.at);
             if let Some(lot) = &entry.lot {
-                let cohort = match cohorts.get(lot) {
-                    Some(c) => c.clone(),
-                    None => {
-                        cohorts.insert(lot.clone(), month.clone());
-                        month.clone()
-                    }
-                };
-                self.by_cohort.entry(cohort).or_default().add(kind, points);
+                let cohort = *cohorts.entry(lot.clone()).or_insert(month);
+                let age = usize::try_from(month - cohort).unwrap_or(0);
+                let ages = self.by_cohort.entry(month_label(cohort)).or_default();
+                if ages.len() <= age {
+                    ages.resize(age + 1, Flows::default());
+                }
+                if let Some(flows) = ages.get_mut(age) {
+                    flows.add(kind, points);
+                }
             }
+            let month = month_label(month);
             self.by_month.entry(month).or_default().add(kind, points);
             self.customers
                 .entry(entry.account.clone())
@@ -211,10 +254,6 @@ impl Outcome {
         self.refusals.extend(other.refusals.into_iter().take(room));
         self.totals.merge(&other.totals);
         self.pending += other.pending;
-        self.liability = match (self.liability, other.liability) {
-            (Some(a), Some(b)) => Some(a + b),
-            (a, b) => a.or(b),
-        };
         self.discounts += other.discounts;
         add_counts(&mut self.coupons_issued, other.coupons_issued);
         add_counts(&mut self.coupons_used, other.coupons_used);
@@ -223,10 +262,43 @@ impl Outcome {
         for (month, flows) in other.by_month {
             self.by_month.entry(month).or_default().merge(&flows);
         }
-        for (cohort, flows) in other.by_cohort {
-            self.by_cohort.entry(cohort).or_default().merge(&flows);
+        for (cohort, ages) in other.by_cohort {
+            let mine = self.by_cohort.entry(cohort).or_default();
+            if mine.len() < ages.len() {
+                mine.resize(ages.len(), Flows::default());
+            }
+            for (total, flows) in mine.iter_mut().zip(&ages) {
+                total.merge(flows);
+            }
         }
         self.customers.extend(other.customers);
+    }
+}
+
+impl Outcome {
+    /// Works out [`Outcome::liability`] and [`Outcome::forecast`] from the totals and the
+    /// cohorts, with `point_value` the money value of a point (absent: no liability).
+    pub(crate) fn estimate(&mut self, point_value: Option<Decimal>) {
+        self.liability = point_value.map(|v| self.totals.outstanding() * v);
+        let settled: Vec<Flows> = self
+            .by_cohort
+            .values()
+            .map(Flows::sum)
+            .filter(|f| f.issued() > Decimal::ZERO && f.outstanding() <= f.issued() * SETTLED)
+            .collect();
+        let expired: Decimal = settled.iter().map(|f| f.expired).sum();
+        let left = expired + settled.iter().map(|f| f.redeemed).sum::<Decimal>();
+        let breakage = (!left.is_zero()).then(|| (expired / left).round_dp(4));
+        let held = self.totals.outstanding();
+        let expected_to_expire = breakage.map(|b| (held * b).round_dp(0));
+        let expected_to_be_spent = expected_to_expire.map(|e| held - e);
+        self.forecast = Forecast {
+            settled_cohorts: settled.len() as u64,
+            breakage,
+            expected_to_expire,
+            expected_to_be_spent,
+            expected_liability: expected_to_be_spent.zip(point_value).map(|(p, v)| p * v),
+        };
     }
 }
 
