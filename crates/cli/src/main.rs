@@ -27,6 +27,7 @@ mod fmt;
 mod input;
 mod migrate;
 mod programs;
+mod report;
 mod rows;
 mod simulate;
 mod test;
@@ -161,7 +162,8 @@ enum Command {
         /// brought to (points due by then expire); default: the last transaction's time.
         #[arg(long)]
         to: Option<String>,
-        /// The folder for summary.json, months.csv, cohorts.csv, sources.csv, customers.csv.
+        /// The folder for report.html, summary.json, months.csv, cohorts.csv, sources.csv and
+        /// customers.csv.
         #[arg(long)]
         out: std::path::PathBuf,
         /// How many customers with the largest gains and losses to list.

@@ -106,9 +106,13 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
     let run = simulate(&a, &b, &history, &settings, &|n| bar.inc(n)).map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     write_outputs(request.out, &run)?;
+    write(
+        &request.out.join("report.html"),
+        crate::report::html(&run, &currency).as_bytes(),
+    )?;
     out!("{}", summary(&run, &currency));
     outln!(
-        "Files written to {}: summary.json, months.csv, cohorts.csv, sources.csv, customers.csv",
+        "Files written to {}: report.html, summary.json, months.csv, cohorts.csv, sources.csv, customers.csv",
         request.out.display()
     );
     Ok(())

@@ -22,7 +22,8 @@ fn workdir(name: &str) -> PathBuf {
     dir
 }
 
-const FILES: [&str; 5] = [
+const FILES: [&str; 6] = [
+    "report.html",
     "summary.json",
     "months.csv",
     "cohorts.csv",
@@ -53,7 +54,11 @@ fn the_2027_program_against_2026_on_a_synthetic_population() {
         transcript.push_str(&format!("--- {file}\n"));
         transcript.push_str(&std::fs::read_to_string(dir.join("out").join(file)).unwrap());
     }
-    let result = golden::compare(&root().join("tests/cli/simulate/pharmacy.out"), &transcript);
+    let result = golden::compare(&root().join("tests/cli/simulate/pharmacy.out"), &transcript)
+        .and_then(|()| {
+            let report = std::fs::read_to_string(dir.join("out/report.html")).unwrap();
+            golden::compare(&root().join("tests/cli/simulate/report.html"), &report)
+        });
 
     // Again, into another folder: the same bytes in every file.
     golden::transcript(&dir, &args("again"));
@@ -62,6 +67,14 @@ fn the_2027_program_against_2026_on_a_synthetic_population() {
         let second = std::fs::read(dir.join("again").join(file)).unwrap();
         assert!(first == second, "{file} differs between two runs");
     }
+    // The report stands alone: five charts drawn inline, no script, nothing fetched.
+    let report = std::fs::read_to_string(dir.join("out/report.html")).unwrap();
+    assert_eq!(report.matches("<svg").count(), 5, "{report}");
+    assert!(
+        !report.contains("<script") && !report.contains("http"),
+        "{report}"
+    );
+    assert!(report.contains("<td>points earned</td><td>106386</td><td>44969</td><td>-61417</td>"));
     let customers = std::fs::read_to_string(dir.join("out/customers.csv")).unwrap();
     assert_eq!(
         customers.lines().count(),
