@@ -128,7 +128,7 @@ enum Command {
     },
     /// Replay a history under program A and program B and compare cost, liability and
     /// per-customer outcomes: a summary here, JSON and CSV files in `--out`.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES, group = clap::ArgGroup::new("source").required(true).multiple(false))]
     Simulate {
         /// Program A (the current one): a file, or files and folders of its versions.
         #[arg(long, required = true, num_args = 1..)]
@@ -138,15 +138,27 @@ enum Command {
         b: Vec<std::path::PathBuf>,
         /// The history: transactions as JSON lines, or CSV by the `.csv` extension (the
         /// formats of `puntos apply`), signups first.
+        #[arg(long, group = "source")]
+        history: Option<std::path::PathBuf>,
+        /// Instead of a history: a legacy CRM's export folder (MIGRATION.md); its purchases
+        /// and refunds are replayed on the accounts a migration makes of its customers and
+        /// cards, as `migrate parallel-run` does.
+        #[arg(long, group = "source")]
+        legacy: Option<std::path::PathBuf>,
+        /// With --legacy: the region national phone numbers are read in (ISO 3166 code).
+        #[arg(long, default_value = "RU", requires = "legacy")]
+        region: String,
+        /// With --legacy: who keeps a phone several customers share.
         #[arg(
             long,
-            conflicts_with = "synthetic",
-            required_unless_present = "synthetic"
+            value_enum,
+            default_value_t = PhoneConflict::EarliestRegistered,
+            requires = "legacy"
         )]
-        history: Option<std::path::PathBuf>,
+        phone_conflict: PhoneConflict,
         /// Instead of a history: a synthetic population of this many customers (the
         /// pharmacy chain of `puntos demo`).
-        #[arg(long)]
+        #[arg(long, group = "source")]
         synthetic: Option<usize>,
         /// Months of the synthetic population, from 2026-02-01.
         #[arg(long, default_value_t = 4, requires = "synthetic")]
@@ -535,6 +547,9 @@ fn main() -> ExitCode {
             a,
             b,
             history,
+            legacy,
+            region,
+            phone_conflict,
             synthetic,
             months,
             seed,
@@ -545,9 +560,14 @@ fn main() -> ExitCode {
         } => simulate::run(&simulate::Request {
             a: &a,
             b: &b,
-            source: match history {
-                Some(path) => simulate::Source::File(path),
-                None => simulate::Source::Synthetic(puntos::synth::Settings {
+            source: match (history, legacy) {
+                (Some(path), _) => simulate::Source::File(path),
+                (None, Some(export)) => simulate::Source::Legacy {
+                    export,
+                    region,
+                    policy: phone_conflict.into(),
+                },
+                (None, None) => simulate::Source::Synthetic(puntos::synth::Settings {
                     customers: synthetic.unwrap_or_default(),
                     months,
                     seed,

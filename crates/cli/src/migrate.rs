@@ -921,6 +921,61 @@ pub fn parallel_run(request: &ParallelRequest<'_>) -> u8 {
     }
 }
 
+/// The identity plan of the export and the accounts a migration would load from it (cut over
+/// at the export's snapshot), each step with its progress bars on `console`.
+fn migrated_accounts(
+    export: &Path,
+    plan_settings: &PlanSettings,
+    console: &mut Console<'_>,
+) -> Result<
+    (
+        puntos::migrate::identity::IdentityPlan,
+        Vec<puntos::ledger::AccountState>,
+    ),
+    MigrateError,
+> {
+    let plan = plan_identities(export, plan_settings, console)?;
+    let mut staging = Staging::new(&plan, usize::MAX)?;
+    let cut = cutover_staged(export, &mut staging, console)?;
+    let at = cut
+        .moment
+        .unwrap_or(chrono::DateTime::UNIX_EPOCH.fixed_offset());
+    let accounts =
+        puntos::migrate::load::accounts(export, plan_settings.region, &plan, &cut, staging, at)?;
+    Ok((plan, accounts))
+}
+
+/// The purchases and refunds of a legacy export as a history to simulate, on the accounts a
+/// migration would make of it (`puntos simulate --legacy`); rows that cannot be replayed are
+/// counted on standard error.
+pub fn legacy_history(
+    export: &Path,
+    region: &str,
+    policy: PhonePolicy,
+) -> Result<puntos::simulate::History, MigrateError> {
+    let plan_settings = PlanSettings {
+        region: puntos::phone::region(region).map_err(MigrateError::Settings)?,
+        phone_policy: policy,
+    };
+    let mut console = Console::new(None);
+    let (plan, accounts) = migrated_accounts(export, &plan_settings, &mut console)?;
+    let legacy = puntos::migrate::parallel::legacy_history(export, &plan, accounts, &mut console)?;
+    console.bars.finish();
+    eprintln!(
+        "note: the export's purchases and refunds are replayed; its redemptions, adjustments and expiries are not (a program decides its own expiries; a legacy redemption has no basket to pay)"
+    );
+    if let Some((tx, why)) = legacy.skipped.first() {
+        eprintln!(
+            "note: {} legacy rows cannot be replayed, such as {tx}: {why}",
+            legacy.skipped.len()
+        );
+    }
+    Ok(puntos::simulate::History {
+        accounts: legacy.accounts,
+        transactions: legacy.transactions,
+    })
+}
+
 fn run_parallel(r: &ParallelRequest<'_>, versions: puntos::Versions) -> Result<(), MigrateError> {
     let region = puntos::phone::region(r.region).map_err(MigrateError::Settings)?;
     let plan_settings = PlanSettings {
@@ -931,13 +986,7 @@ fn run_parallel(r: &ParallelRequest<'_>, versions: puntos::Versions) -> Result<(
     let sampled = sampled_export(r.export, r.sample, &folder)?;
     let export = sampled.as_deref().unwrap_or(r.export);
     let mut console = Console::new(None);
-    let plan = plan_identities(export, &plan_settings, &mut console)?;
-    let mut staging = Staging::new(&plan, usize::MAX)?;
-    let cut = cutover_staged(export, &mut staging, &mut console)?;
-    let at = cut
-        .moment
-        .unwrap_or(chrono::DateTime::UNIX_EPOCH.fixed_offset());
-    let accounts = puntos::migrate::load::accounts(export, region, &plan, &cut, staging, at)?;
+    let (plan, accounts) = migrated_accounts(export, &plan_settings, &mut console)?;
     let result =
         puntos::migrate::parallel::parallel_run(export, versions, &plan, accounts, &mut console)?;
     console.bars.finish();

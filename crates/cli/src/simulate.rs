@@ -7,7 +7,7 @@ use crate::rows;
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use puntos::ledger::Incoming;
 use puntos::program::Program;
-use puntos::simulate::{simulate, Flows, Outcome, Settings, Simulation};
+use puntos::simulate::{simulate, Flows, History, Outcome, Settings, Simulation};
 use puntos::synth;
 use puntos::Versions;
 use rust_decimal::Decimal;
@@ -20,6 +20,16 @@ pub enum Source {
     File(PathBuf),
     /// A synthetic population of the pharmacy chain.
     Synthetic(synth::Settings),
+    /// A legacy CRM's export (MIGRATION.md): its purchases and refunds on the accounts a
+    /// migration makes of its customers and cards, phones read in `region`.
+    Legacy {
+        /// The export folder.
+        export: PathBuf,
+        /// The region national phone numbers are read in.
+        region: String,
+        /// Who keeps a shared phone.
+        policy: puntos::migrate::identity::PhonePolicy,
+    },
 }
 
 /// What `puntos simulate` was asked.
@@ -90,13 +100,18 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
         top: request.top,
         ..Settings::default()
     };
-    let history = match &request.source {
-        Source::File(path) => read_history(path)?,
-        Source::Synthetic(s) => synth::generate(s, &currency, zone).transactions,
+    let history: History = match &request.source {
+        Source::File(path) => read_history(path)?.into(),
+        Source::Synthetic(s) => synth::generate(s, &currency, zone).transactions.into(),
+        Source::Legacy {
+            export,
+            region,
+            policy,
+        } => crate::migrate::legacy_history(export, region, *policy).map_err(|e| e.to_string())?,
     };
     std::fs::create_dir_all(request.out)
         .map_err(|e| format!("cannot create `{}`: {e}", request.out.display()))?;
-    let bar = indicatif::ProgressBar::new(2 * history.len() as u64);
+    let bar = indicatif::ProgressBar::new(2 * history.transactions.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{bar:40} {pos}/{len} transactions replayed (A and B) {per_sec} {eta}",

@@ -116,3 +116,27 @@ fn a_bad_history_line_is_named_and_nothing_is_written() {
     assert!(!dir.join("out").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_legacy_export_is_simulated_on_the_accounts_a_migration_makes() {
+    let dir = workdir("legacy");
+    let export = root().join("tests/legacy/small");
+    let transcript = golden::transcript(
+        &dir,
+        &[
+            "simulate",
+            "--a",
+            "program.pts",
+            "--b",
+            "program-2027.pts",
+            "--legacy",
+            export.to_str().unwrap(),
+            "--out",
+            "out",
+        ],
+    )
+    .replace(export.to_str().unwrap(), "tests/legacy/small");
+    let result = golden::compare(&root().join("tests/cli/simulate/legacy.out"), &transcript);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(result.is_ok(), "{}", result.err().unwrap_or_default());
+}

@@ -8,7 +8,7 @@ mod common;
 
 use proptest::prelude::*;
 use puntos::ledger::Incoming;
-use puntos::simulate::{self, Flows, Outcome, Settings};
+use puntos::simulate::{self, Flows, History, Outcome, Settings};
 use puntos::synth;
 use puntos::Versions;
 use puntos_dsl::SourceFile;
@@ -52,11 +52,12 @@ const HISTORY: &str = r#"
 "#;
 
 /// The history's transactions, a JSON line each.
-fn read(text: &str) -> Vec<Incoming> {
+fn read(text: &str) -> History {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| puntos::eval::from_json(l).unwrap())
-        .collect()
+        .collect::<Vec<Incoming>>()
+        .into()
 }
 
 fn settings_to(to: &str) -> Settings {
@@ -151,7 +152,7 @@ fn the_window_keeps_only_its_transactions() {
     assert!(err.to_string().contains("the window is empty"), "{err}");
 }
 
-fn population(customers: usize, seed: u64) -> Vec<Incoming> {
+fn population(customers: usize, seed: u64) -> History {
     synth::generate(
         &synth::Settings {
             customers,
@@ -162,6 +163,7 @@ fn population(customers: usize, seed: u64) -> Vec<Incoming> {
         chrono_tz::Europe::Moscow,
     )
     .transactions
+    .into()
 }
 
 fn pharmacy() -> Versions {
@@ -230,4 +232,56 @@ proptest! {
         prop_assert_eq!(&one.by_month, &many.by_month);
         prop_assert_eq!(&one.by_source, &many.by_source);
     }
+}
+
+#[test]
+fn accounts_opened_before_the_history_are_found_by_their_aliases_in_any_part() {
+    let accounts: Vec<puntos::ledger::AccountState> = (1..=4)
+        .map(|n| puntos::ledger::AccountState {
+            id: format!("A-{n}"),
+            aliases: vec![format!("card-{n}")],
+            ..Default::default()
+        })
+        .collect();
+    let purchase = |n: u32, day: u32| -> Incoming {
+        puntos::eval::from_json(&format!(
+            r#"{{"account": "card-{n}", "transaction": {{"id": "T-{n}-{day}", "time": "2026-03-{day:02}T10:00:00+03:00", "lines": [{{"unit_price": {}}}]}}}}"#,
+            100 * n
+        ))
+        .unwrap()
+    };
+    let history = History {
+        accounts,
+        transactions: (1..=3)
+            .flat_map(|n| [purchase(n, 1), purchase(n, 2)])
+            .collect(),
+    };
+    let one = simulate::run(
+        &club(10),
+        &history,
+        &Settings {
+            parts: 1,
+            ..Settings::default()
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let three = simulate::run(
+        &club(10),
+        &history,
+        &Settings {
+            parts: 3,
+            ..Settings::default()
+        },
+        &|_| {},
+    )
+    .unwrap();
+    assert_eq!(one, three);
+    assert_eq!(one.applied, 6);
+    // Each card's account earns 10 points per 100 RUB twice; A-4 has no transaction and is
+    // counted with nothing.
+    assert_eq!(one.customers["A-2"].flows.earned, d(40));
+    assert_eq!(one.customers.len(), 4);
+    assert_eq!(one.customers["A-4"].flows, Flows::default());
+    assert_eq!(one.totals.earned, d(120));
 }

@@ -17,7 +17,7 @@ use super::rows::{TxKind, TxRow};
 use super::scan::{keep_first, read_file, Keys, KnownCards};
 use super::{MigrateError, Observer};
 use crate::eval::{Line, Store as Shop, Transaction};
-use crate::ledger::{Incoming, Ledger, MemoryStore};
+use crate::ledger::{AccountState, Incoming, Ledger, MemoryStore};
 use crate::versions::Versions;
 use chrono::{DateTime, FixedOffset};
 use indexmap::IndexMap;
@@ -146,17 +146,81 @@ struct Replayed {
     original: Option<String>,
 }
 
+/// The legacy purchases and refunds as the ledger takes them, with the accounts they go to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegacyHistory {
+    /// The migration's accounts, fresh: their opening lots, history and moment dropped, so a
+    /// replay builds each account's points as it goes.
+    pub accounts: Vec<AccountState>,
+    /// The purchases and refunds, in time order (ties in file order).
+    pub transactions: Vec<Incoming>,
+    /// Rows that cannot be replayed (a refund of a purchase the export lacks): transaction id
+    /// and why.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Reads the purchases and refunds of the export in `folder` as ledger transactions on the
+/// accounts of `plan` (`accounts`, the migration's): a purchase is one line of its amount, a
+/// refund returns the share of its purchase's amount it names.
+pub fn legacy_history(
+    folder: &Path,
+    plan: &IdentityPlan,
+    accounts: Vec<AccountState>,
+    observer: &mut dyn Observer,
+) -> Result<LegacyHistory, MigrateError> {
+    let rows = read_rows(folder, observer)?;
+    let convert = Converter::new(plan, &rows);
+    let mut history = LegacyHistory {
+        accounts: fresh(accounts),
+        transactions: Vec::with_capacity(rows.len()),
+        skipped: Vec::new(),
+    };
+    for r in &rows {
+        match convert.incoming(r) {
+            Ok(incoming) => history.transactions.push(incoming),
+            Err(why) => history.skipped.push((r.tx_id.clone(), why)),
+        }
+    }
+    Ok(history)
+}
+
 /// Replays the purchases and refunds of the export in `folder` through `versions`, on accounts
 /// made from `accounts` (the migration's, whose opening lots and history are dropped).
 pub fn parallel_run(
     folder: &Path,
     versions: Versions,
     plan: &IdentityPlan,
-    accounts: Vec<crate::ledger::AccountState>,
+    accounts: Vec<AccountState>,
     observer: &mut dyn Observer,
 ) -> Result<ParallelRun, MigrateError> {
     let mut ledger = Ledger::new(MemoryStore::new(), versions);
-    let fresh: Vec<_> = accounts
+    let at = DateTime::<FixedOffset>::MIN_UTC.fixed_offset();
+    ledger
+        .open_migrated(&fresh(accounts), at)
+        .map_err(|e| MigrateError::Settings(format!("opening the accounts: {e}")))?;
+    let rows = read_rows(folder, observer)?;
+    let convert = Converter::new(plan, &rows);
+    let mut run = ParallelRun {
+        transactions: Vec::with_capacity(rows.len()),
+        cards: IndexMap::new(),
+        matched: 0,
+        patterns: Vec::new(),
+    };
+    for r in &rows {
+        let compared = replay(&mut ledger, r, convert.incoming(r));
+        let card = run.cards.entry(r.card_no.clone()).or_default();
+        card.0 += compared.legacy;
+        card.1 += compared.puntos.unwrap_or_default();
+        run.matched += u64::from(compared.matches());
+        run.transactions.push(compared);
+    }
+    run.patterns = patterns(&run.transactions);
+    Ok(run)
+}
+
+/// The accounts without their opening lots, history and moment.
+fn fresh(accounts: Vec<AccountState>) -> Vec<AccountState> {
+    accounts
         .into_iter()
         .map(|mut a| {
             a.lots.clear();
@@ -164,17 +228,11 @@ pub fn parallel_run(
             a.as_of = None;
             a
         })
-        .collect();
-    let at = DateTime::<FixedOffset>::MIN_UTC.fixed_offset();
-    ledger
-        .open_migrated(&fresh, at)
-        .map_err(|e| MigrateError::Settings(format!("opening the accounts: {e}")))?;
-    let account_of: HashMap<&str, &str> = plan
-        .rows
-        .iter()
-        .map(|r| (&*r.legacy_id, &*r.account))
-        .collect();
+        .collect()
+}
 
+/// The purchases and refunds of `transactions.csv`, in time order (ties in file order).
+fn read_rows(folder: &Path, observer: &mut dyn Observer) -> Result<Vec<Replayed>, MigrateError> {
     let cards = KnownCards::read(folder)?;
     let mut rows: Vec<Replayed> = Vec::new();
     let mut keys = Keys::of(
@@ -210,36 +268,85 @@ pub fn parallel_run(
         },
     )?;
     rows.sort_by_key(|r| r.order);
-    let amounts: HashMap<String, Decimal> = rows
-        .iter()
-        .filter(|r| r.kind == TxKind::Purchase)
-        .map(|r| (r.tx_id.clone(), r.amount))
-        .collect();
-
-    let mut run = ParallelRun {
-        transactions: Vec::with_capacity(rows.len()),
-        cards: IndexMap::new(),
-        matched: 0,
-        patterns: Vec::new(),
-    };
-    for r in rows {
-        let compared = replay(&mut ledger, &r, &amounts, &account_of);
-        let card = run.cards.entry(r.card_no.clone()).or_default();
-        card.0 += compared.legacy;
-        card.1 += compared.puntos.unwrap_or_default();
-        run.matched += u64::from(compared.matches());
-        run.transactions.push(compared);
-    }
-    run.patterns = patterns(&run.transactions);
-    Ok(run)
+    Ok(rows)
 }
 
-/// Decides one legacy transaction on the ledger and compares.
+/// Turns legacy rows into ledger transactions.
+struct Converter<'p> {
+    /// Each purchase's amount, for the share a refund returns.
+    amounts: HashMap<String, Decimal>,
+    /// The account of each card.
+    account_of: HashMap<&'p str, &'p str>,
+}
+
+impl<'p> Converter<'p> {
+    fn new(plan: &'p IdentityPlan, rows: &[Replayed]) -> Self {
+        Converter {
+            amounts: rows
+                .iter()
+                .filter(|r| r.kind == TxKind::Purchase)
+                .map(|r| (r.tx_id.clone(), r.amount))
+                .collect(),
+            account_of: plan
+                .rows
+                .iter()
+                .map(|r| (&*r.legacy_id, &*r.account))
+                .collect(),
+        }
+    }
+
+    /// The ledger transaction of row `r`, or why it has none.
+    fn incoming(&self, r: &Replayed) -> Result<Incoming, String> {
+        let account = self
+            .account_of
+            .get(r.card_no.as_str())
+            .map_or_else(|| format!("card:{}", r.card_no), |a| a.to_string());
+        let line = |unit_price: Decimal, quantity: Decimal, original_line: Option<usize>| Line {
+            sku: String::new(),
+            name: String::new(),
+            category: String::new(),
+            brand: String::new(),
+            unit_price,
+            quantity,
+            amount: None,
+            original_line,
+        };
+        let (lines, refund_of) = match (r.kind, &r.original) {
+            (TxKind::Refund, Some(original)) => {
+                let Some(paid) = self.amounts.get(original).filter(|a| !a.is_zero()) else {
+                    return Err(format!("refunds {original}, a purchase the export lacks"));
+                };
+                // The share of the purchase returned, as a fraction of its one line.
+                let share = (r.amount / *paid).min(Decimal::ONE);
+                (vec![line(*paid, share, Some(0))], Some(original.clone()))
+            }
+            (TxKind::Refund, None) => return Err("a refund without its purchase".to_string()),
+            _ => (vec![line(r.amount, Decimal::ONE, None)], None),
+        };
+        Ok(Incoming {
+            account,
+            refund_of,
+            customer: None,
+            transaction: Transaction {
+                id: r.tx_id.as_str().into(),
+                kind: r.kind.as_str().into(),
+                time: r.order.0,
+                store: Shop {
+                    id: r.store.clone(),
+                    ..Shop::default()
+                },
+                lines,
+                ..Transaction::default()
+            },
+        })
+    }
+}
+
+/// Decides one legacy transaction (or notes why it has none) on the ledger and compares.
 fn replay(
     ledger: &mut Ledger<MemoryStore>,
     r: &Replayed,
-    amounts: &HashMap<String, Decimal>,
-    account_of: &HashMap<&str, &str>,
+    incoming: Result<Incoming, String>,
 ) -> Compared {
     let mut compared = Compared {
         tx_id: r.tx_id.clone(),
@@ -249,51 +356,12 @@ fn replay(
         puntos: None,
         detail: String::new(),
     };
-    let account = account_of
-        .get(r.card_no.as_str())
-        .map_or_else(|| format!("card:{}", r.card_no), |a| a.to_string());
-    let line = |unit_price: Decimal, quantity: Decimal, original_line: Option<usize>| Line {
-        sku: String::new(),
-        name: String::new(),
-        category: String::new(),
-        brand: String::new(),
-        unit_price,
-        quantity,
-        amount: None,
-        original_line,
-    };
-    let (lines, refund_of) = match (r.kind, &r.original) {
-        (TxKind::Refund, Some(original)) => {
-            let Some(paid) = amounts.get(original).filter(|a| !a.is_zero()) else {
-                compared.detail = format!("refunds {original}, a purchase the export lacks");
-                return compared;
-            };
-            // The share of the purchase returned, as a fraction of its one line.
-            let share = (r.amount / *paid).min(Decimal::ONE);
-            (vec![line(*paid, share, Some(0))], Some(original.clone()))
-        }
-        (TxKind::Refund, None) => {
-            compared.detail = "a refund without its purchase".to_string();
+    let incoming = match incoming {
+        Ok(incoming) => incoming,
+        Err(why) => {
+            compared.detail = why;
             return compared;
         }
-        _ => (vec![line(r.amount, Decimal::ONE, None)], None),
-    };
-    let transaction = Transaction {
-        id: r.tx_id.as_str().into(),
-        kind: r.kind.as_str().into(),
-        time: r.order.0,
-        store: Shop {
-            id: r.store.clone(),
-            ..Shop::default()
-        },
-        lines,
-        ..Transaction::default()
-    };
-    let incoming = Incoming {
-        account,
-        refund_of,
-        customer: None,
-        transaction,
     };
     match ledger.apply(&incoming) {
         Ok(applied) => {

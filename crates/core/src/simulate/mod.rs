@@ -33,8 +33,9 @@
 //!     "RUB",
 //!     chrono_tz::Europe::Moscow,
 //! );
-//! let run = simulate(&program("10"), &program("20"), &population.transactions,
-//!     &Settings::default(), &|_| {}).unwrap();
+//! let history = population.transactions.into();
+//! let run = simulate(&program("10"), &program("20"), &history, &Settings::default(), &|_| {})
+//!     .unwrap();
 //! assert!(run.b.totals.issued() < run.a.totals.issued());
 //! assert_eq!(run.comparison.gain, 0);
 //! ```
@@ -46,7 +47,7 @@ mod tally;
 pub use compare::{compare, Bucket, Comparison, CustomerDelta, TierMove};
 pub use tally::{CustomerOutcome, Flows, Outcome, Refusal};
 
-use crate::ledger::Incoming;
+use crate::ledger::{AccountState, Incoming};
 use crate::versions::Versions;
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
@@ -108,13 +109,34 @@ pub struct Simulation {
     pub comparison: Comparison,
 }
 
+/// A history to replay.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// Accounts opened before the first transaction, for a history whose customers exist
+    /// before it (a legacy CRM's, through the migration's identity plan: see
+    /// [`crate::migrate::parallel::legacy_history`]); empty when each account opens with its
+    /// `signup`.
+    pub accounts: Vec<AccountState>,
+    /// The transactions, in any order: they are replayed in time order (ties in this order).
+    pub transactions: Vec<Incoming>,
+}
+
+impl From<Vec<Incoming>> for History {
+    fn from(transactions: Vec<Incoming>) -> Self {
+        History {
+            accounts: Vec::new(),
+            transactions,
+        }
+    }
+}
+
 /// Replays `history` under `a` and under `b` (side by side with the `parallel` feature) and
 /// compares them. `progress` is told how many transactions were applied as they are (counting
 /// both programs: twice the history in all).
 pub fn simulate(
     a: &Versions,
     b: &Versions,
-    history: &[Incoming],
+    history: &History,
     settings: &Settings,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Simulation, SimulateError> {
@@ -138,7 +160,7 @@ pub fn simulate(
 /// Replays `history` under one program.
 pub fn run(
     versions: &Versions,
-    history: &[Incoming],
+    history: &History,
     settings: &Settings,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Outcome, SimulateError> {
@@ -150,14 +172,16 @@ pub fn run(
     )
 }
 
-/// The transactions inside the settings' window, in time order, and the horizon.
+/// The transactions inside the settings' window, in time order, the accounts opened before
+/// them, and the horizon.
 struct Window<'h> {
+    accounts: &'h [AccountState],
     transactions: Vec<&'h Incoming>,
     horizon: DateTime<FixedOffset>,
 }
 
 impl<'h> Window<'h> {
-    fn of(history: &'h [Incoming], settings: &Settings) -> Result<Window<'h>, SimulateError> {
+    fn of(history: &'h History, settings: &Settings) -> Result<Window<'h>, SimulateError> {
         if let (Some(from), Some(to)) = (settings.from, settings.to) {
             if from >= to {
                 return Err(SimulateError::Settings(format!(
@@ -168,6 +192,7 @@ impl<'h> Window<'h> {
             }
         }
         let mut transactions: Vec<&Incoming> = history
+            .transactions
             .iter()
             .filter(|i| settings.from.is_none_or(|from| i.transaction.time >= from))
             .filter(|i| settings.to.is_none_or(|to| i.transaction.time < to))
@@ -184,6 +209,7 @@ impl<'h> Window<'h> {
                 )
             })?;
         Ok(Window {
+            accounts: &history.accounts,
             transactions,
             horizon,
         })
@@ -204,7 +230,7 @@ fn run_in(
     } else {
         settings.parts
     };
-    let parts = split(&window.transactions, count);
+    let parts = split(window, count);
     let outcomes = map_parts(&parts, |part| {
         replay::replay(versions, part, window.horizon, progress)
     });
@@ -230,20 +256,53 @@ fn shares_budgets(versions: &Versions) -> bool {
     })
 }
 
-/// Splits the transactions into `count` parts by account (accounts dealt out in order of first
-/// appearance), each part in time order.
-fn split<'h>(transactions: &[&'h Incoming], count: usize) -> Vec<Vec<&'h Incoming>> {
+/// One part of the history: some of the accounts, all their transactions.
+pub(crate) struct Part<'h> {
+    /// The accounts to open first.
+    pub accounts: Vec<&'h AccountState>,
+    /// Their transactions, in time order.
+    pub transactions: Vec<&'h Incoming>,
+}
+
+/// Splits the window into `count` parts by account (accounts dealt out in order of first
+/// appearance, then those without a transaction), each part in time order. A transaction
+/// naming an account by one of its aliases goes with the account.
+fn split<'h>(window: &Window<'h>, count: usize) -> Vec<Part<'h>> {
     let count = count.max(1);
-    let mut parts: Vec<Vec<&Incoming>> = vec![Vec::new(); count];
+    let mut parts: Vec<Part<'h>> = (0..count)
+        .map(|_| Part {
+            accounts: Vec::new(),
+            transactions: Vec::new(),
+        })
+        .collect();
+    let id_of: HashMap<&str, &str> = window
+        .accounts
+        .iter()
+        .flat_map(|a| {
+            a.aliases
+                .iter()
+                .map(move |alias| (alias.as_str(), a.id.as_str()))
+        })
+        .collect();
     let mut part_of: HashMap<&str, usize> = HashMap::new();
-    for incoming in transactions {
+    let mut deal = |id: &'h str| {
         let next = part_of.len() % count;
-        let part = *part_of.entry(incoming.account.as_str()).or_insert(next);
+        *part_of.entry(id).or_insert(next)
+    };
+    for incoming in &window.transactions {
+        let name = incoming.account.as_str();
+        let part = deal(id_of.get(name).copied().unwrap_or(name));
         if let Some(p) = parts.get_mut(part) {
-            p.push(incoming);
+            p.transactions.push(incoming);
         }
     }
-    parts.retain(|p| !p.is_empty());
+    for account in window.accounts {
+        let part = deal(&account.id);
+        if let Some(p) = parts.get_mut(part) {
+            p.accounts.push(account);
+        }
+    }
+    parts.retain(|p| !p.transactions.is_empty() || !p.accounts.is_empty());
     parts
 }
 
@@ -268,15 +327,12 @@ fn both<A, B>(a: impl FnOnce() -> A, b: impl FnOnce() -> B) -> (A, B) {
 }
 
 #[cfg(feature = "parallel")]
-fn map_parts<T: Send>(
-    parts: &[Vec<&Incoming>],
-    f: impl Fn(&[&Incoming]) -> T + Sync + Send,
-) -> Vec<T> {
+fn map_parts<T: Send>(parts: &[Part<'_>], f: impl Fn(&Part<'_>) -> T + Sync + Send) -> Vec<T> {
     use rayon::prelude::*;
-    parts.par_iter().map(|p| f(p)).collect()
+    parts.par_iter().map(f).collect()
 }
 
 #[cfg(not(feature = "parallel"))]
-fn map_parts<T>(parts: &[Vec<&Incoming>], f: impl Fn(&[&Incoming]) -> T) -> Vec<T> {
-    parts.iter().map(|p| f(p)).collect()
+fn map_parts<T>(parts: &[Part<'_>], f: impl Fn(&Part<'_>) -> T) -> Vec<T> {
+    parts.iter().map(f).collect()
 }

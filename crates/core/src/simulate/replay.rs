@@ -4,9 +4,9 @@
 //! decisions and the journal counted into an [`Outcome`].
 
 use super::tally::Outcome;
-use super::SimulateError;
+use super::{Part, SimulateError};
 use crate::eval::Effect;
-use crate::ledger::{Applied, Incoming, Ledger, LedgerError, MemoryStore, Store};
+use crate::ledger::{AccountState, Applied, Incoming, Ledger, LedgerError, MemoryStore, Store};
 use crate::versions::Versions;
 use chrono::{DateTime, FixedOffset};
 use std::collections::HashMap;
@@ -18,15 +18,23 @@ const BATCH: usize = 256;
 /// Journal entries and accounts read per unit at the end.
 const PAGE: usize = 10_000;
 
-/// Replays `history` (in time order) through `versions` and brings every account to `horizon`.
+/// Opens the part's accounts, replays its transactions (in time order) through `versions` and
+/// brings every account to `horizon`.
 /// `progress` is told how many transactions each batch applied.
 pub(crate) fn replay(
     versions: &Versions,
-    history: &[&Incoming],
+    part: &Part<'_>,
     horizon: DateTime<FixedOffset>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Outcome, SimulateError> {
     let mut ledger = Ledger::new(MemoryStore::new(), versions.clone());
+    if !part.accounts.is_empty() {
+        let accounts: Vec<AccountState> = part.accounts.iter().map(|a| (*a).clone()).collect();
+        let before = DateTime::<FixedOffset>::MIN_UTC.fixed_offset();
+        ledger
+            .open_migrated(&accounts, before)
+            .map_err(|e| SimulateError::Ledger(format!("opening the accounts: {e}")))?;
+    }
     let mut outcome = Outcome {
         program: versions
             .at(horizon)
@@ -39,7 +47,7 @@ pub(crate) fn replay(
     let mut tiers: HashMap<String, String> = HashMap::new();
     // Each lot's issuance month, from its earn entry.
     let mut cohorts = HashMap::new();
-    for chunk in history.chunks(BATCH) {
+    for chunk in part.transactions.chunks(BATCH) {
         let batch: Vec<Incoming> = chunk.iter().map(|i| (*i).clone()).collect();
         let results = ledger.apply_batch(&batch).map_err(store_failed)?;
         for (incoming, result) in batch.iter().zip(results) {
