@@ -134,8 +134,16 @@ enum Command {
         #[arg(long, required = true, num_args = 1..)]
         a: Vec<std::path::PathBuf>,
         /// Program B (the candidate).
-        #[arg(long, required = true, num_args = 1..)]
+        #[arg(long, num_args = 1.., required_unless_present = "sweep", conflicts_with = "sweep")]
         b: Vec<std::path::PathBuf>,
+        /// Instead of B: a parameter sweep. This text of A's one file (found exactly once,
+        /// such as `10 RUB` or `rate 1 point = 1 RUB`) is replaced by each `--value` in turn,
+        /// and every variant is compared with A.
+        #[arg(long, requires = "value")]
+        sweep: Option<String>,
+        /// With --sweep: a value to try (repeat for each).
+        #[arg(long, requires = "sweep")]
+        value: Vec<String>,
         /// The history: transactions as JSON lines, or CSV by the `.csv` extension (the
         /// formats of `puntos apply`), signups first.
         #[arg(long, group = "source")]
@@ -546,6 +554,8 @@ fn main() -> ExitCode {
         Command::Simulate {
             a,
             b,
+            sweep,
+            value,
             history,
             legacy,
             region,
@@ -559,7 +569,13 @@ fn main() -> ExitCode {
             top,
         } => simulate::run(&simulate::Request {
             a: &a,
-            b: &b,
+            against: match &sweep {
+                Some(text) => simulate::Against::Sweep {
+                    text,
+                    values: &value,
+                },
+                None => simulate::Against::Program(&b),
+            },
             source: match (history, legacy) {
                 (Some(path), _) => simulate::Source::File(path),
                 (None, Some(export)) => simulate::Source::Legacy {

@@ -2,8 +2,10 @@
 //! files, compiled, with errors rendered as `puntos check` renders them.
 
 use crate::input::{expand, load, stderr_color, Loaded};
+use puntos::program::Program;
 use puntos::Versions;
 use puntos_dsl::render::render_human;
+use puntos_dsl::SourceFile;
 use std::path::PathBuf;
 
 /// Why programs could not be loaded, with the exit code to use.
@@ -26,21 +28,10 @@ pub fn load_versions(paths: &[PathBuf]) -> Result<Versions, Failed> {
     let mut failed = false;
     for path in &files {
         match load(path) {
-            Ok(Loaded::Source(source)) => {
-                let compiled = puntos::compile(&source);
-                match compiled.program {
-                    Some(program) => programs.push(program),
-                    None => {
-                        let errors: Vec<_> = compiled
-                            .diagnostics
-                            .into_iter()
-                            .filter(|d| d.is_error())
-                            .collect();
-                        eprint!("{}", render_human(&source, &errors, stderr_color()));
-                        failed = true;
-                    }
-                }
-            }
+            Ok(Loaded::Source(source)) => match compile_source(&source) {
+                Some(program) => programs.push(program),
+                None => failed = true,
+            },
             Ok(Loaded::Rejected(source, diagnostic)) => {
                 eprint!("{}", render_human(&source, &[diagnostic], stderr_color()));
                 failed = true;
@@ -59,4 +50,19 @@ pub fn load_versions(paths: &[PathBuf]) -> Result<Versions, Failed> {
         eprintln!("error: {message}");
         Failed { exit: 1 }
     })
+}
+
+/// Compiles one program's text; on errors prints them as `puntos check` does and gives none.
+pub fn compile_source(source: &SourceFile) -> Option<Program> {
+    let compiled = puntos::compile(source);
+    if compiled.program.is_none() {
+        let errors: Vec<_> = compiled
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .cloned()
+            .collect();
+        eprint!("{}", render_human(source, &errors, stderr_color()));
+    }
+    compiled.program
 }

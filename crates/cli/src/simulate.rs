@@ -2,14 +2,15 @@
 //! under program A and program B; a summary on standard output, and the figures as JSON and CSV
 //! files in the output folder. The same inputs give byte-identical files.
 
-use crate::programs::load_versions;
+use crate::programs::{compile_source, load_versions};
 use crate::rows;
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use puntos::ledger::Incoming;
 use puntos::program::Program;
-use puntos::simulate::{simulate, Flows, History, Outcome, Settings, Simulation};
+use puntos::simulate::{simulate, sweep, Flows, History, Outcome, Settings, Simulation, Sweep};
 use puntos::synth;
 use puntos::Versions;
+use puntos_dsl::SourceFile;
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -32,12 +33,25 @@ pub enum Source {
     },
 }
 
+/// What program A is compared with.
+pub enum Against<'a> {
+    /// Program B: files or folders of its versions.
+    Program(&'a [PathBuf]),
+    /// A's own text with `text` (found once in it) replaced by each of `values` in turn.
+    Sweep {
+        /// The text to replace, such as `10 RUB`.
+        text: &'a str,
+        /// What to put in its place, one variant each.
+        values: &'a [String],
+    },
+}
+
 /// What `puntos simulate` was asked.
 pub struct Request<'a> {
     /// Program A: files or folders of its versions.
     pub a: &'a [PathBuf],
-    /// Program B.
-    pub b: &'a [PathBuf],
+    /// What A is compared with.
+    pub against: Against<'a>,
     /// The history.
     pub source: Source,
     /// `--from`: a date (midnight in A's time zone) or an instant with its offset.
@@ -76,16 +90,7 @@ impl From<String> for Failure {
 }
 
 fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
-    let load = |paths| {
-        load_versions(paths).map_err(|f| Failure {
-            exit: f.exit,
-            message: String::new(),
-        })
-    };
-    let (a, b) = (
-        throughout(load(request.a)?, "A")?,
-        throughout(load(request.b)?, "B")?,
-    );
+    let a = throughout(load(request.a)?, Some("A"))?;
     let zone = a.programs().last().map_or(chrono_tz::UTC, |p| p.timezone);
     let currency = a
         .programs()
@@ -100,6 +105,11 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
         top: request.top,
         ..Settings::default()
     };
+    // The programs compared with A, read before the history: a mistake in them is found at once.
+    let others: Vec<(String, Versions)> = match &request.against {
+        Against::Program(b) => vec![("B".to_string(), throughout(load(b)?, Some("B"))?)],
+        Against::Sweep { text, values } => variants(request.a, text, values)?,
+    };
     let history: History = match &request.source {
         Source::File(path) => read_history(path)?.into(),
         Source::Synthetic(s) => synth::generate(s, &currency, zone).transactions.into(),
@@ -111,14 +121,26 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
     };
     std::fs::create_dir_all(request.out)
         .map_err(|e| format!("cannot create `{}`: {e}", request.out.display()))?;
-    let bar = indicatif::ProgressBar::new(2 * history.transactions.len() as u64);
+    let programs = 1 + others.len() as u64;
+    let bar = indicatif::ProgressBar::new(programs * history.transactions.len() as u64);
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} transactions replayed (A and B) {per_sec} {eta}",
-        )
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} transactions replayed ({programs} programs) {{per_sec}} {{eta}}"
+        ))
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let run = simulate(&a, &b, &history, &settings, &|n| bar.inc(n)).map_err(|e| e.to_string())?;
+    let progress = |n| bar.inc(n);
+    if let Against::Sweep { text, .. } = &request.against {
+        let swept =
+            sweep(&a, &others, &history, &settings, &progress).map_err(|e| e.to_string())?;
+        bar.finish_and_clear();
+        return write_sweep(request.out, text, &swept, &currency);
+    }
+    let b = others
+        .first()
+        .map(|(_, b)| b)
+        .ok_or_else(|| Failure::from("no program B".to_string()))?;
+    let run = simulate(&a, b, &history, &settings, &progress).map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     write_outputs(request.out, &run)?;
     write(
@@ -133,10 +155,170 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The versions under `paths`, or the exit code `load_versions` chose (it printed why).
+fn load(paths: &[PathBuf]) -> Result<Versions, Failure> {
+    load_versions(paths).map_err(|f| Failure {
+        exit: f.exit,
+        message: String::new(),
+    })
+}
+
+/// The variants of a sweep: program A's one file with `text` replaced by each value.
+fn variants(
+    a: &[PathBuf],
+    text: &str,
+    values: &[String],
+) -> Result<Vec<(String, Versions)>, Failure> {
+    let [path] = a else {
+        return Err(
+            "--sweep varies one program file: give --a a single .pts file"
+                .to_string()
+                .into(),
+        );
+    };
+    let source = match crate::input::load(path)? {
+        crate::input::Loaded::Source(source) => source,
+        crate::input::Loaded::Rejected(..) => {
+            return Err(format!("`{}` cannot be read as a program", path.display()).into())
+        }
+    };
+    let original = source.text();
+    let lines: Vec<usize> = original
+        .match_indices(text)
+        .map(|(at, _)| {
+            original
+                .get(..at)
+                .map_or(0, |before| before.matches('\n').count())
+                + 1
+        })
+        .collect();
+    if lines.len() != 1 {
+        let places = if lines.is_empty() {
+            "nowhere".to_string()
+        } else {
+            format!(
+                "{} times (lines {})",
+                lines.len(),
+                lines
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        return Err(format!(
+            "--sweep `{text}` appears {places} in {}: give text found exactly once (quote more of its line)",
+            path.display()
+        )
+        .into());
+    }
+    let mut variants = Vec::with_capacity(values.len());
+    for value in values {
+        let name = format!("{} [{text} -> {value}]", path.display());
+        let varied = SourceFile::new(name, original.replacen(text, value, 1));
+        let program = compile_source(&varied).ok_or(Failure {
+            exit: 1,
+            message: format!("the variant with `{value}` does not compile"),
+        })?;
+        let versions = Versions::new(vec![program]).map_err(|e| e.to_string())?;
+        variants.push((value.clone(), throughout(versions, None)?));
+    }
+    Ok(variants)
+}
+
+/// sweep.csv and summary.json of a sweep, and its table on standard output.
+fn write_sweep(out: &Path, text: &str, swept: &Sweep, currency: &str) -> Result<(), Failure> {
+    let json = serde_json::to_string_pretty(swept).map_err(|e| e.to_string())?;
+    write(&out.join("summary.json"), format!("{json}\n").as_bytes())?;
+    let header = [
+        "variant",
+        "earned",
+        "taken_back",
+        "spent",
+        "expired",
+        "outstanding",
+        "liability",
+        "liability_less_breakage",
+        "discounts",
+        "refused",
+        "customers_gaining",
+        "customers_losing",
+        "issued_delta",
+    ];
+    let mut rows = vec![sweep_row(&format!("{text} (base)"), &swept.base, None)];
+    for v in &swept.variants {
+        rows.push(sweep_row(&v.label, &v.outcome, Some(&v.comparison)));
+    }
+    write_csv(&out.join("sweep.csv"), |w| {
+        w.write_record(header)?;
+        for row in &rows {
+            w.write_record(row)?;
+        }
+        Ok(())
+    })?;
+    outln!(
+        "Swept `{text}` over {} transactions, to {} (the horizon); money in {currency}\n",
+        swept.transactions,
+        swept.horizon.to_rfc3339()
+    );
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|cell| cell.chars().count())
+                .chain(header.get(c).map(|h| h.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (cell, w))| match c {
+                0 => format!("{cell:<w$}"),
+                _ => format!("{cell:>w$}"),
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    outln!("{}", line(header.to_vec()));
+    for row in &rows {
+        outln!("{}", line(row.iter().map(String::as_str).collect()));
+    }
+    outln!(
+        "\nFiles written to {}: summary.json, sweep.csv",
+        out.display()
+    );
+    Ok(())
+}
+
+/// One row of sweep.csv.
+fn sweep_row(label: &str, o: &Outcome, c: Option<&puntos::simulate::Comparison>) -> Vec<String> {
+    let optional = |x: Option<Decimal>| x.map_or(String::new(), |x| x.to_string());
+    vec![
+        label.to_string(),
+        o.totals.earned.to_string(),
+        o.totals.reversed.to_string(),
+        o.totals.redeemed.to_string(),
+        o.totals.expired.to_string(),
+        o.totals.outstanding().to_string(),
+        optional(o.liability),
+        optional(o.forecast.expected_liability),
+        o.discounts.to_string(),
+        o.refused.to_string(),
+        c.map_or(String::new(), |c| c.gain.to_string()),
+        c.map_or(String::new(), |c| c.lose.to_string()),
+        optional(c.map(|c| c.issued_delta)),
+    ]
+}
+
 /// A side given as one program is in effect throughout the history, whatever its `effective
 /// from` says: a candidate for next year (`program-2027.pts`) is simulated on this year's
 /// history, which is the question asked. Several versions stay effective-dated as written.
-fn throughout(versions: Versions, side: &str) -> Result<Versions, String> {
+/// `side` names it in the note printed (none: no note, for a sweep's variants of A).
+fn throughout(versions: Versions, side: Option<&str>) -> Result<Versions, Failure> {
     let programs: Vec<&Program> = versions.programs().collect();
     let [only] = programs.as_slice() else {
         return Ok(versions);
@@ -148,13 +330,15 @@ fn throughout(versions: Versions, side: &str) -> Result<Versions, String> {
         puntos::program::Moment::Date(day) => day.to_string(),
         puntos::program::Moment::DateTime(t) => t.to_rfc3339(),
     };
-    eprintln!(
-        "note: program {side} (`{}`) takes effect from {from}; simulated as in effect throughout the history",
-        only.name
-    );
+    if let Some(side) = side {
+        eprintln!(
+            "note: program {side} (`{}`) takes effect from {from}; simulated as in effect throughout the history",
+            only.name
+        );
+    }
     let mut program = (*only).clone();
     program.effective_from = None;
-    Versions::new(vec![program])
+    Ok(Versions::new(vec![program])?)
 }
 
 /// A moment of `--from` or `--to`: an instant with its offset, or a date meaning the start of

@@ -140,3 +140,36 @@ fn a_legacy_export_is_simulated_on_the_accounts_a_migration_makes() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(result.is_ok(), "{}", result.err().unwrap_or_default());
 }
+
+#[test]
+fn a_sweep_tries_each_value_of_a_text_found_once_in_program_a() {
+    let dir = workdir("sweep");
+    let sweep = |text: &str| {
+        golden::transcript(
+            &dir,
+            &[
+                "simulate",
+                "--a",
+                "program.pts",
+                "--sweep",
+                text,
+                "--value",
+                "item.amount / 12 RUB) points",
+                "--value",
+                "item.amount / 15 RUB) points",
+                "--synthetic",
+                "60",
+                "--out",
+                "out",
+            ],
+        )
+    };
+    let mut transcript = sweep("item.amount / 10 RUB) points");
+    transcript.push_str("--- sweep.csv\n");
+    transcript.push_str(&std::fs::read_to_string(dir.join("out/sweep.csv")).unwrap());
+    // Text found more than once (or nowhere) is refused, with the lines it is on.
+    transcript.push_str(&sweep("10 RUB"));
+    let result = golden::compare(&root().join("tests/cli/simulate/sweep.out"), &transcript);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(result.is_ok(), "{}", result.err().unwrap_or_default());
+}

@@ -285,3 +285,24 @@ fn accounts_opened_before_the_history_are_found_by_their_aliases_in_any_part() {
     assert_eq!(one.customers["A-4"].flows, Flows::default());
     assert_eq!(one.totals.earned, d(120));
 }
+
+#[test]
+fn a_sweep_compares_each_variant_with_the_base_as_a_simulation_would() {
+    let history = read(HISTORY);
+    let settings = settings_to("2026-05-01T00:00:00+03:00");
+    let variants = vec![
+        ("5 RUB".to_string(), club(5)),
+        ("20 RUB".to_string(), club(20)),
+    ];
+    let sweep = simulate::sweep(&club(10), &variants, &history, &settings, &|_| {}).unwrap();
+    assert_eq!(sweep.transactions, 7);
+    assert_eq!(sweep.base.totals, flows(175, 40, 30, 80));
+    let labels: Vec<&str> = sweep.variants.iter().map(|v| v.label.as_str()).collect();
+    assert_eq!(labels, ["5 RUB", "20 RUB"]);
+    let pair = simulate::simulate(&club(10), &club(20), &history, &settings, &|_| {}).unwrap();
+    assert_eq!(sweep.variants[1].outcome, pair.b);
+    assert_eq!(sweep.variants[1].comparison, pair.comparison);
+    // A point per 5 RUB doubles what every customer is issued.
+    assert_eq!(sweep.variants[0].comparison.gain, 2);
+    assert_eq!(sweep.variants[0].outcome.totals.earned, d(350));
+}

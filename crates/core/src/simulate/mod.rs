@@ -141,11 +141,12 @@ pub fn simulate(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Simulation, SimulateError> {
     let window = Window::of(history, settings)?;
-    let (a_outcome, b_outcome) = both(
-        || run_in(a, &window, settings, progress),
-        || run_in(b, &window, settings, progress),
-    );
-    let (a, b) = (a_outcome?, b_outcome?);
+    let mut outcomes = run_all(&[a, b], &window, settings, progress)?.into_iter();
+    let (Some(a), Some(b)) = (outcomes.next(), outcomes.next()) else {
+        return Err(SimulateError::Ledger(
+            "a program's outcome is missing".to_string(),
+        ));
+    };
     let comparison = compare(&a, &b, settings.top);
     Ok(Simulation {
         transactions: window.transactions.len() as u64,
@@ -155,6 +156,83 @@ pub fn simulate(
         b,
         comparison,
     })
+}
+
+/// One program of a sweep: a value tried in place of the base program's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Variant {
+    /// What was tried (the value), as the caller names it.
+    pub label: String,
+    /// What the program did with it.
+    pub outcome: Outcome,
+    /// Against the base program.
+    pub comparison: Comparison,
+}
+
+/// A base program and its variants over the same history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sweep {
+    /// Transactions replayed (inside the window).
+    pub transactions: u64,
+    /// The moment every account was brought to.
+    #[serde(serialize_with = "crate::instant_json::write")]
+    pub horizon: DateTime<FixedOffset>,
+    /// The base program's outcome.
+    pub base: Outcome,
+    /// Each variant's, in the order given.
+    pub variants: Vec<Variant>,
+}
+
+/// Replays `history` under `base` and under each variant (labelled), every program on its own
+/// core when there are cores to spare, and compares each variant with the base: a parameter
+/// sweep, such as several rates or thresholds tried at once.
+pub fn sweep(
+    base: &Versions,
+    variants: &[(String, Versions)],
+    history: &History,
+    settings: &Settings,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Sweep, SimulateError> {
+    let window = Window::of(history, settings)?;
+    let programs: Vec<&Versions> = std::iter::once(base)
+        .chain(variants.iter().map(|(_, v)| v))
+        .collect();
+    let mut outcomes = run_all(&programs, &window, settings, progress)?.into_iter();
+    let Some(base) = outcomes.next() else {
+        return Err(SimulateError::Ledger(
+            "the base outcome is missing".to_string(),
+        ));
+    };
+    let variants = variants
+        .iter()
+        .zip(outcomes)
+        .map(|((label, _), outcome)| Variant {
+            label: label.clone(),
+            comparison: compare(&base, &outcome, settings.top),
+            outcome,
+        })
+        .collect();
+    Ok(Sweep {
+        transactions: window.transactions.len() as u64,
+        horizon: window.horizon,
+        base,
+        variants,
+    })
+}
+
+/// Replays the window under each program (side by side with the `parallel` feature); the
+/// outcomes in the programs' order.
+fn run_all(
+    programs: &[&Versions],
+    window: &Window<'_>,
+    settings: &Settings,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<Outcome>, SimulateError> {
+    map_each(programs, |versions| {
+        run_in(versions, window, settings, progress)
+    })
+    .into_iter()
+    .collect()
 }
 
 /// Replays `history` under one program.
@@ -231,7 +309,7 @@ fn run_in(
         settings.parts
     };
     let parts = split(window, count);
-    let outcomes = map_parts(&parts, |part| {
+    let outcomes = map_each(&parts, |part| {
         replay::replay(versions, part, window.horizon, progress)
     });
     let mut total = Outcome::default();
@@ -316,23 +394,15 @@ fn cores() -> usize {
     1
 }
 
+/// `f` of each item, in order: on every core with the `parallel` feature.
 #[cfg(feature = "parallel")]
-fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
-    rayon::join(a, b)
-}
-
-#[cfg(not(feature = "parallel"))]
-fn both<A, B>(a: impl FnOnce() -> A, b: impl FnOnce() -> B) -> (A, B) {
-    (a(), b())
-}
-
-#[cfg(feature = "parallel")]
-fn map_parts<T: Send>(parts: &[Part<'_>], f: impl Fn(&Part<'_>) -> T + Sync + Send) -> Vec<T> {
+fn map_each<I: Sync, T: Send>(items: &[I], f: impl Fn(&I) -> T + Sync + Send) -> Vec<T> {
     use rayon::prelude::*;
-    parts.par_iter().map(f).collect()
+    items.par_iter().map(f).collect()
 }
 
+/// `f` of each item, in order.
 #[cfg(not(feature = "parallel"))]
-fn map_parts<T>(parts: &[Part<'_>], f: impl Fn(&Part<'_>) -> T) -> Vec<T> {
-    parts.iter().map(f).collect()
+fn map_each<I, T>(items: &[I], f: impl Fn(&I) -> T) -> Vec<T> {
+    items.iter().map(f).collect()
 }
