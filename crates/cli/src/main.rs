@@ -189,6 +189,13 @@ enum Command {
         /// How many customers with the largest gains and losses to list.
         #[arg(long, default_value_t = 20)]
         top: usize,
+        /// Instead of the history's own requests to spend points: on this share of purchases
+        /// (0 to 1, such as 0.3) the customer pays with as many points as the program allows.
+        #[arg(long)]
+        redeem_share: Option<String>,
+        /// With --redeem-share: the seed of the draws (the same seed, the same purchases).
+        #[arg(long, default_value_t = 1, requires = "redeem_share")]
+        redeem_seed: u64,
     },
     /// Manage the ledger's database.
     Db {
@@ -567,6 +574,8 @@ fn main() -> ExitCode {
             to,
             out,
             top,
+            redeem_share,
+            redeem_seed,
         } => simulate::run(&simulate::Request {
             a: &a,
             against: match &sweep {
@@ -594,6 +603,8 @@ fn main() -> ExitCode {
             to: to.as_deref(),
             out: &out,
             top,
+            redeem_share: redeem_share.as_deref(),
+            redeem_seed,
         }),
         Command::Db {
             command: DbCommand::Init { db },

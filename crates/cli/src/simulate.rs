@@ -7,7 +7,9 @@ use crate::rows;
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use puntos::ledger::Incoming;
 use puntos::program::Program;
-use puntos::simulate::{simulate, sweep, Flows, History, Outcome, Settings, Simulation, Sweep};
+use puntos::simulate::{
+    simulate, sweep, Flows, History, Outcome, Redemptions, Settings, Simulation, Sweep,
+};
 use puntos::synth;
 use puntos::Versions;
 use puntos_dsl::SourceFile;
@@ -62,6 +64,10 @@ pub struct Request<'a> {
     pub out: &'a Path,
     /// Largest moves listed each way.
     pub top: usize,
+    /// `--redeem-share`: spend as much as allowed on this share of purchases (0 to 1).
+    pub redeem_share: Option<&'a str>,
+    /// `--redeem-seed`.
+    pub redeem_seed: u64,
 }
 
 /// Runs the command; the exit code.
@@ -103,6 +109,13 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
             .transpose()?,
         to: request.to.map(|t| moment(t, zone, "--to")).transpose()?,
         top: request.top,
+        redemptions: match request.redeem_share {
+            None => Redemptions::AsInHistory,
+            Some(text) => Redemptions::Propensity {
+                share: share(text)?,
+                seed: request.redeem_seed,
+            },
+        },
         ..Settings::default()
     };
     // The programs compared with A, read before the history: a mistake in them is found at once.
@@ -153,6 +166,15 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
         request.out.display()
     );
     Ok(())
+}
+
+/// `--redeem-share`: a number from 0 to 1.
+fn share(text: &str) -> Result<Decimal, String> {
+    text.trim()
+        .parse::<Decimal>()
+        .ok()
+        .filter(|s| *s >= Decimal::ZERO && *s <= Decimal::ONE)
+        .ok_or_else(|| format!("--redeem-share {text}: give a share from 0 to 1, such as 0.3"))
 }
 
 /// The versions under `paths`, or the exit code `load_versions` chose (it printed why).

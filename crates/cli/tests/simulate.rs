@@ -121,9 +121,8 @@ fn a_bad_history_line_is_named_and_nothing_is_written() {
 fn a_legacy_export_is_simulated_on_the_accounts_a_migration_makes() {
     let dir = workdir("legacy");
     let export = root().join("tests/legacy/small");
-    let transcript = golden::transcript(
-        &dir,
-        &[
+    let simulate = |extra: &[&str]| {
+        let mut args = vec![
             "simulate",
             "--a",
             "program.pts",
@@ -133,9 +132,18 @@ fn a_legacy_export_is_simulated_on_the_accounts_a_migration_makes() {
             export.to_str().unwrap(),
             "--out",
             "out",
-        ],
-    )
-    .replace(export.to_str().unwrap(), "tests/legacy/small");
+        ];
+        args.extend_from_slice(extra);
+        golden::transcript(&dir, &args).replace(export.to_str().unwrap(), "tests/legacy/small")
+    };
+    // As exported (no redemption replayed), then with half the purchases paying with as many
+    // points as allowed, then a share that is no share.
+    let transcript = [
+        simulate(&[]),
+        simulate(&["--redeem-share", "0.5"]),
+        simulate(&["--redeem-share", "1.5"]),
+    ]
+    .concat();
     let result = golden::compare(&root().join("tests/cli/simulate/legacy.out"), &transcript);
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(result.is_ok(), "{}", result.err().unwrap_or_default());

@@ -362,3 +362,36 @@ fn an_attribute_name_must_be_written_in_quotes() {
     let error = compiled.diagnostics.iter().find(|d| d.is_error()).unwrap();
     assert!(error.message.contains("in quotes"), "{}", error.message);
 }
+
+#[test]
+fn redeemable_is_the_most_a_request_may_ask_without_being_refused() {
+    let p = program(
+        "",
+        r#"
+redemption {
+  rate 2 points = 1 RUB
+  max 30% of basket.total
+  min balance 100 points
+  step 10 points
+}
+"#,
+    );
+    let ctx = |available: u32, redeem: Option<Decimal>| {
+        context(json!({
+            "transaction": {"time": "2026-03-14T12:00:00+03:00", "redeem": redeem,
+                "lines": [{"unit_price": "999.90"}]},
+            "account": {"available": available}
+        }))
+    };
+    // 30% of 999.90 RUB is 299.97 RUB, 599.94 points at 2 a ruble: 590 in steps of 10.
+    assert_eq!(p.redeemable(&ctx(5000, None)).unwrap(), d("590"));
+    let paid = p.evaluate(&ctx(5000, Some(d("590")))).unwrap();
+    assert_eq!(paid.points_redeemed(), d("590"));
+    assert!(p.evaluate(&ctx(5000, Some(d("600")))).is_err());
+    // The balance bounds it, in whole steps; below the minimum balance nothing can be paid.
+    assert_eq!(p.redeemable(&ctx(255, None)).unwrap(), d("250"));
+    assert_eq!(p.redeemable(&ctx(99, None)).unwrap(), d("0"));
+    // No redemption block: nothing.
+    let none = program("", "");
+    assert_eq!(none.redeemable(&ctx(5000, None)).unwrap(), d("0"));
+}

@@ -306,3 +306,45 @@ fn a_sweep_compares_each_variant_with_the_base_as_a_simulation_would() {
     assert_eq!(sweep.variants[0].comparison.gain, 2);
     assert_eq!(sweep.variants[0].outcome.totals.earned, d(350));
 }
+
+#[test]
+fn a_propensity_spends_as_much_as_allowed_on_the_drawn_purchases_and_is_never_refused() {
+    let history = population(40, 3);
+    let with = |share: &str, parts: usize| Settings {
+        parts,
+        redemptions: simulate::Redemptions::Propensity {
+            share: share.parse().unwrap(),
+            seed: 9,
+        },
+        ..Settings::default()
+    };
+    let run =
+        |settings: &Settings| simulate::run(&pharmacy(), &history, settings, &|_| {}).unwrap();
+    // The synthetic history asks to spend on its own; a propensity of nothing sets it aside.
+    let as_asked = run(&Settings::default());
+    assert!(as_asked.totals.redeemed > Decimal::ZERO);
+    let never = run(&with("0", 1));
+    assert_eq!(never.totals.redeemed, Decimal::ZERO);
+    let always = run(&with("1", 1));
+    let half = run(&with("0.5", 1));
+    assert!(always.totals.redeemed > half.totals.redeemed);
+    assert!(half.totals.redeemed > Decimal::ZERO);
+    // Asking for what the program allows is never refused for it.
+    for outcome in [&always, &half] {
+        assert!(
+            outcome
+                .refusals
+                .iter()
+                .all(|r| !r.reason.contains("transaction.redeem")),
+            "{:?}",
+            outcome.refusals
+        );
+    }
+    // The draws depend on the transaction and the seed, not on the split (the pharmacy's
+    // budgets keep it whole, so a program without them).
+    let club_half =
+        |parts| simulate::run(&club(10), &history, &with("0.5", parts), &|_| {}).unwrap();
+    let whole = club_half(1);
+    assert!(whole.totals.redeemed > Decimal::ZERO);
+    assert_eq!(whole, club_half(4));
+}

@@ -73,17 +73,17 @@ pub(crate) struct Engine<'a, T: Tracer> {
 }
 
 impl<'a, T: Tracer> Engine<'a, T> {
-    /// Runs every stage.
-    pub fn run(
+    /// The engine for `ctx`, its input checked, at the start of its stages.
+    fn start(
         program: &'a Program,
         ctx: &'a Context,
         options: &EvalOptions,
         trace: T,
-    ) -> Result<Decision, EvalError> {
+    ) -> Result<Self, EvalError> {
         let now = Now::new(program.timezone, ctx.transaction.time);
         let decided = validate::check(program, ctx, &now, options)?;
         let basket_total = fixed::sum(decided.iter().map(|l| l.amount));
-        let mut engine = Engine {
+        Ok(Engine {
             program,
             ctx,
             now,
@@ -107,7 +107,33 @@ impl<'a, T: Tracer> Engine<'a, T> {
             effects: Vec::with_capacity(EFFECTS_FIRST),
             refused: Vec::new(),
             trace,
-        };
+        })
+    }
+
+    /// The most points the transaction could pay with (see
+    /// [`redeemable`](super::redemption)): the stages before redemption run, then the bound
+    /// is read.
+    pub fn redeemable_points(
+        program: &'a Program,
+        ctx: &'a Context,
+        options: &EvalOptions,
+        trace: T,
+    ) -> Result<Decimal, EvalError> {
+        let mut engine = Engine::start(program, ctx, options, trace)?;
+        engine.tier = engine.tier_at_transaction()?;
+        engine.apply_offers()?;
+        engine.apply_coupons()?;
+        engine.redeemable()
+    }
+
+    /// Runs every stage.
+    pub fn run(
+        program: &'a Program,
+        ctx: &'a Context,
+        options: &EvalOptions,
+        trace: T,
+    ) -> Result<Decision, EvalError> {
+        let mut engine = Engine::start(program, ctx, options, trace)?;
         engine.tier = engine.tier_at_transaction()?;
         engine.apply_offers()?;
         engine.apply_coupons()?;

@@ -98,6 +98,14 @@ impl Program {
         Engine::run(self, context, &EvalOptions::default(), Recording::default())
     }
 
+    /// The most points `context`'s transaction could pay with: what a till can offer the
+    /// customer before asking, and what a request for as much as allowed asks for. Zero when
+    /// the program has no redemption, the transaction is no purchase, or the account is below
+    /// the minimum balance. A bad input is the error [`Program::evaluate`] would give.
+    pub fn redeemable(&self, context: &Context) -> Result<rust_decimal::Decimal, EvalError> {
+        Engine::redeemable_points(self, context, &EvalOptions::default(), Silent)
+    }
+
     /// Decides `context` under `options`.
     pub fn evaluate_with(
         &self,

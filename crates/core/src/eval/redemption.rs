@@ -9,10 +9,50 @@ use super::rounding::round;
 use super::trace::Tracer;
 use crate::types::Type;
 use puntos_dsl::ast::RoundingMode;
+use rust_decimal::Decimal;
 
 const FIELD: &str = "transaction.redeem";
 
 impl<'a, T: Tracer> Engine<'a, T> {
+    /// The most points this transaction could pay with, so a request for them is not
+    /// refused: the available points, held to zero below the minimum balance, to the program's
+    /// maximum share of the basket and to what is left to pay (each point's value rounded down,
+    /// as a payment rounds it), in whole steps at the points' precision. Zero when the program
+    /// has no redemption or the transaction is no purchase.
+    pub fn redeemable(&mut self) -> Result<Decimal, EvalError> {
+        let program = self.program;
+        let zero = Decimal::ZERO;
+        let Some(rules) = &program.redemption else {
+            return Ok(zero);
+        };
+        let available = self.ctx.account.available;
+        let below_minimum = rules.min_balance.is_some_and(|min| available < min);
+        if !self.is_purchase() || available <= zero || below_minimum || rules.rate_money.is_zero() {
+            return Ok(zero);
+        }
+        let mut most = available;
+        let mut money = self.basket_total - self.coupon_discount;
+        if let Some(max) = &rules.max {
+            self.enter("redemption", "block");
+            let limit = self.number(max, None)?;
+            match max.typed().ty {
+                Type::Points => most = most.min(limit),
+                _ => money = money.min(limit),
+            }
+        }
+        let places = program.points.precision;
+        let for_money = round(
+            money * rules.rate_points / rules.rate_money,
+            places,
+            RoundingMode::Down,
+        );
+        most = most.min(for_money);
+        if let Some(step) = rules.step.filter(|s| !s.is_zero()) {
+            most = (most / step).floor() * step;
+        }
+        Ok(round(most, places, RoundingMode::Down).max(zero))
+    }
+
     /// Turns the requested points into a payment, or refuses with the reason.
     pub fn redeem(&mut self) -> Result<(), EvalError> {
         let Some(points) = self.ctx.transaction.redeem.filter(|p| !p.is_zero()) else {

@@ -415,6 +415,42 @@ impl<S: Store> Ledger<S> {
         }
     }
 
+    /// The most points `incoming` could pay with on its account as it stands at the
+    /// transaction's time (points that became available by then count, expired ones do not):
+    /// what a till can offer before asking, and what a customer who spends all they may asks
+    /// for. Its own `redeem` is ignored; nothing is recorded.
+    pub fn redeemable(
+        &mut self,
+        incoming: &Incoming,
+    ) -> Result<rust_decimal::Decimal, LedgerError> {
+        let versions = &self.versions;
+        let notice = self.options.expiry_notice;
+        self.store.atomically(|session| {
+            let mut state = session
+                .account(&incoming.account)?
+                .ok_or_else(|| LedgerError::UnknownAccount(incoming.account.clone()))?;
+            let tx = &incoming.transaction;
+            let program = versions.at(tx.time).ok_or_else(|| {
+                EvalError::input(
+                    "transaction.time",
+                    "no version of the program is in effect at this time",
+                )
+            })?;
+            advance(&mut state, tx.time, notice, &mut Postings::default());
+            let mut transaction = tx.clone();
+            transaction.redeem = None;
+            fill_store(session, &mut transaction.store)?;
+            let mut context = Context {
+                account: view::account_view(program, &state, tx.time, session)?,
+                customer: state.customer,
+                transaction,
+                as_of: None,
+            };
+            context.account.coupons = state.coupons;
+            Ok(program.redeemable(&context)?)
+        })
+    }
+
     /// Brings an account to `as_of`: pending points activate, points expire, expiry notices go
     /// out, all recorded.
     pub fn advance(

@@ -77,6 +77,28 @@ pub struct Settings {
     pub parts: usize,
     /// The largest moves each way kept in the comparison.
     pub top: usize,
+    /// How customers spend their points.
+    pub redemptions: Redemptions,
+}
+
+/// How customers spend points in a simulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Redemptions {
+    /// As the history asks: each transaction's own `redeem`, decided by the program (a request
+    /// it does not allow is refused, as at the till).
+    #[default]
+    AsInHistory,
+    /// A stated propensity, for a history whose requests would not fit the program tried (or
+    /// that has none, like a legacy export's): on each purchase the customer pays with as many
+    /// points as the program allows ([`Ledger::redeemable`](crate::ledger::Ledger::redeemable))
+    /// with probability `share`, drawn from the transaction's id and `seed`; the history's own
+    /// requests are set aside.
+    Propensity {
+        /// The share of purchases on which a customer spends, from 0 to 1.
+        share: rust_decimal::Decimal,
+        /// The seed of the draws: the same seed, the same purchases.
+        seed: u64,
+    },
 }
 
 impl Default for Settings {
@@ -86,6 +108,7 @@ impl Default for Settings {
             to: None,
             parts: 0,
             top: 20,
+            redemptions: Redemptions::AsInHistory,
         }
     }
 }
@@ -310,7 +333,13 @@ fn run_in(
     };
     let parts = split(window, count);
     let outcomes = map_each(&parts, |part| {
-        replay::replay(versions, part, window.horizon, progress)
+        replay::replay(
+            versions,
+            part,
+            window.horizon,
+            settings.redemptions,
+            progress,
+        )
     });
     let mut total = Outcome::default();
     for outcome in outcomes {

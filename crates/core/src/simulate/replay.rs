@@ -4,11 +4,13 @@
 //! decisions and the journal counted into an [`Outcome`].
 
 use super::tally::Outcome;
-use super::{Part, SimulateError};
+use super::{Part, Redemptions, SimulateError};
 use crate::eval::Effect;
 use crate::ledger::{AccountState, Applied, Incoming, Ledger, LedgerError, MemoryStore, Store};
 use crate::versions::Versions;
 use chrono::{DateTime, FixedOffset};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
 use std::collections::HashMap;
 
 /// Transactions applied per atomic unit of the memory store. Batches are copied into one slice
@@ -25,6 +27,7 @@ pub(crate) fn replay(
     versions: &Versions,
     part: &Part<'_>,
     horizon: DateTime<FixedOffset>,
+    spending: Redemptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Outcome, SimulateError> {
     let mut ledger = Ledger::new(MemoryStore::new(), versions.clone());
@@ -47,8 +50,19 @@ pub(crate) fn replay(
     let mut tiers: HashMap<String, String> = HashMap::new();
     // Each lot's issuance month, from its earn entry.
     let mut cohorts = HashMap::new();
-    for chunk in part.transactions.chunks(BATCH) {
-        let batch: Vec<Incoming> = chunk.iter().map(|i| (*i).clone()).collect();
+    // A propensity asks what each purchase could pay with as the account stands just before
+    // it, so those transactions go one at a time.
+    let batch_size = match spending {
+        Redemptions::AsInHistory => BATCH,
+        Redemptions::Propensity { .. } => 1,
+    };
+    for chunk in part.transactions.chunks(batch_size) {
+        let mut batch: Vec<Incoming> = chunk.iter().map(|i| (*i).clone()).collect();
+        if let Redemptions::Propensity { share, seed } = spending {
+            for incoming in &mut batch {
+                ask_to_spend(&mut ledger, incoming, share, seed).map_err(store_failed)?;
+            }
+        }
         let results = ledger.apply_batch(&batch).map_err(store_failed)?;
         for (incoming, result) in batch.iter().zip(results) {
             match result {
@@ -120,6 +134,49 @@ fn count_accounts(store: &mut MemoryStore, outcome: &mut Outcome) -> Result<(), 
             customer.tier = state.tier.map(|t| t.name);
         }
     }
+}
+
+/// Under a propensity: a purchase asks to pay with as many points as the program allows when
+/// the draw for its id says so (with probability `share`), and with none otherwise; the
+/// history's own request is set aside. Only the store's failure is an error: a purchase whose
+/// account is unknown is left for the ledger to refuse.
+fn ask_to_spend(
+    ledger: &mut Ledger<MemoryStore>,
+    incoming: &mut Incoming,
+    share: Decimal,
+    seed: u64,
+) -> Result<(), crate::ledger::StoreError> {
+    let tx = &mut incoming.transaction;
+    if *tx.kind != *"purchase" || tx.lines.is_empty() {
+        return Ok(());
+    }
+    tx.redeem = None;
+    if !drawn(seed, &tx.id, share) {
+        return Ok(());
+    }
+    match ledger.redeemable(incoming) {
+        Ok(points) if points > Decimal::ZERO => incoming.transaction.redeem = Some(points),
+        Ok(_) => {}
+        Err(LedgerError::Store(e)) => return Err(e),
+        Err(_) => {}
+    }
+    Ok(())
+}
+
+/// Whether the draw for transaction `id` under `seed` falls within `share` (0 to 1): the same
+/// id and seed draw the same on every machine (FNV-1a of the seed and the id, in millionths).
+fn drawn(seed: u64, id: &str, share: Decimal) -> bool {
+    const MILLION: u64 = 1_000_000;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in seed.to_le_bytes().iter().chain(id.as_bytes()) {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let threshold = (share * Decimal::from(MILLION))
+        .floor()
+        .to_u64()
+        .unwrap_or(0);
+    hash % MILLION < threshold
 }
 
 fn store_failed(e: crate::ledger::StoreError) -> SimulateError {
