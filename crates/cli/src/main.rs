@@ -174,6 +174,21 @@ enum Command {
         /// The synthetic population's seed.
         #[arg(long, default_value_t = 42, requires = "synthetic")]
         seed: u64,
+        /// With --synthetic: purchase days in percent of the chain's usual (150: half as many
+        /// again).
+        #[arg(long, default_value_t = 100, requires = "synthetic")]
+        visits: u32,
+        /// With --synthetic: prices in percent of the catalogue's.
+        #[arg(long, default_value_t = 100, requires = "synthetic")]
+        prices: u32,
+        /// With --synthetic: category weights in percent of the usual, such as
+        /// `vitamins=200,tobacco=0` (otc, rx, vitamins, cosmetics, baby_care, tobacco,
+        /// alcohol, gift_cards).
+        #[arg(long, requires = "synthetic")]
+        mix: Option<String>,
+        /// With --synthetic: no seasons (weekends and March sell like any other day).
+        #[arg(long, requires = "synthetic")]
+        no_seasons: bool,
         /// Only transactions from this moment: a date (midnight in A's time zone) or an
         /// instant with its offset.
         #[arg(long)]
@@ -570,6 +585,10 @@ fn main() -> ExitCode {
             synthetic,
             months,
             seed,
+            visits,
+            prices,
+            mix,
+            no_seasons,
             from,
             to,
             out,
@@ -592,12 +611,21 @@ fn main() -> ExitCode {
                     region,
                     policy: phone_conflict.into(),
                 },
-                (None, None) => simulate::Source::Synthetic(puntos::synth::Settings {
-                    customers: synthetic.unwrap_or_default(),
-                    months,
-                    seed,
-                    ..puntos::synth::Settings::default()
-                }),
+                (None, None) => simulate::Source::Synthetic {
+                    settings: puntos::synth::Settings {
+                        customers: synthetic.unwrap_or_default(),
+                        months,
+                        seed,
+                        mix: puntos::synth::Mix {
+                            visits_percent: visits,
+                            prices_percent: prices,
+                            seasonal: !no_seasons,
+                            ..puntos::synth::Mix::default()
+                        },
+                        ..puntos::synth::Settings::default()
+                    },
+                    categories: mix,
+                },
             },
             from: from.as_deref(),
             to: to.as_deref(),

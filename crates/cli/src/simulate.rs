@@ -22,7 +22,12 @@ pub enum Source {
     /// A transaction file: JSON lines, or CSV by its extension (as `puntos apply` reads).
     File(PathBuf),
     /// A synthetic population of the pharmacy chain.
-    Synthetic(synth::Settings),
+    Synthetic {
+        /// What to generate.
+        settings: synth::Settings,
+        /// `--mix`: category weights in percent, `name=percent,...`, set on `settings`.
+        categories: Option<String>,
+    },
     /// A legacy CRM's export (MIGRATION.md): its purchases and refunds on the accounts a
     /// migration makes of its customers and cards, phones read in `region`.
     Legacy {
@@ -125,7 +130,18 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
     };
     let history: History = match &request.source {
         Source::File(path) => read_history(path)?.into(),
-        Source::Synthetic(s) => synth::generate(s, &currency, zone).transactions.into(),
+        Source::Synthetic {
+            settings,
+            categories,
+        } => {
+            let mut settings = *settings;
+            if let Some(text) = categories {
+                settings.mix.categories = category_mix(text)?;
+            }
+            synth::generate(&settings, &currency, zone)
+                .transactions
+                .into()
+        }
         Source::Legacy {
             export,
             region,
@@ -166,6 +182,33 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
         request.out.display()
     );
     Ok(())
+}
+
+/// `--mix vitamins=200,tobacco=0`: each named category's weight in percent of the usual, the
+/// others at 100.
+fn category_mix(text: &str) -> Result<[u32; 8], String> {
+    let mut percents = [100; 8];
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (name, percent) = item.split_once('=').ok_or_else(|| {
+            format!("--mix `{item}`: write a category and a percent, such as `vitamins=200`")
+        })?;
+        let slot = synth::CATEGORIES
+            .iter()
+            .position(|c| *c == name.trim())
+            .and_then(|i| percents.get_mut(i))
+            .ok_or_else(|| {
+                format!(
+                    "--mix: `{}` is not a category; the categories are {}",
+                    name.trim(),
+                    synth::CATEGORIES.join(", ")
+                )
+            })?;
+        *slot = percent
+            .trim()
+            .parse()
+            .map_err(|_| format!("--mix `{item}`: the percent must be a whole number"))?;
+    }
+    Ok(percents)
 }
 
 /// `--redeem-share`: a number from 0 to 1.

@@ -181,3 +181,42 @@ fn a_sweep_tries_each_value_of_a_text_found_once_in_program_a() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(result.is_ok(), "{}", result.err().unwrap_or_default());
 }
+
+#[test]
+fn a_synthetic_mix_names_its_categories_and_refuses_others() {
+    let dir = workdir("mix");
+    let run = |mix: &str| {
+        golden::transcript(
+            &dir,
+            &[
+                "simulate",
+                "--a",
+                "program.pts",
+                "--b",
+                "program.pts",
+                "--synthetic",
+                "30",
+                "--mix",
+                mix,
+                "--visits",
+                "150",
+                "--no-seasons",
+                "--out",
+                "out",
+            ],
+        )
+    };
+    let fine = run("vitamins=300,tobacco=0");
+    assert!(fine.contains("exit 0"), "{fine}");
+    assert!(
+        fine.contains("Customers under B: 0 gain points, 0 lose, 30 unchanged"),
+        "{fine}"
+    );
+    let bad = run("smokes=0");
+    assert!(bad.contains("exit 2"), "{bad}");
+    assert!(
+        bad.contains("`smokes` is not a category; the categories are otc, rx"),
+        "{bad}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -94,16 +94,61 @@ pub struct Settings {
     pub months: u32,
     /// The seed: the same seed gives the same population.
     pub seed: u64,
+    /// How the customers behave: the chain's own behaviour (described above) by default.
+    pub mix: Mix,
 }
 
 impl Default for Settings {
-    /// 200 customers over 4 months from 1 February 2026, seed 42.
+    /// 200 customers over 4 months from 1 February 2026, seed 42, the chain's behaviour.
     fn default() -> Self {
         Settings {
             customers: 200,
             start: NaiveDate::from_ymd_opt(2026, 2, 1).unwrap_or(NaiveDate::MIN),
             months: 4,
             seed: 42,
+            mix: Mix::default(),
+        }
+    }
+}
+
+/// The categories of the catalogue, in the order of [`Mix::categories`].
+pub const CATEGORIES: [&str; 8] = [
+    "otc",
+    "rx",
+    "vitamins",
+    "cosmetics",
+    "baby_care",
+    "tobacco",
+    "alcohol",
+    "gift_cards",
+];
+
+/// Knobs on the population's behaviour, each in percent of the chain's own (100: as the module
+/// describes), so a simulation can ask what happens with busier customers, dearer baskets or
+/// another category mix. The same draws are made whatever the knobs, so a population with
+/// the defaults is the one described, byte for byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mix {
+    /// Purchase days, in percent of the usual frequency (150: half as many again).
+    pub visits_percent: u32,
+    /// Prices, in percent of the catalogue's (rounded down to whole kopecks): the spend.
+    pub prices_percent: u32,
+    /// Each category's weight in the basket draw, in percent of its usual weight (rounded down
+    /// to a whole weight: gift cards weigh 1, so they need 200 to double), in the order of
+    /// [`CATEGORIES`] (0: the category is never bought).
+    pub categories: [u32; 8],
+    /// Seasonality: busier Saturdays and Sundays, vitamins doubled in March. Off, every day
+    /// weighs the same and every month sells the same.
+    pub seasonal: bool,
+}
+
+impl Default for Mix {
+    fn default() -> Self {
+        Mix {
+            visits_percent: 100,
+            prices_percent: 100,
+            categories: [100; 8],
+            seasonal: true,
         }
     }
 }
@@ -145,7 +190,7 @@ pub fn generate(settings: &Settings, currency: &str, timezone: Tz) -> Population
     for index in 0..settings.customers {
         let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
         rng.set_stream(index as u64);
-        let (customer, events) = one_customer(&mut rng, index, &period);
+        let (customer, events) = one_customer(&mut rng, index, &period, &settings.mix);
         planned.extend(
             events
                 .into_iter()
@@ -274,6 +319,7 @@ struct Persona {
 
 /// A product of the catalogue: price in minor units (kopecks), and how often it is chosen
 /// within its category (a weight).
+#[derive(Clone, Copy)]
 struct Product {
     sku: &'static str,
     name: &'static str,
@@ -586,7 +632,12 @@ const WEEKEND_HOURS: &[(u32, u32)] = &[
 ];
 
 /// Generates one customer's profile and events, in the customer's time order.
-fn one_customer(rng: &mut ChaCha8Rng, index: usize, period: &Period) -> (Customer, Vec<Event>) {
+fn one_customer(
+    rng: &mut ChaCha8Rng,
+    index: usize,
+    period: &Period,
+    mix: &Mix,
+) -> (Customer, Vec<Event>) {
     let id = format!("C-{:06}", index + 1);
     let year = 1940 + i32::try_from(below(rng, 2006 - 1940 + 1)).unwrap_or(0);
     let birth_date = NaiveDate::from_yo_opt(year, 1 + below(rng, 365));
@@ -657,11 +708,12 @@ fn one_customer(rng: &mut ChaCha8Rng, index: usize, period: &Period) -> (Custome
     for d in enrol_day + 1..period.days {
         let date = day(period.start, d);
         let factor = match date.weekday() {
+            _ if !mix.seasonal => 100,
             Weekday::Sat => 120,
             Weekday::Sun => 105,
             _ => 95,
         };
-        if below(rng, 3000) < persona.visits_per_month * factor {
+        if below(rng, 3000) * 100 < persona.visits_per_month * factor * mix.visits_percent {
             visits.push((visit_time(rng, date), true));
         }
     }
@@ -701,7 +753,7 @@ fn one_customer(rng: &mut ChaCha8Rng, index: usize, period: &Period) -> (Custome
             let other = below(rng, STORES.len() as u32);
             ("store", store(usize::try_from(other).unwrap_or(0)))
         };
-        let lines = basket(rng, &persona, time.date());
+        let lines = basket(rng, &persona, time.date(), mix);
         let total: i64 = lines.iter().map(|(p, q)| p.minor * q).sum();
         let points: i64 = lines.iter().map(|(p, q)| line_points(p, *q)).sum();
         let mut redeem = None;
@@ -790,7 +842,7 @@ fn flush_refunds(
 
 /// The lines a refund returns, and the points the estimate loses with them (each returned
 /// line's whole points).
-fn refund_lines(rng: &mut ChaCha8Rng, lines: &[(&Product, i64)]) -> (Vec<Line>, i64) {
+fn refund_lines(rng: &mut ChaCha8Rng, lines: &[(Product, i64)]) -> (Vec<Line>, i64) {
     let count = lines.len() as u32;
     let first = below(rng, count);
     let mut chosen = vec![first];
@@ -818,19 +870,29 @@ fn basket(
     rng: &mut ChaCha8Rng,
     persona: &Persona,
     date: NaiveDate,
-) -> Vec<(&'static Product, i64)> {
+    mix: &Mix,
+) -> Vec<(Product, i64)> {
     let count = *pick(rng, &[(1, 45), (2, 28), (3, 13), (4, 8), (5, 4), (6, 2)]).unwrap_or(&1);
-    let weights = [
-        ("otc", 35),
-        ("rx", if persona.senior { 32 } else { 16 }),
-        ("vitamins", if date.month() == 3 { 28 } else { 14 }),
-        ("cosmetics", 14),
-        ("baby_care", 9),
-        ("tobacco", 5),
-        ("alcohol", 5),
-        ("gift_cards", 1),
+    let usual = [
+        35,
+        if persona.senior { 32 } else { 16 },
+        if mix.seasonal && date.month() == 3 {
+            28
+        } else {
+            14
+        },
+        14,
+        9,
+        5,
+        5,
+        1,
     ];
-    let mut lines: Vec<(&'static Product, i64)> = Vec::new();
+    let weights: Vec<(&str, u32)> = CATEGORIES
+        .iter()
+        .zip(usual.iter().zip(mix.categories))
+        .map(|(category, (weight, percent))| (*category, weight * percent / 100))
+        .collect();
+    let mut lines: Vec<(Product, i64)> = Vec::new();
     for _ in 0..count {
         let category = *pick(rng, &weights).unwrap_or(&"otc");
         let products: Vec<(&'static Product, u32)> = CATALOG
@@ -840,6 +902,10 @@ fn basket(
             .collect();
         let Some(product) = pick(rng, &products).copied() else {
             continue;
+        };
+        let product = Product {
+            minor: product.minor * i64::from(mix.prices_percent) / 100,
+            ..*product
         };
         let quantity = if category == "gift_cards" {
             1

@@ -21,6 +21,7 @@ fn settings(customers: usize, months: u32, seed: u64) -> Settings {
         start: NaiveDate::from_ymd_opt(2026, 2, 1).unwrap(),
         months,
         seed,
+        ..Settings::default()
     }
 }
 
@@ -281,4 +282,74 @@ fn the_ledger_applies_or_refuses_every_transaction_and_the_books_balance() {
     }
     // Before advancing, each account's journal already added up to its lots at that time.
     assert!(by_account.len() > p.customers.len() / 2);
+}
+
+#[test]
+fn the_mix_scales_visits_prices_and_categories_and_turns_seasons_off() {
+    use puntos::synth::{Mix, CATEGORIES};
+    let base = settings(300, 4, 11);
+    let with = |mix: Mix| population(&Settings { mix, ..base });
+    let purchases = |p: &Population| {
+        p.transactions
+            .iter()
+            .filter(|t| &*t.transaction.kind == "purchase")
+            .count()
+    };
+    let usual = population(&base);
+    assert_eq!(with(Mix::default()), usual);
+    let busier = with(Mix {
+        visits_percent: 200,
+        ..Mix::default()
+    });
+    // Twice the purchase days (the purchase right after signing up is not scaled).
+    let ratio = purchases(&busier) * 100 / purchases(&usual);
+    assert!((170..=210).contains(&ratio), "{ratio}");
+    // Dearer: every price doubled.
+    let dearer = with(Mix {
+        prices_percent: 200,
+        ..Mix::default()
+    });
+    let first_line = |p: &Population| {
+        p.transactions
+            .iter()
+            .find_map(|t| t.transaction.lines.first().cloned())
+            .unwrap()
+    };
+    assert_eq!(
+        first_line(&dearer).unit_price,
+        first_line(&usual).unit_price * Decimal::from(2)
+    );
+    // No tobacco at all.
+    let mut categories = [100; 8];
+    let tobacco = CATEGORIES.iter().position(|c| *c == "tobacco").unwrap();
+    categories[tobacco] = 0;
+    let smoke_free = with(Mix {
+        categories,
+        ..Mix::default()
+    });
+    let lines_of = |p: &Population, category: &str| {
+        p.transactions
+            .iter()
+            .flat_map(|t| &t.transaction.lines)
+            .filter(|l| l.category == category)
+            .count()
+    };
+    assert!(lines_of(&usual, "tobacco") > 0);
+    assert_eq!(lines_of(&smoke_free, "tobacco"), 0);
+    // Without seasons, March sells no more vitamins than February (per line bought).
+    let march_share = |p: &Population| {
+        let in_month = |month: u32| {
+            p.transactions
+                .iter()
+                .filter(move |t| t.transaction.time.month() == month)
+                .flat_map(|t| &t.transaction.lines)
+        };
+        let vitamins = in_month(3).filter(|l| l.category == "vitamins").count();
+        vitamins * 1000 / in_month(3).count().max(1)
+    };
+    let flat = with(Mix {
+        seasonal: false,
+        ..Mix::default()
+    });
+    assert!(march_share(&flat) < march_share(&usual));
 }
