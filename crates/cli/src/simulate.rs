@@ -8,7 +8,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use puntos::ledger::Incoming;
 use puntos::program::Program;
 use puntos::simulate::{
-    simulate, sweep, Flows, History, Outcome, Redemptions, Settings, Simulation, Sweep,
+    simulate, sweep, Flows, History, Input, Outcome, Redemptions, Settings, Simulation, Sweep,
 };
 use puntos::synth;
 use puntos::Versions;
@@ -128,6 +128,9 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
         Against::Program(b) => vec![("B".to_string(), throughout(load(b)?, Some("B"))?)],
         Against::Sweep { text, values } => variants(request.a, text, values)?,
     };
+    // A synthetic population is generated as it is replayed (a slice of customers at a time
+    // when the programs allow it); the other sources are read first.
+    let mut population = None;
     let history: History = match &request.source {
         Source::File(path) => read_history(path)?.into(),
         Source::Synthetic {
@@ -138,9 +141,8 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
             if let Some(text) = categories {
                 settings.mix.categories = category_mix(text)?;
             }
-            synth::generate(&settings, &currency, zone)
-                .transactions
-                .into()
+            population = Some(settings);
+            History::default()
         }
         Source::Legacy {
             export,
@@ -148,20 +150,30 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
             policy,
         } => crate::migrate::legacy_history(export, region, *policy).map_err(|e| e.to_string())?,
     };
+    let input = match &population {
+        Some(population) => Input::Synthetic {
+            population,
+            currency: &currency,
+            timezone: zone,
+        },
+        None => Input::History(&history),
+    };
     std::fs::create_dir_all(request.out)
         .map_err(|e| format!("cannot create `{}`: {e}", request.out.display()))?;
     let programs = 1 + others.len() as u64;
-    let bar = indicatif::ProgressBar::new(programs * history.transactions.len() as u64);
+    let bar = match population {
+        Some(_) => indicatif::ProgressBar::no_length(),
+        None => indicatif::ProgressBar::new(programs * history.transactions.len() as u64),
+    };
     bar.set_style(
         indicatif::ProgressStyle::with_template(&format!(
-            "{{bar:40}} {{pos}}/{{len}} transactions replayed ({programs} programs) {{per_sec}} {{eta}}"
+            "{{bar:40}} {{pos}} transactions replayed ({programs} programs) {{per_sec}}"
         ))
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let progress = |n| bar.inc(n);
     if let Against::Sweep { text, .. } = &request.against {
-        let swept =
-            sweep(&a, &others, &history, &settings, &progress).map_err(|e| e.to_string())?;
+        let swept = sweep(&a, &others, input, &settings, &progress).map_err(|e| e.to_string())?;
         bar.finish_and_clear();
         return write_sweep(request.out, text, &swept, &currency);
     }
@@ -169,7 +181,7 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
         .first()
         .map(|(_, b)| b)
         .ok_or_else(|| Failure::from("no program B".to_string()))?;
-    let run = simulate(&a, b, &history, &settings, &progress).map_err(|e| e.to_string())?;
+    let run = simulate(&a, b, input, &settings, &progress).map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     write_outputs(request.out, &run)?;
     write(

@@ -180,14 +180,27 @@ pub struct Population {
 /// Generates the population of `settings` for a program counting money in `currency` and
 /// reading time in `timezone`. See the [module](self) for the distributions.
 pub fn generate(settings: &Settings, currency: &str, timezone: Tz) -> Population {
+    generate_slice(settings, 0..settings.customers, currency, timezone)
+}
+
+/// Generates the customers of `settings` numbered in `customers` (from 0): each exactly as
+/// in the whole population, so a large population can be made and used a slice at a time.
+/// Transaction ids are numbered within the slice.
+pub fn generate_slice(
+    settings: &Settings,
+    customers: std::ops::Range<usize>,
+    currency: &str,
+    timezone: Tz,
+) -> Population {
     let period = Period {
         start: settings.start,
         days: u32::try_from((settings.end() - settings.start).num_days()).unwrap_or(0),
         end: settings.end().and_time(NaiveTime::MIN),
     };
-    let mut customers = Vec::with_capacity(settings.customers);
+    let indexes = customers;
+    let mut customers = Vec::with_capacity(indexes.len());
     let mut planned: Vec<(NaiveDateTime, usize, u32, Draft)> = Vec::new();
-    for index in 0..settings.customers {
+    for index in indexes.clone() {
         let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
         rng.set_stream(index as u64);
         let (customer, events) = one_customer(&mut rng, index, &period, &settings.mix);
@@ -204,8 +217,9 @@ pub fn generate(settings: &Settings, currency: &str, timezone: Tz) -> Population
     let mut transactions = Vec::with_capacity(planned.len());
     for (at, index, seq, draft) in planned {
         let id = format!("T-{:06}", ids.len() + 1);
+        let own = index.saturating_sub(indexes.start);
         let account = customers
-            .get(index)
+            .get(own)
             .map_or_else(String::new, |c: &Customer| c.id.clone());
         let mut transaction = Transaction {
             id: id.as_str().into(),
@@ -224,7 +238,7 @@ pub fn generate(settings: &Settings, currency: &str, timezone: Tz) -> Population
                 transaction.kind = "signup".into();
                 transaction.channel = channel.to_string();
                 transaction.store = store;
-                incoming.customer = customers.get(index).cloned();
+                incoming.customer = customers.get(own).cloned();
             }
             Draft::Purchase {
                 channel,

@@ -348,3 +348,53 @@ fn a_propensity_spends_as_much_as_allowed_on_the_drawn_purchases_and_is_never_re
     assert!(whole.totals.redeemed > Decimal::ZERO);
     assert_eq!(whole, club_half(4));
 }
+
+#[test]
+fn a_synthetic_population_replayed_a_slice_at_a_time_gives_what_it_gives_whole() {
+    let population = synth::Settings {
+        customers: 50,
+        seed: 21,
+        ..synth::Settings::default()
+    };
+    let input = simulate::Input::Synthetic {
+        population: &population,
+        currency: "RUB",
+        timezone: chrono_tz::Europe::Moscow,
+    };
+    let sliced = |slice| {
+        let settings = Settings {
+            slice,
+            ..Settings::default()
+        };
+        simulate::simulate(&club(10), &club(20), input, &settings, &|_| {}).unwrap()
+    };
+    let (whole, slices) = (sliced(50), sliced(7));
+    assert_eq!(whole.transactions, slices.transactions);
+    assert_eq!(
+        whole.horizon,
+        population.end_instant(chrono_tz::Europe::Moscow)
+    );
+    assert_eq!(whole.horizon, slices.horizon);
+    assert_eq!(whole.first, slices.first);
+    for (one, other) in [(&whole.a, &slices.a), (&whole.b, &slices.b)] {
+        assert_eq!(one.totals, other.totals);
+        assert_eq!(one.customers, other.customers);
+        assert_eq!(one.by_month, other.by_month);
+        assert_eq!(one.by_cohort, other.by_cohort);
+        assert_eq!(one.by_source, other.by_source);
+        assert_eq!(one.liability, other.liability);
+        assert_eq!(one.forecast, other.forecast);
+    }
+    assert_eq!(whole.comparison, slices.comparison);
+    // The same history, generated whole and replayed as a history, agrees too.
+    let history: History = synth::generate(&population, "RUB", chrono_tz::Europe::Moscow)
+        .transactions
+        .into();
+    let settings = Settings {
+        to: Some(whole.horizon),
+        ..Settings::default()
+    };
+    let direct = simulate::simulate(&club(10), &club(20), &history, &settings, &|_| {}).unwrap();
+    assert_eq!(direct.a.totals, whole.a.totals);
+    assert_eq!(direct.comparison, whole.comparison);
+}

@@ -353,3 +353,25 @@ fn the_mix_scales_visits_prices_and_categories_and_turns_seasons_off() {
     });
     assert!(march_share(&flat) < march_share(&usual));
 }
+
+#[test]
+fn a_slice_of_the_population_holds_its_customers_exactly_as_the_whole_does() {
+    let whole = population(&settings(50, 3, 5));
+    let slice = puntos::synth::generate_slice(&settings(50, 3, 5), 20..35, "RUB", MOSCOW);
+    assert_eq!(slice.customers, whole.customers[20..35]);
+    // The same transactions, but for their ids (numbered within the slice).
+    let strip = |p: &Population, keep: &dyn Fn(&str) -> bool| {
+        p.transactions
+            .iter()
+            .filter(|t| keep(&t.account))
+            .map(|t| {
+                let mut t = t.clone();
+                t.transaction.id = "".into();
+                t.refund_of = t.refund_of.as_ref().map(|_| String::new());
+                t
+            })
+            .collect::<Vec<_>>()
+    };
+    let in_slice = |account: &str| slice.customers.iter().any(|c| c.id == account);
+    assert_eq!(strip(&slice, &|_| true), strip(&whole, &in_slice));
+}

@@ -79,6 +79,8 @@ pub struct Settings {
     pub top: usize,
     /// How customers spend their points.
     pub redemptions: Redemptions,
+    /// Customers generated and replayed at a time from a synthetic population (0: 20,000).
+    pub slice: usize,
 }
 
 /// How customers spend points in a simulation.
@@ -109,6 +111,7 @@ impl Default for Settings {
             parts: 0,
             top: 20,
             redemptions: Redemptions::AsInHistory,
+            slice: 0,
         }
     }
 }
@@ -153,18 +156,49 @@ impl From<Vec<Incoming>> for History {
     }
 }
 
-/// Replays `history` under `a` and under `b` (side by side with the `parallel` feature) and
+/// What a simulation replays.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'h> {
+    /// A history.
+    History(&'h History),
+    /// A synthetic population ([`crate::synth`]), for programs counting money in `currency`
+    /// and reading time in `timezone`. When no program has a shared budget, customers are
+    /// independent, so the population is generated and replayed a slice of customers at a time:
+    /// memory holds one slice, whatever the population's size. With a budget it is generated
+    /// whole, since who gets the last of a budget depends on the order across customers. Its
+    /// horizon is the end of its period unless the settings' `to` says otherwise.
+    Synthetic {
+        /// What to generate.
+        population: &'h crate::synth::Settings,
+        /// The programs' currency.
+        currency: &'h str,
+        /// The programs' time zone.
+        timezone: chrono_tz::Tz,
+    },
+}
+
+impl<'h> From<&'h History> for Input<'h> {
+    fn from(history: &'h History) -> Self {
+        Input::History(history)
+    }
+}
+
+/// Customers generated and replayed at a time from a synthetic population, by default: about
+/// 330,000 transactions over 8 months, some 1.5 GB for the two programs of a simulation.
+const SLICE: usize = 20_000;
+
+/// Replays `input` under `a` and under `b` (side by side with the `parallel` feature) and
 /// compares them. `progress` is told how many transactions were applied as they are (counting
 /// both programs: twice the history in all).
-pub fn simulate(
+pub fn simulate<'h>(
     a: &Versions,
     b: &Versions,
-    history: &History,
+    input: impl Into<Input<'h>>,
     settings: &Settings,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Simulation, SimulateError> {
-    let window = Window::of(history, settings)?;
-    let mut outcomes = run_all(&[a, b], &window, settings, progress)?.into_iter();
+    let (outcomes, replayed) = replay_all(&[a, b], input.into(), settings, progress)?;
+    let mut outcomes = outcomes.into_iter();
     let (Some(a), Some(b)) = (outcomes.next(), outcomes.next()) else {
         return Err(SimulateError::Ledger(
             "a program's outcome is missing".to_string(),
@@ -172,9 +206,9 @@ pub fn simulate(
     };
     let comparison = compare(&a, &b, settings.top);
     Ok(Simulation {
-        transactions: window.transactions.len() as u64,
-        first: window.transactions.first().map(|t| t.transaction.time),
-        horizon: window.horizon,
+        transactions: replayed.transactions,
+        first: replayed.first,
+        horizon: replayed.horizon,
         a,
         b,
         comparison,
@@ -206,21 +240,21 @@ pub struct Sweep {
     pub variants: Vec<Variant>,
 }
 
-/// Replays `history` under `base` and under each variant (labelled), every program on its own
+/// Replays `input` under `base` and under each variant (labelled), every program on its own
 /// core when there are cores to spare, and compares each variant with the base: a parameter
 /// sweep, such as several rates or thresholds tried at once.
-pub fn sweep(
+pub fn sweep<'h>(
     base: &Versions,
     variants: &[(String, Versions)],
-    history: &History,
+    input: impl Into<Input<'h>>,
     settings: &Settings,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Sweep, SimulateError> {
-    let window = Window::of(history, settings)?;
     let programs: Vec<&Versions> = std::iter::once(base)
         .chain(variants.iter().map(|(_, v)| v))
         .collect();
-    let mut outcomes = run_all(&programs, &window, settings, progress)?.into_iter();
+    let (outcomes, replayed) = replay_all(&programs, input.into(), settings, progress)?;
+    let mut outcomes = outcomes.into_iter();
     let Some(base) = outcomes.next() else {
         return Err(SimulateError::Ledger(
             "the base outcome is missing".to_string(),
@@ -236,11 +270,90 @@ pub fn sweep(
         })
         .collect();
     Ok(Sweep {
-        transactions: window.transactions.len() as u64,
-        horizon: window.horizon,
+        transactions: replayed.transactions,
+        horizon: replayed.horizon,
         base,
         variants,
     })
+}
+
+/// What a replay went through.
+struct Replayed {
+    transactions: u64,
+    first: Option<DateTime<FixedOffset>>,
+    horizon: DateTime<FixedOffset>,
+}
+
+/// Replays `input` under each program; the outcomes in the programs' order.
+fn replay_all(
+    programs: &[&Versions],
+    input: Input<'_>,
+    settings: &Settings,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(Vec<Outcome>, Replayed), SimulateError> {
+    let (population, currency, timezone) = match input {
+        Input::History(history) => {
+            let window = Window::of(history, settings)?;
+            let outcomes = run_all(programs, &window, settings, progress)?;
+            let replayed = Replayed {
+                transactions: window.transactions.len() as u64,
+                first: window.transactions.first().map(|t| t.transaction.time),
+                horizon: window.horizon,
+            };
+            return Ok((outcomes, replayed));
+        }
+        Input::Synthetic {
+            population,
+            currency,
+            timezone,
+        } => (population, currency, timezone),
+    };
+    let settings = Settings {
+        to: settings.to.or(Some(population.end_instant(timezone))),
+        ..*settings
+    };
+    let whole = programs.iter().any(|p| shares_budgets(p));
+    let slice = if whole {
+        population.customers.max(1)
+    } else {
+        SLICE
+    };
+    let mut totals: Vec<Outcome> = programs.iter().map(|_| Outcome::default()).collect();
+    let mut replayed: Option<Replayed> = None;
+    for start in (0..population.customers).step_by(slice) {
+        let end = (start + slice).min(population.customers);
+        let history: History =
+            crate::synth::generate_slice(population, start..end, currency, timezone)
+                .transactions
+                .into();
+        let window = Window::of(&history, &settings)?;
+        for (total, outcome) in totals
+            .iter_mut()
+            .zip(run_all(programs, &window, &settings, progress)?)
+        {
+            total.merge(outcome);
+        }
+        let first = window.transactions.first().map(|t| t.transaction.time);
+        replayed = Some(match replayed {
+            None => Replayed {
+                transactions: window.transactions.len() as u64,
+                first,
+                horizon: window.horizon,
+            },
+            Some(r) => Replayed {
+                transactions: r.transactions + window.transactions.len() as u64,
+                first: r.first.into_iter().chain(first).min(),
+                horizon: r.horizon,
+            },
+        });
+    }
+    let replayed = replayed.ok_or_else(|| {
+        SimulateError::Settings("the synthetic population has no customer".to_string())
+    })?;
+    for (total, versions) in totals.iter_mut().zip(programs) {
+        total.estimate(point_value(versions, replayed.horizon));
+    }
+    Ok((totals, replayed))
 }
 
 /// Replays the window under each program (side by side with the `parallel` feature); the
@@ -345,13 +458,20 @@ fn run_in(
     for outcome in outcomes {
         total.merge(outcome?);
     }
-    let point_value = versions
-        .at(window.horizon)
+    total.estimate(point_value(versions, window.horizon));
+    Ok(total)
+}
+
+/// The money value of a point at `horizon`: the redemption rate of the version then.
+fn point_value(
+    versions: &Versions,
+    horizon: DateTime<FixedOffset>,
+) -> Option<rust_decimal::Decimal> {
+    versions
+        .at(horizon)
         .and_then(|p| p.redemption.as_ref())
         .filter(|r| !r.rate_points.is_zero())
-        .map(|r| r.rate_money / r.rate_points);
-    total.estimate(point_value);
-    Ok(total)
+        .map(|r| r.rate_money / r.rate_points)
 }
 
 /// Whether any version has a promotion whose budget customers share.
