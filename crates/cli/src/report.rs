@@ -4,6 +4,7 @@
 //! many customers gain or lose how much. Coordinates are worked out in exact decimals, like
 //! every other figure, so the same simulation gives the same bytes.
 
+use puntos::html::escape;
 use puntos::simulate::{Outcome, Simulation};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -357,19 +358,4 @@ fn height(value: Decimal, top: Decimal) -> i64 {
 
 fn colour(series: usize) -> &'static str {
     COLOURS.get(series).copied().unwrap_or("#999")
-}
-
-/// Text made safe inside HTML.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            other => out.push(other),
-        }
-    }
-    out
 }

@@ -22,6 +22,14 @@ fn workdir(name: &str) -> PathBuf {
     dir
 }
 
+/// Compares `transcript` with the golden file at `golden` (from the repository's root), then
+/// removes the test's folder.
+fn compare_and_clean(dir: &Path, golden: &str, transcript: &str) {
+    let result = golden::compare(&root().join(golden), transcript);
+    std::fs::remove_dir_all(dir).unwrap();
+    assert!(result.is_ok(), "{}", result.err().unwrap_or_default());
+}
+
 const FILES: [&str; 6] = [
     "report.html",
     "summary.json",
@@ -144,9 +152,7 @@ fn a_legacy_export_is_simulated_on_the_accounts_a_migration_makes() {
         simulate(&["--redeem-share", "1.5"]),
     ]
     .concat();
-    let result = golden::compare(&root().join("tests/cli/simulate/legacy.out"), &transcript);
-    std::fs::remove_dir_all(&dir).unwrap();
-    assert!(result.is_ok(), "{}", result.err().unwrap_or_default());
+    compare_and_clean(&dir, "tests/cli/simulate/legacy.out", &transcript);
 }
 
 #[test]
@@ -177,9 +183,7 @@ fn a_sweep_tries_each_value_of_a_text_found_once_in_program_a() {
     transcript.push_str(&std::fs::read_to_string(dir.join("out/sweep.csv")).unwrap());
     // Text found more than once (or nowhere) is refused, with the lines it is on.
     transcript.push_str(&sweep("10 RUB"));
-    let result = golden::compare(&root().join("tests/cli/simulate/sweep.out"), &transcript);
-    std::fs::remove_dir_all(&dir).unwrap();
-    assert!(result.is_ok(), "{}", result.err().unwrap_or_default());
+    compare_and_clean(&dir, "tests/cli/simulate/sweep.out", &transcript);
 }
 
 #[test]

@@ -25,6 +25,7 @@
 pub mod compile;
 pub mod eval;
 mod fast_hash;
+pub mod html;
 mod instant_json;
 pub mod ledger;
 pub mod migrate;

@@ -194,16 +194,7 @@ fn the_population_looks_like_a_pharmacys_customers() {
     assert!(cards > 50 && cards < 200, "{cards} with a card type");
     let lines = || p.transactions.iter().flat_map(|t| &t.transaction.lines);
     let categories: BTreeSet<&str> = lines().map(|l| l.category.as_str()).collect();
-    for c in [
-        "otc",
-        "rx",
-        "vitamins",
-        "cosmetics",
-        "baby_care",
-        "tobacco",
-        "alcohol",
-        "gift_cards",
-    ] {
+    for c in puntos::synth::CATEGORIES {
         assert!(categories.contains(c), "no {c}");
     }
     assert!(lines().any(|l| l.brand == "La Roche-Posay"));

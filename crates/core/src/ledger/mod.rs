@@ -430,12 +430,7 @@ impl<S: Store> Ledger<S> {
                 .account(&incoming.account)?
                 .ok_or_else(|| LedgerError::UnknownAccount(incoming.account.clone()))?;
             let tx = &incoming.transaction;
-            let program = versions.at(tx.time).ok_or_else(|| {
-                EvalError::input(
-                    "transaction.time",
-                    "no version of the program is in effect at this time",
-                )
-            })?;
+            let program = version_at(versions, tx.time)?;
             advance(&mut state, tx.time, notice, &mut Postings::default());
             let mut transaction = tx.clone();
             transaction.redeem = None;
@@ -728,12 +723,7 @@ fn decide_for(
     state: &mut AccountState,
 ) -> Result<Decided, LedgerError> {
     let tx = &incoming.transaction;
-    let program = versions.at(tx.time).ok_or_else(|| {
-        EvalError::input(
-            "transaction.time",
-            "no version of the program is in effect at this time",
-        )
-    })?;
+    let program = version_at(versions, tx.time)?;
     let mut out = Postings::default();
     advance(state, tx.time, notice, &mut out);
     let mut original = match &incoming.refund_of {
@@ -838,6 +828,19 @@ fn numbered(events: Vec<(String, DateTime<FixedOffset>, Event)>, mut seq: u64) -
             }
         })
         .collect()
+}
+
+/// The version of the program in effect at `time`, or the error that names the field.
+fn version_at(
+    versions: &Versions,
+    time: DateTime<FixedOffset>,
+) -> Result<&crate::program::Program, EvalError> {
+    versions.at(time).ok_or_else(|| {
+        EvalError::input(
+            "transaction.time",
+            "no version of the program is in effect at this time",
+        )
+    })
 }
 
 /// Keeps a batch's journal entries (sealed when the batch ends) and its events.

@@ -6,27 +6,12 @@
 use super::identity::{Group, Party};
 use super::reconcile::DifferenceClass;
 use super::run::{Check, Run};
+use crate::html::escape;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
 
 /// Rows shown per sample.
 const SAMPLE: usize = 10;
-
-/// Text made safe for HTML.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A table of `rows` under `header`, every cell escaped.
 fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
