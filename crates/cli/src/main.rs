@@ -136,9 +136,9 @@ enum Command {
         /// Program B (the candidate).
         #[arg(long, num_args = 1.., required_unless_present = "sweep", conflicts_with = "sweep")]
         b: Vec<std::path::PathBuf>,
-        /// Instead of B: a parameter sweep. This text of A's one file (found exactly once,
-        /// such as `10 RUB` or `rate 1 point = 1 RUB`) is replaced by each `--value` in turn,
-        /// and every variant is compared with A.
+        /// Instead of B: a parameter sweep. This text of A's one file, found there exactly once
+        /// (quote enough of its line: `item.amount / 10 RUB) points`), is replaced by each
+        /// `--value` in turn, and every variant is compared with A.
         #[arg(long, requires = "value")]
         sweep: Option<String>,
         /// With --sweep: a value to try (repeat for each).
@@ -194,7 +194,8 @@ enum Command {
         #[arg(long)]
         from: Option<String>,
         /// Only transactions before this moment, which is also the horizon every account is
-        /// brought to (points due by then expire); default: the last transaction's time.
+        /// brought to (points due by then expire); default: the last transaction's time, or the
+        /// end of a synthetic population's period.
         #[arg(long)]
         to: Option<String>,
         /// The folder for report.html, summary.json, months.csv, cohorts.csv, sources.csv and
