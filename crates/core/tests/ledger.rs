@@ -605,3 +605,37 @@ fn journal_and_outbox_taken_out_go_on_numbering_and_chaining_from_the_last_taken
     let account = ledger.account("C-1").unwrap().unwrap();
     assert_eq!(account.pending(), d("300"));
 }
+
+#[test]
+fn a_store_without_evidence_decides_the_same_with_an_unchained_journal() {
+    let versions = || Versions::new(vec![common::pharmacy().clone()]).unwrap();
+    let mut with = ledger();
+    let mut without = Ledger::new(MemoryStore::without_evidence(), versions());
+    let account = with.account("C-1").unwrap().unwrap();
+    without.open_account(account).unwrap();
+    let transactions = [
+        purchase("T-1", "2026-02-10T12:00:00+03:00", "1000"),
+        purchase("T-2", "2026-03-01T12:00:00+03:00", "300"),
+    ];
+    for t in &transactions {
+        assert_eq!(
+            with.apply(t).unwrap().decision(),
+            without.apply(t).unwrap().decision()
+        );
+    }
+    assert_eq!(
+        with.account("C-1").unwrap(),
+        without.account("C-1").unwrap()
+    );
+    let (chained, unchained) = (journal(&mut with), journal(&mut without));
+    assert_eq!(chained.len(), unchained.len());
+    for (c, u) in chained.iter().zip(&unchained) {
+        assert_eq!((c.seq, c.kind, c.points), (u.seq, u.kind, u.points));
+        assert!(!c.hash.is_empty());
+        assert!(u.hash.is_empty() && u.previous.is_empty());
+    }
+    // No fingerprints: an id seen before is a retry, whatever its content.
+    let reused = purchase("T-1", "2026-03-02T12:00:00+03:00", "5");
+    assert!(matches!(with.apply(&reused), Err(LedgerError::Conflict(_))));
+    assert!(matches!(without.apply(&reused), Ok(Applied::Duplicate(_))));
+}

@@ -179,7 +179,9 @@ impl<'s> Batch<'s> {
         let packer = self.inner.account_packer();
         let keeps_json = self.inner.keeps_json();
 
-        let seal = || chain::seal_numbered(&mut lock(&unsealed), previous.clone());
+        let evidence = self.inner.keeps_evidence();
+        let seal =
+            || chain::seal_numbered_if_kept(&mut lock(&unsealed), previous.clone(), evidence);
         let pack = || packer.map(|pack| same.iter().map(|state| pack(state)).collect::<Vec<_>>());
         let encode_all = || -> Result<Vec<String>, StoreError> {
             transactions
@@ -281,7 +283,8 @@ impl<'s> Batch<'s> {
             .chain_head()?
             .map_or(chain::GENESIS.to_string(), |(_, h)| h);
         let mut entries = std::mem::take(&mut self.unsealed);
-        let bodies = chain::seal_numbered(&mut entries, previous);
+        let bodies =
+            chain::seal_numbered_if_kept(&mut entries, previous, self.inner.keeps_evidence());
         if let Some(last) = entries.last() {
             self.chain_head = Some(Some((last.seq, last.hash.clone())));
         }
@@ -459,6 +462,10 @@ impl<'s> Batch<'s> {
 impl Session for Batch<'_> {
     fn read_ahead(&mut self, upcoming: &[super::store::Upcoming<'_>]) {
         self.inner.read_ahead(upcoming);
+    }
+
+    fn keeps_evidence(&self) -> bool {
+        self.inner.keeps_evidence()
     }
 
     fn keeps_json(&self) -> bool {

@@ -52,12 +52,48 @@ const BLANK_HASH_END: &[u8] = br#","hash":""}"#;
 /// Numbers entries on from `head` and sets their `previous` and `hash` ([`seal_numbered`]);
 /// returns each entry's JSON.
 pub fn seal_encoded(entries: &mut [JournalEntry], head: Option<(u64, String)>) -> Vec<String> {
+    let previous = number(entries, head);
+    seal_numbered(entries, previous)
+}
+
+/// Numbers entries on from `head`; returns the hash they chain on from.
+fn number(entries: &mut [JournalEntry], head: Option<(u64, String)>) -> String {
     let (mut seq, previous) = head.unwrap_or((0, GENESIS.to_string()));
     for entry in entries.iter_mut() {
         seq += 1;
         entry.seq = seq;
     }
-    seal_numbered(entries, previous)
+    previous
+}
+
+/// As [`seal_encoded`] for a store that keeps evidence ([`super::Session::keeps_evidence`]);
+/// for one that does not, the entries are only numbered, with no hash and no JSON (each body
+/// empty).
+pub(crate) fn seal_if_kept(
+    entries: &mut [JournalEntry],
+    head: Option<(u64, String)>,
+    evidence: bool,
+) -> Vec<String> {
+    if evidence {
+        seal_encoded(entries, head)
+    } else {
+        number(entries, head);
+        vec![String::new(); entries.len()]
+    }
+}
+
+/// As [`seal_numbered`] for a store that keeps evidence; for one that does not, nothing is
+/// hashed and each body is empty.
+pub(crate) fn seal_numbered_if_kept(
+    entries: &mut [JournalEntry],
+    previous: String,
+    evidence: bool,
+) -> Vec<String> {
+    if evidence {
+        seal_numbered(entries, previous)
+    } else {
+        vec![String::new(); entries.len()]
+    }
 }
 
 /// Sets `previous` and `hash` on each entry (numbered already), chaining on from the hash

@@ -30,7 +30,7 @@ pub(crate) fn replay(
     spending: Redemptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Outcome, SimulateError> {
-    let mut ledger = Ledger::new(MemoryStore::new(), versions.clone());
+    let mut ledger = Ledger::new(MemoryStore::without_evidence(), versions.clone());
     if !part.accounts.is_empty() {
         let accounts: Vec<AccountState> = part.accounts.iter().map(|a| (*a).clone()).collect();
         let before = DateTime::<FixedOffset>::MIN_UTC.fixed_offset();
