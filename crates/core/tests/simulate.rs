@@ -398,3 +398,16 @@ fn a_synthetic_population_replayed_a_slice_at_a_time_gives_what_it_gives_whole()
     assert_eq!(direct.a.totals, whole.a.totals);
     assert_eq!(direct.comparison, whole.comparison);
 }
+
+#[test]
+fn a_repeated_transaction_is_a_retry_and_a_refunded_purchase_stays_known() {
+    // T-1 sent again later (a till's retry): decided once. R-1 refunds T-1 after many other
+    // transactions of the part were applied and forgotten.
+    let retried = HISTORY.to_string()
+        + r#"{"account": "C-1", "transaction": {"id": "T-1", "time": "2026-03-20T10:00:00+03:00", "lines": [{"sku": "A", "unit_price": 600}, {"sku": "B", "unit_price": 400}]}}"#;
+    let settings = settings_to("2026-05-01T00:00:00+03:00");
+    let once = simulate::run(&club(10), &read(HISTORY), &settings, &|_| {}).unwrap();
+    let twice = simulate::run(&club(10), &read(&retried), &settings, &|_| {}).unwrap();
+    assert_eq!(once, twice);
+    assert_eq!(twice.totals, flows(175, 40, 30, 80));
+}

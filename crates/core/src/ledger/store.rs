@@ -287,6 +287,13 @@ impl MemoryStore {
         }
     }
 
+    /// Forgets the record of transaction `id`, for a caller that knows no retry and no refund
+    /// will ask for it (a simulation replays a history it has read whole): the memory it held
+    /// comes back. A transaction reusing the id later is then decided as a new one.
+    pub fn forget_transaction(&mut self, id: &str) {
+        self.tables.transactions.remove(id);
+    }
+
     /// Takes the journal entries and outbox events written so far out of the store, for a
     /// caller that reads each once and needs the memory back: a simulation counts them as they
     /// come. New entries and events go on numbering (and chaining) from the last ones taken;

@@ -388,10 +388,13 @@ pub fn run(
 
 /// The transactions inside the settings' window, in time order, the accounts opened before
 /// them, and the horizon.
-struct Window<'h> {
+pub(crate) struct Window<'h> {
     accounts: &'h [AccountState],
     transactions: Vec<&'h Incoming>,
-    horizon: DateTime<FixedOffset>,
+    /// The purchases a refund in the window names: the only transactions whose record a
+    /// replay must keep once they are applied.
+    pub(crate) refunded: std::collections::HashSet<&'h str>,
+    pub(crate) horizon: DateTime<FixedOffset>,
 }
 
 impl<'h> Window<'h> {
@@ -413,6 +416,14 @@ impl<'h> Window<'h> {
             .collect();
         // Stable: transactions at the same moment keep the history's order.
         transactions.sort_by_key(|i| i.transaction.time);
+        // A repeated id is a retry: the ledger decides the first only. Dropping the rest here
+        // lets each part forget a transaction once it is applied, unless a refund names it.
+        let mut seen = std::collections::HashSet::with_capacity(transactions.len());
+        transactions.retain(|i| seen.insert(&*i.transaction.id));
+        let refunded = transactions
+            .iter()
+            .filter_map(|i| i.refund_of.as_deref())
+            .collect();
         let horizon = settings
             .to
             .or_else(|| transactions.last().map(|i| i.transaction.time))
@@ -425,6 +436,7 @@ impl<'h> Window<'h> {
         Ok(Window {
             accounts: &history.accounts,
             transactions,
+            refunded,
             horizon,
         })
     }
@@ -446,13 +458,7 @@ fn run_in(
     };
     let parts = split(window, count);
     let outcomes = map_each(&parts, |part| {
-        replay::replay(
-            versions,
-            part,
-            window.horizon,
-            settings.redemptions,
-            progress,
-        )
+        replay::replay(versions, part, window, settings.redemptions, progress)
     });
     let mut total = Outcome::default();
     for outcome in outcomes {

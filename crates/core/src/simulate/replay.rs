@@ -4,7 +4,7 @@
 //! decisions and the journal counted into an [`Outcome`].
 
 use super::tally::Outcome;
-use super::{Part, Redemptions, SimulateError};
+use super::{Part, Redemptions, SimulateError, Window};
 use crate::eval::Effect;
 use crate::ledger::{AccountState, Applied, Incoming, Ledger, LedgerError, MemoryStore, Store};
 use crate::versions::Versions;
@@ -21,15 +21,17 @@ const BATCH: usize = 256;
 const PAGE: usize = 10_000;
 
 /// Opens the part's accounts, replays its transactions (in time order) through `versions` and
-/// brings every account to `horizon`.
-/// `progress` is told how many transactions each batch applied.
+/// brings every account to the window's horizon; a transaction's record is forgotten once it
+/// is applied unless a refund in the window names it. `progress` is told how many
+/// transactions each batch applied.
 pub(crate) fn replay(
     versions: &Versions,
     part: &Part<'_>,
-    horizon: DateTime<FixedOffset>,
+    window: &Window<'_>,
     spending: Redemptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Outcome, SimulateError> {
+    let horizon = window.horizon;
     let mut ledger = Ledger::new(MemoryStore::without_evidence(), versions.clone());
     if !part.accounts.is_empty() {
         let accounts: Vec<AccountState> = part.accounts.iter().map(|a| (*a).clone()).collect();
@@ -88,9 +90,16 @@ pub(crate) fn replay(
                 }
             }
         }
-        // The batch's journal counted and dropped: the store keeps the accounts, not the
-        // whole history of their points.
-        outcome.count_entries(&ledger.store_mut().take_written().0, &mut cohorts);
+        // The batch's journal counted and dropped, and its transactions' records too unless a
+        // refund will name them: the store keeps the accounts, not the whole history.
+        let store = ledger.store_mut();
+        outcome.count_entries(&store.take_written().0, &mut cohorts);
+        for incoming in &batch {
+            let id = &*incoming.transaction.id;
+            if !window.refunded.contains(id) {
+                store.forget_transaction(id);
+            }
+        }
         progress(chunk.len() as u64);
     }
     ledger
