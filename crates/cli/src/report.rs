@@ -5,10 +5,9 @@
 //! every other figure, so the same simulation gives the same bytes.
 
 use puntos::html::escape;
-use puntos::simulate::{Outcome, Simulation};
+use puntos::simulate::{keys_of_both, Outcome, Simulation};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 /// A chart's drawing area, in SVG units.
@@ -56,13 +55,9 @@ pub fn html(run: &Simulation, currency: &str) -> String {
     page.push_str(&legend());
     page.push_str(&totals_table(a, b, currency));
 
-    let months: Vec<String> = a
-        .by_month
-        .keys()
-        .chain(b.by_month.keys())
-        .collect::<BTreeSet<_>>()
+    let months: Vec<String> = keys_of_both(&a.by_month, &b.by_month)
         .into_iter()
-        .cloned()
+        .map(str::to_string)
         .collect();
     let monthly = |outcome: &Outcome, f: fn(&puntos::simulate::Flows) -> Decimal| {
         months
@@ -114,23 +109,13 @@ pub fn html(run: &Simulation, currency: &str) -> String {
         &lines(&months, &pair(held(a), held(b))),
     ));
 
-    let sources: Vec<String> = a
-        .by_source
-        .keys()
-        .chain(b.by_source.keys())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .cloned()
-        .collect();
-    let per_source = |outcome: &Outcome| {
-        sources
-            .iter()
-            .map(|s| outcome.by_source.get(s).copied().unwrap_or_default())
-            .collect::<Vec<_>>()
-    };
+    let sources = run.sources();
+    let names: Vec<String> = sources.iter().map(|s| s.0.to_string()).collect();
+    let in_a = sources.iter().map(|s| s.1).collect();
+    let in_b = sources.iter().map(|s| s.2).collect();
     page.push_str(&section(
         "Points issued per rule and promotion",
-        &columns(&sources, &pair(per_source(a), per_source(b))),
+        &columns(&names, &pair(in_a, in_b)),
     ));
 
     let c = &run.comparison;

@@ -8,13 +8,13 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use puntos::ledger::Incoming;
 use puntos::program::Program;
 use puntos::simulate::{
-    simulate, sweep, Flows, History, Input, Outcome, Redemptions, Settings, Simulation, Sweep,
+    keys_of_both, simulate, sweep, Flows, History, Input, Outcome, Redemptions, Settings,
+    Simulation, Sweep,
 };
 use puntos::synth;
 use puntos::Versions;
 use puntos_dsl::SourceFile;
 use rust_decimal::Decimal;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Where the history comes from.
@@ -101,6 +101,14 @@ impl From<String> for Failure {
 }
 
 fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
+    // Flags checked before any program or history is read.
+    let redemptions = match request.redeem_share {
+        None => Redemptions::AsInHistory,
+        Some(text) => Redemptions::Propensity {
+            share: share(text)?,
+            seed: request.redeem_seed,
+        },
+    };
     let a = throughout(load(request.a)?, Some("A"))?;
     let zone = a.programs().last().map_or(chrono_tz::UTC, |p| p.timezone);
     let currency = a
@@ -114,13 +122,7 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
             .transpose()?,
         to: request.to.map(|t| moment(t, zone, "--to")).transpose()?,
         top: request.top,
-        redemptions: match request.redeem_share {
-            None => Redemptions::AsInHistory,
-            Some(text) => Redemptions::Propensity {
-                share: share(text)?,
-                seed: request.redeem_seed,
-            },
-        },
+        redemptions,
         ..Settings::default()
     };
     // The programs compared with A, read before the history: a mistake in them is found at once.
@@ -543,10 +545,7 @@ fn summary(run: &Simulation, currency: &str) -> String {
         let _ = writeln!(s, "Tier moves (A -> B): {}", moves.join(", "));
     }
     let _ = writeln!(s, "\nPoints issued per rule and promotion:");
-    let sources: BTreeSet<&String> = a.by_source.keys().chain(b.by_source.keys()).collect();
-    for source in sources {
-        let x = a.by_source.get(source).copied().unwrap_or_default();
-        let y = b.by_source.get(source).copied().unwrap_or_default();
+    for (source, x, y) in run.sources() {
         let _ = writeln!(s, "  {:<26} {x:>16} {y:>16} {:>16}", clip(source), y - x);
     }
     s
@@ -596,15 +595,7 @@ fn write_outputs(out: &Path, run: &Simulation) -> Result<(), String> {
     })?;
     write_csv(&out.join("sources.csv"), |w| {
         w.write_record(["source", "a", "b", "delta"])?;
-        let sources: BTreeSet<&String> = run
-            .a
-            .by_source
-            .keys()
-            .chain(run.b.by_source.keys())
-            .collect();
-        for source in sources {
-            let x = run.a.by_source.get(source).copied().unwrap_or_default();
-            let y = run.b.by_source.get(source).copied().unwrap_or_default();
+        for (source, x, y) in run.sources() {
             w.write_record([
                 source.to_string(),
                 x.to_string(),
@@ -656,8 +647,7 @@ fn write_customers(path: &Path, a: &Outcome, b: &Outcome) -> Result<(), String> 
             "a_tier",
             "b_tier",
         ])?;
-        let accounts: BTreeSet<&String> = a.customers.keys().chain(b.customers.keys()).collect();
-        for account in accounts {
+        for account in keys_of_both(&a.customers, &b.customers) {
             let (x, y) = (a.customers.get(account), b.customers.get(account));
             let flows = |c: Option<&puntos::simulate::CustomerOutcome>| {
                 c.map(|c| c.flows).unwrap_or_default()

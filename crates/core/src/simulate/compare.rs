@@ -6,7 +6,7 @@ use super::tally::Outcome;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Buckets a histogram aims for (it has at most twice as many).
 const BUCKETS: i64 = 20;
@@ -75,7 +75,7 @@ pub struct Comparison {
 
 /// Compares `b` with `a`, keeping the `top` largest moves each way.
 pub fn compare(a: &Outcome, b: &Outcome, top: usize) -> Comparison {
-    let accounts: BTreeSet<&String> = a.customers.keys().chain(b.customers.keys()).collect();
+    let accounts = super::keys_of_both(&a.customers, &b.customers);
     let mut deltas = Vec::with_capacity(accounts.len());
     let mut moves: BTreeMap<(String, String), u64> = BTreeMap::new();
     for account in accounts {
@@ -83,7 +83,7 @@ pub fn compare(a: &Outcome, b: &Outcome, top: usize) -> Comparison {
         let issued_a = in_a.map_or(Decimal::ZERO, |c| c.flows.issued());
         let issued_b = in_b.map_or(Decimal::ZERO, |c| c.flows.issued());
         deltas.push(CustomerDelta {
-            account: account.clone(),
+            account: account.to_string(),
             a: issued_a,
             b: issued_b,
             delta: issued_b - issued_a,

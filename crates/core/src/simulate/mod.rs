@@ -156,6 +156,32 @@ impl From<Vec<Incoming>> for History {
     }
 }
 
+impl Simulation {
+    /// Every rule and promotion that issued points under A or B, by name, with its points
+    /// under A and under B (zero where it issued none).
+    pub fn sources(&self) -> Vec<(&str, rust_decimal::Decimal, rust_decimal::Decimal)> {
+        keys_of_both(&self.a.by_source, &self.b.by_source)
+            .into_iter()
+            .map(|name| {
+                let of = |o: &Outcome| o.by_source.get(name).copied().unwrap_or_default();
+                (name, of(&self.a), of(&self.b))
+            })
+            .collect()
+    }
+}
+
+/// The keys of two maps together, in order, each once: the months, sources or accounts of A
+/// and B side by side.
+pub fn keys_of_both<'m, V, W>(
+    a: &'m std::collections::BTreeMap<String, V>,
+    b: &'m std::collections::BTreeMap<String, W>,
+) -> Vec<&'m str> {
+    let mut keys: Vec<&str> = a.keys().chain(b.keys()).map(String::as_str).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 /// What a simulation replays.
 #[derive(Debug, Clone, Copy)]
 pub enum Input<'h> {
