@@ -1,6 +1,5 @@
 //! `puntos eval`: decide one transaction and print the decision.
 
-use crate::explain::decision_text;
 use crate::programs::load_versions;
 use crate::Format;
 use puntos::eval::{from_json, AccountView, Context, Customer, EvalOptions, Transaction};
@@ -42,7 +41,7 @@ pub fn run(request: &Request<'_>) -> u8 {
     match versions.evaluate_with(&context, &options) {
         Ok(decision) => {
             match request.format {
-                Format::Human => out!("{}", decision_text(&decision)),
+                Format::Human => out!("{}", decision.explain()),
                 Format::Json => match serde_json::to_string_pretty(&decision) {
                     Ok(json) => outln!("{json}"),
                     Err(e) => {

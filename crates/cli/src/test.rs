@@ -1,6 +1,5 @@
 //! `puntos test`: run scenario files (`*.test.toml`) like a test runner.
 
-use crate::explain::step_text;
 use crate::input::expand_matching;
 use crate::programs::load_versions;
 use puntos::scenario::{self, mentioned};
@@ -78,7 +77,7 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>) -> u8 {
             if !shown.is_empty() {
                 outln!("          trace:");
                 for step in shown {
-                    for line in step_text(step).lines() {
+                    for line in step.explain().lines() {
                         outln!("          {line}");
                     }
                 }

@@ -31,6 +31,7 @@ mod coupons;
 mod decision;
 mod engine;
 mod error;
+mod explain;
 mod expr;
 mod fixed;
 mod offers;
@@ -137,6 +138,24 @@ pub(crate) fn field_path(path: &str, root: &str) -> String {
     } else {
         path.to_string()
     }
+}
+
+/// Reads any input type from a JSON value found at `root` (such as `transaction`), naming the
+/// path of the field at fault on error (`transaction.lines[2].quantity`): the reader of the
+/// bindings, which build the value from their own language's objects.
+pub fn from_value<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    root: &str,
+) -> Result<T, EvalError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = match field_path(&path, "") {
+            inner if inner.is_empty() => root.to_string(),
+            inner if inner.starts_with('[') => format!("{root}{inner}"),
+            inner => format!("{root}.{inner}"),
+        };
+        EvalError::input(field, e.into_inner().to_string())
+    })
 }
 
 /// Reads any input type from JSON, naming the path of the field at fault on error.

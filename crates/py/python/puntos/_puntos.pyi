@@ -1,0 +1,232 @@
+"""Type stubs of the extension module (the Rust crate crates/py)."""
+
+import datetime
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal, Optional
+
+__version__: str
+
+EffectKind = Literal[
+    "earn",
+    "redeem",
+    "discount",
+    "issue_coupon",
+    "consume_coupon",
+    "tier_change",
+    "budget_consumed",
+    "limit_counted",
+    "reverse_earn",
+    "return_redeemed",
+]
+SourceKind = Literal["rule", "promotion", "coupon", "offer", "tier", "redemption", "refund"]
+
+class CompileError(Exception):
+    """A program that does not compile: the first error's code, message and place, every
+    diagnostic, and the text a terminal shows."""
+
+    code: Optional[str]
+    message: Optional[str]
+    line: Optional[int]
+    column: Optional[int]
+    rendered: str
+    diagnostics: list[Diagnostic]
+
+class EvalError(ValueError):
+    """An input the evaluator refuses; ``field`` names the field at fault (None for a
+    computation that failed in the program, placed by ``line`` and ``column``)."""
+
+    field: Optional[str]
+    message: str
+    line: Optional[int]
+    column: Optional[int]
+
+class Diagnostic:
+    """One problem the compiler found, with its place (one-based lines and columns)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def severity(self) -> Literal["error", "warning"]: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def column(self) -> int: ...
+    @property
+    def end_line(self) -> int: ...
+    @property
+    def end_column(self) -> int: ...
+    @property
+    def help(self) -> Optional[str]: ...
+    @property
+    def notes(self) -> list[str]: ...
+
+class Source:
+    """Where an effect or a trace step comes from."""
+
+    @property
+    def kind(self) -> SourceKind: ...
+    @property
+    def name(self) -> str: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class Share:
+    """The part of an effect one basket line carries."""
+
+    @property
+    def line(self) -> int: ...
+    @property
+    def amount(self) -> Decimal: ...
+
+class Effect:
+    """One thing a decision does; the attributes of other kinds are None."""
+
+    @property
+    def kind(self) -> EffectKind: ...
+    @property
+    def source(self) -> Optional[Source]: ...
+    @property
+    def points(self) -> Optional[Decimal]: ...
+    @property
+    def value(self) -> Optional[Decimal]: ...
+    @property
+    def amount(self) -> Optional[Decimal]: ...
+    @property
+    def code(self) -> Optional[str]: ...
+    @property
+    def coupon(self) -> Optional[str]: ...
+    @property
+    def promotion(self) -> Optional[str]: ...
+    @property
+    def available_at(self) -> Optional[datetime.datetime]: ...
+    @property
+    def expires_at(self) -> Optional[datetime.datetime]: ...
+    @property
+    def valid_until(self) -> Optional[datetime.datetime]: ...
+    @property
+    def tier_from(self) -> Optional[str]: ...
+    @property
+    def tier_to(self) -> Optional[str]: ...
+    @property
+    def until(self) -> Optional[datetime.date]: ...
+    @property
+    def of_transaction(self) -> Optional[str]: ...
+    @property
+    def lines(self) -> list[Share]: ...
+    def describe(self) -> str:
+        """The effect in one line of words, as ``puntos eval`` prints it."""
+
+class RefusedCoupon:
+    """A coupon code presented and not honoured."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def coupon(self) -> Optional[str]: ...
+    @property
+    def reason(self) -> str: ...
+
+class Fact:
+    """A named value in the trace."""
+
+    @property
+    def what(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+
+class Step:
+    """One step of the trace."""
+
+    @property
+    def subject(self) -> Source: ...
+    @property
+    def applied(self) -> bool: ...
+    @property
+    def reason(self) -> Optional[str]: ...
+    @property
+    def facts(self) -> list[Fact]: ...
+    @property
+    def arithmetic(self) -> list[Fact]: ...
+    def explain(self) -> str: ...
+
+class DecidedLine:
+    """A basket line as the decision saw it."""
+
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def amount(self) -> Decimal: ...
+
+class Decision:
+    """What one evaluation decided."""
+
+    @property
+    def transaction(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def program(self) -> str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def points_earned(self) -> Decimal: ...
+    @property
+    def points_redeemed(self) -> Decimal: ...
+    @property
+    def discount_total(self) -> Decimal: ...
+    @property
+    def effects(self) -> list[Effect]: ...
+    @property
+    def refused_coupons(self) -> list[RefusedCoupon]: ...
+    @property
+    def lines(self) -> list[DecidedLine]: ...
+    @property
+    def trace(self) -> Optional[list[Step]]: ...
+    def points_by_source(self) -> list[tuple[Source, Decimal]]:
+        """Points per rule or promotion, reversals subtracted, in the order they apply."""
+    def explain(self) -> str:
+        """The decision as ``puntos eval`` prints it."""
+    def to_json(self, pretty: bool = False) -> str:
+        """The decision as ``puntos eval --format json`` writes it."""
+
+class Program:
+    """A compiled loyalty program, immutable and reusable."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def warnings(self) -> list[Diagnostic]: ...
+    def evaluate(
+        self,
+        transaction: Mapping[str, Any],
+        customer: Optional[Mapping[str, Any]] = None,
+        account: Optional[Mapping[str, Any]] = None,
+        *,
+        trace: bool = False,
+        as_of: Optional[datetime.datetime] = None,
+    ) -> Decision:
+        """Decides one transaction; raises EvalError naming the field at fault, TypeError for
+        a float where money or points are expected."""
+    def redeemable(
+        self,
+        transaction: Mapping[str, Any],
+        customer: Optional[Mapping[str, Any]] = None,
+        account: Optional[Mapping[str, Any]] = None,
+        *,
+        as_of: Optional[datetime.datetime] = None,
+    ) -> Decimal:
+        """The most points the transaction could pay with."""
+
+def compile(source: str, filename: Optional[str] = None) -> Program:
+    """Compiles a program's source; raises CompileError."""
+
+def format(source: str, filename: Optional[str] = None) -> str:
+    """Formats a program's source as ``puntos fmt`` does; raises CompileError on syntax
+    errors."""
