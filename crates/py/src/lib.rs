@@ -3,6 +3,8 @@
 //! only turns Python values into the core's inputs and its results into Python values, with
 //! money and points as `decimal.Decimal` both ways.
 
+mod batch;
+mod columns;
 mod decision;
 mod errors;
 mod input;

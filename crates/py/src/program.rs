@@ -3,10 +3,13 @@
 
 use puntos::eval::{from_value, AccountView, Context, Customer, EvalOptions, Transaction};
 use puntos_dsl::SourceFile;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3_arrow::PyTable;
 use rust_decimal::Decimal;
 use std::sync::Arc;
 
+use crate::batch::{self, OnError};
 use crate::decision::Decision;
 use crate::errors::{compile_error, eval_error, Diagnostic};
 use crate::input::to_json;
@@ -114,6 +117,40 @@ impl Program {
             .map_err(|e| eval_error(py, &e))
     }
 
+    /// Decides a table of transactions: a pandas or polars DataFrame, or any Arrow table, with
+    /// one row per basket line keyed by `transaction_id` (README: "Batches of transactions").
+    /// Returns a table of the same library with one row per transaction: `points`, a
+    /// `points_<name>` column per rule and promotion, `discount`, `redeemed` and
+    /// `redeemed_value`, all decimal128. `errors="raise"` raises `EvalError` for the first
+    /// refused transaction, naming its row and field; `errors="column"` writes each refusal in
+    /// an `error` column instead. Columns named in `ignore` are not read.
+    #[pyo3(signature = (frame, *, errors = "raise", ignore = Vec::new()))]
+    fn evaluate_batch<'py>(
+        &self,
+        py: Python<'py>,
+        frame: &Bound<'py, PyAny>,
+        errors: &str,
+        ignore: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let on_error = match errors {
+            "raise" => OnError::Raise,
+            "column" => OnError::Column,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "errors: {other:?}; pass \"raise\" or \"column\""
+                )))
+            }
+        };
+        let flavour = Flavour::of(frame)?;
+        let table: PyTable = flavour.to_arrow(py, frame)?.extract()?;
+        let (batches, schema) = table.into_inner();
+        let whole = arrow_select::concat::concat_batches(&schema, &batches)
+            .map_err(|e| PyValueError::new_err(format!("the table: {e}")))?;
+        let (out, out_schema) = batch::evaluate(py, &self.program, &whole, &ignore, on_error)?;
+        let result = PyTable::try_new(out, out_schema)?.into_pyarrow(py)?;
+        flavour.back(py, result)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "<Program {:?} ({}, {})>",
@@ -167,4 +204,66 @@ fn context(
         account,
         as_of,
     })
+}
+
+/// The DataFrame library a table came from, so the result goes back in the same one.
+enum Flavour {
+    Pandas,
+    Polars,
+    Arrow,
+}
+
+impl Flavour {
+    fn of(frame: &Bound<'_, PyAny>) -> PyResult<Flavour> {
+        let module = frame.get_type().module()?.to_cow()?.into_owned();
+        let root = module.split('.').next().unwrap_or_default();
+        Ok(match root {
+            "pandas" => Flavour::Pandas,
+            "polars" => Flavour::Polars,
+            _ if frame.hasattr("__arrow_c_stream__")? => Flavour::Arrow,
+            _ => {
+                return Err(PyTypeError::new_err(format!(
+                    "evaluate_batch reads a pandas or polars DataFrame or an Arrow table, not a \
+                     {module}.{}",
+                    frame.get_type().name()?
+                )))
+            }
+        })
+    }
+
+    /// The frame as an Arrow table (pandas: without its index; a column of `Decimal` objects
+    /// becomes decimal128).
+    fn to_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        frame: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            Flavour::Pandas => {
+                let kwargs = pyo3::types::PyDict::new(py);
+                kwargs.set_item("preserve_index", false)?;
+                py.import("pyarrow")?.getattr("Table")?.call_method(
+                    "from_pandas",
+                    (frame,),
+                    Some(&kwargs),
+                )
+            }
+            Flavour::Polars => frame.call_method0("to_arrow"),
+            Flavour::Arrow => Ok(frame.clone()),
+        }
+    }
+
+    /// The result, a pyarrow table, in the caller's library (pandas keeps decimal128 columns
+    /// as Arrow-backed columns).
+    fn back<'py>(&self, py: Python<'py>, table: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            Flavour::Pandas => {
+                let kwargs = pyo3::types::PyDict::new(py);
+                kwargs.set_item("types_mapper", py.import("pandas")?.getattr("ArrowDtype")?)?;
+                table.call_method("to_pandas", (), Some(&kwargs))
+            }
+            Flavour::Polars => py.import("polars")?.call_method1("from_arrow", (table,)),
+            Flavour::Arrow => Ok(table),
+        }
+    }
 }

@@ -1,11 +1,14 @@
 """Type stubs of the extension module (the Rust crate crates/py)."""
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, TypeVar
 
 __version__: str
+
+# pandas.DataFrame, polars.DataFrame or pyarrow.Table: the result is of the same type.
+FrameT = TypeVar("FrameT")
 
 EffectKind = Literal[
     "earn",
@@ -34,9 +37,12 @@ class CompileError(Exception):
 
 class EvalError(ValueError):
     """An input the evaluator refuses; ``field`` names the field at fault (None for a
-    computation that failed in the program, placed by ``line`` and ``column``)."""
+    computation that failed in the program, placed by ``line`` and ``column``). From
+    ``evaluate_batch``, ``row`` and ``transaction`` place it in the table."""
 
     field: Optional[str]
+    row: int
+    transaction: str
     message: str
     line: Optional[int]
     column: Optional[int]
@@ -214,6 +220,17 @@ class Program:
     ) -> Decision:
         """Decides one transaction; raises EvalError naming the field at fault, TypeError for
         a float where money or points are expected."""
+    def evaluate_batch(
+        self,
+        frame: FrameT,
+        *,
+        errors: Literal["raise", "column"] = "raise",
+        ignore: Sequence[str] = (),
+    ) -> FrameT:
+        """Decides a table with one row per basket line keyed by ``transaction_id``; returns a
+        table of the same library (pandas, polars or pyarrow) with one row per transaction:
+        ``points``, ``points_<rule or promotion>``, ``discount``, ``redeemed``,
+        ``redeemed_value`` (decimal128) and, with ``errors="column"``, ``error``."""
     def redeemable(
         self,
         transaction: Mapping[str, Any],
