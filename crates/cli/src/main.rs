@@ -27,7 +27,7 @@ mod fmt;
 mod input;
 mod migrate;
 mod programs;
-mod report;
+
 mod rows;
 mod simulate;
 mod test;

@@ -8,8 +8,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use puntos::ledger::Incoming;
 use puntos::program::Program;
 use puntos::simulate::{
-    keys_of_both, simulate, sweep, Flows, History, Input, Outcome, Redemptions, Settings,
-    Simulation, Sweep,
+    simulate, sweep, History, Input, Outcome, Redemptions, Settings, Simulation, Sweep,
 };
 use puntos::synth;
 use puntos::Versions;
@@ -188,9 +187,9 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
     write_outputs(request.out, &run)?;
     write(
         &request.out.join("report.html"),
-        crate::report::html(&run, &currency).as_bytes(),
+        puntos::simulate::report::html(&run, &currency).as_bytes(),
     )?;
-    out!("{}", summary(&run, &currency));
+    out!("{}", run.summary(&currency));
     outln!(
         "Files written to {}: report.html, summary.json, months.csv, cohorts.csv, sources.csv, customers.csv",
         request.out.display()
@@ -451,224 +450,25 @@ fn read_history(path: &Path) -> Result<Vec<Incoming>, String> {
     Ok(history)
 }
 
-/// The summary printed for a person.
-fn summary(run: &Simulation, currency: &str) -> String {
-    use std::fmt::Write as _;
-    let (a, b) = (&run.a, &run.b);
-    let mut s = String::new();
-    let first = run.first.map_or(String::from("-"), |t| t.to_rfc3339());
-    let _ = writeln!(
-        s,
-        "Simulated {} transactions of {} customers, {first} to {} (the horizon)\n",
-        run.transactions,
-        run.comparison.customers,
-        run.horizon.to_rfc3339()
-    );
-    let _ = writeln!(s, "{:<28} {:>16} {:>16} {:>16}", "", "A", "B", "B - A");
-    let _ = writeln!(
-        s,
-        "{:<28} {:>16} {:>16}",
-        "program",
-        clip(&a.program),
-        clip(&b.program)
-    );
-    let mut row = |label: &str, x: Decimal, y: Decimal| {
-        let _ = writeln!(s, "{label:<28} {x:>16} {y:>16} {:>16}", y - x);
-    };
-    row("points earned", a.totals.earned, b.totals.earned);
-    row("points taken back", a.totals.reversed, b.totals.reversed);
-    row("points spent", a.totals.redeemed, b.totals.redeemed);
-    row("points expired", a.totals.expired, b.totals.expired);
-    row(
-        "points outstanding",
-        a.totals.outstanding(),
-        b.totals.outstanding(),
-    );
-    row("  of which pending", a.pending, b.pending);
-    if let (Some(x), Some(y)) = (a.liability, b.liability) {
-        row(&format!("liability ({currency})"), x, y);
-    }
-    if let (Some(x), Some(y)) = (a.forecast.expected_liability, b.forecast.expected_liability) {
-        row(&format!("  less breakage ({currency})"), x, y);
-    }
-    row(&format!("discounts ({currency})"), a.discounts, b.discounts);
-    row("refused transactions", a.refused.into(), b.refused.into());
-    for (side, outcome) in [("A", a), ("B", b)] {
-        if let Some(r) = outcome.refusals.first() {
-            let _ = writeln!(
-                s,
-                "  refused under {side}, e.g. {}: {}",
-                r.transaction, r.reason
-            );
-        }
-    }
-    for (side, outcome) in [("A", a), ("B", b)] {
-        let f = &outcome.forecast;
-        let _ = match f.breakage {
-            Some(rate) => writeln!(
-                s,
-                "  breakage under {side}: {rate} of the points that left expired ({} settled cohorts)",
-                f.settled_cohorts
-            ),
-            None => writeln!(
-                s,
-                "  breakage under {side}: no cohort settled yet; cohorts.csv has the triangle so far"
-            ),
-        };
-    }
-    let c = &run.comparison;
-    let _ = writeln!(
-        s,
-        "\nCustomers under B: {} gain points, {} lose, {} unchanged",
-        c.gain, c.lose, c.same
-    );
-    for (title, list) in [
-        ("Largest gains", &c.top_gainers),
-        ("Largest losses", &c.top_losers),
-    ] {
-        if !list.is_empty() {
-            let shown: Vec<String> = list
-                .iter()
-                .take(5)
-                .map(|d| format!("{} {:+}", d.account, d.delta))
-                .collect();
-            let _ = writeln!(s, "{title}: {}", shown.join(", "));
-        }
-    }
-    let moves: Vec<String> = c
-        .tier_moves
-        .iter()
-        .filter(|m| m.a != m.b)
-        .map(|m| format!("{} -> {}: {}", m.a, m.b, m.customers))
-        .collect();
-    if !moves.is_empty() {
-        let _ = writeln!(s, "Tier moves (A -> B): {}", moves.join(", "));
-    }
-    let _ = writeln!(s, "\nPoints issued per rule and promotion:");
-    for (source, x, y) in run.sources() {
-        let _ = writeln!(s, "  {:<26} {x:>16} {y:>16} {:>16}", clip(source), y - x);
-    }
-    s
-}
-
-/// A name cut to fit its column.
-fn clip(name: &str) -> String {
-    if name.chars().count() <= 26 {
-        name.to_string()
-    } else {
-        let cut: String = name.chars().take(25).collect();
-        format!("{cut}…")
-    }
-}
-
-/// Writes summary.json and the CSV files.
+/// Writes summary.json and the CSV files (months, cohorts, sources, customers).
 fn write_outputs(out: &Path, run: &Simulation) -> Result<(), String> {
     let json = serde_json::to_string_pretty(run).map_err(|e| e.to_string())?;
     write(&out.join("summary.json"), format!("{json}\n").as_bytes())?;
-    write_csv(&out.join("months.csv"), |w| {
-        w.write_record(flows_header("month"))?;
-        for (label, outcome) in [("A", &run.a), ("B", &run.b)] {
-            let mut held = Decimal::ZERO;
-            for (month, f) in &outcome.by_month {
-                held += f.outstanding();
-                w.write_record(flows_record(month, label, f, held))?;
+    for table in [
+        run.months_table(),
+        run.cohorts_table(),
+        run.sources_table(),
+        run.customers_table(),
+    ] {
+        write_csv(&out.join(format!("{}.csv", table.name)), |w| {
+            w.write_record(&table.columns)?;
+            for row in &table.rows {
+                w.write_record(row.iter().map(ToString::to_string))?;
             }
-        }
-        Ok(())
-    })?;
-    write_csv(&out.join("cohorts.csv"), |w| {
-        let mut header = flows_header("cohort").to_vec();
-        header.insert(2, "age_months");
-        w.write_record(header)?;
-        for (label, outcome) in [("A", &run.a), ("B", &run.b)] {
-            for (cohort, ages) in &outcome.by_cohort {
-                let mut held = Decimal::ZERO;
-                for (age, f) in ages.iter().enumerate() {
-                    held += f.outstanding();
-                    let mut record = flows_record(cohort, label, f, held).to_vec();
-                    record.insert(2, age.to_string());
-                    w.write_record(record)?;
-                }
-            }
-        }
-        Ok(())
-    })?;
-    write_csv(&out.join("sources.csv"), |w| {
-        w.write_record(["source", "a", "b", "delta"])?;
-        for (source, x, y) in run.sources() {
-            w.write_record([
-                source.to_string(),
-                x.to_string(),
-                y.to_string(),
-                (y - x).to_string(),
-            ])?;
-        }
-        Ok(())
-    })?;
-    write_customers(&out.join("customers.csv"), &run.a, &run.b)
-}
-
-/// The header of months.csv or cohorts.csv, whose first column is `key`.
-fn flows_header(key: &str) -> [&str; 7] {
-    [
-        key,
-        "program",
-        "earned",
-        "taken_back",
-        "spent",
-        "expired",
-        "outstanding",
-    ]
-}
-
-/// One row of months.csv or cohorts.csv.
-fn flows_record(key: &str, program: &str, f: &Flows, outstanding: Decimal) -> [String; 7] {
-    [
-        key.to_string(),
-        program.to_string(),
-        f.earned.to_string(),
-        f.reversed.to_string(),
-        f.redeemed.to_string(),
-        f.expired.to_string(),
-        outstanding.to_string(),
-    ]
-}
-
-/// customers.csv: per account, points issued and outstanding and the tier under A and B.
-fn write_customers(path: &Path, a: &Outcome, b: &Outcome) -> Result<(), String> {
-    write_csv(path, |w| {
-        w.write_record([
-            "account",
-            "a_issued",
-            "b_issued",
-            "delta",
-            "a_outstanding",
-            "b_outstanding",
-            "a_tier",
-            "b_tier",
-        ])?;
-        for account in keys_of_both(&a.customers, &b.customers) {
-            let (x, y) = (a.customers.get(account), b.customers.get(account));
-            let flows = |c: Option<&puntos::simulate::CustomerOutcome>| {
-                c.map(|c| c.flows).unwrap_or_default()
-            };
-            let tier = |c: Option<&puntos::simulate::CustomerOutcome>| {
-                c.and_then(|c| c.tier.clone()).unwrap_or_default()
-            };
-            let (fx, fy) = (flows(x), flows(y));
-            w.write_record([
-                account.to_string(),
-                fx.issued().to_string(),
-                fy.issued().to_string(),
-                (fy.issued() - fx.issued()).to_string(),
-                fx.outstanding().to_string(),
-                fy.outstanding().to_string(),
-                tier(x),
-                tier(y),
-            ])?;
-        }
-        Ok(())
-    })
+            Ok(())
+        })?;
+    }
+    Ok(())
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {

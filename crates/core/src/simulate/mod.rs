@@ -42,6 +42,9 @@
 
 mod compare;
 mod replay;
+pub mod report;
+mod summary;
+pub mod tables;
 mod tally;
 
 pub use compare::{compare, Bucket, Comparison, CustomerDelta, TierMove};

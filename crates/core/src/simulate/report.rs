@@ -1,11 +1,12 @@
-//! `report.html` of `puntos simulate`: one self-contained page (inline CSS and SVG, no script,
+//! The report of a simulation (`report.html` of `puntos simulate`, `Simulation.to_html()` in
+//! Python): one self-contained page (inline CSS and SVG, no script,
 //! nothing fetched) with the summary table and the charts a marketer reads first: points
 //! earned, spent and held month by month under A and B, points per rule and promotion, and how
 //! many customers gain or lose how much. Coordinates are worked out in exact decimals, like
 //! every other figure, so the same simulation gives the same bytes.
 
-use puntos::html::escape;
-use puntos::simulate::{keys_of_both, Outcome, Simulation};
+use super::{keys_of_both, Outcome, Simulation};
+use crate::html::escape;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
@@ -59,7 +60,7 @@ pub fn html(run: &Simulation, currency: &str) -> String {
         .into_iter()
         .map(str::to_string)
         .collect();
-    let monthly = |outcome: &Outcome, f: fn(&puntos::simulate::Flows) -> Decimal| {
+    let monthly = |outcome: &Outcome, f: fn(&super::Flows) -> Decimal| {
         months
             .iter()
             .map(|m| outcome.by_month.get(m).map_or(Decimal::ZERO, f))

@@ -1,0 +1,161 @@
+//! A simulation's figures as tables of rows: the month-by-month flows, the cohort triangle,
+//! points per rule and promotion, and the per-customer outcomes under A and B. The command line
+//! writes them as CSV files, the Python binding as DataFrames: one layout for both.
+
+use super::{keys_of_both, CustomerOutcome, Flows, Simulation};
+use rust_decimal::Decimal;
+
+/// One value of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    /// Text: a month, a program's side, a name, an account.
+    Text(String),
+    /// An exact number of points or money.
+    Number(Decimal),
+    /// A count.
+    Count(u64),
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cell::Text(t) => f.write_str(t),
+            Cell::Number(n) => write!(f, "{n}"),
+            Cell::Count(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// A table: its name (the CSV file's stem), column names and rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// `months`, `cohorts`, `sources` or `customers`.
+    pub name: &'static str,
+    /// The column names.
+    pub columns: Vec<&'static str>,
+    /// The rows, each as long as `columns`.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Simulation {
+    /// Per month and program: points earned, taken back, spent, expired, and outstanding at
+    /// the month's end.
+    pub fn months_table(&self) -> Table {
+        let mut rows = Vec::new();
+        for (label, outcome) in [("A", &self.a), ("B", &self.b)] {
+            let mut held = Decimal::ZERO;
+            for (month, f) in &outcome.by_month {
+                held += f.outstanding();
+                rows.push(flows_row(month, label, None, f, held));
+            }
+        }
+        Table {
+            name: "months",
+            columns: flows_columns("month", false),
+            rows,
+        }
+    }
+
+    /// The cohort triangle: per month of issue, program and age in months, the points of that
+    /// cohort earned, taken back, spent and expired at that age, and what it still holds.
+    pub fn cohorts_table(&self) -> Table {
+        let mut rows = Vec::new();
+        for (label, outcome) in [("A", &self.a), ("B", &self.b)] {
+            for (cohort, ages) in &outcome.by_cohort {
+                let mut held = Decimal::ZERO;
+                for (age, f) in (0u64..).zip(ages) {
+                    held += f.outstanding();
+                    rows.push(flows_row(cohort, label, Some(age), f, held));
+                }
+            }
+        }
+        Table {
+            name: "cohorts",
+            columns: flows_columns("cohort", true),
+            rows,
+        }
+    }
+
+    /// Points issued per rule and promotion under A and B, and the difference.
+    pub fn sources_table(&self) -> Table {
+        Table {
+            name: "sources",
+            columns: vec!["source", "a", "b", "delta"],
+            rows: self
+                .sources()
+                .into_iter()
+                .map(|(source, x, y)| {
+                    vec![
+                        Cell::Text(source.to_string()),
+                        Cell::Number(x),
+                        Cell::Number(y),
+                        Cell::Number(y - x),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    /// Per account: points issued and outstanding under A and B, the difference in points
+    /// issued, and the tier held at the horizon.
+    pub fn customers_table(&self) -> Table {
+        let (a, b) = (&self.a.customers, &self.b.customers);
+        let flows = |c: Option<&CustomerOutcome>| c.map(|c| c.flows).unwrap_or_default();
+        let tier = |c: Option<&CustomerOutcome>| {
+            Cell::Text(c.and_then(|c| c.tier.clone()).unwrap_or_default())
+        };
+        let rows = keys_of_both(a, b)
+            .into_iter()
+            .map(|account| {
+                let (x, y) = (a.get(account), b.get(account));
+                let (fx, fy) = (flows(x), flows(y));
+                vec![
+                    Cell::Text(account.to_string()),
+                    Cell::Number(fx.issued()),
+                    Cell::Number(fy.issued()),
+                    Cell::Number(fy.issued() - fx.issued()),
+                    Cell::Number(fx.outstanding()),
+                    Cell::Number(fy.outstanding()),
+                    tier(x),
+                    tier(y),
+                ]
+            })
+            .collect();
+        Table {
+            name: "customers",
+            columns: vec![
+                "account",
+                "a_issued",
+                "b_issued",
+                "delta",
+                "a_outstanding",
+                "b_outstanding",
+                "a_tier",
+                "b_tier",
+            ],
+            rows,
+        }
+    }
+}
+
+/// The columns of the months or cohorts table, keyed by `key`.
+fn flows_columns(key: &'static str, with_age: bool) -> Vec<&'static str> {
+    let mut columns = vec![key, "program"];
+    if with_age {
+        columns.push("age_months");
+    }
+    columns.extend(["earned", "taken_back", "spent", "expired", "outstanding"]);
+    columns
+}
+
+/// One row of the months or cohorts table.
+fn flows_row(key: &str, program: &str, age: Option<u64>, f: &Flows, held: Decimal) -> Vec<Cell> {
+    let mut row = vec![Cell::Text(key.to_string()), Cell::Text(program.to_string())];
+    row.extend(age.map(Cell::Count));
+    row.extend(
+        [f.earned, f.reversed, f.redeemed, f.expired, held]
+            .into_iter()
+            .map(Cell::Number),
+    );
+    row
+}
