@@ -145,7 +145,8 @@ enum Command {
         #[arg(long, requires = "sweep")]
         value: Vec<String>,
         /// The history: transactions as JSON lines, or CSV by the `.csv` extension (the
-        /// formats of `puntos apply`), signups first.
+        /// formats of `puntos apply`). An account no signup in it opens exists from the start,
+        /// with no points (a CRM's extract of customers who joined before it).
         #[arg(long, group = "source")]
         history: Option<std::path::PathBuf>,
         /// Instead of a history: a legacy CRM's export folder (MIGRATION.md); its purchases

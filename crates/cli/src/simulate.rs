@@ -133,7 +133,7 @@ fn simulate_to_files(request: &Request<'_>) -> Result<(), Failure> {
     // when the programs allow it); the other sources are read first.
     let mut population = None;
     let history: History = match &request.source {
-        Source::File(path) => read_history(path)?.into(),
+        Source::File(path) => History::opening_accounts(read_history(path)?),
         Source::Synthetic {
             settings,
             categories,

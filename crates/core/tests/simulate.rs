@@ -411,3 +411,30 @@ fn a_repeated_transaction_is_a_retry_and_a_refunded_purchase_stays_known() {
     assert_eq!(once, twice);
     assert_eq!(twice.totals, flows(175, 40, 30, 80));
 }
+
+#[test]
+fn an_extract_without_signups_opens_its_accounts_from_the_start() {
+    // The same history without its two signups: as a plain history its transactions are
+    // refused (no such account); opening the accounts first replays it as if they had joined.
+    let purchases: Vec<Incoming> = HISTORY
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.contains("signup"))
+        .map(|l| puntos::eval::from_json(l).unwrap())
+        .collect();
+    let settings = settings_to("2026-05-01T00:00:00+03:00");
+    let with_signups = simulate::run(&club(10), &read(HISTORY), &settings, &|_| {}).unwrap();
+    let refused = simulate::run(&club(10), &purchases.clone().into(), &settings, &|_| {}).unwrap();
+    assert_eq!(refused.refused, 5);
+    let opened = History::opening_accounts(purchases);
+    let ids: Vec<&str> = opened.accounts.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["C-1", "C-2"]);
+    let replayed = simulate::run(&club(10), &opened, &settings, &|_| {}).unwrap();
+    assert_eq!(
+        replayed.refused, with_signups.refused,
+        "T-3 asks for more points than held"
+    );
+    assert_eq!(replayed.totals, with_signups.totals);
+    // An account with its own signup in the history is left for the signup to open.
+    let mixed = History::opening_accounts(read(HISTORY).transactions);
+    assert!(mixed.accounts.is_empty());
+}

@@ -1,6 +1,7 @@
-//! `Program.evaluate_batch`: a table with one row per basket line, keyed by `transaction_id`,
-//! decided transaction by transaction on every core, and a table with one row per transaction
-//! back (points in all and per rule or promotion, discounts, redemption).
+//! Tables of basket lines (one row per line, keyed by `transaction_id`) read as transactions:
+//! `Program.evaluate_batch` decides them on every core and gives a table with one row per
+//! transaction back (points in all and per rule or promotion, discounts, redemption);
+//! `puntos.simulate(history=...)` replays them, account by account, through the ledger.
 //!
 //! The table's columns are read in place (Arrow), the contexts built directly, and the
 //! decisions are the core's: nothing here decides anything. Transactions are decided in chunks,
@@ -13,10 +14,12 @@ use puntos::eval::{
     parse_duration, AccountView, Context, Customer, Decision, Effect, EvalError, EvalOptions,
     HeldTier, Line, Transaction,
 };
+use puntos::ledger::Incoming;
 use puntos::program::Duration;
 use puntos::Program;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::PyErr;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
@@ -34,6 +37,16 @@ pub enum OnError {
     Raise,
     /// Write the error's text in the `error` column and go on.
     Column,
+}
+
+/// What a table is read for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Deciding each transaction on its own: the account's state is given in columns.
+    Evaluate,
+    /// Replaying a history through a ledger: each row names its `account` (and a refund its
+    /// `refund_of`); the ledger keeps the accounts' state, so state columns are refused.
+    History,
 }
 
 /// A column read once per transaction (from its first row; every row must agree).
@@ -60,6 +73,30 @@ enum PerTransaction {
     LastPurchase,
     Spend(Duration),
     Visits(Duration),
+}
+
+impl PerTransaction {
+    /// Whether the column gives the account's state, which a history's ledger keeps itself.
+    fn is_account_state(self) -> bool {
+        matches!(
+            self,
+            PerTransaction::Available
+                | PerTransaction::Pending
+                | PerTransaction::Tier
+                | PerTransaction::TierUntil
+                | PerTransaction::LastPurchase
+                | PerTransaction::Spend(_)
+                | PerTransaction::Visits(_)
+        )
+    }
+}
+
+/// The error for an account-state column in a history.
+fn state_in_history(column: &str) -> PyErr {
+    PyValueError::new_err(format!(
+        "column {column}: a history is replayed through a ledger, which keeps each account's \
+         points, tier and spend itself; leave the column out"
+    ))
 }
 
 /// The columns per transaction, with the kind each is read as.
@@ -104,6 +141,10 @@ const PER_LINE: &[&str] = &[
 struct Layout {
     id: Column,
     time: Column,
+    /// History: the account of each transaction, and the purchase a refund returns.
+    account: Option<Column>,
+    refund_of: Option<Column>,
+    original_line: Option<Column>,
     per_transaction: Vec<(PerTransaction, Column)>,
     sku: Option<Column>,
     name: Option<Column>,
@@ -117,7 +158,7 @@ struct Layout {
 impl Layout {
     /// Sorts the table's columns into their roles; a column of no role is an error unless
     /// `ignore` names it.
-    fn new(batch: &RecordBatch, ignore: &[String]) -> PyResult<Layout> {
+    fn new(batch: &RecordBatch, ignore: &[String], mode: Mode) -> PyResult<Layout> {
         let schema = batch.schema();
         let mut by_name: HashMap<&str, &ArrayRef> = HashMap::new();
         for (field, array) in schema.fields().iter().zip(batch.columns()) {
@@ -147,9 +188,20 @@ impl Layout {
         };
         let id = required(take("transaction_id", Kind::Text)?, "transaction_id")?;
         let time = required(take("time", Kind::Instant)?, "time")?;
+        let (account, refund_of, original_line) = match mode {
+            Mode::Evaluate => (None, None, None),
+            Mode::History => (
+                Some(required(take("account", Kind::Text)?, "account")?),
+                take("refund_of", Kind::Text)?,
+                take("original_line", Kind::Decimal)?,
+            ),
+        };
         let mut per_transaction = Vec::new();
         for (name, role, kind) in PER_TRANSACTION {
             if let Some(column) = take(name, *kind)? {
+                if mode == Mode::History && role.is_account_state() {
+                    return Err(state_in_history(name));
+                }
                 per_transaction.push((*role, column));
             }
         }
@@ -178,23 +230,43 @@ impl Layout {
                 unknown.push(column);
                 continue;
             };
+            if mode == Mode::History {
+                return Err(state_in_history(column));
+            }
             if let Some(array) = by_name.get(column) {
                 per_transaction.push((role, Column::new(column, array, Kind::Decimal)?));
             }
         }
         if !unknown.is_empty() {
-            let known: Vec<&str> = ["transaction_id", "time"]
-                .into_iter()
-                .chain(PER_TRANSACTION.iter().map(|(n, _, _)| *n))
-                .chain(PER_LINE.iter().copied())
-                .chain(["spend_<window>", "visits_<window>"])
-                .collect();
+            let known: Vec<&str> = match mode {
+                Mode::Evaluate => ["transaction_id", "time"]
+                    .into_iter()
+                    .chain(PER_TRANSACTION.iter().map(|(n, _, _)| *n))
+                    .chain(PER_LINE.iter().copied())
+                    .chain(["spend_<window>", "visits_<window>"])
+                    .collect(),
+                Mode::History => ["transaction_id", "time", "account", "refund_of"]
+                    .into_iter()
+                    .chain(
+                        PER_TRANSACTION
+                            .iter()
+                            .filter(|(_, role, _)| !role.is_account_state())
+                            .map(|(n, _, _)| *n),
+                    )
+                    .chain(PER_LINE.iter().copied())
+                    .chain(["original_line"])
+                    .collect(),
+            };
             return Err(PyValueError::new_err(format!(
-                "column{} {} {} not read by evaluate_batch; leave {} out with ignore=[...]. \
-                 The columns read are: {}",
+                "column{} {} {} not read {}; leave {} out with ignore=[...]. The columns read \
+                 are: {}",
                 if unknown.len() == 1 { "" } else { "s" },
                 unknown.join(", "),
                 if unknown.len() == 1 { "is" } else { "are" },
+                match mode {
+                    Mode::Evaluate => "by evaluate_batch",
+                    Mode::History => "in a history",
+                },
                 if unknown.len() == 1 { "it" } else { "them" },
                 known.join(", ")
             )));
@@ -202,6 +274,9 @@ impl Layout {
         Ok(Layout {
             id,
             time,
+            account,
+            refund_of,
+            original_line,
             per_transaction,
             sku,
             name,
@@ -323,7 +398,19 @@ impl Layout {
             unit_price,
             quantity: number(&self.quantity)?.flatten().unwrap_or(Decimal::ONE),
             amount: number(&self.amount)?.flatten(),
-            original_line: None,
+            original_line: number(&self.original_line)?
+                .flatten()
+                .map(|i| {
+                    usize::try_from(i.trunc().mantissa())
+                        .ok()
+                        .filter(|_| i.fract().is_zero())
+                        .ok_or_else(|| {
+                            PyValueError::new_err(format!(
+                                "row {row}, column original_line: {i} is not a line index"
+                            ))
+                        })
+                })
+                .transpose()?,
         }))
     }
 
@@ -360,39 +447,90 @@ pub fn evaluate(
     ignore: &[String],
     on_error: OnError,
 ) -> PyResult<(Vec<RecordBatch>, SchemaRef)> {
-    let layout = Layout::new(batch, ignore)?;
+    let layout = Layout::new(batch, ignore, Mode::Evaluate)?;
     let mut output = Output::new(program, on_error)?;
-    let mut seen: HashSet<Arc<str>> = HashSet::new();
     let mut chunk: Vec<Pending> = Vec::with_capacity(CHUNK);
     let mut batches = Vec::new();
-    for row in 0..batch.num_rows() {
+    for_each_transaction(&layout, batch.num_rows(), |pending| {
+        chunk.push(pending);
+        if chunk.len() >= CHUNK {
+            decide(py, program, &layout, &mut chunk, &mut output)?;
+            batches.push(output.finish()?);
+        }
+        Ok(())
+    })?;
+    decide(py, program, &layout, &mut chunk, &mut output)?;
+    batches.push(output.finish()?);
+    Ok((batches, output.schema))
+}
+
+/// Reads every transaction of `batch` as a history row for the ledger: the account, the
+/// transaction, a refund's purchase, and on a signup the customer's profile.
+pub fn history(batch: &RecordBatch, ignore: &[String]) -> PyResult<Vec<Incoming>> {
+    let layout = Layout::new(batch, ignore, Mode::History)?;
+    let mut history = Vec::new();
+    for_each_transaction(&layout, batch.num_rows(), |pending| {
+        let row = pending.first_row;
+        let account = layout
+            .account
+            .as_ref()
+            .and_then(|c| c.text(row))
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "row {row}, column account: empty; every transaction names its account"
+                ))
+            })?;
+        let Pending { context, .. } = pending;
+        let signup = &*context.transaction.kind == "signup";
+        history.push(Incoming {
+            account: account.to_string(),
+            refund_of: layout
+                .refund_of
+                .as_ref()
+                .and_then(|c| c.text(row))
+                .map(str::to_string),
+            customer: signup.then_some(context.customer),
+            transaction: context.transaction,
+        });
+        Ok(())
+    })?;
+    Ok(history)
+}
+
+/// Groups the rows of `layout` into transactions, in order, and hands each over complete. A
+/// transaction's rows must be together and agree on its own columns.
+fn for_each_transaction(
+    layout: &Layout,
+    rows: usize,
+    mut each: impl FnMut(Pending) -> PyResult<()>,
+) -> PyResult<()> {
+    let mut seen: HashSet<Arc<str>> = HashSet::new();
+    let mut current: Option<Pending> = None;
+    for row in 0..rows {
         let id = layout.id.text(row).ok_or_else(|| {
             PyValueError::new_err(format!(
                 "row {row}, column transaction_id: empty; every row names its transaction"
             ))
         })?;
-        let continues = chunk
-            .last()
-            .is_some_and(|p| *p.context.transaction.id == *id);
-        if continues {
-            if let Some(current) = chunk.last_mut() {
-                if let Some(column) = layout.disagreement(current.first_row, row) {
-                    return Err(PyValueError::new_err(format!(
-                        "row {row}, column {column}: differs from row {} of the same transaction \
-                         {id}; a transaction's own columns must agree on all its rows",
-                        current.first_row
-                    )));
-                }
-                if let Some(line) = layout.line(row)? {
-                    current.context.transaction.lines.push(line);
-                }
-                current.rows += 1;
+        if let Some(open) = current
+            .as_mut()
+            .filter(|p| *p.context.transaction.id == *id)
+        {
+            if let Some(column) = layout.disagreement(open.first_row, row) {
+                return Err(PyValueError::new_err(format!(
+                    "row {row}, column {column}: differs from row {} of the same transaction \
+                     {id}; a transaction's own columns must agree on all its rows",
+                    open.first_row
+                )));
             }
+            if let Some(line) = layout.line(row)? {
+                open.context.transaction.lines.push(line);
+            }
+            open.rows += 1;
             continue;
         }
-        if chunk.len() >= CHUNK {
-            decide(py, program, &layout, &mut chunk, &mut output)?;
-            batches.push(output.finish()?);
+        if let Some(done) = current.take() {
+            each(done)?;
         }
         let id: Arc<str> = Arc::from(id);
         if !seen.insert(Arc::clone(&id)) {
@@ -407,15 +545,16 @@ pub fn evaluate(
         if let Some(line) = layout.line(row)? {
             context.transaction.lines.push(line);
         }
-        chunk.push(Pending {
+        current = Some(Pending {
             context,
             first_row: row,
             rows: 1,
         });
     }
-    decide(py, program, &layout, &mut chunk, &mut output)?;
-    batches.push(output.finish()?);
-    Ok((batches, output.schema))
+    match current {
+        Some(done) => each(done),
+        None => Ok(()),
+    }
 }
 
 /// Decides `chunk` on every core and writes its rows, emptying it.

@@ -68,9 +68,10 @@ impl Column {
                 DataType::Float16 | DataType::Float32 | DataType::Float64 => {
                     return Err(PyTypeError::new_err(format!(
                         "column {name}: {data_type}, and money, points and quantities are never \
-                         floats; pass exact decimals: decimal.Decimal values (pandas), \
-                         pl.col(\"{name}\").cast(pl.Decimal(scale=2)) (polars), a decimal128 \
-                         column (pyarrow), whole numbers, or text"
+                         floats; pass exact values: decimal.Decimal objects or a nullable \
+                         \"Int64\" column (pandas), pl.Decimal or integer columns (polars, such \
+                         as pl.col(\"{name}\").cast(pl.Decimal(scale=2))), decimal128 or integer \
+                         columns (pyarrow), or text"
                     )))
                 }
                 DataType::Decimal32(_, scale)

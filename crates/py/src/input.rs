@@ -133,3 +133,20 @@ fn number(text: &str, path: &str) -> PyResult<Value> {
         .map(Value::Number)
         .map_err(|_| PyValueError::new_err(format!("{path}: {text} is not a number")))
 }
+
+/// An exact number passed as an argument (`name`): a `decimal.Decimal`, an int or text; a float
+/// is refused like anywhere else.
+pub fn decimal_argument(value: &Bound<'_, PyAny>, name: &str) -> PyResult<rust_decimal::Decimal> {
+    let text = match to_json(value, name)? {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s,
+        other => {
+            return Err(PyTypeError::new_err(format!(
+                "{name}: {other} is not a number; pass a decimal.Decimal"
+            )))
+        }
+    };
+    rust_decimal::Decimal::from_str_exact(text.trim())
+        .or_else(|_| rust_decimal::Decimal::from_scientific(text.trim()))
+        .map_err(|_| PyValueError::new_err(format!("{name}: {text} is not a number")))
+}

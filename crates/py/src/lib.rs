@@ -7,8 +7,10 @@ mod batch;
 mod columns;
 mod decision;
 mod errors;
+mod frames;
 mod input;
 mod program;
+mod simulate;
 
 use pyo3::prelude::*;
 
@@ -32,7 +34,10 @@ fn _puntos(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(program::compile, m)?)?;
     m.add_function(wrap_pyfunction!(format, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate::simulate, m)?)?;
     m.add_class::<program::Program>()?;
+    m.add_class::<simulate::Population>()?;
+    m.add_class::<simulate::Simulation>()?;
     m.add_class::<decision::Decision>()?;
     m.add_class::<decision::Effect>()?;
     m.add_class::<decision::Source>()?;

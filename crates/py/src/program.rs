@@ -3,7 +3,7 @@
 
 use puntos::eval::{from_value, AccountView, Context, Customer, EvalOptions, Transaction};
 use puntos_dsl::SourceFile;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3_arrow::PyTable;
 use rust_decimal::Decimal;
@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::batch::{self, OnError};
 use crate::decision::Decision;
 use crate::errors::{compile_error, eval_error, Diagnostic};
+use crate::frames::Flavour;
 use crate::input::to_json;
 
 /// A compiled loyalty program: immutable, safe to share between threads, and reused for any
@@ -204,66 +205,4 @@ fn context(
         account,
         as_of,
     })
-}
-
-/// The DataFrame library a table came from, so the result goes back in the same one.
-enum Flavour {
-    Pandas,
-    Polars,
-    Arrow,
-}
-
-impl Flavour {
-    fn of(frame: &Bound<'_, PyAny>) -> PyResult<Flavour> {
-        let module = frame.get_type().module()?.to_cow()?.into_owned();
-        let root = module.split('.').next().unwrap_or_default();
-        Ok(match root {
-            "pandas" => Flavour::Pandas,
-            "polars" => Flavour::Polars,
-            _ if frame.hasattr("__arrow_c_stream__")? => Flavour::Arrow,
-            _ => {
-                return Err(PyTypeError::new_err(format!(
-                    "evaluate_batch reads a pandas or polars DataFrame or an Arrow table, not a \
-                     {module}.{}",
-                    frame.get_type().name()?
-                )))
-            }
-        })
-    }
-
-    /// The frame as an Arrow table (pandas: without its index; a column of `Decimal` objects
-    /// becomes decimal128).
-    fn to_arrow<'py>(
-        &self,
-        py: Python<'py>,
-        frame: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        match self {
-            Flavour::Pandas => {
-                let kwargs = pyo3::types::PyDict::new(py);
-                kwargs.set_item("preserve_index", false)?;
-                py.import("pyarrow")?.getattr("Table")?.call_method(
-                    "from_pandas",
-                    (frame,),
-                    Some(&kwargs),
-                )
-            }
-            Flavour::Polars => frame.call_method0("to_arrow"),
-            Flavour::Arrow => Ok(frame.clone()),
-        }
-    }
-
-    /// The result, a pyarrow table, in the caller's library (pandas keeps decimal128 columns
-    /// as Arrow-backed columns).
-    fn back<'py>(&self, py: Python<'py>, table: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        match self {
-            Flavour::Pandas => {
-                let kwargs = pyo3::types::PyDict::new(py);
-                kwargs.set_item("types_mapper", py.import("pandas")?.getattr("ArrowDtype")?)?;
-                table.call_method("to_pandas", (), Some(&kwargs))
-            }
-            Flavour::Polars => py.import("polars")?.call_method1("from_arrow", (table,)),
-            Flavour::Arrow => Ok(table),
-        }
-    }
 }

@@ -38,3 +38,17 @@ def test_the_stubs_say_points_are_decimals(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert 'Unsupported operand types for + ("Decimal" and "float")' in result.stdout
     assert 'Argument "trace" to "evaluate" of "Program" has incompatible type "str"' in result.stdout
+
+
+def test_the_simulation_example_saves_its_chart(tmp_path: Path) -> None:
+    chart = tmp_path / "chart.png"
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "simulate_rule_change.py"), str(chart)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Simulated ")
+    assert "chart saved to" in result.stdout
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -150,6 +150,41 @@ pub struct History {
     pub transactions: Vec<Incoming>,
 }
 
+impl History {
+    /// A history whose accounts exist from before it starts: every account a transaction names
+    /// and no `signup` in it opens is held open from the start, with no points. That is the
+    /// shape of a CRM's extract, which lists the purchases of customers who joined before it
+    /// begins; without it, their transactions would be refused as of unknown accounts.
+    pub fn opening_accounts(transactions: Vec<Incoming>) -> History {
+        let signed_up: std::collections::HashSet<&str> = transactions
+            .iter()
+            .filter(|i| i.customer.is_some() && *i.transaction.kind == *"signup")
+            .map(|i| i.account.as_str())
+            .collect();
+        let mut opened = std::collections::BTreeSet::new();
+        for incoming in &transactions {
+            if !signed_up.contains(incoming.account.as_str()) {
+                opened.insert(incoming.account.clone());
+            }
+        }
+        let accounts = opened
+            .into_iter()
+            .map(|id| AccountState {
+                customer: crate::eval::Customer {
+                    id: id.clone(),
+                    ..crate::eval::Customer::default()
+                },
+                id,
+                ..AccountState::default()
+            })
+            .collect();
+        History {
+            accounts,
+            transactions,
+        }
+    }
+}
+
 impl From<Vec<Incoming>> for History {
     fn from(transactions: Vec<Incoming>) -> Self {
         History {

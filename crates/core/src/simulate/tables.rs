@@ -1,8 +1,10 @@
-//! A simulation's figures as tables of rows: the month-by-month flows, the cohort triangle,
-//! points per rule and promotion, and the per-customer outcomes under A and B. The command line
-//! writes them as CSV files, the Python binding as DataFrames: one layout for both.
+//! A simulation's figures as tables of rows: the totals, the month-by-month flows, the cohort
+//! triangle, points per rule and promotion, and the per-customer outcomes under A and B; and a
+//! history as a table of basket lines. The command line writes them as CSV files, the Python
+//! binding as DataFrames: one layout for both.
 
 use super::{keys_of_both, CustomerOutcome, Flows, Simulation};
+use crate::ledger::Incoming;
 use rust_decimal::Decimal;
 
 /// One value of a table.
@@ -14,6 +16,8 @@ pub enum Cell {
     Number(Decimal),
     /// A count.
     Count(u64),
+    /// No value.
+    Empty,
 }
 
 impl std::fmt::Display for Cell {
@@ -22,6 +26,7 @@ impl std::fmt::Display for Cell {
             Cell::Text(t) => f.write_str(t),
             Cell::Number(n) => write!(f, "{n}"),
             Cell::Count(n) => write!(f, "{n}"),
+            Cell::Empty => Ok(()),
         }
     }
 }
@@ -38,6 +43,47 @@ pub struct Table {
 }
 
 impl Simulation {
+    /// The totals under A and B and their difference, one row per measure: points earned,
+    /// taken back, spent, expired, outstanding (and of it pending), the liability at the
+    /// redemption rate and less the forecast breakage (when the programs have a rate),
+    /// discounts, and transactions applied and refused.
+    pub fn totals_table(&self) -> Table {
+        let (a, b) = (&self.a, &self.b);
+        let mut rows = Vec::new();
+        let mut row = |measure: &str, x: Decimal, y: Decimal| {
+            rows.push(vec![
+                Cell::Text(measure.to_string()),
+                Cell::Number(x),
+                Cell::Number(y),
+                Cell::Number(y - x),
+            ]);
+        };
+        row("earned", a.totals.earned, b.totals.earned);
+        row("taken_back", a.totals.reversed, b.totals.reversed);
+        row("spent", a.totals.redeemed, b.totals.redeemed);
+        row("expired", a.totals.expired, b.totals.expired);
+        row(
+            "outstanding",
+            a.totals.outstanding(),
+            b.totals.outstanding(),
+        );
+        row("pending", a.pending, b.pending);
+        if let (Some(x), Some(y)) = (a.liability, b.liability) {
+            row("liability", x, y);
+        }
+        if let (Some(x), Some(y)) = (a.forecast.expected_liability, b.forecast.expected_liability) {
+            row("liability_less_breakage", x, y);
+        }
+        row("discounts", a.discounts, b.discounts);
+        row("applied", a.applied.into(), b.applied.into());
+        row("refused", a.refused.into(), b.refused.into());
+        Table {
+            name: "totals",
+            columns: vec!["measure", "a", "b", "delta"],
+            rows,
+        }
+    }
+
     /// Per month and program: points earned, taken back, spent, expired, and outstanding at
     /// the month's end.
     pub fn months_table(&self) -> Table {
@@ -158,4 +204,87 @@ fn flows_row(key: &str, program: &str, age: Option<u64>, f: &Flows, held: Decima
             .map(Cell::Number),
     );
     row
+}
+
+/// A history as a table of basket lines, one row per line (a transaction without lines, such
+/// as a signup, has one row with empty line columns), each transaction's own columns repeated
+/// on its rows: the shape Python's `simulate(history=...)` and `evaluate_batch` read.
+pub fn history_table(transactions: &[Incoming]) -> Table {
+    let text = |t: &str| {
+        if t.is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(t.to_string())
+        }
+    };
+    let date = |d: Option<chrono::NaiveDate>| d.map_or(Cell::Empty, |d| Cell::Text(d.to_string()));
+    let mut rows = Vec::new();
+    for incoming in transactions {
+        let tx = &incoming.transaction;
+        let customer = incoming.customer.as_ref();
+        let own = vec![
+            Cell::Text(incoming.account.clone()),
+            text(&tx.id),
+            Cell::Text(tx.time.to_rfc3339()),
+            text(&tx.kind),
+            text(&tx.channel),
+            text(&tx.store.id),
+            text(&tx.store.region),
+            text(&tx.store.city),
+            text(&tx.store.format),
+            tx.coupons.first().map_or(Cell::Empty, |c| text(c)),
+            tx.redeem.map_or(Cell::Empty, Cell::Number),
+            incoming.refund_of.as_deref().map_or(Cell::Empty, text),
+            customer.map_or(Cell::Empty, |c| text(&c.id)),
+            date(customer.and_then(|c| c.birth_date)),
+            date(customer.and_then(|c| c.enrolled_at)),
+        ];
+        if tx.lines.is_empty() {
+            let mut row = own.clone();
+            row.extend(std::iter::repeat_n(Cell::Empty, 7));
+            rows.push(row);
+        }
+        for line in &tx.lines {
+            let mut row = own.clone();
+            row.extend([
+                text(&line.sku),
+                text(&line.category),
+                text(&line.brand),
+                Cell::Number(line.unit_price),
+                Cell::Number(line.quantity),
+                line.amount.map_or(Cell::Empty, Cell::Number),
+                line.original_line
+                    .map_or(Cell::Empty, |i| Cell::Count(i as u64)),
+            ]);
+            rows.push(row);
+        }
+    }
+    Table {
+        name: "history",
+        columns: vec![
+            "account",
+            "transaction_id",
+            "time",
+            "kind",
+            "channel",
+            "store_id",
+            "store_region",
+            "store_city",
+            "store_format",
+            "coupon",
+            "redeem",
+            "refund_of",
+            "customer_id",
+            "birth_date",
+            "enrolled_at",
+            "sku",
+            "category",
+            "brand",
+            "unit_price",
+            "quantity",
+            "amount",
+            "original_line",
+        ],
+        rows,
+    }
 }

@@ -26,14 +26,17 @@ from ._puntos import (
     Effect,
     EvalError,
     Fact,
+    Population,
     Program,
     RefusedCoupon,
     Share,
+    Simulation,
     Source,
     Step,
     __version__,
     compile,
     format,
+    simulate,
 )
 
 __all__ = [
@@ -44,12 +47,15 @@ __all__ = [
     "Effect",
     "EvalError",
     "Fact",
+    "Population",
     "Program",
     "RefusedCoupon",
     "Share",
+    "Simulation",
     "Source",
     "Step",
     "__version__",
     "compile",
     "format",
+    "simulate",
 ]

@@ -241,6 +241,73 @@ class Program:
     ) -> Decimal:
         """The most points the transaction could pay with."""
 
+class Population:
+    """A seeded synthetic population of the example pharmacy chain's customers."""
+
+    def __init__(
+        self,
+        customers: int,
+        *,
+        months: int = 12,
+        start: Optional[datetime.date] = None,
+        seed: int = 42,
+        visits: int = 100,
+        prices: int = 100,
+        mix: Optional[Mapping[str, int]] = None,
+        seasonal: bool = True,
+    ) -> None: ...
+    def history(self, program: Program, *, frames: Literal["pandas", "polars", "arrow"] = "pandas") -> Any:
+        """The population's transactions as a table ``simulate(history=...)`` reads."""
+
+class Simulation:
+    """The outcome of replaying a history under programs A and B."""
+
+    @property
+    def transactions(self) -> int: ...
+    @property
+    def horizon(self) -> datetime.datetime: ...
+    @property
+    def gainers(self) -> int: ...
+    @property
+    def losers(self) -> int: ...
+    @property
+    def unchanged(self) -> int: ...
+    @property
+    def totals(self) -> Any:
+        """measure, a, b, delta: earned, taken_back, spent, expired, outstanding, pending,
+        liability, liability_less_breakage, discounts, applied, refused."""
+    @property
+    def months(self) -> Any:
+        """month, program, earned, taken_back, spent, expired, outstanding."""
+    @property
+    def cohorts(self) -> Any:
+        """cohort, program, age_months, earned, taken_back, spent, expired, outstanding."""
+    @property
+    def sources(self) -> Any:
+        """source, a, b, delta: points per rule and promotion (net of refunds)."""
+    @property
+    def customers(self) -> Any:
+        """account, a_issued, b_issued, delta, a_outstanding, b_outstanding, a_tier, b_tier."""
+    def summary(self) -> str: ...
+    def to_html(self) -> str: ...
+    def to_json(self) -> str: ...
+
+def simulate(
+    a: Program,
+    b: Program,
+    *,
+    history: Any = None,
+    population: Optional[Population] = None,
+    since: Optional[datetime.date | datetime.datetime | str] = None,
+    until: Optional[datetime.date | datetime.datetime | str] = None,
+    top: int = 10,
+    redeem_share: Optional[Decimal | str] = None,
+    redeem_seed: int = 1,
+    ignore: Sequence[str] = (),
+    frames: Literal["pandas", "polars", "arrow"] = "pandas",
+) -> Simulation:
+    """Replays ``history`` (basket lines with ``account``) or ``population`` under A and B."""
+
 def compile(source: str, filename: Optional[str] = None) -> Program:
     """Compiles a program's source; raises CompileError."""
 
