@@ -10,7 +10,9 @@ use puntos::migrate::placement::Placement;
 use puntos::migrate::profile::{profile as profile_export, ProfileSettings};
 use puntos::migrate::reconcile::{reconcile as reconcile_export, CardBalance, ReconcileSettings};
 use puntos::migrate::run::{run as run_steps, RunSettings};
+use puntos::migrate::tables;
 use puntos::migrate::{MigrateError, Observer};
+use puntos::table::Cell;
 use puntos::Decimal;
 use std::fs::File;
 use std::io::BufWriter;
@@ -47,7 +49,7 @@ impl OutFolder {
             source,
         })?;
         let mut writer = csv::Writer::from_writer(BufWriter::new(file));
-        let written = writer.write_record(["file", "line", "column", "reason"]);
+        let written = writer.write_record(tables::REJECT_COLUMNS);
         let rejects = RejectsFile { path, writer };
         written.map_err(|e| rejects.failed(e))?;
         Ok(rejects)
@@ -96,38 +98,10 @@ impl OutFolder {
 
     /// `identity.csv`: one row per legacy customer and card.
     fn identities(&self, rows: &[Identity]) -> Result<(), MigrateError> {
-        let flag = |f: Option<bool>| f.map_or("", |yes| if yes { "yes" } else { "no" });
-        let header = [
-            "party",
-            "legacy_id",
-            "line",
-            "group",
-            "account",
-            "action",
-            "reason",
-            "sms_opt_in",
-            "email_opt_in",
-        ];
         self.table(
             "identity.csv",
-            &header,
-            rows.iter().map(|r| {
-                let party = match r.party {
-                    puntos::migrate::identity::Party::Customer => "customer",
-                    puntos::migrate::identity::Party::Card => "card",
-                };
-                vec![
-                    party.to_string(),
-                    r.legacy_id.to_string(),
-                    r.line.to_string(),
-                    r.group.as_str().to_string(),
-                    r.account.to_string(),
-                    r.action.to_string(),
-                    r.reason.to_string(),
-                    flag(r.sms_opt_in).to_string(),
-                    flag(r.email_opt_in).to_string(),
-                ]
-            }),
+            &tables::IDENTITY_COLUMNS,
+            rows.iter().map(|r| texts(tables::identity_row(r))),
         )
     }
 
@@ -137,27 +111,14 @@ impl OutFolder {
         result: &puntos::migrate::reconcile::Reconciliation,
         accounts: &Placement,
     ) -> Result<(), MigrateError> {
-        let header = [
-            "account",
-            "cards",
-            "legacy_balance",
-            "recomputed",
-            "difference",
-        ];
+        let header = tables::ACCOUNT_COLUMNS;
         // Written as the accounts come: at millions of accounts, holding them all is some
         // hundreds of MB more at the run's peak.
         let mut table = self.open_table("accounts.csv", &header, accounts.len() as u64)?;
         let mut failed = None;
         result.each_account(accounts, |a| {
             if failed.is_none() {
-                let row = [
-                    a.account.to_string(),
-                    a.cards.join(" "),
-                    a.legacy.to_string(),
-                    a.recomputed.to_string(),
-                    a.difference.to_string(),
-                ];
-                failed = table.row(&row).err();
+                failed = table.row(&texts(tables::account_row(&a))).err();
             }
         });
         match failed {
@@ -172,59 +133,24 @@ impl OutFolder {
         cards: &[CardBalance],
         accounts: &Placement,
     ) -> Result<(), MigrateError> {
-        let header = [
-            "card_no",
-            "account",
-            "legacy_balance",
-            "recomputed",
-            "difference",
-            "class",
-            "explanation",
-        ];
         self.table(
             "reconciliation.csv",
-            &header,
-            cards.iter().map(|c| {
-                vec![
-                    c.card_no.to_string(),
-                    account_of(accounts, &c.card_no),
-                    c.legacy.to_string(),
-                    c.recomputed.to_string(),
-                    c.difference().to_string(),
-                    c.class.as_str().to_string(),
-                    c.explanation.to_string(),
-                ]
-            }),
+            &tables::RECONCILIATION_COLUMNS,
+            cards
+                .iter()
+                .map(|c| texts(tables::reconciliation_row(c, accounts))),
         )
     }
 
     /// `cutover.csv`: each card's snapshot, what came after it, its final balance and the
     /// legacy cutover balance, with the account it lands in.
     fn cutover(&self, cards: &[CardCutover], accounts: &Placement) -> Result<(), MigrateError> {
-        let text = |d: Option<Decimal>| d.map_or(String::new(), |d| d.to_string());
-        let header = [
-            "card_no",
-            "account",
-            "snapshot",
-            "after_snapshot",
-            "final_balance",
-            "legacy_cutover",
-            "difference",
-        ];
         self.table(
             "cutover.csv",
-            &header,
-            cards.iter().map(|c| {
-                vec![
-                    c.card_no.to_string(),
-                    account_of(accounts, &c.card_no),
-                    c.snapshot.to_string(),
-                    c.delta.to_string(),
-                    c.final_balance().to_string(),
-                    text(c.legacy_cutover),
-                    text(c.difference()),
-                ]
-            }),
+            &tables::CUTOVER_COLUMNS,
+            cards
+                .iter()
+                .map(|c| texts(tables::cutover_row(c, accounts))),
         )
     }
 
@@ -257,10 +183,9 @@ fn with_identities<T>(
 }
 
 /// The account a card lands in: the identity plan's, else one keyed by the card itself.
-fn account_of(accounts: &Placement, card: &str) -> String {
-    accounts
-        .account_of(card)
-        .map_or_else(|| format!("card:{card}"), |a| a.to_string())
+/// A table row's cells as the text of a CSV record.
+fn texts(cells: Vec<Cell>) -> Vec<String> {
+    cells.iter().map(ToString::to_string).collect()
 }
 
 /// A CSV file of the output folder being written, with its bar.
@@ -325,10 +250,7 @@ impl RejectsFile {
     }
 
     fn push(&mut self, r: &Reject) -> Result<(), MigrateError> {
-        let line = r.line.to_string();
-        let written =
-            self.writer
-                .write_record([r.file.as_str(), &line, r.column.unwrap_or(""), &r.reason]);
+        let written = self.writer.write_record(texts(tables::reject_row(r)));
         written.map_err(|e| self.failed(e))
     }
 

@@ -35,6 +35,7 @@ pub mod scenario;
 pub mod schema;
 pub mod simulate;
 pub mod synth;
+pub mod table;
 mod toml_exact;
 pub mod types;
 pub mod versions;

@@ -24,6 +24,7 @@ pub mod rows;
 pub mod run;
 pub mod sample;
 mod scan;
+pub mod tables;
 
 use std::path::PathBuf;
 
