@@ -9,8 +9,10 @@ mod decision;
 mod errors;
 mod frames;
 mod input;
+mod migrate;
 mod program;
 mod simulate;
+mod store;
 
 use pyo3::prelude::*;
 
@@ -35,6 +37,10 @@ fn _puntos(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(program::compile, m)?)?;
     m.add_function(wrap_pyfunction!(format, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(migrate::migrate, m)?)?;
+    m.add_class::<migrate::Migration>()?;
+    m.add_class::<store::Store>()?;
+    m.add_class::<store::Account>()?;
     m.add_class::<program::Program>()?;
     m.add_class::<simulate::Population>()?;
     m.add_class::<simulate::Simulation>()?;

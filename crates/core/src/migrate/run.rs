@@ -106,7 +106,18 @@ impl Default for RunSettings {
 impl RunSettings {
     /// Reads a settings file; an error names the line or field.
     pub fn from_toml(text: &str) -> Result<RunSettings, String> {
-        let file: SettingsFile = crate::toml_exact::from_str(text)?;
+        RunSettings::from_file(crate::toml_exact::from_str(text)?)
+    }
+
+    /// Reads settings given as a JSON value of the settings file's shape (the bindings'
+    /// mappings); an error names the field.
+    pub fn from_value(value: serde_json::Value) -> Result<RunSettings, String> {
+        let file: SettingsFile =
+            crate::eval::from_value(value, "settings").map_err(|e| e.to_string())?;
+        RunSettings::from_file(file)
+    }
+
+    fn from_file(file: SettingsFile) -> Result<RunSettings, String> {
         let phone_policy = match file.phone_conflict.as_deref() {
             None | Some("earliest-registered") => PhonePolicy::EarliestRegistered,
             Some("most-cards") => PhonePolicy::MostCards,

@@ -19,6 +19,7 @@ Decimal('39')
 """
 
 from ._puntos import (
+    Account,
     CompileError,
     DecidedLine,
     Decision,
@@ -26,6 +27,7 @@ from ._puntos import (
     Effect,
     EvalError,
     Fact,
+    Migration,
     Population,
     Program,
     RefusedCoupon,
@@ -33,13 +35,16 @@ from ._puntos import (
     Simulation,
     Source,
     Step,
+    Store,
     __version__,
     compile,
     format,
+    migrate,
     simulate,
 )
 
 __all__ = [
+    "Account",
     "CompileError",
     "DecidedLine",
     "Decision",
@@ -47,6 +52,7 @@ __all__ = [
     "Effect",
     "EvalError",
     "Fact",
+    "Migration",
     "Population",
     "Program",
     "RefusedCoupon",
@@ -54,8 +60,10 @@ __all__ = [
     "Simulation",
     "Source",
     "Step",
+    "Store",
     "__version__",
     "compile",
     "format",
+    "migrate",
     "simulate",
 ]

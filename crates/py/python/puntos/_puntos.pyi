@@ -1,6 +1,7 @@
 """Type stubs of the extension module (the Rust crate crates/py)."""
 
 import datetime
+import os
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal, Optional, TypeVar
@@ -307,6 +308,87 @@ def simulate(
     frames: Literal["pandas", "polars", "arrow"] = "pandas",
 ) -> Simulation:
     """Replays ``history`` (basket lines with ``account``) or ``population`` under A and B."""
+
+class Migration:
+    """What ``migrate`` found: invariants, gates and per-row results."""
+
+    @property
+    def passed(self) -> bool: ...
+    @property
+    def loaded(self) -> Optional[tuple[int, int]]:
+        """(accounts opened, accounts already loaded unchanged), when loaded."""
+    @property
+    def checks(self) -> list[tuple[str, bool, str]]:
+        """(name, holds, detail) of every invariant and quality gate."""
+    @property
+    def identity(self) -> Any: ...
+    @property
+    def reconciliation(self) -> Any: ...
+    @property
+    def accounts(self) -> Any: ...
+    @property
+    def cutover(self) -> Any: ...
+    @property
+    def rejects(self) -> Any: ...
+    def summary(self) -> str: ...
+    def to_html(self) -> str: ...
+    def to_json(self) -> str: ...
+
+def migrate(
+    export: str | os.PathLike[str],
+    *,
+    settings: Optional[Mapping[str, Any]] = None,
+    load: Optional[str | os.PathLike[str]] = None,
+    frames: Literal["pandas", "polars", "arrow"] = "pandas",
+) -> Migration:
+    """Runs every migration step on a legacy export; loads into a SQLite ledger with ``load``
+    when every invariant and gate passes."""
+
+class Account:
+    """An account as the ledger holds it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def balance(self) -> Decimal: ...
+    @property
+    def available(self) -> Decimal: ...
+    @property
+    def pending(self) -> Decimal: ...
+    @property
+    def tier(self) -> Optional[str]: ...
+    @property
+    def tier_until(self) -> Optional[datetime.date]: ...
+    @property
+    def aliases(self) -> list[str]: ...
+    @property
+    def lots(
+        self,
+    ) -> list[
+        tuple[str, str, Decimal, Decimal, datetime.datetime, Optional[datetime.datetime], Optional[datetime.datetime]]
+    ]:
+        """(id, source, points, remaining, earned_at, available_at, expires_at)."""
+    def to_json(self) -> str: ...
+
+class Store:
+    """A SQLite ledger."""
+
+    @staticmethod
+    def open(path: str | os.PathLike[str], programs: Optional[Program | Sequence[Program]] = None) -> Store: ...
+    def open_account(self, id: str, customer: Optional[Mapping[str, Any]] = None) -> Account: ...
+    def account(self, id: str) -> Optional[Account]: ...
+    def apply(
+        self,
+        transaction: Mapping[str, Any],
+        *,
+        account: str,
+        refund_of: Optional[str] = None,
+        customer: Optional[Mapping[str, Any]] = None,
+    ) -> Decision: ...
+    def redeemable(self, transaction: Mapping[str, Any], *, account: str) -> Decimal: ...
+    def advance(self, as_of: datetime.datetime, *, account: Optional[str] = None) -> int: ...
+    def journal(self, account: Optional[str] = None, *, frames: Literal["pandas", "polars", "arrow"] = "pandas") -> Any: ...
+    def verify(self) -> int: ...
 
 def compile(source: str, filename: Optional[str] = None) -> Program:
     """Compiles a program's source; raises CompileError."""
