@@ -24,7 +24,7 @@
 
 pub mod compile;
 pub mod eval;
-mod fast_hash;
+pub mod fast_hash;
 pub mod html;
 mod instant_json;
 pub mod ledger;

@@ -14,6 +14,7 @@ use puntos::eval::{
     parse_duration, AccountView, Context, Customer, Decision, Effect, EvalError, EvalOptions,
     HeldTier, Line, Transaction,
 };
+use puntos::fast_hash::{HashMap, HashSet};
 use puntos::ledger::Incoming;
 use puntos::program::Duration;
 use puntos::Program;
@@ -22,7 +23,6 @@ use pyo3::prelude::*;
 use pyo3::PyErr;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::columns::{Column, Kind};
@@ -160,7 +160,7 @@ impl Layout {
     /// `ignore` names it.
     fn new(batch: &RecordBatch, ignore: &[String], mode: Mode) -> PyResult<Layout> {
         let schema = batch.schema();
-        let mut by_name: HashMap<&str, &ArrayRef> = HashMap::new();
+        let mut by_name: HashMap<&str, &ArrayRef> = HashMap::default();
         for (field, array) in schema.fields().iter().zip(batch.columns()) {
             if ignore.iter().any(|i| i == field.name()) {
                 continue;
@@ -504,7 +504,7 @@ fn for_each_transaction(
     rows: usize,
     mut each: impl FnMut(Pending) -> PyResult<()>,
 ) -> PyResult<()> {
-    let mut seen: HashSet<Arc<str>> = HashSet::new();
+    let mut seen: HashSet<Arc<str>> = HashSet::default();
     let mut current: Option<Pending> = None;
     for row in 0..rows {
         let id = layout.id.text(row).ok_or_else(|| {

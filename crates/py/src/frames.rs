@@ -162,3 +162,17 @@ impl Flavour {
         self.back(py, arrow)
     }
 }
+
+/// A table's batches as one (the readers index rows across the whole table); a single batch,
+/// the usual case, is taken as it is rather than copied.
+pub fn one_batch(
+    schema: &arrow_schema::SchemaRef,
+    mut batches: Vec<RecordBatch>,
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    if batches.len() == 1 {
+        if let Some(only) = batches.pop() {
+            return Ok(only);
+        }
+    }
+    arrow_select::concat::concat_batches(schema, &batches)
+}

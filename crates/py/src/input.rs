@@ -4,7 +4,10 @@
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDate, PyDateTime, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{
+    PyBool, PyDate, PyDateTime, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType,
+};
 use serde_json::{Map, Number, Value};
 
 use crate::decision::Decision;
@@ -109,10 +112,11 @@ fn read(value: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value> {
     )))
 }
 
-/// Whether `value` is a `decimal.Decimal`.
+/// Whether `value` is a `decimal.Decimal` (the type looked up once per process).
 fn is_decimal(value: &Bound<'_, PyAny>) -> PyResult<bool> {
-    let decimal = value.py().import("decimal")?.getattr("Decimal")?;
-    value.is_instance(&decimal)
+    static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let decimal = DECIMAL.import(value.py(), "decimal", "Decimal")?;
+    value.is_instance(decimal)
 }
 
 /// A `decimal.Decimal` as an exact JSON number; NaN and infinities are refused.

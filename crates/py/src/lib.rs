@@ -16,6 +16,10 @@ mod store;
 
 use pyo3::prelude::*;
 
+/// Rust's allocations in this module (not Python's) go to mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Formats a program's source text the way `puntos fmt` does. Raises `CompileError` when the
 /// text has syntax errors (nothing is formatted then).
 #[pyfunction]

@@ -145,7 +145,7 @@ impl Program {
         let flavour = Flavour::of(frame)?;
         let table: PyTable = flavour.to_arrow(py, frame)?.extract()?;
         let (batches, schema) = table.into_inner();
-        let whole = arrow_select::concat::concat_batches(&schema, &batches)
+        let whole = crate::frames::one_batch(&schema, batches)
             .map_err(|e| PyValueError::new_err(format!("the table: {e}")))?;
         let (out, out_schema) = batch::evaluate(py, &self.program, &whole, &ignore, on_error)?;
         let result = PyTable::try_new(out, out_schema)?.into_pyarrow(py)?;

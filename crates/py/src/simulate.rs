@@ -159,7 +159,7 @@ pub fn simulate(
         (Some(frame), None) => {
             let table: PyTable = Flavour::of(frame)?.to_arrow(py, frame)?.extract()?;
             let (batches, schema) = table.into_inner();
-            let whole = arrow_select::concat::concat_batches(&schema, &batches)
+            let whole = crate::frames::one_batch(&schema, batches)
                 .map_err(|e| PyValueError::new_err(format!("the history: {e}")))?;
             Some(History::opening_accounts(batch::history(&whole, &ignore)?))
         }
