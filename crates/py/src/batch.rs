@@ -422,24 +422,53 @@ impl Layout {
             .map(Column::name)
     }
 
-    /// The row of line `index` of the transaction whose rows start at `first`.
-    fn row_of_line(&self, first: usize, rows: usize, index: usize) -> Option<usize> {
+    /// The transaction of `span`, read from its rows, which must agree on its own columns.
+    fn read(&self, span: Span) -> PyResult<Context> {
+        let id = self.id.text(span.first).unwrap_or_default();
+        let mut context = self.context(span.first, id)?;
+        for row in span.first..=span.last() {
+            if row > span.first {
+                if let Some(column) = self.disagreement(span.first, row) {
+                    return Err(PyValueError::new_err(format!(
+                        "row {row}, column {column}: differs from row {} of the same \
+                         transaction {id}; a transaction's own columns must agree on all its \
+                         rows",
+                        span.first
+                    )));
+                }
+            }
+            if let Some(line) = self.line(row)? {
+                context.transaction.lines.push(line);
+            }
+        }
+        Ok(context)
+    }
+
+    /// The row of line `index` of the transaction of `span`.
+    fn row_of_line(&self, span: Span, index: usize) -> Option<usize> {
         let price = self.unit_price.as_ref()?;
-        (first..first + rows)
+        (span.first..=span.last())
             .filter(|&r| price.decimal(r).ok().flatten().is_some())
             .nth(index)
     }
 }
 
-/// A transaction read and waiting for its decision.
-struct Pending {
-    context: Context,
-    first_row: usize,
+/// The rows of one transaction: they are together, from `first` on.
+#[derive(Clone, Copy)]
+struct Span {
+    first: usize,
     rows: usize,
 }
 
+impl Span {
+    fn last(self) -> usize {
+        self.first + self.rows - 1
+    }
+}
+
 /// Decides every transaction of `batch` (all rows of the table) and returns the output table's
-/// batches and schema.
+/// batches and schema. Transactions are read from their rows and decided on every core, a
+/// chunk at a time; their rows are written out in order.
 pub fn evaluate(
     py: Python<'_>,
     program: &Arc<Program>,
@@ -448,19 +477,43 @@ pub fn evaluate(
     on_error: OnError,
 ) -> PyResult<(Vec<RecordBatch>, SchemaRef)> {
     let layout = Layout::new(batch, ignore, Mode::Evaluate)?;
+    let spans = spans(&layout, batch.num_rows())?;
     let mut output = Output::new(program, on_error)?;
-    let mut chunk: Vec<Pending> = Vec::with_capacity(CHUNK);
     let mut batches = Vec::new();
-    for_each_transaction(&layout, batch.num_rows(), |pending| {
-        chunk.push(pending);
-        if chunk.len() >= CHUNK {
-            decide(py, program, &layout, &mut chunk, &mut output)?;
-            batches.push(output.finish()?);
+    let options = EvalOptions::default();
+    for chunk in spans.chunks(CHUNK) {
+        let decided: Vec<PyResult<Result<Decision, EvalError>>> = py.detach(|| {
+            chunk
+                .par_iter()
+                .map(|&span| Ok(program.evaluate_with(&layout.read(span)?, &options)))
+                .collect()
+        });
+        // In row order: the first unreadable row, or refused transaction, is the one reported.
+        for (&span, decided) in chunk.iter().zip(decided) {
+            let id = layout.id.text(span.first).unwrap_or_default();
+            match decided? {
+                Ok(decision) => output.push(id, &decision)?,
+                Err(error) => {
+                    let place = place(&layout, span, id, &error);
+                    match output.on_error {
+                        OnError::Column => output.push_error(id, &format!("{place}: {error}")),
+                        OnError::Raise => {
+                            let raised = crate::errors::eval_error(py, &error);
+                            let value = raised.value(py);
+                            value.setattr("row", place.row)?;
+                            value.setattr("transaction", id)?;
+                            value.setattr("args", (format!("{place}: {error}"),))?;
+                            return Err(raised);
+                        }
+                    }
+                }
+            }
         }
-        Ok(())
-    })?;
-    decide(py, program, &layout, &mut chunk, &mut output)?;
-    batches.push(output.finish()?);
+        batches.push(output.finish()?);
+    }
+    if batches.is_empty() {
+        batches.push(output.finish()?);
+    }
     Ok((batches, output.schema))
 }
 
@@ -469,8 +522,8 @@ pub fn evaluate(
 pub fn history(batch: &RecordBatch, ignore: &[String]) -> PyResult<Vec<Incoming>> {
     let layout = Layout::new(batch, ignore, Mode::History)?;
     let mut history = Vec::new();
-    for_each_transaction(&layout, batch.num_rows(), |pending| {
-        let row = pending.first_row;
+    for span in spans(&layout, batch.num_rows())? {
+        let row = span.first;
         let account = layout
             .account
             .as_ref()
@@ -480,7 +533,7 @@ pub fn history(batch: &RecordBatch, ignore: &[String]) -> PyResult<Vec<Incoming>
                     "row {row}, column account: empty; every transaction names its account"
                 ))
             })?;
-        let Pending { context, .. } = pending;
+        let context = layout.read(span)?;
         let signup = &*context.transaction.kind == "signup";
         history.push(Incoming {
             account: account.to_string(),
@@ -492,119 +545,52 @@ pub fn history(batch: &RecordBatch, ignore: &[String]) -> PyResult<Vec<Incoming>
             customer: signup.then_some(context.customer),
             transaction: context.transaction,
         });
-        Ok(())
-    })?;
+    }
     Ok(history)
 }
 
-/// Groups the rows of `layout` into transactions, in order, and hands each over complete. A
-/// transaction's rows must be together and agree on its own columns.
-fn for_each_transaction(
-    layout: &Layout,
-    rows: usize,
-    mut each: impl FnMut(Pending) -> PyResult<()>,
-) -> PyResult<()> {
-    let mut seen: HashSet<Arc<str>> = HashSet::default();
-    let mut current: Option<Pending> = None;
+/// The rows of each transaction, in order: a transaction's rows must be together.
+fn spans(layout: &Layout, rows: usize) -> PyResult<Vec<Span>> {
+    let mut spans: Vec<Span> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::default();
     for row in 0..rows {
         let id = layout.id.text(row).ok_or_else(|| {
             PyValueError::new_err(format!(
                 "row {row}, column transaction_id: empty; every row names its transaction"
             ))
         })?;
-        if let Some(open) = current
-            .as_mut()
-            .filter(|p| *p.context.transaction.id == *id)
+        if let Some(open) = spans
+            .last_mut()
+            .filter(|s| layout.id.text(s.first) == Some(id))
         {
-            if let Some(column) = layout.disagreement(open.first_row, row) {
-                return Err(PyValueError::new_err(format!(
-                    "row {row}, column {column}: differs from row {} of the same transaction \
-                     {id}; a transaction's own columns must agree on all its rows",
-                    open.first_row
-                )));
-            }
-            if let Some(line) = layout.line(row)? {
-                open.context.transaction.lines.push(line);
-            }
             open.rows += 1;
             continue;
         }
-        if let Some(done) = current.take() {
-            each(done)?;
-        }
-        let id: Arc<str> = Arc::from(id);
-        if !seen.insert(Arc::clone(&id)) {
+        if !seen.insert(id) {
             return Err(PyValueError::new_err(format!(
                 "row {row}: transaction {id} appeared before, not on the row just above; a \
                  transaction's rows must be together (sort by transaction_id with a stable \
                  sort first)"
             )));
         }
-        let mut context = layout.context(row, &id)?;
-        context.transaction.id = id;
-        if let Some(line) = layout.line(row)? {
-            context.transaction.lines.push(line);
-        }
-        current = Some(Pending {
-            context,
-            first_row: row,
+        spans.push(Span {
+            first: row,
             rows: 1,
         });
     }
-    match current {
-        Some(done) => each(done),
-        None => Ok(()),
-    }
-}
-
-/// Decides `chunk` on every core and writes its rows, emptying it.
-fn decide(
-    py: Python<'_>,
-    program: &Arc<Program>,
-    layout: &Layout,
-    chunk: &mut Vec<Pending>,
-    output: &mut Output,
-) -> PyResult<()> {
-    let options = EvalOptions::default();
-    let decisions: Vec<Result<Decision, EvalError>> = py.detach(|| {
-        chunk
-            .par_iter()
-            .map(|p| program.evaluate_with(&p.context, &options))
-            .collect()
-    });
-    for (pending, decided) in chunk.drain(..).zip(decisions) {
-        let id = &pending.context.transaction.id;
-        match decided {
-            Ok(decision) => output.push(id, &decision)?,
-            Err(error) => {
-                let place = place(layout, &pending, &error);
-                match output.on_error {
-                    OnError::Column => output.push_error(id, &format!("{place}: {error}")),
-                    OnError::Raise => {
-                        let raised = crate::errors::eval_error(py, &error);
-                        let value = raised.value(py);
-                        value.setattr("row", place.row)?;
-                        value.setattr("transaction", id.to_string())?;
-                        value.setattr("args", (format!("{place}: {error}"),))?;
-                        return Err(raised);
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
+    Ok(spans)
 }
 
 /// Where in the table an error lies: the row of the line it names, or the transaction's first.
-struct Place {
+struct Place<'a> {
     row: usize,
-    rows: (usize, usize),
-    transaction: Arc<str>,
+    span: Span,
+    transaction: &'a str,
 }
 
-impl std::fmt::Display for Place {
+impl std::fmt::Display for Place<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (first, last) = self.rows;
+        let (first, last) = (self.span.first, self.span.last());
         if first == last {
             write!(f, "row {first} (transaction {})", self.transaction)
         } else if self.row != first {
@@ -619,19 +605,19 @@ impl std::fmt::Display for Place {
     }
 }
 
-fn place(layout: &Layout, pending: &Pending, error: &EvalError) -> Place {
+fn place<'a>(layout: &Layout, span: Span, transaction: &'a str, error: &EvalError) -> Place<'a> {
     let line = error
         .field()
         .and_then(|f| f.strip_prefix("transaction.lines["))
         .and_then(|rest| rest.split(']').next())
         .and_then(|i| i.parse::<usize>().ok());
     let row = line
-        .and_then(|i| layout.row_of_line(pending.first_row, pending.rows, i))
-        .unwrap_or(pending.first_row);
+        .and_then(|i| layout.row_of_line(span, i))
+        .unwrap_or(span.first);
     Place {
         row,
-        rows: (pending.first_row, pending.first_row + pending.rows - 1),
-        transaction: Arc::clone(&pending.context.transaction.id),
+        span,
+        transaction,
     }
 }
 
