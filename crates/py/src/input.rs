@@ -15,12 +15,23 @@ use crate::decision::Decision;
 /// The deepest nesting accepted: inputs are a few levels deep, and a cycle must end in an error.
 const MAX_DEPTH: usize = 32;
 
-/// Reads `value` (found at `path`, such as `transaction`) as JSON.
-pub fn to_json(value: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
-    read(value, path, 0)
+/// Reads `value` as the core's input type `T` found at `root` (`transaction`, `customer`...):
+/// through JSON and the core's checked reader, so a refusal is an `EvalError` naming the field.
+pub fn read<T: serde::de::DeserializeOwned>(
+    py: Python<'_>,
+    value: &Bound<'_, PyAny>,
+    root: &str,
+) -> PyResult<T> {
+    puntos::eval::from_value(to_json(value, root)?, root)
+        .map_err(|e| crate::errors::eval_error(py, &e))
 }
 
-fn read(value: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value> {
+/// Reads `value` (found at `path`, such as `transaction`) as JSON.
+pub fn to_json(value: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
+    walk(value, path, 0)
+}
+
+fn walk(value: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value> {
     if depth > MAX_DEPTH {
         return Err(PyValueError::new_err(format!(
             "{path}: nested more than {MAX_DEPTH} levels deep"
@@ -85,14 +96,14 @@ fn read(value: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value> {
             };
             let key = key.to_cow()?.into_owned();
             let inner = format!("{path}.{key}");
-            map.insert(key, read(&item, &inner, depth + 1)?);
+            map.insert(key, walk(&item, &inner, depth + 1)?);
         }
         return Ok(Value::Object(map));
     }
     if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
         let mut items = Vec::new();
         for (i, item) in value.try_iter()?.enumerate() {
-            items.push(read(&item?, &format!("{path}[{i}]"), depth + 1)?);
+            items.push(walk(&item?, &format!("{path}[{i}]"), depth + 1)?);
         }
         return Ok(Value::Array(items));
     }
@@ -103,7 +114,7 @@ fn read(value: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value> {
             let (key, item): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair?.extract()?;
             dict.set_item(key, item)?;
         }
-        return read(dict.as_any(), path, depth);
+        return walk(dict.as_any(), path, depth);
     }
     Err(PyTypeError::new_err(format!(
         "{path}: cannot read a {} here; pass a dict, a list, text, an int, a decimal.Decimal, \

@@ -1,7 +1,7 @@
 //! `puntos.compile` and the compiled `Program`: evaluate one transaction, or ask how many points
 //! it could pay with. The inputs are Python mappings read by the core's own readers.
 
-use puntos::eval::{from_value, AccountView, Context, Customer, EvalOptions, Transaction};
+use puntos::eval::{AccountView, Context, Customer, EvalOptions, Transaction};
 use puntos_dsl::SourceFile;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -13,7 +13,7 @@ use crate::batch::{self, OnError};
 use crate::decision::Decision;
 use crate::errors::{compile_error, eval_error, Diagnostic};
 use crate::frames::Flavour;
-use crate::input::to_json;
+use crate::input::{read, to_json};
 
 /// A compiled loyalty program: immutable, safe to share between threads, and reused for any
 /// number of evaluations.
@@ -171,19 +171,13 @@ fn context(
     account: Option<&Bound<'_, PyAny>>,
     as_of: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Context> {
-    let read_err = |e: puntos::EvalError| eval_error(py, &e);
-    let transaction: Transaction =
-        from_value(to_json(transaction, "transaction")?, "transaction").map_err(read_err)?;
+    let transaction: Transaction = read(py, transaction, "transaction")?;
     let customer: Customer = match customer {
-        Some(c) if !c.is_none() => {
-            from_value(to_json(c, "customer")?, "customer").map_err(read_err)?
-        }
+        Some(c) if !c.is_none() => read(py, c, "customer")?,
         _ => Customer::default(),
     };
     let account: AccountView = match account {
-        Some(a) if !a.is_none() => {
-            from_value(to_json(a, "account")?, "account").map_err(read_err)?
-        }
+        Some(a) if !a.is_none() => read(py, a, "account")?,
         _ => AccountView::default(),
     };
     let as_of = match as_of {
@@ -192,10 +186,9 @@ fn context(
                 serde_json::Value::String(text) => text,
                 other => other.to_string(),
             };
-            Some(
-                puntos::eval::parse_instant(&text)
-                    .map_err(|message| read_err(puntos::EvalError::input("as_of", message)))?,
-            )
+            let at = puntos::eval::parse_instant(&text)
+                .map_err(|message| eval_error(py, &puntos::EvalError::input("as_of", message)))?;
+            Some(at)
         }
         _ => None,
     };

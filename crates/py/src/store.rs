@@ -4,7 +4,7 @@
 //! full semantics, accounts brought to a date.
 
 use chrono::{DateTime, FixedOffset};
-use puntos::eval::{from_value, Customer, Transaction};
+use puntos::eval::{Customer, Transaction};
 use puntos::ledger::{AccountState, Incoming, Ledger, LedgerError, SqliteStore, Store as _};
 use puntos::table::{Cell, Table};
 use puntos::Versions;
@@ -16,7 +16,7 @@ use std::sync::Mutex;
 
 use crate::decision::Decision;
 use crate::frames::Flavour;
-use crate::input::to_json;
+use crate::input::read;
 use crate::program::Program;
 
 /// A ledger in a SQLite file. Transactions are applied under `programs` (one program, or its
@@ -85,8 +85,7 @@ impl Store {
         customer: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Account> {
         let customer: Customer = match customer {
-            Some(c) => from_value(to_json(c, "customer")?, "customer")
-                .map_err(|e| crate::errors::eval_error(py, &e))?,
+            Some(c) => read(py, c, "customer")?,
             None => Customer {
                 id: id.to_string(),
                 ..Customer::default()
@@ -230,12 +229,10 @@ fn incoming(
     refund_of: Option<String>,
     customer: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Incoming> {
-    let read = |e: puntos::EvalError| crate::errors::eval_error(py, &e);
-    let transaction: Transaction =
-        from_value(to_json(transaction, "transaction")?, "transaction").map_err(read)?;
+    let transaction: Transaction = read(py, transaction, "transaction")?;
     let customer: Option<Customer> = customer
         .filter(|c| !c.is_none())
-        .map(|c| from_value(to_json(c, "customer")?, "customer").map_err(read))
+        .map(|c| read(py, c, "customer"))
         .transpose()?;
     Ok(Incoming {
         account: account.to_string(),

@@ -2,7 +2,6 @@
 //! `Simulation.summary()` returns.
 
 use super::Simulation;
-use rust_decimal::Decimal;
 use std::fmt::Write as _;
 
 impl Simulation {
@@ -29,27 +28,16 @@ impl Simulation {
             clip(&a.program),
             clip(&b.program)
         );
-        let mut row = |label: &str, x: Decimal, y: Decimal| {
-            let _ = writeln!(s, "{label:<28} {x:>16} {y:>16} {:>16}", y - x);
-        };
-        row("points earned", a.totals.earned, b.totals.earned);
-        row("points taken back", a.totals.reversed, b.totals.reversed);
-        row("points spent", a.totals.redeemed, b.totals.redeemed);
-        row("points expired", a.totals.expired, b.totals.expired);
-        row(
-            "points outstanding",
-            a.totals.outstanding(),
-            b.totals.outstanding(),
-        );
-        row("  of which pending", a.pending, b.pending);
-        if let (Some(x), Some(y)) = (a.liability, b.liability) {
-            row(&format!("liability ({currency})"), x, y);
+        for m in run.measures(currency) {
+            let _ = writeln!(
+                s,
+                "{:<28} {:>16} {:>16} {:>16}",
+                m.label,
+                m.a,
+                m.b,
+                m.b - m.a
+            );
         }
-        if let (Some(x), Some(y)) = (a.forecast.expected_liability, b.forecast.expected_liability) {
-            row(&format!("  less breakage ({currency})"), x, y);
-        }
-        row(&format!("discounts ({currency})"), a.discounts, b.discounts);
-        row("refused transactions", a.refused.into(), b.refused.into());
         for (side, outcome) in [("A", a), ("B", b)] {
             if let Some(r) = outcome.refusals.first() {
                 let _ = writeln!(

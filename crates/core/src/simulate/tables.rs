@@ -8,41 +8,97 @@ use crate::ledger::Incoming;
 pub use crate::table::{Cell, Table};
 use rust_decimal::Decimal;
 
+/// One measure of a simulation under A and B.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measure {
+    /// Its key in tables (`earned`, `liability`...).
+    pub key: &'static str,
+    /// Its label for people (`points earned`, `liability (RUB)`...).
+    pub label: String,
+    /// Under A.
+    pub a: Decimal,
+    /// Under B.
+    pub b: Decimal,
+}
+
 impl Simulation {
-    /// The totals under A and B and their difference, one row per measure: points earned,
-    /// taken back, spent, expired, outstanding (and of it pending), the liability at the
-    /// redemption rate and less the forecast breakage (when the programs have a rate),
-    /// discounts, and transactions applied and refused.
-    pub fn totals_table(&self) -> Table {
+    /// The totals under A and B, one per measure: points earned, taken back, spent, expired,
+    /// outstanding (and of it pending), the liability at the redemption rate and less the
+    /// forecast breakage (when the programs have a rate), discounts, and transactions applied
+    /// and refused. Labels name money in `currency`.
+    pub fn measures(&self, currency: &str) -> Vec<Measure> {
         let (a, b) = (&self.a, &self.b);
-        let mut rows = Vec::new();
-        let mut row = |measure: &str, x: Decimal, y: Decimal| {
-            rows.push(vec![
-                Cell::Text(measure.to_string()),
-                Cell::Number(x),
-                Cell::Number(y),
-                Cell::Number(y - x),
-            ]);
+        let mut measures = Vec::new();
+        let mut add = |key: &'static str, label: String, x: Decimal, y: Decimal| {
+            measures.push(Measure {
+                key,
+                label,
+                a: x,
+                b: y,
+            });
         };
-        row("earned", a.totals.earned, b.totals.earned);
-        row("taken_back", a.totals.reversed, b.totals.reversed);
-        row("spent", a.totals.redeemed, b.totals.redeemed);
-        row("expired", a.totals.expired, b.totals.expired);
-        row(
+        let points = |what: &str| format!("points {what}");
+        add("earned", points("earned"), a.totals.earned, b.totals.earned);
+        add(
+            "taken_back",
+            points("taken back"),
+            a.totals.reversed,
+            b.totals.reversed,
+        );
+        add(
+            "spent",
+            points("spent"),
+            a.totals.redeemed,
+            b.totals.redeemed,
+        );
+        add(
+            "expired",
+            points("expired"),
+            a.totals.expired,
+            b.totals.expired,
+        );
+        add(
             "outstanding",
+            points("outstanding"),
             a.totals.outstanding(),
             b.totals.outstanding(),
         );
-        row("pending", a.pending, b.pending);
+        add(
+            "pending",
+            "  of which pending".to_string(),
+            a.pending,
+            b.pending,
+        );
         if let (Some(x), Some(y)) = (a.liability, b.liability) {
-            row("liability", x, y);
+            add("liability", format!("liability ({currency})"), x, y);
         }
         if let (Some(x), Some(y)) = (a.forecast.expected_liability, b.forecast.expected_liability) {
-            row("liability_less_breakage", x, y);
+            let label = format!("  less breakage ({currency})");
+            add("liability_less_breakage", label, x, y);
         }
-        row("discounts", a.discounts, b.discounts);
-        row("applied", a.applied.into(), b.applied.into());
-        row("refused", a.refused.into(), b.refused.into());
+        let discounts = format!("discounts ({currency})");
+        add("discounts", discounts, a.discounts, b.discounts);
+        let applied = "applied transactions".to_string();
+        add("applied", applied, a.applied.into(), b.applied.into());
+        let refused = "refused transactions".to_string();
+        add("refused", refused, a.refused.into(), b.refused.into());
+        measures
+    }
+
+    /// The totals as a table: measure, a, b, delta (the [`measures`](Self::measures)).
+    pub fn totals_table(&self) -> Table {
+        let rows = self
+            .measures("")
+            .into_iter()
+            .map(|m| {
+                vec![
+                    Cell::Text(m.key.to_string()),
+                    Cell::Number(m.a),
+                    Cell::Number(m.b),
+                    Cell::Number(m.b - m.a),
+                ]
+            })
+            .collect();
         Table {
             name: "totals",
             columns: vec!["measure", "a", "b", "delta"],
