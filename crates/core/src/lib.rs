@@ -28,7 +28,9 @@ pub mod fast_hash;
 pub mod html;
 mod instant_json;
 pub mod ledger;
+#[cfg(feature = "migrate")]
 pub mod migrate;
+#[cfg(feature = "phones")]
 pub mod phone;
 pub mod program;
 pub mod scenario;

@@ -8,7 +8,7 @@ use rlibphonenumber::enums::PhoneNumberType;
 /// A region of the numbering plan (ISO 3166 two-letter code); read one with [`region`].
 pub use rlibphonenumber::enums::Region;
 use rlibphonenumber::{PhoneNumberFormat, PHONE_NUMBER_UTIL};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 
 /// The longest text read as a phone number; longer input is refused before parsing.
 pub const MAX_PHONE_TEXT: usize = 64;
@@ -148,19 +148,6 @@ pub fn region(code: &str) -> Result<Region, String> {
         .get_country_code_for_region(region)
         .map(|_| region)
         .ok_or_else(refuse)
-}
-
-/// Deserializes a list of phone numbers written with their country codes, as E.164; an invalid
-/// one is an error naming its place in the list.
-pub(crate) fn e164_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let texts = Vec::<String>::deserialize(d)?;
-    texts
-        .iter()
-        .enumerate()
-        .map(|(i, text)| {
-            to_e164(text, None).map_err(|e| serde::de::Error::custom(format!("[{i}]: {e}")))
-        })
-        .collect()
 }
 
 #[cfg(test)]

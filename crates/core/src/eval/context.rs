@@ -184,7 +184,7 @@ pub struct Customer {
     /// Their phone numbers, in E.164 form (`+79161234567`). Read with their country codes in
     /// any spelling (`+7 916 123-45-67`) and kept in E.164; a number that is not valid in its
     /// country's numbering plan is an input error.
-    #[serde(deserialize_with = "crate::phone::e164_list")]
+    #[serde(deserialize_with = "e164_list")]
     pub phones: Vec<String>,
     /// Their e-mail address.
     pub email: String,
@@ -464,6 +464,38 @@ impl std::fmt::Display for Duration {
             self.unit.plural()
         };
         write!(f, "{} {unit}", self.amount)
+    }
+}
+
+/// Deserializes a list of phone numbers written with their country codes, as E.164; an invalid
+/// one is an error naming its place in the list.
+fn e164_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let texts = Vec::<String>::deserialize(d)?;
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| e164(text).map_err(|e| serde::de::Error::custom(format!("[{i}]: {e}"))))
+        .collect()
+}
+
+/// A phone number in any international spelling, as E.164, validated against its country's
+/// numbering plan.
+#[cfg(feature = "phones")]
+fn e164(text: &str) -> Result<String, String> {
+    crate::phone::to_e164(text, None).map_err(|e| e.to_string())
+}
+
+/// A phone number that must already be in E.164 (`+` and 8 to 15 digits): a build without the
+/// numbering plans (WebAssembly) cannot read other spellings, and says so.
+#[cfg(not(feature = "phones"))]
+fn e164(text: &str) -> Result<String, String> {
+    let digits = text.strip_prefix('+').unwrap_or_default();
+    if (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "{text:?} is not in E.164 (+79161234567); this build reads phone numbers only in that form"
+        ))
     }
 }
 

@@ -143,7 +143,7 @@ pub struct Simulation {
 pub struct History {
     /// Accounts opened before the first transaction, for a history whose customers exist
     /// before it (a legacy CRM's, through the migration's identity plan: see
-    /// [`crate::migrate::parallel::legacy_history`]); empty when each account opens with its
+    /// `migrate::parallel::legacy_history`); empty when each account opens with its
     /// `signup`.
     pub accounts: Vec<AccountState>,
     /// The transactions, in any order: they are replayed in time order (ties in this order).
