@@ -109,6 +109,11 @@ enum Command {
         /// Run only the scenarios whose name contains this.
         #[arg(long)]
         filter: Option<String>,
+        /// Also write every step's context and decision (with its trace), or refusal, to this
+        /// file, a JSON line each with the program file that decided: what the WebAssembly
+        /// build's tests replay to show they decide the same.
+        #[arg(long, value_name = "FILE")]
+        record: Option<std::path::PathBuf>,
     },
     /// A tour: the pharmacy program, an embedded SQLite ledger, a synthetic population applied
     /// over a few months, then a report and one customer's explained history.
@@ -568,7 +573,11 @@ fn main() -> ExitCode {
             trace,
             format,
         }),
-        Command::Test { paths, filter } => test::run(&paths, filter.as_deref()),
+        Command::Test {
+            paths,
+            filter,
+            record,
+        } => test::run(&paths, filter.as_deref(), record.as_deref()),
         Command::Demo {
             db,
             customers,

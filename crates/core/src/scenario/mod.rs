@@ -68,6 +68,17 @@ impl Outcome {
 /// Runs `scenario` against `versions`: every step is evaluated with the trace on, checked, and
 /// carried into the account for the next step.
 pub fn run(versions: &Versions, scenario: &Scenario) -> Outcome {
+    run_recorded(versions, scenario, &mut |_, _| {})
+}
+
+/// [`run`], handing `record` each step's context and what the evaluator made of it (the
+/// decision, with its trace, or the refusal): what another build of the core (WebAssembly) must
+/// reproduce exactly.
+pub fn run_recorded(
+    versions: &Versions,
+    scenario: &Scenario,
+    record: &mut dyn FnMut(&Context, &Result<Decision, EvalError>),
+) -> Outcome {
     let mut outcome = Outcome {
         name: scenario.name.clone(),
         failures: Vec::new(),
@@ -87,7 +98,9 @@ pub fn run(versions: &Versions, scenario: &Scenario) -> Outcome {
                 trace: true,
                 ..EvalOptions::default()
             };
-            versions.evaluate_with(&ctx, &options).map(|d| (ctx, d))
+            let decided = versions.evaluate_with(&ctx, &options);
+            record(&ctx, &decided);
+            decided.map(|d| (ctx, d))
         });
         let failures = step.expect.check(result.as_ref().map(|(_, d)| d));
         if !failures.is_empty() {
