@@ -163,6 +163,35 @@ impl Program {
             .map_err(|e| convert::eval_error(&e).into())
     }
 
+    /// Decides the same transaction `times` times and returns the last decision: the cost of
+    /// the core's decision in this build without the boundary (inputs read once, one decision
+    /// handed back), for benchmarks comparing it with the native build.
+    #[wasm_bindgen(js_name = evaluateRepeatedly, unchecked_return_type = "Decision")]
+    pub fn evaluate_repeatedly(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Transaction")] transaction: JsValue,
+        customer: Option<CustomerInput>,
+        account: Option<AccountInput>,
+        times: u32,
+    ) -> Result<JsValue, JsValue> {
+        let context = context(
+            &transaction,
+            customer.map(Into::into),
+            account.map(Into::into),
+        )?;
+        let mut last = self
+            .program
+            .evaluate(&context)
+            .map_err(|e| convert::eval_error(&e))?;
+        for _ in 1..times {
+            last = self
+                .program
+                .evaluate(&context)
+                .map_err(|e| convert::eval_error(&e))?;
+        }
+        decision_value(&last)
+    }
+
     /// What a till shows before the customer pays: points earned, money off, the most points
     /// the basket could be paid with, the explanation lines, and the decision itself.
     #[wasm_bindgen(js_name = previewBasket, unchecked_return_type = "Preview")]

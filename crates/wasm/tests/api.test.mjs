@@ -122,3 +122,10 @@ test("the examples come with the module", () => {
     assert.equal(puntos.compile(example.source).ok, true, example.name);
   }
 });
+
+test("evaluateRepeatedly decides as evaluate does (the benchmark's measure of the decision alone)", () => {
+  const tx = basket([vitamins]);
+  const once = pharmacy().evaluate(tx, undefined, noHistory);
+  assert.deepEqual(pharmacy().evaluateRepeatedly(tx, undefined, noHistory, 50), once);
+  assert.throws(() => pharmacy().evaluateRepeatedly(basket([{ unit_price: "-1" }]), undefined, noHistory, 3), (e) => e.field === "transaction.lines[0].unit_price");
+});

@@ -148,14 +148,38 @@ pub fn from_value<T: serde::de::DeserializeOwned>(
     root: &str,
 ) -> Result<T, EvalError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = match field_path(&path, "") {
-            inner if inner.is_empty() => root.to_string(),
-            inner if inner.starts_with('[') => format!("{root}{inner}"),
-            inner => format!("{root}.{inner}"),
-        };
-        EvalError::input(field, e.into_inner().to_string())
+        EvalError::input(
+            under(root, &e.path().to_string()),
+            e.into_inner().to_string(),
+        )
     })
+}
+
+/// Reads any input type from JSON text found at `root`, naming fields as
+/// [`from_value`] does; one pass over the text, for callers that hold it as text (WebAssembly).
+pub fn from_json_at<T: serde::de::DeserializeOwned>(
+    text: &str,
+    root: &str,
+) -> Result<T, EvalError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        EvalError::input(
+            under(root, &e.path().to_string()),
+            e.into_inner().to_string(),
+        )
+    })?;
+    de.end()
+        .map_err(|e| EvalError::input(root, e.to_string()))?;
+    Ok(value)
+}
+
+/// A deserialization path under `root`: `transaction.lines[2].quantity`, or `root` itself.
+fn under(root: &str, path: &str) -> String {
+    match field_path(path, "") {
+        inner if inner.is_empty() => root.to_string(),
+        inner if inner.starts_with('[') => format!("{root}{inner}"),
+        inner => format!("{root}.{inner}"),
+    }
 }
 
 /// Reads any input type from JSON, naming the path of the field at fault on error.
