@@ -125,11 +125,7 @@ impl Program {
         account: Option<AccountInput>,
         options: Option<EvaluateOptions>,
     ) -> Result<JsValue, JsValue> {
-        let context = context(
-            &transaction,
-            customer.map(Into::into),
-            account.map(Into::into),
-        )?;
+        let context = context(&transaction, customer, account)?;
         let trace = options
             .and_then(|o| js_sys::Reflect::get(&o, &JsValue::from_str("trace")).ok())
             .and_then(|t| t.as_bool())
@@ -152,11 +148,7 @@ impl Program {
         customer: Option<CustomerInput>,
         account: Option<AccountInput>,
     ) -> Result<String, JsValue> {
-        let context = context(
-            &transaction,
-            customer.map(Into::into),
-            account.map(Into::into),
-        )?;
+        let context = context(&transaction, customer, account)?;
         self.program
             .redeemable(&context)
             .map(|points| points.to_string())
@@ -174,20 +166,10 @@ impl Program {
         account: Option<AccountInput>,
         times: u32,
     ) -> Result<JsValue, JsValue> {
-        let context = context(
-            &transaction,
-            customer.map(Into::into),
-            account.map(Into::into),
-        )?;
-        let mut last = self
-            .program
-            .evaluate(&context)
-            .map_err(|e| convert::eval_error(&e))?;
+        let context = context(&transaction, customer, account)?;
+        let mut last = self.decide(&context)?;
         for _ in 1..times {
-            last = self
-                .program
-                .evaluate(&context)
-                .map_err(|e| convert::eval_error(&e))?;
+            last = self.decide(&context)?;
         }
         decision_value(&last)
     }
@@ -201,15 +183,8 @@ impl Program {
         customer: Option<CustomerInput>,
         account: Option<AccountInput>,
     ) -> Result<JsValue, JsValue> {
-        let context = context(
-            &transaction,
-            customer.map(Into::into),
-            account.map(Into::into),
-        )?;
-        let decision = self
-            .program
-            .evaluate(&context)
-            .map_err(|e| convert::eval_error(&e))?;
+        let context = context(&transaction, customer, account)?;
+        let decision = self.decide(&context)?;
         let redeemable = self
             .program
             .redeemable(&context)
@@ -231,12 +206,23 @@ impl Program {
     }
 }
 
+impl Program {
+    /// The decision on `context` without a trace; a refusal as the `Error` to throw.
+    fn decide(&self, context: &Context) -> Result<puntos::Decision, JsValue> {
+        self.program
+            .evaluate(context)
+            .map_err(|e| convert::eval_error(&e).into())
+    }
+}
+
 /// The evaluation context of JavaScript inputs, each part's errors named from its root.
 fn context(
     transaction: &JsValue,
-    customer: Option<JsValue>,
-    account: Option<JsValue>,
+    customer: Option<CustomerInput>,
+    account: Option<AccountInput>,
 ) -> Result<Context, JsValue> {
+    let (customer, account): (Option<JsValue>, Option<JsValue>) =
+        (customer.map(Into::into), account.map(Into::into));
     let given = |v: &Option<JsValue>| {
         v.as_ref()
             .filter(|v| !v.is_undefined() && !v.is_null())
