@@ -94,7 +94,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         promotion: Option<&'a Promotion>,
     ) -> Result<Result<Earned<'a>, Skip>, EvalError> {
         let tx = &self.ctx.transaction;
-        if *accrual.event != *tx.kind {
+        if !self.listens(&accrual.event) {
             return Ok(Err(Skip(
                 why::<T>(|| format!("listens to {}, not {}", accrual.event, tx.kind)),
                 Vec::new(),
@@ -163,7 +163,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                             continue;
                         }
                     }
-                    let mut x = non_negative(self.number(&accrual.earn.amount, Some(i))?);
+                    let mut x = non_negative(self.line_number(&accrual.earn.amount, i)?);
                     if scope == RoundingScope::Item {
                         x = round(x, precision, mode);
                     }
@@ -313,8 +313,14 @@ impl<'a, T: Tracer> Engine<'a, T> {
             }
         }
         // Best-of groups: the largest member stays (ties: the earlier, higher priority).
-        let mut losers: SmallVec<[Option<String>; 8]> = smallvec::smallvec![None; candidates.len()];
-        for (i, c) in candidates.iter().enumerate() {
+        let grouped = candidates
+            .iter()
+            .any(|c| matches!(c.promotion.map(|p| &p.stacking), Some(Stacking::BestOf(_))));
+        let mut losers: SmallVec<[Option<String>; 8]> = SmallVec::new();
+        if grouped {
+            losers.resize(candidates.len(), None);
+        }
+        for (i, c) in candidates.iter().enumerate().filter(|_| grouped) {
             let Some(Stacking::BestOf(group)) = c.promotion.map(|p| &p.stacking) else {
                 continue;
             };
@@ -339,7 +345,9 @@ impl<'a, T: Tracer> Engine<'a, T> {
             }
         }
         let mut applied: SmallVec<[&'a Promotion; 8]> = SmallVec::new();
-        for (c, lost) in candidates.drain(..).zip(losers) {
+        let mut losers = losers.into_iter();
+        for c in candidates.drain(..) {
+            let lost = losers.next().flatten();
             let Some(p) = c.promotion else { continue };
             let subject = || Source::Promotion(p.accrual.name.clone());
             if let Some(reason) = lost {

@@ -73,17 +73,30 @@ pub(crate) struct Engine<'a, T: Tracer> {
 }
 
 impl<'a, T: Tracer> Engine<'a, T> {
-    /// The engine for `ctx`, its input checked, at the start of its stages.
+    /// Checks `ctx` against `program` and the limits: the moment of the transaction and the
+    /// decided lines, which an engine starts from.
+    fn check(
+        program: &Program,
+        ctx: &Context,
+        options: &EvalOptions,
+    ) -> Result<(Now, Vec<DecidedLine>), EvalError> {
+        let now = Now::new(program.timezone, ctx.transaction.time);
+        let decided = validate::check(program, ctx, &now, options)?;
+        Ok((now, decided))
+    }
+
+    /// The engine for a checked `ctx`, at the start of its stages. Infallible and inlined, so
+    /// the engine (a few kilobytes of inline scratch) is built where it lives rather than
+    /// built, wrapped in a `Result` and copied out.
+    #[inline(always)]
     fn start(
         program: &'a Program,
         ctx: &'a Context,
-        options: &EvalOptions,
+        (now, decided): (Now, Vec<DecidedLine>),
         trace: T,
-    ) -> Result<Self, EvalError> {
-        let now = Now::new(program.timezone, ctx.transaction.time);
-        let decided = validate::check(program, ctx, &now, options)?;
+    ) -> Self {
         let basket_total = fixed::sum(decided.iter().map(|l| l.amount));
-        Ok(Engine {
+        Engine {
             program,
             ctx,
             now,
@@ -107,7 +120,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             effects: Vec::with_capacity(EFFECTS_FIRST),
             refused: Vec::new(),
             trace,
-        })
+        }
     }
 
     /// The most points the transaction could pay with (see
@@ -119,7 +132,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
         options: &EvalOptions,
         trace: T,
     ) -> Result<Decimal, EvalError> {
-        let mut engine = Engine::start(program, ctx, options, trace)?;
+        let checked = Self::check(program, ctx, options)?;
+        let mut engine = Engine::start(program, ctx, checked, trace);
         engine.tier = engine.tier_at_transaction()?;
         engine.apply_offers()?;
         engine.apply_coupons()?;
@@ -133,7 +147,8 @@ impl<'a, T: Tracer> Engine<'a, T> {
         options: &EvalOptions,
         trace: T,
     ) -> Result<Decision, EvalError> {
-        let mut engine = Engine::start(program, ctx, options, trace)?;
+        let checked = Self::check(program, ctx, options)?;
+        let mut engine = Engine::start(program, ctx, checked, trace);
         engine.tier = engine.tier_at_transaction()?;
         engine.apply_offers()?;
         engine.apply_coupons()?;
@@ -170,6 +185,17 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// Whether the transaction is a purchase (offers, coupons and redemption need one).
     pub fn is_purchase(&self) -> bool {
         *self.ctx.transaction.kind == *"purchase"
+    }
+
+    /// Whether an accrual on `event` listens to this transaction. Most listen to purchases:
+    /// against the constant the comparison is a couple of instructions, not a call.
+    #[inline(always)]
+    pub fn listens(&self, event: &str) -> bool {
+        if self.is_purchase() {
+            event == "purchase"
+        } else {
+            *event == *self.ctx.transaction.kind
+        }
     }
 
     /// `transaction.amount`: as given, or the basket total after offers.

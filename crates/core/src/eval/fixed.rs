@@ -72,6 +72,22 @@ pub(crate) fn add(a: Decimal, b: Decimal) -> Option<Decimal> {
     a.checked_add(b)
 }
 
+/// `a * b` for amounts that are not negative: the mantissas multiplied when both fit in 32
+/// bits (a price in cents times a quantity; the product then fits in 64) and the scales add up
+/// to at most `Decimal::MAX_SCALE`, else `Decimal`'s checked multiplication. `None` on
+/// overflow.
+#[inline]
+pub(crate) fn mul(a: Decimal, b: Decimal) -> Option<Decimal> {
+    let scale = a.scale() + b.scale();
+    if scale <= Decimal::MAX_SCALE {
+        let narrow = |x: Decimal| unsigned(x).and_then(|m| u32::try_from(m).ok());
+        if let (Some(ma), Some(mb)) = (narrow(a), narrow(b)) {
+            return Some(whole_units(u64::from(ma) * u64::from(mb), scale));
+        }
+    }
+    a.checked_mul(b)
+}
+
 /// The sum of amounts, in order (as `Iterator::sum`, with the fast addition of [`Total`]).
 pub(crate) fn sum(xs: impl IntoIterator<Item = Decimal>) -> Decimal {
     let mut total = Total::default();
@@ -203,6 +219,15 @@ mod tests {
                     break;
                 }
             }
+        }
+
+        #[test]
+        fn the_fast_product_is_the_product(a in decimal(), b in decimal()) {
+            prop_assert_eq!(exact(mul(a, b)), exact(a.checked_mul(b)));
+            let (a, b) = (a.abs(), b.abs());
+            prop_assert_eq!(exact(mul(a, b)), exact(a.checked_mul(b)));
+            let (a, b) = (Decimal::new(a.mantissa() as i64 % 100_000, a.scale() % 4), Decimal::new(b.mantissa() as i64 % 1000, b.scale() % 3));
+            prop_assert_eq!(exact(mul(a.abs(), b.abs())), exact(a.abs().checked_mul(b.abs())));
         }
 
         #[test]

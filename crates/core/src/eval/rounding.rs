@@ -72,6 +72,10 @@ pub(crate) trait Scaled {
 
 impl Scaled for Decimal {
     fn normalize_to(self, precision: u32) -> Decimal {
+        // Already at the precision (rounded points): trailing zeros removed and put back.
+        if self.scale() == precision && !self.is_sign_negative() {
+            return self;
+        }
         let mut x = self.normalize();
         if x.scale() < precision {
             x.rescale(precision);

@@ -5,7 +5,7 @@ use super::calendar::Now;
 use super::context::Context;
 use super::decision::DecidedLine;
 use super::error::EvalError;
-use super::fixed::pow10;
+use super::fixed::{self, pow10};
 use super::EvalOptions;
 use crate::program::{HistoryMetric, Program};
 use crate::schema::{BASKET_EVENTS, BUILTIN_EVENTS};
@@ -199,9 +199,7 @@ fn check_lines(ctx: &Context, options: &EvalOptions) -> Result<Vec<DecidedLine>,
         }
         let amount = match line.amount {
             Some(a) => a,
-            None => line
-                .unit_price
-                .checked_mul(line.quantity)
+            None => fixed::mul(line.unit_price, line.quantity)
                 .ok_or_else(|| EvalError::input(at("quantity"), "the line amount is too large"))?,
         };
         if amount.is_sign_negative() || too_large(amount) {
