@@ -85,9 +85,41 @@ fn satisfies(op: CompareOp, ord: Ordering) -> bool {
 }
 
 impl<'a, T: Tracer> Engine<'a, T> {
-    /// Whether `e` holds (unknown counts as not holding). `item` is the current line.
+    /// Whether `e` holds (unknown counts as not holding). `item` is the current line. The usual
+    /// conditions — a tier test, a comparison of the basket total or a history window with a
+    /// constant — are decided in place; any other by the whole evaluator.
+    #[inline(always)]
     pub fn holds(&mut self, e: &'a CompiledExpr, item: Option<usize>) -> Result<bool, EvalError> {
-        Ok(self.truth(e.plan(), item).map_err(|e| *e)? == Some(true))
+        let quick = match e.plan() {
+            Plan::TierIs(op, tier) => Some(satisfies(*op, self.tier.cmp(&Some(*tier)))),
+            Plan::NumCompare(op, l, r) => self
+                .known_number(l)
+                .zip(self.known_number(r))
+                .map(|(a, b)| satisfies(*op, fixed::cmp(a, b))),
+            _ => None,
+        };
+        match quick {
+            Some(holds) => Ok(holds),
+            None => Ok(self.truth(e.plan(), item).map_err(|e| *e)? == Some(true)),
+        }
+    }
+
+    /// A number read without evaluating anything when `p` is a constant, the basket total or a
+    /// history window the account gives; `None` for anything else (the caller evaluates it).
+    #[inline(always)]
+    fn known_number(&self, p: &Plan) -> Option<Decimal> {
+        match p {
+            Plan::Num(x) => Some(*x),
+            Plan::Field(Field::BasketTotal, _) => Some(self.basket_total),
+            Plan::History(metric, window, _) if self.history_delta.is_none() => {
+                let windows = match metric {
+                    HistoryMetric::Spend => &self.ctx.account.spend,
+                    HistoryMetric::Visits => &self.ctx.account.visits,
+                };
+                windows.iter().find(|(d, _)| d == window).map(|(_, v)| *v)
+            }
+            _ => None,
+        }
     }
 
     /// Whether line `i` passes the line filter `e` (unknown counts as not passing).
@@ -148,12 +180,28 @@ impl<'a, T: Tracer> Engine<'a, T> {
         }
     }
 
-    /// A numeric value (unknown counts as zero).
+    /// A numeric value (unknown counts as zero). The usual amounts of a rule — a constant,
+    /// `N% of rule` — are computed in place; any other by the whole evaluator.
+    #[inline(always)]
     pub fn number(
         &mut self,
         e: &'a CompiledExpr,
         item: Option<usize>,
     ) -> Result<Decimal, EvalError> {
+        let quick = match e.plan() {
+            Plan::Num(x) => Some(*x),
+            Plan::Arith(BinaryOp::Of, l, r, _) => match (&**l, &**r) {
+                (Plan::Num(percent), Plan::RulePoints(id))
+                | (Plan::RulePoints(id), Plan::Num(percent)) => {
+                    fixed::mul(*percent, self.rule_points_of(*id)).and_then(|x| shift(x, 2))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(x) = quick {
+            return Ok(x);
+        }
         Ok(self
             .num(e.plan(), item)
             .map_err(|e| *e)?
@@ -321,6 +369,15 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 None => None,
             },
             Plan::History(metric, window, span) => Some(self.history(*metric, *window, *span)?),
+            Plan::Aggregate {
+                function,
+                value,
+                filter,
+                span,
+            } => match self.aggregate(*function, value.as_deref(), filter.as_deref(), *span)? {
+                V::Num(x) => Some(x),
+                v => return Err(self.fault(*span, format!("expected a number, found {v:?}"))),
+            },
             Plan::DaysSinceLastPurchase => self
                 .ctx
                 .account

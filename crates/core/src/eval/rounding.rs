@@ -235,9 +235,9 @@ const SHORT: usize = 16;
 
 /// [`allocate`] in whole units, exactly, when the total is on the grid and the weights fit in
 /// integers at their largest scale (the usual case: rounded points, money); `None` sends the
-/// caller to the general path. Each line's share is written as soon as its part is known, zero
-/// parts too (dropped at the end unless a leftover unit reached them); only the remainders
-/// are kept aside, for the leftover units.
+/// caller to the general path. Each line's part and remainder are computed as integers, the
+/// leftover units handed out on those, and only then are the shares written, once each and
+/// only the ones above zero.
 fn allocate_units(
     total: Decimal,
     weights: &[(usize, Decimal)],
@@ -254,7 +254,6 @@ fn allocate_units(
     if grid.sum == 0 {
         return None;
     }
-    let start = out.len();
     out.reserve(weights.len());
     // Weights that already are the parts (a rule's own lines) need no arithmetic; of the
     // precision's scale, each is its own share.
@@ -271,43 +270,45 @@ fn allocate_units(
         }
         return Some(());
     }
-    let mut short = [0u64; SHORT];
+    let mut short = [Part::default(); SHORT];
     let mut long = Vec::new();
-    let remainders = match short.get_mut(..weights.len()) {
-        Some(remainders) => remainders,
+    let parts = match short.get_mut(..weights.len()) {
+        Some(parts) => parts,
         None => {
-            long.resize(weights.len(), 0);
+            long.resize(weights.len(), Part::default());
             long.as_mut_slice()
         }
     };
     let mut handed: u64 = 0;
-    let mut zeros: usize = 0;
-    for (&(line, w), remainder) in weights.iter().zip(remainders.iter_mut()) {
-        let (part, rest) = split(total, grid.units(w)?, grid.sum);
-        *remainder = rest;
-        handed += part;
-        zeros += usize::from(part == 0);
-        out.push(Share {
-            line,
-            amount: whole_units(part, precision),
-        });
+    for (&(_, w), part) in weights.iter().zip(parts.iter_mut()) {
+        *part = split(total, grid.units(w)?, grid.sum);
+        handed += part.units;
     }
     // The leftover is below the number of lines.
     let leftover = usize::try_from(total.checked_sub(handed)?).ok()?;
-    if leftover > 0 {
-        let shares = out.get_mut(start..).unwrap_or_default();
-        zeros -= hand_out(leftover, shares, remainders, precision);
-    }
-    if zeros > 0 {
-        let kept: ShareBuffer = out.drain(start..).filter(|s| !s.amount.is_zero()).collect();
-        out.extend(kept);
+    hand_out(leftover, parts);
+    for (&(line, _), part) in weights.iter().zip(parts.iter()) {
+        if part.units > 0 {
+            out.push(Share {
+                line,
+                amount: whole_units(part.units, precision),
+            });
+        }
     }
     Some(())
 }
 
+/// A line's part of a split in whole units, and the remainder that ranks it for a leftover
+/// unit.
+#[derive(Clone, Copy, Default)]
+struct Part {
+    units: u64,
+    remainder: u64,
+}
+
 /// `total * weight / sum`, rounded down, and its remainder; `weight <= sum`, so both fit.
-fn split(total: u64, weight: u64, sum: u64) -> (u64, u64) {
-    match total.checked_mul(weight) {
+fn split(total: u64, weight: u64, sum: u64) -> Part {
+    let (units, remainder) = match total.checked_mul(weight) {
         Some(product) => (product / sum, product % sum),
         None => {
             let product = u128::from(total) * u128::from(weight);
@@ -317,56 +318,43 @@ fn split(total: u64, weight: u64, sum: u64) -> (u64, u64) {
                 u64::try_from(product % sum).unwrap_or(u64::MAX),
             )
         }
-    }
+    };
+    Part { units, remainder }
 }
 
-/// One more unit each to the `leftover` shares with the largest remainders, ties to the
-/// earlier share; returns how many of them were zero before. The remainders add up to
-/// `leftover` times the weights' sum, each below it, so more than `leftover` of them are
-/// positive: a short basket picks the largest one by one, clearing each pick's remainder (so
-/// it is not picked again); a long one sorts.
-fn hand_out(
-    leftover: usize,
-    shares: &mut [Share],
-    remainders: &mut [u64],
-    precision: u32,
-) -> usize {
-    let mut were_zero = 0;
-    if remainders.len() <= SHORT {
+/// One more unit each to the `leftover` parts with the largest remainders, ties to the earlier
+/// part. The remainders add up to `leftover` times the weights' sum, each below it, so more
+/// than `leftover` of them are positive: a short basket picks the largest one by one, clearing
+/// each pick's remainder (so it is not picked again); a long one sorts.
+fn hand_out(leftover: usize, parts: &mut [Part]) {
+    if leftover == 0 {
+        return;
+    }
+    if parts.len() <= SHORT {
         for _ in 0..leftover {
             let (mut best, mut at) = (0, usize::MAX);
-            for (i, &r) in remainders.iter().enumerate() {
-                if r > best {
-                    (best, at) = (r, i);
+            for (i, part) in parts.iter().enumerate() {
+                if part.remainder > best {
+                    (best, at) = (part.remainder, i);
                 }
             }
-            if let Some(r) = remainders.get_mut(at) {
-                *r = 0;
+            if let Some(part) = parts.get_mut(at) {
+                part.remainder = 0;
+                part.units += 1;
             }
-            were_zero += add_unit(shares.get_mut(at), precision);
         }
-        return were_zero;
+        return;
     }
-    let mut order: Vec<usize> = (0..remainders.len()).collect();
+    let mut order: Vec<usize> = (0..parts.len()).collect();
     order.sort_by(|&a, &b| {
-        let remainder = |i: usize| remainders.get(i).copied().unwrap_or(0);
+        let remainder = |i: usize| parts.get(i).map_or(0, |p| p.remainder);
         remainder(b).cmp(&remainder(a)).then(a.cmp(&b))
     });
     for &i in order.iter().take(leftover) {
-        were_zero += add_unit(shares.get_mut(i), precision);
+        if let Some(part) = parts.get_mut(i) {
+            part.units += 1;
+        }
     }
-    were_zero
-}
-
-/// One more unit of `10^-precision` on a share written by [`allocate_units`] (whole units at
-/// that precision, below the total, so the sum fits); 1 if it was zero, else 0.
-fn add_unit(share: Option<&mut Share>, precision: u32) -> usize {
-    let Some(share) = share else { return 0 };
-    let Some(part) = unsigned(share.amount) else {
-        return 0;
-    };
-    share.amount = whole_units(part + 1, precision);
-    usize::from(part == 0)
 }
 
 #[cfg(test)]
