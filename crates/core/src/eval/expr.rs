@@ -104,20 +104,19 @@ impl<'a, T: Tracer> Engine<'a, T> {
         }
     }
 
-    /// A number read without evaluating anything when `p` is a constant, the basket total or a
-    /// history window the account gives; `None` for anything else (the caller evaluates it).
+    /// A number read without evaluating anything when `p` is a constant, the basket total, the
+    /// customer's age or a history window the account gives; `None` for anything else, and for
+    /// an unknown or failing value (the caller evaluates it, and reports what is wrong).
     #[inline(always)]
     fn known_number(&self, p: &Plan) -> Option<Decimal> {
         match p {
             Plan::Num(x) => Some(*x),
             Plan::Field(Field::BasketTotal, _) => Some(self.basket_total),
-            Plan::History(metric, window, _) if self.history_delta.is_none() => {
-                let windows = match metric {
-                    HistoryMetric::Spend => &self.ctx.account.spend,
-                    HistoryMetric::Visits => &self.ctx.account.visits,
-                };
-                windows.iter().find(|(d, _)| d == window).map(|(_, v)| *v)
+            Plan::Field(Field::CustomerAge, _) => {
+                let birth = self.ctx.customer.birth_date?;
+                Some(Decimal::from(calendar::age(birth, self.now.date())))
             }
+            Plan::History(metric, window, _) => self.history_value(*metric, *window).flatten(),
             _ => None,
         }
     }
@@ -141,11 +140,29 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 field,
                 span,
                 set,
-            } => self
-                .text_field(*field, Some(i), *span)?
-                .is_some_and(|text| in_set(set, text) != *negated),
+            } => {
+                let text = match self.item_text(*field, i) {
+                    Some(text) => Some(text),
+                    None => self.text_field(*field, Some(i), *span)?,
+                };
+                text.is_some_and(|text| in_set(set, text) != *negated)
+            }
             other => self.truth(other, Some(i))? == Some(true),
         })
+    }
+
+    /// A text field of line `i` read directly (`item.category` and the like); `None` for any
+    /// other field, which the caller reads the general way.
+    #[inline(always)]
+    fn item_text(&self, f: Field, i: usize) -> Option<&'a str> {
+        let line = self.ctx.transaction.lines.get(i)?;
+        match f {
+            Field::ItemCategory => Some(&line.category),
+            Field::ItemSku => Some(&line.sku),
+            Field::ItemBrand => Some(&line.brand),
+            Field::ItemName => Some(&line.name),
+            _ => None,
+        }
     }
 
     /// What a `for each item` accrual earns on line `i` (unknown counts as zero). The usual
@@ -604,11 +621,10 @@ impl<'a, T: Tracer> Engine<'a, T> {
         let line = item
             .and_then(|i| self.ctx.transaction.lines.get(i).map(|l| (i, l)))
             .ok_or_else(|| self.fault(span, "a line field read outside a line"))?;
+        if let Some(text) = self.item_text(f, line.0) {
+            return Ok(V::Text(text));
+        }
         Ok(match f {
-            Field::ItemSku => V::Text(&line.1.sku),
-            Field::ItemName => V::Text(&line.1.name),
-            Field::ItemCategory => V::Text(&line.1.category),
-            Field::ItemBrand => V::Text(&line.1.brand),
             Field::ItemUnitPrice => V::Num(line.1.unit_price),
             Field::ItemQuantity => V::Num(line.1.quantity),
             _ => V::Num(self.amount(line.0)),
@@ -659,12 +675,25 @@ impl<'a, T: Tracer> Engine<'a, T> {
         format!("the customer is not in {}", names.join(" or "))
     }
 
+    /// `spend(...)` or `visits(...)`: the account's window, with this transaction's part added
+    /// while the tier after it is decided.
     fn history(
         &self,
         metric: HistoryMetric,
         window: Duration,
         span: Span,
     ) -> Result<Decimal, Fault> {
+        match self.history_value(metric, window) {
+            Some(Some(x)) => Ok(x),
+            Some(None) => Err(self.fault(span, "the history with this transaction is too large")),
+            None => Err(self.fault(span, format!("the account has no {window} history"))),
+        }
+    }
+
+    /// [`history`](Self::history) without its errors: `None` when the account does not give
+    /// the window, `Some(None)` when adding this transaction overflows.
+    #[inline(always)]
+    fn history_value(&self, metric: HistoryMetric, window: Duration) -> Option<Option<Decimal>> {
         let account = &self.ctx.account;
         let (windows, delta) = match metric {
             HistoryMetric::Spend => (&account.spend, self.history_delta.map(|d| d.0)),
@@ -673,14 +702,11 @@ impl<'a, T: Tracer> Engine<'a, T> {
         let base = windows
             .iter()
             .find(|(d, _)| *d == window)
-            .map(|(_, v)| *v)
-            .ok_or_else(|| self.fault(span, format!("the account has no {window} history")))?;
-        match delta {
-            None => Ok(base),
-            Some(delta) => base
-                .checked_add(delta)
-                .ok_or_else(|| self.fault(span, "the history with this transaction is too large")),
-        }
+            .map(|(_, v)| *v)?;
+        Some(match delta {
+            None => Some(base),
+            Some(delta) => base.checked_add(delta),
+        })
     }
 
     /// `sum`, `count`, `any` or `all` over the basket's lines.
