@@ -47,6 +47,9 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// Runs every rule and promotion, and writes their effects.
     pub fn accrue(&mut self) -> Result<(), EvalError> {
         let program = self.program;
+        // Without rounding per transaction an accrual's points are final once computed, and it
+        // is written at once (in the same order); with it, all wait for the joint rounding.
+        let joint = self.rounds_jointly();
         let mut earned: SmallVec<[Earned<'a>; 16]> = SmallVec::new();
         let mut steps: Vec<(usize, Step)> = Vec::new();
         for (id, rule) in program.rules.iter().enumerate() {
@@ -60,7 +63,11 @@ impl<'a, T: Tracer> Engine<'a, T> {
                     if let Some(slot) = self.rule_weights.get_mut(id) {
                         *slot = e.weights.clone();
                     }
-                    earned.push(e);
+                    if joint {
+                        earned.push(e);
+                    } else {
+                        self.emit(e, &mut steps)?;
+                    }
                 }
                 Err(Skip(reason, facts)) => skipped::<T>(
                     &mut steps,
@@ -71,11 +78,13 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 ),
             }
         }
-        self.promotions(&mut earned, &mut steps)?;
-        self.round_jointly(&mut earned);
-        // Drained in place: moving the whole inline vector out costs a copy of every slot.
-        for e in earned.drain(..) {
-            self.emit(e, &mut steps)?;
+        self.promotions(joint.then_some(&mut earned), &mut steps)?;
+        if joint {
+            self.round_jointly(&mut earned);
+            // Drained in place: moving the whole inline vector out costs a copy of every slot.
+            for e in earned.drain(..) {
+                self.emit(e, &mut steps)?;
+            }
         }
         if T::ON {
             steps.sort_by_key(|(order, _)| *order);
@@ -290,10 +299,23 @@ impl<'a, T: Tracer> Engine<'a, T> {
         }
     }
 
-    /// Promotions: eligibility, best-of groups, stacking by priority, budgets.
+    /// Whether some accrual rounds with the others, per transaction (see
+    /// [`round_jointly`](Self::round_jointly)).
+    fn rounds_jointly(&self) -> bool {
+        let program = self.program;
+        let scope = program.points.scope;
+        program
+            .rules
+            .iter()
+            .chain(program.promotions.iter().map(|p| &p.accrual))
+            .any(|a| effective_scope(a, scope) == RoundingScope::Transaction)
+    }
+
+    /// Promotions: eligibility, best-of groups, stacking by priority, budgets. Those that apply
+    /// go to `earned` when given (to be rounded jointly), else are written at once.
     fn promotions(
         &mut self,
-        earned: &mut SmallVec<[Earned<'a>; 16]>,
+        mut earned: Option<&mut SmallVec<[Earned<'a>; 16]>>,
         steps: &mut Vec<(usize, Step)>,
     ) -> Result<(), EvalError> {
         let program = self.program;
@@ -387,7 +409,10 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 }
             }
             applied.push(p);
-            earned.push(c);
+            match earned.as_deref_mut() {
+                Some(earned) => earned.push(c),
+                None => self.emit(c, steps)?,
+            }
         }
         Ok(())
     }
