@@ -119,11 +119,19 @@ pub(crate) fn shift_local(
         DurationUnit::Month => 43200,
         DurationUnit::Year => 525600,
     };
-    let minutes = duration
-        .amount
-        .checked_mul(Decimal::from(minutes_per_unit))?
-        .trunc()
-        .to_i64()?;
+    // A whole number of units (`14 days`, the usual case) in integers; any other amount in
+    // decimals, its minutes truncated.
+    let whole = (duration.amount.scale() == 0)
+        .then(|| i64::try_from(duration.amount.mantissa()).ok())
+        .flatten();
+    let minutes = match whole {
+        Some(units) => units.checked_mul(minutes_per_unit)?,
+        None => duration
+            .amount
+            .checked_mul(Decimal::from(minutes_per_unit))?
+            .trunc()
+            .to_i64()?,
+    };
     let delta = chrono::TimeDelta::try_minutes(if negative { -minutes } else { minutes })?;
     local.checked_add_signed(delta)
 }
