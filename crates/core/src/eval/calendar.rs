@@ -96,20 +96,27 @@ pub(crate) fn shift_local(
     duration: Duration,
     negative: bool,
 ) -> Option<NaiveDateTime> {
-    let months = match duration.unit {
-        DurationUnit::Month => Some(duration.amount),
-        DurationUnit::Year => duration.amount.checked_mul(Decimal::from(12)),
+    // A whole number of units (`14 days`, `60 years`: the usual case) in integers; any other
+    // amount in decimals.
+    let whole = (duration.amount.scale() == 0)
+        .then(|| i64::try_from(duration.amount.mantissa()).ok())
+        .flatten();
+    let months = match (duration.unit, whole) {
+        (DurationUnit::Month, Some(units)) => Some(Some(units)),
+        (DurationUnit::Year, Some(units)) => Some(Some(units.checked_mul(12)?)),
+        (DurationUnit::Month, None) => Some(whole_months(duration.amount)),
+        (DurationUnit::Year, None) => Some(whole_months(
+            duration.amount.checked_mul(Decimal::from(12))?,
+        )),
         _ => None,
     };
-    if let Some(months) = months {
-        if months.fract().is_zero() {
-            let m = Months::new(months.abs().to_u32()?);
-            return if negative ^ months.is_sign_negative() {
-                local.checked_sub_months(m)
-            } else {
-                local.checked_add_months(m)
-            };
-        }
+    if let Some(Some(months)) = months {
+        let m = Months::new(u32::try_from(months.unsigned_abs()).ok()?);
+        return if negative ^ (months < 0) {
+            local.checked_sub_months(m)
+        } else {
+            local.checked_add_months(m)
+        };
     }
     let minutes_per_unit = match duration.unit {
         DurationUnit::Minute => 1,
@@ -119,11 +126,6 @@ pub(crate) fn shift_local(
         DurationUnit::Month => 43200,
         DurationUnit::Year => 525600,
     };
-    // A whole number of units (`14 days`, the usual case) in integers; any other amount in
-    // decimals, its minutes truncated.
-    let whole = (duration.amount.scale() == 0)
-        .then(|| i64::try_from(duration.amount.mantissa()).ok())
-        .flatten();
     let minutes = match whole {
         Some(units) => units.checked_mul(minutes_per_unit)?,
         None => duration
@@ -134,6 +136,16 @@ pub(crate) fn shift_local(
     };
     let delta = chrono::TimeDelta::try_minutes(if negative { -minutes } else { minutes })?;
     local.checked_add_signed(delta)
+}
+
+/// A number of months given as a decimal, if it is whole (`12.0`); `None` for a fraction, which
+/// shifts by minutes instead.
+fn whole_months(months: Decimal) -> Option<i64> {
+    if months.fract().is_zero() {
+        months.trunc().to_i64()
+    } else {
+        None
+    }
 }
 
 /// `date` moved by a duration on the calendar.
