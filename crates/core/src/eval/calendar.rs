@@ -260,6 +260,39 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
+    proptest::proptest! {
+        /// The integer path (a whole amount of scale 0) shifts exactly as the decimal path does
+        /// for the same amount written with a decimal place (`14.0 days`), in every unit and
+        /// both directions, out-of-range results included.
+        #[test]
+        fn whole_amounts_shift_as_decimals_do(
+            amount in -3000i64..3000,
+            unit in 0usize..6,
+            negative in proptest::bool::ANY,
+            day in 0i64..40_000,
+            minute in 0u32..1440,
+        ) {
+            let units = [
+                DurationUnit::Minute,
+                DurationUnit::Hour,
+                DurationUnit::Day,
+                DurationUnit::Week,
+                DurationUnit::Month,
+                DurationUnit::Year,
+            ];
+            let unit = units[unit];
+            let local = (d("1950-01-31") + chrono::TimeDelta::days(day))
+                .and_hms_opt(minute / 60, minute % 60, 0)
+                .unwrap();
+            let whole = Duration { amount: Decimal::from(amount), unit };
+            let written = Duration { amount: Decimal::new(amount * 10, 1), unit };
+            proptest::prop_assert_eq!(
+                shift_local(local, whole, negative),
+                shift_local(local, written, negative)
+            );
+        }
+    }
+
     #[test]
     fn months_clamp_to_the_end_of_the_month() {
         let dur = Duration {
