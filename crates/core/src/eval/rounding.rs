@@ -415,6 +415,23 @@ mod tests {
     }
 
     proptest! {
+        /// `normalize_to`'s shortcut (an amount already at the precision is returned as it is)
+        /// gives what normalizing and rescaling give: value and scale.
+        #[test]
+        fn normalize_to_keeps_amounts_at_the_precision(
+            mantissa in -1_000_000_000i64..1_000_000_000,
+            scale in 0u32..6,
+            precision in 0u32..6,
+        ) {
+            let x = Decimal::new(mantissa, scale);
+            let mut slow = x.normalize();
+            if slow.scale() < precision {
+                slow.rescale(precision);
+            }
+            let quick = x.normalize_to(precision);
+            prop_assert_eq!((quick.mantissa(), quick.scale()), (slow.mantissa(), slow.scale()));
+        }
+
         #[test]
         fn integer_rounding_is_decimal_rounding(
             mantissa in prop_oneof![0i64..1_000_000, 0i64..=i64::MAX],
