@@ -426,6 +426,7 @@ impl Layout {
     fn read(&self, span: Span) -> PyResult<Context> {
         let id = self.id.text(span.first).unwrap_or_default();
         let mut context = self.context(span.first, id)?;
+        context.transaction.lines.reserve_exact(span.rows);
         for row in span.first..=span.last() {
             if row > span.first {
                 if let Some(column) = self.disagreement(span.first, row) {
@@ -482,17 +483,25 @@ pub fn evaluate(
     let mut batches = Vec::new();
     let options = EvalOptions::default();
     for chunk in spans.chunks(CHUNK) {
-        let decided: Vec<PyResult<Result<Decision, EvalError>>> = py.detach(|| {
+        // Read, decided and reduced to the row's figures on the cores; only appending the rows
+        // is left to this thread.
+        let reading = &output.reading;
+        let decided: Vec<PyResult<Result<Figures, EvalError>>> = py.detach(|| {
             chunk
                 .par_iter()
-                .map(|&span| Ok(program.evaluate_with(&layout.read(span)?, &options)))
+                .map(
+                    |&span| match program.evaluate_with(&layout.read(span)?, &options) {
+                        Ok(decision) => Ok(Ok(reading.figures(&decision)?)),
+                        Err(error) => Ok(Err(error)),
+                    },
+                )
                 .collect()
         });
         // In row order: the first unreadable row, or refused transaction, is the one reported.
         for (&span, decided) in chunk.iter().zip(decided) {
             let id = layout.id.text(span.first).unwrap_or_default();
             match decided? {
-                Ok(decision) => output.push(id, &decision)?,
+                Ok(figures) => output.push(id, &figures),
                 Err(error) => {
                     let place = place(&layout, span, id, &error);
                     match output.on_error {
@@ -552,7 +561,9 @@ pub fn history(batch: &RecordBatch, ignore: &[String]) -> PyResult<Vec<Incoming>
 /// The rows of each transaction, in order: a transaction's rows must be together.
 fn spans(layout: &Layout, rows: usize) -> PyResult<Vec<Span>> {
     let mut spans: Vec<Span> = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::default();
+    // Room for a transaction every two rows (a usual basket has more lines), so the set seldom
+    // grows while it is filled.
+    let mut seen: HashSet<&str> = HashSet::with_capacity_and_hasher(rows / 2, Default::default());
     for row in 0..rows {
         let id = layout.id.text(row).ok_or_else(|| {
             PyValueError::new_err(format!(
@@ -621,14 +632,75 @@ fn place<'a>(layout: &Layout, span: Span, transaction: &'a str, error: &EvalErro
     }
 }
 
-/// The output table: one row per transaction.
-struct Output {
-    schema: SchemaRef,
-    on_error: OnError,
+/// How a decision becomes its row's figures, in the output's scales.
+struct Reading {
     points_scale: u32,
     money_scale: u32,
     /// The column of each rule and promotion, by name.
     source_column: HashMap<Arc<str>, usize>,
+}
+
+/// A decided transaction's row: its figures as whole units of their columns' scales.
+struct Figures {
+    points: i128,
+    by_source: Vec<i128>,
+    discount: i128,
+    redeemed: i128,
+    redeemed_value: i128,
+}
+
+impl Reading {
+    /// The figures of `decision`'s row.
+    fn figures(&self, decision: &Decision) -> PyResult<Figures> {
+        let mut per_source = vec![Decimal::ZERO; self.source_column.len()];
+        let (mut value, mut redeemed) = (Decimal::ZERO, Decimal::ZERO);
+        for effect in &decision.effects {
+            let (name, points) = match effect {
+                Effect::Earn { source, points, .. } => (source.name(), *points),
+                Effect::ReverseEarn { source, points, .. } => (source.name(), -*points),
+                Effect::Redeem {
+                    points, value: v, ..
+                } => {
+                    redeemed += *points;
+                    value += *v;
+                    continue;
+                }
+                Effect::ReturnRedeemed {
+                    points, value: v, ..
+                } => {
+                    redeemed -= *points;
+                    value -= *v;
+                    continue;
+                }
+                _ => continue,
+            };
+            if let Some(slot) = self
+                .source_column
+                .get(name)
+                .and_then(|&i| per_source.get_mut(i))
+            {
+                *slot += points;
+            }
+        }
+        let (ps, ms) = (self.points_scale, self.money_scale);
+        Ok(Figures {
+            points: units(decision.points_earned(), ps, "points")?,
+            by_source: per_source
+                .into_iter()
+                .map(|points| units(points, ps, "points"))
+                .collect::<PyResult<_>>()?,
+            discount: units(decision.discount_total(), ms, "discount")?,
+            redeemed: units(redeemed, ps, "redeemed")?,
+            redeemed_value: units(value, ms, "redeemed_value")?,
+        })
+    }
+}
+
+/// The output table: one row per transaction.
+struct Output {
+    schema: SchemaRef,
+    on_error: OnError,
+    reading: Reading,
     ids: StringBuilder,
     points: Decimal128Builder,
     by_source: Vec<Decimal128Builder>,
@@ -678,13 +750,15 @@ impl Output {
         Ok(Output {
             schema: Arc::new(Schema::new(fields)),
             on_error,
-            points_scale,
-            money_scale,
-            source_column: sources
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (Arc::clone(n), i))
-                .collect(),
+            reading: Reading {
+                points_scale,
+                money_scale,
+                source_column: sources
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (Arc::clone(n), i))
+                    .collect(),
+            },
             ids: StringBuilder::new(),
             points: builder(points_scale)?,
             by_source: sources
@@ -699,53 +773,18 @@ impl Output {
     }
 
     /// Writes a decided transaction's row.
-    fn push(&mut self, id: &str, decision: &Decision) -> PyResult<()> {
-        let mut per_source = vec![Decimal::ZERO; self.by_source.len()];
-        let (mut value, mut redeemed) = (Decimal::ZERO, Decimal::ZERO);
-        for effect in &decision.effects {
-            let (name, points) = match effect {
-                Effect::Earn { source, points, .. } => (source.name(), *points),
-                Effect::ReverseEarn { source, points, .. } => (source.name(), -*points),
-                Effect::Redeem {
-                    points, value: v, ..
-                } => {
-                    redeemed += *points;
-                    value += *v;
-                    continue;
-                }
-                Effect::ReturnRedeemed {
-                    points, value: v, ..
-                } => {
-                    redeemed -= *points;
-                    value -= *v;
-                    continue;
-                }
-                _ => continue,
-            };
-            if let Some(slot) = self
-                .source_column
-                .get(name)
-                .and_then(|&i| per_source.get_mut(i))
-            {
-                *slot += points;
-            }
-        }
+    fn push(&mut self, id: &str, figures: &Figures) {
         self.ids.append_value(id);
-        let (ps, ms) = (self.points_scale, self.money_scale);
-        self.points
-            .append_value(units(decision.points_earned(), ps, "points")?);
-        for (builder, points) in self.by_source.iter_mut().zip(per_source) {
-            builder.append_value(units(points, ps, "points")?);
+        self.points.append_value(figures.points);
+        for (builder, &points) in self.by_source.iter_mut().zip(&figures.by_source) {
+            builder.append_value(points);
         }
-        self.discount
-            .append_value(units(decision.discount_total(), ms, "discount")?);
-        self.redeemed.append_value(units(redeemed, ps, "redeemed")?);
-        self.redeemed_value
-            .append_value(units(value, ms, "redeemed_value")?);
+        self.discount.append_value(figures.discount);
+        self.redeemed.append_value(figures.redeemed);
+        self.redeemed_value.append_value(figures.redeemed_value);
         if self.on_error == OnError::Column {
             self.error.append_null();
         }
-        Ok(())
     }
 
     /// Writes a refused transaction's row: its id and the error, no figures.
@@ -781,6 +820,15 @@ impl Output {
 
 /// `value` as whole units of `scale` decimal places, for a decimal128 column.
 fn units(value: Decimal, scale: u32, column: &str) -> PyResult<i128> {
+    // Already at the scale, or below it (the mantissa widened): no decimal arithmetic.
+    if let Some(widen) = scale.checked_sub(value.scale()) {
+        if let Some(units) = 10i128
+            .checked_pow(widen)
+            .and_then(|power| value.mantissa().checked_mul(power))
+        {
+            return Ok(units);
+        }
+    }
     let mut scaled = value;
     scaled.rescale(scale);
     if scaled.scale() != scale || scaled != value {
