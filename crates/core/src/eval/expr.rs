@@ -112,13 +112,17 @@ impl<'a, T: Tracer> Engine<'a, T> {
         match p {
             Plan::Num(x) => Some(*x),
             Plan::Field(Field::BasketTotal, _) => Some(self.basket_total),
-            Plan::Field(Field::CustomerAge, _) => {
-                let birth = self.ctx.customer.birth_date?;
-                Some(Decimal::from(calendar::age(birth, self.now.date())))
-            }
+            Plan::Field(Field::CustomerAge, _) => self.customer_age(),
             Plan::History(metric, window, _) => self.history_value(*metric, *window).flatten(),
             _ => None,
         }
+    }
+
+    /// `customer.age` on the transaction's date; `None` without a birth date.
+    #[inline(always)]
+    fn customer_age(&self) -> Option<Decimal> {
+        let birth = self.ctx.customer.birth_date?;
+        Some(Decimal::from(calendar::age(birth, self.now.date())))
     }
 
     /// Whether line `i` passes the line filter `e` (unknown counts as not passing).
@@ -585,9 +589,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         Ok(match f {
             Field::CustomerId => V::Text(&ctx.customer.id),
             Field::CustomerBirthDate => ctx.customer.birth_date.map_or(V::Unknown, V::Date),
-            Field::CustomerAge => ctx.customer.birth_date.map_or(V::Unknown, |b| {
-                V::Num(Decimal::from(calendar::age(b, now.date())))
-            }),
+            Field::CustomerAge => num_value(self.customer_age()),
             Field::CustomerEnrolledAt => ctx.customer.enrolled_at.map_or(V::Unknown, V::Date),
             Field::CustomerTier => V::Tier(self.tier),
             Field::CustomerStatus => V::Text(&ctx.customer.status),

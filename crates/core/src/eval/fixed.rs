@@ -74,15 +74,20 @@ pub(crate) fn add(a: Decimal, b: Decimal) -> Option<Decimal> {
 
 /// `a * b` for amounts that are not negative: the mantissas multiplied when both fit in 32
 /// bits (a price in cents times a quantity; the product then fits in 64) and the scales add up
-/// to at most `Decimal::MAX_SCALE`, else `Decimal`'s checked multiplication. `None` on
-/// overflow.
+/// to at most `Decimal::MAX_SCALE`, else `Decimal`'s checked multiplication (a zero product is
+/// `Decimal::ZERO`, of scale 0, as there). `None` on overflow.
 #[inline]
 pub(crate) fn mul(a: Decimal, b: Decimal) -> Option<Decimal> {
     let scale = a.scale() + b.scale();
     if scale <= Decimal::MAX_SCALE {
         let narrow = |x: Decimal| unsigned(x).and_then(|m| u32::try_from(m).ok());
         if let (Some(ma), Some(mb)) = (narrow(a), narrow(b)) {
-            return Some(whole_units(u64::from(ma) * u64::from(mb), scale));
+            let product = u64::from(ma) * u64::from(mb);
+            // `rust_decimal` gives a zero product as plain zero, whatever the scales.
+            if product == 0 {
+                return Some(Decimal::ZERO);
+            }
+            return Some(whole_units(product, scale));
         }
     }
     a.checked_mul(b)
