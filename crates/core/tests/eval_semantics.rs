@@ -323,6 +323,64 @@ fn a_trace_costs_nothing_in_the_decision() {
 }
 
 #[test]
+fn tiers_below_the_one_kept_are_not_decided_and_the_trace_says_so() {
+    // Silver's condition divides by the visits, which are zero: it cannot be decided.
+    let p = program(
+        "",
+        r#"
+tier Silver rank 1 {
+  qualify when spend(last 12 months) / visits(last 12 months) >= 100 RUB
+  keep 12 months
+}
+tier Gold rank 2 {
+  qualify when spend(last 12 months) >= 30000 RUB
+  keep 12 months
+}
+rule gold { on purchase when customer.tier = Gold earn 7 points }
+"#,
+    );
+    let account = |tier: serde_json::Value| {
+        context(json!({
+            "transaction": {"time": "2026-03-14T12:00:00+03:00", "lines": [{"unit_price": 10}]},
+            "account": {"spend": {"12 months": 500}, "visits": {"12 months": 0}, "tier": tier}
+        }))
+    };
+    // Gold is kept: Silver cannot change the tier, so it is not evaluated, traced or not.
+    let gold = account(json!({"name": "Gold", "until": "2026-12-31"}));
+    let plain = p.evaluate(&gold).unwrap();
+    assert_eq!(earned(&plain, "gold"), d("7"));
+    let mut traced = p.evaluate_traced(&gold).unwrap();
+    let steps = traced.trace.take().unwrap();
+    assert_eq!(plain, traced);
+    let silver = steps.iter().find(|s| s.subject.name() == "Silver").unwrap();
+    assert!(!silver.applied);
+    let reason = silver.reason.as_deref().unwrap();
+    assert!(
+        reason.starts_with("its condition could not be decided: tier Silver at 4:16: "),
+        "{reason}"
+    );
+    assert!(reason.ends_with("division by zero"), "{reason}");
+    let held = steps.iter().find(|s| s.subject.name() == "Gold").unwrap();
+    assert!(held.applied);
+    assert_eq!(held.reason.as_deref(), Some("held: kept after qualifying"));
+    // Without a tier kept, Silver decides the tier: the error is the decision, traced or not.
+    let none = account(serde_json::Value::Null);
+    for result in [p.evaluate(&none), p.evaluate_traced(&none)] {
+        match result {
+            Err(EvalError::Computation {
+                declaration,
+                message,
+                ..
+            }) => {
+                assert_eq!(declaration, "tier Silver");
+                assert_eq!(message, "division by zero");
+            }
+            other => panic!("expected a computation error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn attributes_of_the_profile_are_read_by_name_and_unknown_when_absent() {
     let p = program(
         "",

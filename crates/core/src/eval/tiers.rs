@@ -27,59 +27,68 @@ impl<'a, T: Tracer> Engine<'a, T> {
         kept.then_some(id)
     }
 
-    /// The highest tier whose `qualify when` holds.
-    fn qualified_tier(&mut self) -> Result<Option<TierId>, EvalError> {
+    /// The better of `floor` and the highest tier above it whose `qualify when` holds: the
+    /// tier a customer who keeps `floor` ends with. Tiers at or below `floor` are not
+    /// evaluated (a top-tier customer costs no condition at all).
+    fn qualified_above(&mut self, floor: Option<TierId>) -> Result<Option<TierId>, EvalError> {
         let program = self.program;
-        for (id, tier) in program.tiers.iter().enumerate().rev() {
+        let lowest = floor.map_or(0, |id| id + 1);
+        for (id, tier) in program.tiers.iter().enumerate().skip(lowest).rev() {
             self.enter("tier", &tier.name);
             if self.holds(&tier.qualify, None)? {
                 return Ok(Some(id));
             }
         }
-        Ok(None)
+        Ok(floor)
     }
 
-    /// The tier the rules see as `customer.tier`.
+    /// The tier the rules see as `customer.tier`. The trace explains every tier, each on its
+    /// own condition; the tier chosen, and any error, are the same with it and without.
     pub fn tier_at_transaction(&mut self) -> Result<Option<TierId>, EvalError> {
         if self.program.tiers.is_empty() {
             return Ok(None);
         }
         let held = self.held_tier();
-        let qualified = self.qualified_tier()?;
-        let tier = held.max(qualified);
+        let tier = self.qualified_above(held)?;
         if T::ON {
-            let program = self.program;
-            for (id, t) in program.tiers.iter().enumerate().rev() {
-                let mut facts = self.facts(&t.qualify, None);
-                if held == Some(id) {
-                    if let Some(h) = &self.ctx.account.tier {
-                        facts.push(Fact::new(
-                            "held until",
-                            h.until.map_or("open".to_string(), |u| u.to_string()),
-                        ));
-                    }
-                }
-                let reason = if tier == Some(id) {
-                    if held == Some(id) && qualified != Some(id) {
-                        "held: kept after qualifying"
-                    } else {
-                        "qualifies on the history before this transaction"
-                    }
-                } else if qualified == Some(id) || held == Some(id) {
-                    "a higher tier applies"
-                } else {
-                    "does not qualify"
-                };
-                self.trace.step(Step {
-                    subject: Source::Tier(t.name.clone()),
-                    applied: tier == Some(id),
-                    reason: Some(reason.to_string()),
-                    facts,
-                    arithmetic: Vec::new(),
-                });
-            }
+            self.explain_tiers(held, tier);
         }
         Ok(tier)
+    }
+
+    /// Trace steps for every tier, highest first: whether it is the one chosen (`tier`) and
+    /// why, with its condition's values.
+    fn explain_tiers(&mut self, held: Option<TierId>, tier: Option<TierId>) {
+        let program = self.program;
+        for (id, t) in program.tiers.iter().enumerate().rev() {
+            self.enter("tier", &t.name);
+            let mut facts = self.facts(&t.qualify, None);
+            if held == Some(id) {
+                if let Some(h) = &self.ctx.account.tier {
+                    facts.push(Fact::new(
+                        "held until",
+                        h.until.map_or("open".to_string(), |u| u.to_string()),
+                    ));
+                }
+            }
+            let reason = match self.holds(&t.qualify, None) {
+                Err(e) => format!("its condition could not be decided: {e}"),
+                Ok(qualifies) => match (tier == Some(id), qualifies, held == Some(id)) {
+                    (true, false, _) => "held: kept after qualifying",
+                    (true, true, _) => "qualifies on the history before this transaction",
+                    (false, true, _) | (false, false, true) => "a higher tier applies",
+                    (false, false, false) => "does not qualify",
+                }
+                .to_string(),
+            };
+            self.trace.step(Step {
+                subject: Source::Tier(t.name.clone()),
+                applied: tier == Some(id),
+                reason: Some(reason),
+                facts,
+                arithmetic: Vec::new(),
+            });
+        }
     }
 
     /// Emits a tier change when the transaction moves the customer up, or a held tier expired.
@@ -94,15 +103,14 @@ impl<'a, T: Tracer> Engine<'a, T> {
         };
         self.history_delta = Some((spend, visits));
         self.segments.iter_mut().for_each(|s| *s = None);
-        let after = self.qualified_tier();
+        let still_held = self.held_tier();
+        let after = self.qualified_above(still_held);
         self.history_delta = None;
-        let qualified = after?;
+        let new = after?;
         let program = self.program;
         let held_record = self.ctx.account.tier.as_ref();
         let held_id =
             held_record.and_then(|h| program.tiers.iter().position(|t| *t.name == *h.name));
-        let still_held = self.held_tier();
-        let new = still_held.max(qualified);
         let renewed = still_held.is_none() && held_id.is_some() && new == held_id;
         if new == held_id && !renewed {
             return Ok(());
