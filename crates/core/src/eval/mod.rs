@@ -147,6 +147,10 @@ pub fn from_value<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,
     root: &str,
 ) -> Result<T, EvalError> {
+    // Read untracked first: tracking the path costs on every field, and only an error needs it.
+    if let Ok(read) = <T as serde::Deserialize>::deserialize(&value) {
+        return Ok(read);
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         EvalError::input(
             under(root, &e.path().to_string()),
@@ -161,13 +165,24 @@ pub fn from_json_at<T: serde::de::DeserializeOwned>(
     text: &str,
     root: &str,
 ) -> Result<T, EvalError> {
+    read_text(text, root, |path| under(root, path))
+}
+
+/// Reads `T` from JSON `text`: once by serde_json alone, and only when that refuses the text,
+/// again with the path tracked, to name the field at fault (`field` turns the tracked path
+/// into its name; `root` names the whole input). Tracking costs on every field (a captured
+/// key, a path segment), so a valid input is read without it: the same reader, the same value.
+fn read_text<T: serde::de::DeserializeOwned>(
+    text: &str,
+    root: &str,
+    field: impl Fn(&str) -> String,
+) -> Result<T, EvalError> {
+    if let Ok(read) = serde_json::from_str(text) {
+        return Ok(read);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        EvalError::input(
-            under(root, &e.path().to_string()),
-            e.into_inner().to_string(),
-        )
-    })?;
+    let value: T = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| EvalError::input(field(&e.path().to_string()), e.into_inner().to_string()))?;
     de.end()
         .map_err(|e| EvalError::input(root, e.to_string()))?;
     Ok(value)
@@ -184,14 +199,5 @@ fn under(root: &str, path: &str) -> String {
 
 /// Reads any input type from JSON, naming the path of the field at fault on error.
 pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, EvalError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        EvalError::input(
-            field_path(&e.path().to_string(), "input"),
-            e.into_inner().to_string(),
-        )
-    })?;
-    de.end()
-        .map_err(|e| EvalError::input("input", e.to_string()))?;
-    Ok(value)
+    read_text(text, "input", |path| field_path(path, "input"))
 }
