@@ -312,19 +312,27 @@ impl<'a, T: Tracer> Engine<'a, T> {
     }
 
     /// Promotions: eligibility, best-of groups, stacking by priority, budgets. Those that apply
-    /// go to `earned` when given (to be rounded jointly), else are written at once.
+    /// go to `earned` when given (to be rounded jointly), else are written at once. Without
+    /// best-of groups each promotion is settled as soon as it is computed (a group needs all
+    /// its members first); the order, and so the outcome, is the same.
     fn promotions(
         &mut self,
         mut earned: Option<&mut SmallVec<[Earned<'a>; 16]>>,
         steps: &mut Vec<(usize, Step)>,
     ) -> Result<(), EvalError> {
         let program = self.program;
+        let grouped = program
+            .promotions
+            .iter()
+            .any(|p| matches!(p.stacking, Stacking::BestOf(_)));
         let mut candidates: SmallVec<[Earned<'a>; 8]> = SmallVec::new();
+        let mut applied: SmallVec<[&'a Promotion; 8]> = SmallVec::new();
         for (i, p) in program.promotions.iter().enumerate() {
             self.enter("promotion", &p.accrual.name);
             let order = program.rules.len() + i;
             match self.work(order, &p.accrual, Some(p))? {
-                Ok(e) => candidates.push(e),
+                Ok(e) if grouped => candidates.push(e),
+                Ok(e) => self.admit(e, None, &mut applied, earned.as_deref_mut(), steps)?,
                 Err(Skip(reason, facts)) => skipped::<T>(
                     steps,
                     order,
@@ -334,15 +342,13 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 ),
             }
         }
-        // Best-of groups: the largest member stays (ties: the earlier, higher priority).
-        let grouped = candidates
-            .iter()
-            .any(|c| matches!(c.promotion.map(|p| &p.stacking), Some(Stacking::BestOf(_))));
-        let mut losers: SmallVec<[Option<String>; 8]> = SmallVec::new();
-        if grouped {
-            losers.resize(candidates.len(), None);
+        if !grouped {
+            return Ok(());
         }
-        for (i, c) in candidates.iter().enumerate().filter(|_| grouped) {
+        // Best-of groups: the largest member stays (ties: the earlier, higher priority).
+        let mut losers: SmallVec<[Option<String>; 8]> = SmallVec::new();
+        losers.resize(candidates.len(), None);
+        for (i, c) in candidates.iter().enumerate() {
             let Some(Stacking::BestOf(group)) = c.promotion.map(|p| &p.stacking) else {
                 continue;
             };
@@ -366,53 +372,67 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 }
             }
         }
-        let mut applied: SmallVec<[&'a Promotion; 8]> = SmallVec::new();
-        let mut losers = losers.into_iter();
-        for c in candidates.drain(..) {
-            let lost = losers.next().flatten();
-            let Some(p) = c.promotion else { continue };
-            let subject = || Source::Promotion(p.accrual.name.clone());
-            if let Some(reason) = lost {
-                skipped::<T>(steps, c.order, subject, reason, c.facts);
-                continue;
-            }
-            if let Some(other) = applied.iter().find(|o| !stacks(p, o) || !stacks(o, p)) {
-                let reason = format!(
-                    "does not stack with promotion {}, which applied first (higher priority)",
-                    other.accrual.name
+        for (c, lost) in candidates.drain(..).zip(losers) {
+            self.admit(c, lost, &mut applied, earned.as_deref_mut(), steps)?;
+        }
+        Ok(())
+    }
+
+    /// Settles one promotion that earns, in priority order: skipped when it lost its best-of
+    /// group (`lost`, the reason) or does not stack with one `applied` before it; else granted
+    /// what is left of its budget, and then applied: pushed to `earned` when the transaction
+    /// rounds jointly, else written at once.
+    fn admit(
+        &mut self,
+        mut c: Earned<'a>,
+        lost: Option<String>,
+        applied: &mut SmallVec<[&'a Promotion; 8]>,
+        earned: Option<&mut SmallVec<[Earned<'a>; 16]>>,
+        steps: &mut Vec<(usize, Step)>,
+    ) -> Result<(), EvalError> {
+        let Some(p) = c.promotion else {
+            return Ok(());
+        };
+        let subject = || Source::Promotion(p.accrual.name.clone());
+        if let Some(reason) = lost {
+            skipped::<T>(steps, c.order, subject, reason, c.facts);
+            return Ok(());
+        }
+        if let Some(other) = applied.iter().find(|o| !stacks(p, o) || !stacks(o, p)) {
+            let reason = format!(
+                "does not stack with promotion {}, which applied first (higher priority)",
+                other.accrual.name
+            );
+            skipped::<T>(steps, c.order, subject, reason, c.facts);
+            return Ok(());
+        }
+        if let Some(budget) = p.budget {
+            self.enter("promotion", &p.accrual.name);
+            let left = self.budget_left_in_points(p, budget)?;
+            if left.is_zero() {
+                skipped::<T>(
+                    steps,
+                    c.order,
+                    subject,
+                    "its budget is spent".to_string(),
+                    c.facts,
                 );
-                skipped::<T>(steps, c.order, subject, reason, c.facts);
-                continue;
+                return Ok(());
             }
-            let mut c = c;
-            if let Some(budget) = p.budget {
-                self.enter("promotion", &p.accrual.name);
-                let left = self.budget_left_in_points(p, budget)?;
-                if left.is_zero() {
-                    skipped::<T>(
-                        steps,
-                        c.order,
-                        subject,
-                        "its budget is spent".to_string(),
-                        c.facts,
-                    );
-                    continue;
-                }
-                if c.points > left {
-                    c.points = left;
-                    if T::ON {
-                        c.arithmetic.push(Fact::new(
-                            "granted what is left of the budget",
-                            format!("{} points", left.normalize()),
-                        ));
-                    }
+            if c.points > left {
+                c.points = left;
+                if T::ON {
+                    c.arithmetic.push(Fact::new(
+                        "granted what is left of the budget",
+                        format!("{} points", left.normalize()),
+                    ));
                 }
             }
-            applied.push(p);
-            match earned.as_deref_mut() {
-                Some(earned) => earned.push(c),
-                None => self.emit(c, steps)?,
-            }
+        }
+        applied.push(p);
+        match earned {
+            Some(earned) => earned.push(c),
+            None => self.emit(c, steps)?,
         }
         Ok(())
     }
