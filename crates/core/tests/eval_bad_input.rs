@@ -324,6 +324,16 @@ fn a_timestamp_without_offset_is_refused_when_read() {
 }
 
 #[test]
+fn text_that_is_no_json_names_the_field_around_it_and_its_place() {
+    let (field, message) = read_error("{");
+    assert_eq!(field, "input");
+    assert_mentions(&message, &["EOF", "line 1 column 1"]);
+    let (field, message) = read_error(r#"{"transaction": {"time": "2026-03-14T12:30:00+03:00",}}"#);
+    assert_eq!(field, "transaction");
+    assert_mentions(&message, &["trailing comma", "line 1"]);
+}
+
+#[test]
 fn a_held_codes_own_record_is_read_strictly_and_optional() {
     let with_code = |record: &str| {
         format!(

@@ -126,19 +126,33 @@ impl Program {
         options: Option<EvaluateOptions>,
     ) -> Result<JsValue, JsValue> {
         let context = context(&transaction, customer, account)?;
-        let trace = options
-            .and_then(|o| js_sys::Reflect::get(&o, &JsValue::from_str("trace")).ok())
-            .and_then(|t| t.as_bool())
-            .unwrap_or(false);
-        let options = EvalOptions {
-            trace,
-            ..EvalOptions::default()
-        };
         let decision = self
             .program
-            .evaluate_with(&context, &options)
+            .evaluate_with(&context, &eval_options(options))
             .map_err(|e| convert::eval_error(&e))?;
         decision_value(&decision)
+    }
+
+    /// Decides one transaction given as JSON text, the context `puntos eval` reads
+    /// (`{"transaction": ..., "customer": ..., "account": ...}`), and returns the decision as
+    /// compact JSON text, as `puntos eval --format json` writes it. For a caller that already
+    /// holds the text (from its backend or its storage): nothing is built as objects either
+    /// way. Numbers in the text are read as the decimals they spell (`899.50` is exact here,
+    /// unlike a JavaScript number). Throws an `Error` with `field`
+    /// (`transaction.lines[0].quantity`, as `evaluate` names it) for a refused input.
+    #[wasm_bindgen(js_name = evaluateJson)]
+    pub fn evaluate_json(
+        &self,
+        context: &str,
+        options: Option<EvaluateOptions>,
+    ) -> Result<String, JsValue> {
+        let context = Context::from_json(context).map_err(|e| convert::eval_error(&e))?;
+        let decision = self
+            .program
+            .evaluate_with(&context, &eval_options(options))
+            .map_err(|e| convert::eval_error(&e))?;
+        serde_json::to_string(&decision)
+            .map_err(|e| error(&format!("writing the decision: {e}"), None).into())
     }
 
     /// The most points the transaction could pay with, as a decimal string.
@@ -243,6 +257,18 @@ fn context(
         account,
         as_of: None,
     })
+}
+
+/// The evaluator's options from `evaluate`'s: the trace when `options.trace` is true.
+fn eval_options(options: Option<EvaluateOptions>) -> EvalOptions {
+    let trace = options
+        .and_then(|o| js_sys::Reflect::get(&o, &JsValue::from_str("trace")).ok())
+        .and_then(|t| t.as_bool())
+        .unwrap_or(false);
+    EvalOptions {
+        trace,
+        ..EvalOptions::default()
+    }
 }
 
 /// Sets `object[key] = value`.

@@ -129,3 +129,24 @@ test("evaluateRepeatedly decides as evaluate does (the benchmark's measure of th
   assert.deepEqual(pharmacy().evaluateRepeatedly(tx, undefined, noHistory, 50), once);
   assert.throws(() => pharmacy().evaluateRepeatedly(basket([{ unit_price: "-1" }]), undefined, noHistory, 3), (e) => e.field === "transaction.lines[0].unit_price");
 });
+
+test("evaluateJson decides JSON text as evaluate decides objects, and reads numbers as decimals", () => {
+  const tx = basket([vitamins], { channel: "app" });
+  const customer = { birth_date: "1960-05-20" };
+  const text = pharmacy().evaluateJson(JSON.stringify({ transaction: tx, customer, account: noHistory }));
+  assert.equal(typeof text, "string");
+  assert.deepEqual(JSON.parse(text), pharmacy().evaluate(tx, customer, noHistory));
+  // In text, 899.50 is the decimal it spells, not a float: decided as "899.50" is.
+  const spelled = pharmacy().evaluateJson(
+    '{"transaction": {"id": "T-1", "time": "2026-03-14T12:30:00+03:00", "lines": [{"unit_price": 899.50, "quantity": 2, "category": "vitamins"}]}, "account": {"spend": {"12 months": 0}}}',
+  );
+  const asString = pharmacy().evaluate(basket([{ unit_price: "899.50", quantity: 2, category: "vitamins" }]), undefined, noHistory);
+  assert.deepEqual(JSON.parse(spelled), asString);
+  const traced = JSON.parse(pharmacy().evaluateJson(JSON.stringify({ transaction: tx, account: noHistory }), { trace: true }));
+  assert.ok(traced.trace.length > 0);
+  assert.throws(
+    () => pharmacy().evaluateJson(JSON.stringify({ transaction: basket([{ unit_price: "1", quantity: "-1" }]), account: noHistory })),
+    (e) => e instanceof Error && e.field === "transaction.lines[0].quantity",
+  );
+  assert.throws(() => pharmacy().evaluateJson("{"), (e) => e instanceof Error && e.field === "input");
+});

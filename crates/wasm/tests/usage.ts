@@ -21,7 +21,10 @@ if (compiled.ok && compiled.program) {
       seen.push(earned, effect.source);
     }
   }
-  seen.push(traced.trace?.length, points, lines, redeemable, program.name);
+  const fromText: Decision = JSON.parse(program.evaluateJson(JSON.stringify({ transaction: tx }), { trace: true }));
+  seen.push(traced.trace?.length, points, lines, redeemable, program.name, fromText.effects);
+  // @ts-expect-error evaluateJson takes the context's text, not the object
+  program.evaluateJson({ transaction: tx });
   // @ts-expect-error a transaction needs its time
   program.evaluate({ lines: [] });
   // @ts-expect-error points are decimal strings, not numbers

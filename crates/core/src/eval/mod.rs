@@ -129,11 +129,14 @@ impl Context {
     }
 }
 
-/// A deserialization path as a field name: `root` for the whole input, and without the
-/// internal segment serde_json adds inside exact numbers.
+/// A deserialization path as a field name: `root` for the whole input, the enclosing field for
+/// text that is no JSON, and without the internal segment serde_json adds inside exact numbers.
 pub(crate) fn field_path(path: &str, root: &str) -> String {
-    let path = path.trim_end_matches(".$serde_json::private::Number");
-    if path == "." {
+    // `?` is a place the reader could not name (text that is no JSON): its parent is named.
+    let path = path
+        .trim_end_matches(".$serde_json::private::Number")
+        .trim_end_matches(".?");
+    if path == "." || path == "?" {
         root.to_string()
     } else {
         path.to_string()
