@@ -226,6 +226,38 @@ fn updating_accounts<S: Store>(make: impl Fn() -> S) {
 /// them not held after all: the held ones change state, the other is written whole, aliases
 /// included.
 fn updating_many_accounts_one_not_held<S: Store>(make: impl Fn() -> S) {
+    many_accounts_one_not_held(make, |s, updated| {
+        s.update_accounts(&updated.iter().collect::<Vec<_>>())
+    });
+}
+
+/// The same, the states handed over ([`Session::hand_over_accounts`]); and a unit that hands
+/// states over and then fails leaves them unwritten.
+fn handing_over_many_accounts_one_not_held<S: Store>(make: impl Fn() -> S) {
+    let mut store =
+        many_accounts_one_not_held(make, |s, updated| s.hand_over_accounts(updated.to_vec()));
+    let before = run(&mut store, |s| s.account("A0"));
+    let outcome: Result<()> = store.atomically(|s| {
+        let mut changed = before.clone().unwrap();
+        changed.lots.clear();
+        s.hand_over_accounts(vec![changed, account("M", &["card-M"])])?;
+        Err(StoreError("the ledger gave up".to_string()))
+    });
+    assert!(outcome.is_err());
+    run(&mut store, |s| {
+        assert_eq!(s.account("A0")?, before);
+        assert_eq!(s.account("M")?, None);
+        assert_eq!(s.account("card-M")?, None);
+        Ok(())
+    });
+}
+
+/// Forty held accounts and a new one written by `write` in one unit; each then reads back as
+/// written, by id and by alias. Returns the store.
+fn many_accounts_one_not_held<S: Store>(
+    make: impl Fn() -> S,
+    write: impl FnOnce(&mut dyn Session, &[AccountState]) -> Result<()>,
+) -> S {
     let mut store = make();
     let held: Vec<_> = (0..40)
         .map(|i| account(&format!("A{i}"), &[&format!("card-{i}")]))
@@ -245,9 +277,7 @@ fn updating_many_accounts_one_not_held<S: Store>(make: impl Fn() -> S) {
         })
         .collect();
     updated.insert(5, account("N", &["card-N"]));
-    run(&mut store, |s| {
-        s.update_accounts(&updated.iter().collect::<Vec<_>>())
-    });
+    run(&mut store, |s| write(s, &updated));
     run(&mut store, |s| {
         for a in &updated {
             assert_eq!(s.account(&a.id)?, Some(a.clone()), "{}", a.id);
@@ -260,6 +290,7 @@ fn updating_many_accounts_one_not_held<S: Store>(make: impl Fn() -> S) {
         }
         Ok(())
     });
+    store
 }
 
 /// Replacing an account with fewer aliases frees the ones it dropped.
@@ -755,6 +786,7 @@ conformance!(
     dropped_alias_is_freed,
     updating_accounts,
     updating_many_accounts_one_not_held,
+    handing_over_many_accounts_one_not_held,
     accounts_listed_page_by_page,
     shops_put_and_get,
 );

@@ -171,12 +171,23 @@ impl<'s> Batch<'s> {
         let unsealed = Mutex::new(std::mem::take(&mut self.unsealed));
         let unsealed_count = lock(&unsealed).len();
         self.kept_aliases.clear();
+        let packer = self.inner.account_packer();
         let kept = std::mem::take(&mut self.kept);
+        // A store that does not pack states (the memory store) is handed the changed states
+        // once the rest is written, without a copy.
+        let (kept, handed) = if packer.is_some() {
+            (kept, Vec::new())
+        } else {
+            let (same, rewritten): (Vec<_>, Vec<_>) = kept
+                .into_iter()
+                .partition(|(_, (state, stored))| stored.as_ref() == Some(&state.aliases));
+            let handed = same.into_iter().map(|(_, (state, _))| state).collect();
+            (rewritten.into_iter().collect::<IndexMap<_, _>>(), handed)
+        };
         let (same, rewritten): (Vec<_>, Vec<_>) = kept
             .values()
             .partition(|(state, stored)| stored.as_ref() == Some(&state.aliases));
         let same: Vec<&AccountState> = same.iter().map(|(state, _)| state).collect();
-        let packer = self.inner.account_packer();
         let keeps_json = self.inner.keeps_json();
 
         let evidence = self.inner.keeps_evidence();
@@ -244,6 +255,9 @@ impl<'s> Batch<'s> {
             }
             Ok(())
         })?;
+        if !handed.is_empty() {
+            self.inner.hand_over_accounts(handed)?;
+        }
         self.inner
             .written_states(kept.into_values().map(|(state, _)| state).collect());
         self.inner.written_transactions(transactions);

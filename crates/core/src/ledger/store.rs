@@ -63,6 +63,15 @@ pub trait Session {
             None => accounts.iter().try_for_each(|a| self.put_account(a)),
         }
     }
+    /// As [`Session::update_accounts`] and then [`Session::written_states`], the states handed
+    /// over: a store that keeps states in memory takes them without a copy (the memory
+    /// store); the default writes them and hands them on.
+    fn hand_over_accounts(&mut self, accounts: Vec<AccountState>) -> Result<(), StoreError> {
+        let refs: Vec<&AccountState> = accounts.iter().collect();
+        self.update_accounts(&refs)?;
+        self.written_states(accounts);
+        Ok(())
+    }
     /// How the store packs an account's state, if it keeps states packed: a batch then packs
     /// the states it writes on another thread and hands them over
     /// ([`Session::update_accounts_packed`]).
@@ -329,6 +338,11 @@ struct Overlay<'s> {
 }
 
 impl Overlay<'_> {
+    /// Whether the account `id` exists, with this unit's changes.
+    fn holds(&self, id: &str) -> bool {
+        self.accounts.contains_key(id) || self.base.accounts.contains_key(id)
+    }
+
     /// The account an alias leads to, with this unit's changes.
     fn alias_owner(&self, alias: &str) -> Option<&str> {
         match self.aliases.get(alias) {
@@ -439,6 +453,29 @@ impl Session for Overlay<'_> {
             .get(id)
             .or_else(|| self.base.accounts.get(id))
             .cloned())
+    }
+
+    fn update_accounts(&mut self, accounts: &[&AccountState]) -> Result<(), StoreError> {
+        for account in accounts {
+            if self.holds(&account.id) {
+                // It lists the aliases the store holds for it: only its state changes.
+                self.accounts.insert(account.id.clone(), (*account).clone());
+            } else {
+                self.put_account(account)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn hand_over_accounts(&mut self, accounts: Vec<AccountState>) -> Result<(), StoreError> {
+        for account in accounts {
+            if self.holds(&account.id) {
+                self.accounts.insert(account.id.clone(), account);
+            } else {
+                self.put_account(&account)?;
+            }
+        }
+        Ok(())
     }
 
     fn put_account(&mut self, account: &AccountState) -> Result<(), StoreError> {
