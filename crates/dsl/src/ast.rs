@@ -89,6 +89,16 @@ pub enum DurationUnit {
 }
 
 impl DurationUnit {
+    /// Every unit, shortest first: for tools and tests that go through them all.
+    pub const ALL: [DurationUnit; 6] = [
+        DurationUnit::Minute,
+        DurationUnit::Hour,
+        DurationUnit::Day,
+        DurationUnit::Week,
+        DurationUnit::Month,
+        DurationUnit::Year,
+    ];
+
     /// The plural spelling used by the formatter.
     pub fn plural(self) -> &'static str {
         match self {

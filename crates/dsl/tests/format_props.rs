@@ -143,15 +143,7 @@ fn unit() -> impl Strategy<Value = Unit> {
         Just(Unit::Percent),
         Just(Unit::Points),
         currency_code().prop_map(Unit::Currency),
-        select(vec![
-            DurationUnit::Minute,
-            DurationUnit::Hour,
-            DurationUnit::Day,
-            DurationUnit::Week,
-            DurationUnit::Month,
-            DurationUnit::Year,
-        ])
-        .prop_map(Unit::Duration),
+        select(DurationUnit::ALL.to_vec()).prop_map(Unit::Duration),
     ]
 }
 

@@ -267,20 +267,11 @@ mod tests {
         #[test]
         fn whole_amounts_shift_as_decimals_do(
             amount in -3000i64..3000,
-            unit in 0usize..6,
+            unit in proptest::sample::select(DurationUnit::ALL.to_vec()),
             negative in proptest::bool::ANY,
             day in 0i64..40_000,
             minute in 0u32..1440,
         ) {
-            let units = [
-                DurationUnit::Minute,
-                DurationUnit::Hour,
-                DurationUnit::Day,
-                DurationUnit::Week,
-                DurationUnit::Month,
-                DurationUnit::Year,
-            ];
-            let unit = units[unit];
             let local = (d("1950-01-31") + chrono::TimeDelta::days(day))
                 .and_hms_opt(minute / 60, minute % 60, 0)
                 .unwrap();
