@@ -7,7 +7,6 @@ mod workdir;
 use puntos::ledger::{AccountState, JournalEntry, Session, SqliteStore, Store};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 fn apply(dir: &Path, db: &str) -> std::process::Child {
     let child = Command::new(env!("CARGO_BIN_EXE_puntos"))
@@ -58,9 +57,11 @@ fn killed_runs_resumed_end_exactly_as_an_uninterrupted_run() {
         .map(|t| t.transaction.id.to_string())
         .collect();
 
+    let started = std::time::Instant::now();
     let reference = apply(&dir, "reference.db")
         .wait()
         .unwrap_or_else(|_| unreachable!());
+    let run_length = started.elapsed();
     assert!(reference.code().is_some());
     let expected = contents(&dir.join("reference.db"), &accounts, &ids);
     assert!(
@@ -68,12 +69,15 @@ fn killed_runs_resumed_end_exactly_as_an_uninterrupted_run() {
         "the run should write a real journal"
     );
 
-    // Kill moments spread over the run (a fixed sequence: the test is repeatable).
+    // Kill moments spread over the first four fifths of the reference run, in a fixed order:
+    // measured, not guessed, so a faster build or machine still kills runs mid-way (a later
+    // run starts warm and may end sooner than the reference).
     let mut killed_mid_run = 0;
     for run in 0..20u64 {
         let db = format!("crash-{run}.db");
         let child = apply(&dir, &db);
-        std::thread::sleep(Duration::from_millis(15 + (run * 37) % 400));
+        let fraction = ((run * 7) % 20) as f64 / 20.0 * 0.8 + 0.02;
+        std::thread::sleep(run_length.mul_f64(fraction));
         let mut child = child;
         if child.try_wait().ok().flatten().is_none() {
             killed_mid_run += 1;
