@@ -20,6 +20,7 @@ mod background;
 mod batch;
 mod chain;
 mod codec;
+mod direct;
 mod fingerprint;
 pub mod model;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -34,11 +35,13 @@ mod sealer;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod store;
+mod unit;
 mod view;
 
 #[cfg(feature = "postgres")]
 pub use self::postgres::PgStore;
 pub use chain::Broken;
+pub use direct::DirectLedger;
 pub use model::{
     AccountState, Card, CardStatus, EntryKind, Event, JournalEntry, Lot, OutboxEvent,
     StoredTransaction,
@@ -53,6 +56,7 @@ use crate::versions::Versions;
 use chrono::{DateTime, FixedOffset};
 use post::{advance, post, Posting, Postings};
 use serde::{Deserialize, Serialize};
+use unit::{Lookups, Unit};
 
 /// A transaction for the ledger: the account it belongs to and, for a refund, the purchase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,12 +210,7 @@ impl<S: Store> Ledger<S> {
     /// Opens an account, each of its cards becoming an alias; an id or alias already taken is an
     /// error.
     pub fn open_account(&mut self, mut account: AccountState) -> Result<(), LedgerError> {
-        // Every card finds the account.
-        for card in &account.cards {
-            if !account.aliases.contains(&card.number) {
-                account.aliases.push(card.number.clone());
-            }
-        }
+        alias_cards(&mut account);
         self.store.atomically(|session| {
             if session.account(&account.id)?.is_some() {
                 return Err(LedgerError::AccountExists(account.id.clone()));
@@ -236,11 +235,7 @@ impl<S: Store> Ledger<S> {
             let mut entries = Vec::new();
             for given in accounts {
                 let mut account = given.clone();
-                for card in &account.cards {
-                    if !account.aliases.contains(&card.number) {
-                        account.aliases.push(card.number.clone());
-                    }
-                }
+                alias_cards(&mut account);
                 // A new account's keys are all free (asked at once); otherwise each is read.
                 let keys: Vec<&str> = std::iter::once(account.id.as_str())
                     .chain(account.aliases.iter().map(String::as_str))
@@ -263,20 +258,7 @@ impl<S: Store> Ledger<S> {
                         }
                     }
                 }
-                for lot in &account.lots {
-                    entries.push(JournalEntry {
-                        seq: 0,
-                        account: account.id.clone(),
-                        at,
-                        transaction: None,
-                        kind: EntryKind::Opening,
-                        lot: Some(lot.id.clone()),
-                        points: lot.remaining,
-                        note: format!("opening balance: {}", lot.source),
-                        previous: String::new(),
-                        hash: String::new(),
-                    });
-                }
+                opening_entries(&account, at, &mut entries);
                 session.put_account(&account)?;
                 opened.opened += 1;
             }
@@ -429,20 +411,14 @@ impl<S: Store> Ledger<S> {
             let mut state = session
                 .account(&incoming.account)?
                 .ok_or_else(|| LedgerError::UnknownAccount(incoming.account.clone()))?;
-            let tx = &incoming.transaction;
-            let program = version_at(versions, tx.time)?;
-            advance(&mut state, tx.time, notice, &mut Postings::default());
-            let mut transaction = tx.clone();
-            transaction.redeem = None;
-            fill_store(session, &mut transaction.store)?;
-            let mut context = Context {
-                account: view::account_view(program, &state, tx.time, session)?,
-                customer: state.customer,
-                transaction,
-                as_of: None,
-            };
-            context.account.coupons = state.coupons;
-            Ok(program.redeemable(&context)?)
+            // Brought to the transaction's time on a copy: nothing is recorded.
+            advance(
+                &mut state,
+                incoming.transaction.time,
+                notice,
+                &mut Postings::default(),
+            );
+            redeemable_on(session, versions, incoming, &mut state)
         })
     }
 
@@ -583,8 +559,8 @@ fn upcoming(batch: &[Incoming]) -> Vec<Upcoming<'_>> {
 
 /// Decides and records one transaction inside a unit of work. Every check and the decision
 /// come before the first write, so a refused transaction writes nothing but its refusal.
-fn apply_in(
-    session: &mut batch::Batch<'_>,
+fn apply_in<U: Unit + ?Sized>(
+    session: &mut U,
     versions: &Versions,
     notice: chrono::TimeDelta,
     incoming: &Incoming,
@@ -623,6 +599,9 @@ fn apply_in(
         ) => {
             // Remembered, so the same row applied again (a resumed or concurrent run) is
             // refused again rather than decided against a later state of the account.
+            if !session.keeps_record(&tx.id) {
+                return Err(refusal);
+            }
             session.keep_transaction(StoredTransaction {
                 id: tx.id.to_string(),
                 account: incoming.account.clone(),
@@ -650,8 +629,8 @@ fn apply_in(
 }
 
 /// Decides a new transaction and writes its effects; every check comes before the first write.
-fn decide(
-    session: &mut batch::Batch<'_>,
+fn decide<U: Unit + ?Sized>(
+    session: &mut U,
     versions: &Versions,
     notice: chrono::TimeDelta,
     incoming: &Incoming,
@@ -669,67 +648,72 @@ fn decide(
     };
     if let Some(card) = state.cards.iter().find(|c| c.number == incoming.account) {
         if card.status != CardStatus::Active {
-            return Err(LedgerError::CardNotUsable {
+            let refusal = LedgerError::CardNotUsable {
                 card: card.number.clone(),
                 status: card.status,
-            });
+            };
+            session.release_account(state);
+            return Err(refusal);
         }
     }
     // Deciding changes the state as it goes (time passes first); a refusal must leave the
-    // account as it was, which for an account changed earlier in the unit is that state.
+    // account as the unit holds it, which for an account changed earlier in the unit is that
+    // state.
     let before = session.changed_in_unit(&state.id).then(|| state.clone());
-    match decide_for(session, versions, notice, incoming, &mut state) {
-        Ok((decision, out, original, consumed)) => {
+    let mut out = Postings::default();
+    match decide_for(session, versions, notice, incoming, &mut state, &mut out) {
+        Ok((decision, original, consumed)) => {
             let account = state.id.clone();
-            record_in(session, out)?;
+            session.record(out)?;
             session.keep_account(state)?;
             if let Some(original) = original {
                 session.keep_transaction(original);
             }
-            let stored = StoredTransaction {
-                id: tx.id.to_string(),
-                account,
-                fingerprint: fingerprint.to_string(),
-                decision,
-                refused: None,
-                refunded: Vec::new(),
-                consumed,
-                returned: rust_decimal::Decimal::ZERO,
-                time: tx.time,
-            };
-            let decision = stored.decision.clone();
-            session.keep_transaction(stored);
+            if session.keeps_record(&tx.id) {
+                session.keep_transaction(StoredTransaction {
+                    id: tx.id.to_string(),
+                    account,
+                    fingerprint: fingerprint.to_string(),
+                    decision: decision.clone(),
+                    refused: None,
+                    refunded: Vec::new(),
+                    consumed,
+                    returned: rust_decimal::Decimal::ZERO,
+                    time: tx.time,
+                });
+            }
             Ok(Applied::New(decision))
         }
+        Err(LedgerError::Store(e)) => Err(e.into()),
         Err(e) => {
-            session.release_account(before.unwrap_or(state));
+            session.give_back_refused(state, before, out)?;
             Err(e)
         }
     }
 }
 
-/// What deciding a transaction for an account produced: the decision, the entries and events
-/// to record, the refunded purchase updated, and the lots a redemption spent.
+/// What deciding a transaction for an account produced besides its entries and events: the
+/// decision, the refunded purchase updated, and the lots a redemption spent.
 type Decided = (
     Decision,
-    Postings,
     Option<StoredTransaction>,
     Vec<(String, rust_decimal::Decimal)>,
 );
 
-/// Decides a new transaction against `state` and applies its effects to it; writes nothing
-/// but budgets (after every check).
-fn decide_for(
-    session: &mut batch::Batch<'_>,
+/// Decides a new transaction against `state` and applies its effects to it, its entries and
+/// events added to `out` (those of time passing first, kept even when the transaction is
+/// refused); writes nothing but budgets (after every check).
+fn decide_for<U: Unit + ?Sized>(
+    session: &mut U,
     versions: &Versions,
     notice: chrono::TimeDelta,
     incoming: &Incoming,
     state: &mut AccountState,
+    out: &mut Postings,
 ) -> Result<Decided, LedgerError> {
     let tx = &incoming.transaction;
     let program = version_at(versions, tx.time)?;
-    let mut out = Postings::default();
-    advance(state, tx.time, notice, &mut out);
+    advance(state, tx.time, notice, out);
     let mut original = match &incoming.refund_of {
         Some(id) => Some(
             session
@@ -765,9 +749,62 @@ fn decide_for(
         original: original.as_mut(),
         consumed: Vec::new(),
     };
-    post(state, &mut posting, session, &mut out)?;
+    post(state, &mut posting, session, out)?;
     let consumed = posting.consumed;
-    Ok((decision, out, original, consumed))
+    Ok((decision, original, consumed))
+}
+
+/// The most points `incoming` could pay with on `state`, already brought to the transaction's
+/// time (see [`Ledger::redeemable`]). The customer and the codes held are lent to the
+/// evaluation and given back.
+fn redeemable_on<L: Lookups + ?Sized>(
+    session: &mut L,
+    versions: &Versions,
+    incoming: &Incoming,
+    state: &mut AccountState,
+) -> Result<rust_decimal::Decimal, LedgerError> {
+    let tx = &incoming.transaction;
+    let program = version_at(versions, tx.time)?;
+    let mut transaction = tx.clone();
+    transaction.redeem = None;
+    fill_store(session, &mut transaction.store)?;
+    let mut context = Context {
+        account: view::account_view(program, state, tx.time, session)?,
+        customer: std::mem::take(&mut state.customer),
+        transaction,
+        as_of: None,
+    };
+    context.account.coupons = std::mem::take(&mut state.coupons);
+    let redeemable = program.redeemable(&context);
+    state.customer = context.customer;
+    state.coupons = context.account.coupons;
+    Ok(redeemable?)
+}
+
+/// Makes each of the account's cards one of its aliases, so every card finds it.
+fn alias_cards(account: &mut AccountState) {
+    for card in &account.cards {
+        if !account.aliases.contains(&card.number) {
+            account.aliases.push(card.number.clone());
+        }
+    }
+}
+
+/// The journal entries opening a carried-over account at `at`: each lot's remaining points as
+/// an opening balance, so the journal explains every balance.
+fn opening_entries(account: &AccountState, at: DateTime<FixedOffset>, out: &mut Vec<JournalEntry>) {
+    out.extend(account.lots.iter().map(|lot| JournalEntry {
+        seq: 0,
+        account: account.id.clone(),
+        at,
+        transaction: None,
+        kind: EntryKind::Opening,
+        lot: Some(lot.id.clone()),
+        points: lot.remaining,
+        note: format!("opening balance: {}", lot.source),
+        previous: String::new(),
+        hash: String::new(),
+    }));
 }
 
 /// Checks a store's whole journal hash chain, then the store's own lists of each account's
@@ -795,7 +832,10 @@ pub fn verify<S: Store>(store: &mut S) -> Result<Result<u64, Broken>, StoreError
 /// A store named by id alone takes its region, city, format and partner from the registry (a
 /// till sends its store's id; the program may read the rest). Fields the transaction gives are
 /// kept; a store the registry does not know stays as given.
-fn fill_store(session: &mut dyn Session, store: &mut crate::eval::Store) -> Result<(), StoreError> {
+fn fill_store<L: Lookups + ?Sized>(
+    session: &mut L,
+    store: &mut crate::eval::Store,
+) -> Result<(), StoreError> {
     let complete = [&store.region, &store.city, &store.format, &store.partner]
         .iter()
         .all(|field| !field.is_empty());
@@ -845,13 +885,6 @@ fn version_at(
             "no version of the program is in effect at this time",
         )
     })
-}
-
-/// Keeps a batch's journal entries (sealed when the batch ends) and its events.
-fn record_in(session: &mut batch::Batch<'_>, out: Postings) -> Result<(), StoreError> {
-    session.keep_entries(out.entries)?;
-    let events = numbered(out.events, session.outbox_head()?);
-    session.keep_events(events)
 }
 
 /// Writes an account's new state with its sealed journal entries and its events.

@@ -14,7 +14,8 @@
 //! neither back, as they do not give back the coupon's discount.
 
 use super::model::{AccountState, EntryKind, Event, JournalEntry, Lot, StoredTransaction};
-use super::store::{Session, StoreError};
+use super::store::StoreError;
+use super::unit::Lookups;
 use super::view::{period_key, FOR_LIFE};
 use crate::eval::{Decision, Effect, HeldCoupon, HeldTier, Source, Transaction};
 use crate::program::{CodeBatch, Program};
@@ -127,10 +128,10 @@ pub(super) struct Posting<'a> {
 }
 
 /// Applies every effect of the decision to `state`.
-pub(super) fn post(
+pub(super) fn post<L: Lookups + ?Sized>(
     state: &mut AccountState,
     posting: &mut Posting<'_>,
-    session: &mut dyn Session,
+    session: &mut L,
     out: &mut Postings,
 ) -> Result<(), StoreError> {
     let tx = posting.transaction;

@@ -4,7 +4,8 @@
 //! own list to the evaluation.
 
 use super::model::AccountState;
-use super::store::{Session, StoreError};
+use super::store::StoreError;
+use super::unit::Lookups;
 use crate::eval::{period_start, AccountView, HistoryWindow};
 use crate::program::{HistoryMetric, Program};
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeDelta};
@@ -25,11 +26,11 @@ pub fn period_key(period: Option<Period>, date: NaiveDate) -> NaiveDate {
 
 /// The account view of `state` for a transaction at `time` under `program`, without the codes
 /// held (see the [module](self)).
-pub fn account_view(
+pub(super) fn account_view<L: Lookups + ?Sized>(
     program: &Program,
     state: &AccountState,
     time: DateTime<FixedOffset>,
-    session: &mut dyn Session,
+    session: &mut L,
 ) -> Result<AccountView, StoreError> {
     let tz = program.timezone;
     let local = time.with_timezone(&tz).naive_local();

@@ -1,10 +1,11 @@
 //! What a rule change costs before it ships: the same history replayed under program A and
 //! program B, with the ledger's full semantics, and the two outcomes compared.
 //!
-//! A simulation is built from the pieces that run the live program — the evaluator, the
-//! ledger and its memory store — never from a second copy of the logic: each program gets a
-//! fresh [`Ledger`](crate::ledger::Ledger) over a [`MemoryStore`](crate::ledger::MemoryStore),
-//! every transaction of the history is applied to it in time order (pending points, expiry,
+//! A simulation is built from the pieces that run the live program — the evaluator and the
+//! ledger's deciding and posting — never from a second copy of the logic: each program gets a
+//! fresh [`DirectLedger`](crate::ledger::DirectLedger) (the ledger's code with its accounts in
+//! memory and no store's units of work to undo), every transaction of the history is applied
+//! to it in time order (pending points, expiry,
 //! tiers, caps, budgets, coupons and refunds as the ledger does them; a redemption request in
 //! the history is decided as the program would decide it), every account is brought to the
 //! horizon (so points due to expire by then have expired), and the decisions and the journal
