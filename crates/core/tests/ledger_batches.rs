@@ -8,7 +8,8 @@
 //! The histories mix what makes reading ahead delicate: a transaction repeated or its id reused
 //! within a batch or across two, a refund of a purchase made earlier in the same batch or the
 //! one before, a signup followed by purchases, accounts reached by id and by card, unknown
-//! accounts.
+//! accounts. The direct ledger (the simulation's: accounts in memory, no store) decides the
+//! same history, each transaction given once, as the store's ledger does.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -16,7 +17,10 @@ mod common;
 
 use proptest::prelude::*;
 use puntos::eval::{from_json, Customer};
-use puntos::ledger::{AccountState, Incoming, Ledger, MemoryStore, Session, SqliteStore, Store};
+use puntos::ledger::{
+    AccountState, DirectLedger, Incoming, JournalEntry, Ledger, MemoryStore, Session, SqliteStore,
+    Store,
+};
 use puntos::Versions;
 use serde_json::json;
 
@@ -183,8 +187,84 @@ fn journal<S: Store>(ledger: &mut Ledger<S>) -> Vec<puntos::ledger::JournalEntry
         .unwrap()
 }
 
+/// The history with each transaction id once (its first row), as a simulation replays it, the
+/// rows `apart` hours apart (days apart, pending points activate between them).
+fn once(rows: &[Incoming], apart: i64) -> Vec<Incoming> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<Incoming> = rows
+        .iter()
+        .filter(|r| seen.insert(r.transaction.id.to_string()))
+        .cloned()
+        .collect();
+    let start = chrono::DateTime::parse_from_rfc3339("2026-02-02T09:00:00+03:00").unwrap();
+    for (n, row) in kept.iter_mut().enumerate() {
+        row.transaction.time = start + chrono::TimeDelta::hours(apart * n as i64);
+    }
+    kept
+}
+
+/// A direct ledger on the pharmacy program with the accounts of [`ledger`], keeping the
+/// records of every transaction of `rows` (any may be refunded).
+fn direct(rows: &[Incoming]) -> DirectLedger {
+    let versions = Versions::new(vec![common::pharmacy().clone()]).unwrap();
+    let mut direct = DirectLedger::new(versions);
+    direct.keep_records_of(rows.iter().map(|r| r.transaction.id.to_string()));
+    let account = |id: &str, aliases: &[&str]| AccountState {
+        id: id.to_string(),
+        customer: Customer {
+            id: id.to_string(),
+            ..Customer::default()
+        },
+        aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        ..AccountState::default()
+    };
+    let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00+03:00").unwrap();
+    direct
+        .open([account("C-1", &[]), account("C-2", &["2770000000024"])], at)
+        .unwrap();
+    direct
+}
+
+/// Journal entries without their place in a chain (numbers, hashes), in a fixed order: the
+/// direct ledger records the time a refused transaction's account was brought to, which a
+/// store's unit drops and records with the account's next transaction.
+fn unchained(entries: Vec<JournalEntry>) -> Vec<String> {
+    let mut texts: Vec<String> = entries
+        .into_iter()
+        .map(|mut e| {
+            (e.seq, e.previous, e.hash) = (0, String::new(), String::new());
+            format!("{e:?}")
+        })
+        .collect();
+    texts.sort();
+    texts
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(40))]
+
+    #[test]
+    fn the_direct_ledger_decides_a_history_given_once_as_the_store_ledger(
+        rows in proptest::collection::vec(row(), 1..60),
+        apart in prop_oneof![Just(1i64), Just(50), Just(200)],
+    ) {
+        let rows = once(&history(&rows), apart);
+        let mut stored = ledger(MemoryStore::new());
+        let mut direct = direct(&rows);
+        for row in &rows {
+            prop_assert_eq!(format!("{:?}", direct.apply(row)), format!("{:?}", stored.apply(row)));
+        }
+        // Brought to a year after the last row: every activation and expiry recorded by both.
+        let last = rows.last().map(|r| r.transaction.time);
+        let end = last.unwrap_or_default() + chrono::TimeDelta::days(400);
+        stored.advance_all(end).unwrap();
+        direct.advance_all(end);
+        for id in ["C-1", "C-2", "C-3"] {
+            let held = direct.accounts().find(|a| a.id == id).cloned();
+            prop_assert_eq!(held, stored.account(id).unwrap());
+        }
+        prop_assert_eq!(unchained(direct.take_written()), unchained(journal(&mut stored)));
+    }
 
     #[test]
     fn batches_on_sqlite_decide_as_rows_one_by_one_in_memory(
