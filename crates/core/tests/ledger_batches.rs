@@ -220,7 +220,10 @@ fn direct(rows: &[Incoming]) -> DirectLedger {
     };
     let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00+03:00").unwrap();
     direct
-        .open([account("C-1", &[]), account("C-2", &["2770000000024"])], at)
+        .open(
+            [account("C-1", &[]), account("C-2", &["2770000000024"])],
+            at,
+        )
         .unwrap();
     direct
 }

@@ -190,9 +190,7 @@ impl<'s> Batch<'s> {
         let same: Vec<&AccountState> = same.iter().map(|(state, _)| state).collect();
         let keeps_json = self.inner.keeps_json();
 
-        let evidence = self.inner.keeps_evidence();
-        let seal =
-            || chain::seal_numbered_if_kept(&mut lock(&unsealed), previous.clone(), evidence);
+        let seal = || chain::seal_numbered(&mut lock(&unsealed), previous.clone());
         let pack = || packer.map(|pack| same.iter().map(|state| pack(state)).collect::<Vec<_>>());
         let encode_all = || -> Result<Vec<String>, StoreError> {
             transactions
@@ -297,8 +295,7 @@ impl<'s> Batch<'s> {
             .chain_head()?
             .map_or(chain::GENESIS.to_string(), |(_, h)| h);
         let mut entries = std::mem::take(&mut self.unsealed);
-        let bodies =
-            chain::seal_numbered_if_kept(&mut entries, previous, self.inner.keeps_evidence());
+        let bodies = chain::seal_numbered(&mut entries, previous);
         if let Some(last) = entries.last() {
             self.chain_head = Some(Some((last.seq, last.hash.clone())));
         }
@@ -476,10 +473,6 @@ impl<'s> Batch<'s> {
 impl Session for Batch<'_> {
     fn read_ahead(&mut self, upcoming: &[super::store::Upcoming<'_>]) {
         self.inner.read_ahead(upcoming);
-    }
-
-    fn keeps_evidence(&self) -> bool {
-        self.inner.keeps_evidence()
     }
 
     fn keeps_json(&self) -> bool {

@@ -66,36 +66,6 @@ fn number(entries: &mut [JournalEntry], head: Option<(u64, String)>) -> String {
     previous
 }
 
-/// As [`seal_encoded`] for a store that keeps evidence ([`super::Session::keeps_evidence`]);
-/// for one that does not, the entries are only numbered, with no hash and no JSON (each body
-/// empty).
-pub(crate) fn seal_if_kept(
-    entries: &mut [JournalEntry],
-    head: Option<(u64, String)>,
-    evidence: bool,
-) -> Vec<String> {
-    if evidence {
-        seal_encoded(entries, head)
-    } else {
-        number(entries, head);
-        vec![String::new(); entries.len()]
-    }
-}
-
-/// As [`seal_numbered`] for a store that keeps evidence; for one that does not, nothing is
-/// hashed and each body is empty.
-pub(crate) fn seal_numbered_if_kept(
-    entries: &mut [JournalEntry],
-    previous: String,
-    evidence: bool,
-) -> Vec<String> {
-    if evidence {
-        seal_numbered(entries, previous)
-    } else {
-        vec![String::new(); entries.len()]
-    }
-}
-
 /// Sets `previous` and `hash` on each entry (numbered already), chaining on from the hash
 /// `previous`, and returns each entry's JSON (what [`super::codec::encode`] writes for it): the
 /// text hashed, with the hash filled in, so an entry is written once, not once to hash it and

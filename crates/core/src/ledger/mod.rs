@@ -263,7 +263,7 @@ impl<S: Store> Ledger<S> {
                 opened.opened += 1;
             }
             let head = session.journal_head()?;
-            let bodies = chain::seal_if_kept(&mut entries, head, session.keeps_evidence());
+            let bodies = chain::seal_encoded(&mut entries, head);
             session.append_journal_encoded(&entries, &bodies)?;
             Ok(opened)
         })
@@ -519,20 +519,16 @@ fn apply_batch_in(
 ) -> Result<Vec<Result<Applied, LedgerError>>, StoreError> {
     // The unit lives inside the scope: its sealing thread must stop before the scope ends,
     // whether the batch is finished or fails.
-    let evidence = session.keeps_evidence();
     std::thread::scope(|scope| {
         let mut unit = batch::Batch::new(session, batch.len());
         unit.read_ahead(&upcoming(batch));
-        if evidence && batch.len() >= background::WORTH_A_THREAD {
+        if batch.len() >= background::WORTH_A_THREAD {
             unit.seal_ahead(scope)?;
         }
-        // Without evidence a transaction has no fingerprint: an id seen before is a retry.
-        let mut fingerprints = evidence.then(|| fingerprint::Fingerprints::start(scope, batch));
+        let mut fingerprints = fingerprint::Fingerprints::start(scope, batch);
         let mut results = Vec::with_capacity(batch.len());
         for incoming in batch {
-            let fingerprint = fingerprints
-                .as_mut()
-                .map_or_else(String::new, |f| f.next(incoming));
+            let fingerprint = fingerprints.next(incoming);
             match apply_in(&mut unit, versions, notice, incoming, fingerprint) {
                 Err(LedgerError::Store(e)) => return Err(e),
                 result => results.push(result),
@@ -894,7 +890,7 @@ fn record(
     mut out: Postings,
 ) -> Result<(), StoreError> {
     let head = session.journal_head()?;
-    let bodies = chain::seal_if_kept(&mut out.entries, head, session.keeps_evidence());
+    let bodies = chain::seal_encoded(&mut out.entries, head);
     session.append_journal_encoded(&out.entries, &bodies)?;
     let events = numbered(out.events, session.outbox_head()?);
     session.push_events(&events)?;

@@ -109,14 +109,6 @@ pub trait Session {
     fn written_transactions(&mut self, transactions: Vec<StoredTransaction>) {
         drop(transactions);
     }
-    /// Whether the store keeps the ledger's evidence: the journal's hash chain, and each
-    /// transaction's fingerprint (which tells a retry from another transaction reusing an id).
-    /// Every store does but a simulation's memory store ([`MemoryStore::without_evidence`]):
-    /// there the journal is numbered but not chained, and an id seen before is a retry
-    /// whatever its content.
-    fn keeps_evidence(&self) -> bool {
-        true
-    }
     /// Whether nothing but this store's own units of work has changed its data since its last
     /// unit committed, so what that unit read is still true. A store that cannot tell says no
     /// (the default); see [`Store::tells_if_disturbed`].
@@ -261,16 +253,9 @@ struct Tables {
     journal: Vec<JournalEntry>,
     outbox: Vec<OutboxEvent>,
     acknowledged: u64,
-    /// The last journal entry taken out by [`MemoryStore::take_written`], which the chain goes
-    /// on from.
-    taken_head: Option<(u64, String)>,
-    /// The last outbox event taken out.
-    taken_outbox_head: u64,
-    /// Whether the ledger's evidence is left out ([`MemoryStore::without_evidence`]).
-    no_evidence: bool,
 }
 
-/// The store for tests and simulations: everything in memory. Writes of a unit of work are
+/// The store for tests and short-lived ledgers: everything in memory. Writes of a unit of work are
 /// buffered and merged only when it succeeds, so a failed unit leaves nothing behind.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
@@ -281,45 +266,6 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
-    }
-
-    /// An empty store for a simulation, which needs no evidence: the ledger neither chains the
-    /// journal (its entries are numbered, without hash) nor fingerprints transactions (an id
-    /// seen before is a retry, whatever its content), which saves about a fifth of its time.
-    /// [`verify`](super::verify) does not apply to it.
-    pub fn without_evidence() -> MemoryStore {
-        MemoryStore {
-            tables: Tables {
-                no_evidence: true,
-                ..Tables::default()
-            },
-        }
-    }
-
-    /// Forgets the record of transaction `id`, for a caller that knows no retry and no refund
-    /// will ask for it (a simulation replays a history it has read whole): the memory it held
-    /// comes back. A transaction reusing the id later is then decided as a new one.
-    pub fn forget_transaction(&mut self, id: &str) {
-        self.tables.transactions.remove(id);
-    }
-
-    /// Takes the journal entries and outbox events written so far out of the store, for a
-    /// caller that reads each once and needs the memory back: a simulation counts them as they
-    /// come. New entries and events go on numbering (and chaining) from the last ones taken;
-    /// the store's own journal then starts mid-chain, so [`verify`](super::verify) no longer
-    /// applies to it.
-    pub fn take_written(&mut self) -> (Vec<JournalEntry>, Vec<OutboxEvent>) {
-        let tables = &mut self.tables;
-        if let Some(last) = tables.journal.last() {
-            tables.taken_head = Some((last.seq, last.hash.clone()));
-        }
-        if let Some(last) = tables.outbox.last() {
-            tables.taken_outbox_head = last.seq;
-        }
-        (
-            std::mem::take(&mut tables.journal),
-            std::mem::take(&mut tables.outbox),
-        )
     }
 }
 
@@ -408,10 +354,6 @@ impl Store for MemoryStore {
 impl Session for Overlay<'_> {
     fn undisturbed(&self) -> bool {
         true
-    }
-
-    fn keeps_evidence(&self) -> bool {
-        !self.base.no_evidence
     }
 
     fn shop(&mut self, id: &str) -> Result<Option<crate::eval::Store>, StoreError> {
@@ -542,8 +484,7 @@ impl Session for Overlay<'_> {
             .journal
             .last()
             .or_else(|| self.base.journal.last())
-            .map(|e| (e.seq, e.hash.clone()))
-            .or_else(|| self.base.taken_head.clone()))
+            .map(|e| (e.seq, e.hash.clone())))
     }
 
     fn append_journal(&mut self, entries: &[JournalEntry]) -> Result<(), StoreError> {
@@ -573,7 +514,7 @@ impl Session for Overlay<'_> {
             .outbox
             .last()
             .or_else(|| self.base.outbox.last())
-            .map_or(self.base.taken_outbox_head, |e| e.seq))
+            .map_or(0, |e| e.seq))
     }
 
     fn push_events(&mut self, events: &[OutboxEvent]) -> Result<(), StoreError> {
