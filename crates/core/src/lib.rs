@@ -30,6 +30,7 @@ mod instant_json;
 pub mod ledger;
 #[cfg(feature = "migrate")]
 pub mod migrate;
+mod parallel;
 #[cfg(feature = "phones")]
 pub mod phone;
 pub mod program;

@@ -70,6 +70,7 @@
 
 use crate::eval::{Customer, Line, Store, Transaction};
 use crate::ledger::Incoming;
+use crate::parallel;
 use chrono::{
     DateTime, Datelike, FixedOffset, LocalResult, Months, NaiveDate, NaiveDateTime, NaiveTime,
     TimeDelta, TimeZone, Weekday,
@@ -198,12 +199,15 @@ pub fn generate_slice(
         end: settings.end().and_time(NaiveTime::MIN),
     };
     let indexes = customers;
-    let mut customers = Vec::with_capacity(indexes.len());
-    let mut planned: Vec<(NaiveDateTime, usize, u32, Draft)> = Vec::new();
-    for index in indexes.clone() {
+    // Each customer draws from a stream of its own, so they are drafted on every core.
+    let drafted = parallel::map_each(&indexes.clone().collect::<Vec<usize>>(), |&index| {
         let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
         rng.set_stream(index as u64);
-        let (customer, events) = one_customer(&mut rng, index, &period, &settings.mix);
+        one_customer(&mut rng, index, &period, &settings.mix)
+    });
+    let mut customers = Vec::with_capacity(indexes.len());
+    let mut planned: Vec<(NaiveDateTime, usize, u32, Draft)> = Vec::new();
+    for (index, (customer, events)) in indexes.clone().zip(drafted) {
         planned.extend(
             events
                 .into_iter()

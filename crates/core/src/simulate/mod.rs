@@ -52,6 +52,7 @@ pub use compare::{compare, Bucket, Comparison, CustomerDelta, TierMove};
 pub use tally::{CustomerOutcome, Flows, Outcome, Refusal};
 
 use crate::ledger::{AccountState, Incoming};
+use crate::parallel;
 use crate::versions::Versions;
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
@@ -429,7 +430,7 @@ fn run_all(
     settings: &Settings,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<Outcome>, SimulateError> {
-    map_each(programs, |versions| {
+    parallel::map_each(programs, |versions| {
         run_in(versions, window, settings, progress)
     })
     .into_iter()
@@ -517,12 +518,12 @@ fn run_in(
     let count = if shares_budgets(versions) {
         1
     } else if settings.parts == 0 {
-        4 * cores()
+        4 * parallel::cores()
     } else {
         settings.parts
     };
     let parts = split(window, count);
-    let outcomes = map_each(&parts, |part| {
+    let outcomes = parallel::map_each(&parts, |part| {
         replay::replay(versions, part, window, settings.redemptions, progress)
     });
     let mut total = Outcome::default();
@@ -602,27 +603,4 @@ fn split<'h>(window: &Window<'h>, count: usize) -> Vec<Part<'h>> {
     }
     parts.retain(|p| !p.transactions.is_empty() || !p.accounts.is_empty());
     parts
-}
-
-#[cfg(feature = "parallel")]
-fn cores() -> usize {
-    rayon::current_num_threads()
-}
-
-#[cfg(not(feature = "parallel"))]
-fn cores() -> usize {
-    1
-}
-
-/// `f` of each item, in order: on every core with the `parallel` feature.
-#[cfg(feature = "parallel")]
-fn map_each<I: Sync, T: Send>(items: &[I], f: impl Fn(&I) -> T + Sync + Send) -> Vec<T> {
-    use rayon::prelude::*;
-    items.par_iter().map(f).collect()
-}
-
-/// `f` of each item, in order.
-#[cfg(not(feature = "parallel"))]
-fn map_each<I, T>(items: &[I], f: impl Fn(&I) -> T) -> Vec<T> {
-    items.iter().map(f).collect()
 }
