@@ -36,6 +36,29 @@ pub struct Context {
     pub as_of: Option<DateTime<FixedOffset>>,
 }
 
+/// A context by reference, as the evaluator reads it: each part borrowed, so a caller that
+/// holds the parts apart (the ledger: the transaction as given, the customer in the account's
+/// state) decides without gathering copies of them into a [`Context`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Parts<'a> {
+    pub transaction: &'a Transaction,
+    pub customer: &'a Customer,
+    pub account: &'a AccountView,
+    pub as_of: Option<DateTime<FixedOffset>>,
+}
+
+impl Context {
+    /// The context's parts, borrowed.
+    pub(crate) fn parts(&self) -> Parts<'_> {
+        Parts {
+            transaction: &self.transaction,
+            customer: &self.customer,
+            account: &self.account,
+            as_of: self.as_of,
+        }
+    }
+}
+
 /// A transaction: a purchase, a refund, a signup or any event the program names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,7 +6,7 @@
 //! them in this order.
 
 use super::calendar::Now;
-use super::context::{Context, Line};
+use super::context::{Line, Parts};
 use super::decision::{DecidedLine, Decision, Effect, RefusedCoupon, Share, Shares};
 use super::error::EvalError;
 use super::fixed;
@@ -37,7 +37,7 @@ const EFFECTS_FIRST: usize = 8;
 /// The evaluation in progress.
 pub(crate) struct Engine<'a, T: Tracer> {
     pub program: &'a Program,
-    pub ctx: &'a Context,
+    pub ctx: Parts<'a>,
     pub now: Now,
     /// The tier the rules see: held at the transaction's time, before it counts.
     pub tier: Option<TierId>,
@@ -77,7 +77,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// decided lines, which an engine starts from.
     fn check(
         program: &Program,
-        ctx: &Context,
+        ctx: &Parts<'_>,
         options: &EvalOptions,
     ) -> Result<(Now, Vec<DecidedLine>), EvalError> {
         let now = Now::new(program.timezone, ctx.transaction.time);
@@ -91,7 +91,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
     #[inline(always)]
     fn start(
         program: &'a Program,
-        ctx: &'a Context,
+        ctx: Parts<'a>,
         (now, decided): (Now, Vec<DecidedLine>),
         trace: T,
     ) -> Self {
@@ -128,11 +128,11 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// is read.
     pub fn redeemable_points(
         program: &'a Program,
-        ctx: &'a Context,
+        ctx: Parts<'a>,
         options: &EvalOptions,
         trace: T,
     ) -> Result<Decimal, EvalError> {
-        let checked = Self::check(program, ctx, options)?;
+        let checked = Self::check(program, &ctx, options)?;
         let mut engine = Engine::start(program, ctx, checked, trace);
         engine.tier = engine.tier_at_transaction()?;
         engine.apply_offers()?;
@@ -143,11 +143,11 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// Runs every stage.
     pub fn run(
         program: &'a Program,
-        ctx: &'a Context,
+        ctx: Parts<'a>,
         options: &EvalOptions,
         trace: T,
     ) -> Result<Decision, EvalError> {
-        let checked = Self::check(program, ctx, options)?;
+        let checked = Self::check(program, &ctx, options)?;
         let mut engine = Engine::start(program, ctx, checked, trace);
         engine.tier = engine.tier_at_transaction()?;
         engine.apply_offers()?;

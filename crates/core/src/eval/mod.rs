@@ -45,6 +45,7 @@ mod validate;
 
 pub use calendar::period_start;
 pub(crate) use calendar::HistoryWindow;
+pub(crate) use context::Parts;
 pub use context::{
     parse_duration, parse_instant, AccountView, Consent, Context, Customer, HeldCoupon, HeldTier,
     Line, RefundOf, RefundedUnits, Store, Transaction,
@@ -91,12 +92,17 @@ impl Default for EvalOptions {
 impl Program {
     /// Decides `context` without a trace.
     pub fn evaluate(&self, context: &Context) -> Result<Decision, EvalError> {
-        Engine::run(self, context, &EvalOptions::default(), Silent)
+        Engine::run(self, context.parts(), &EvalOptions::default(), Silent)
     }
 
     /// Decides `context` and records why, step by step.
     pub fn evaluate_traced(&self, context: &Context) -> Result<Decision, EvalError> {
-        Engine::run(self, context, &EvalOptions::default(), Recording::default())
+        Engine::run(
+            self,
+            context.parts(),
+            &EvalOptions::default(),
+            Recording::default(),
+        )
     }
 
     /// The most points `context`'s transaction could pay with: what a till can offer the
@@ -104,7 +110,7 @@ impl Program {
     /// the program has no redemption, the transaction is no purchase, or the account is below
     /// the minimum balance. A bad input is the error [`Program::evaluate`] would give.
     pub fn redeemable(&self, context: &Context) -> Result<rust_decimal::Decimal, EvalError> {
-        Engine::redeemable_points(self, context, &EvalOptions::default(), Silent)
+        Engine::redeemable_points(self, context.parts(), &EvalOptions::default(), Silent)
     }
 
     /// Decides `context` under `options`.
@@ -113,10 +119,19 @@ impl Program {
         context: &Context,
         options: &EvalOptions,
     ) -> Result<Decision, EvalError> {
+        self.evaluate_parts(context.parts(), options)
+    }
+
+    /// Decides a context given by its parts under `options`.
+    pub(crate) fn evaluate_parts(
+        &self,
+        parts: Parts<'_>,
+        options: &EvalOptions,
+    ) -> Result<Decision, EvalError> {
         if options.trace {
-            Engine::run(self, context, options, Recording::default())
+            Engine::run(self, parts, options, Recording::default())
         } else {
-            Engine::run(self, context, options, Silent)
+            Engine::run(self, parts, options, Silent)
         }
     }
 }

@@ -2,7 +2,7 @@
 //! nothing half-decided comes back.
 
 use super::calendar::Now;
-use super::context::Context;
+use super::context::Parts;
 use super::decision::DecidedLine;
 use super::error::EvalError;
 use super::fixed::{self, pow10};
@@ -35,7 +35,7 @@ fn too_large(x: Decimal) -> bool {
 /// Checks `ctx` against `program` and the limits; returns each line's quantity and amount.
 pub(crate) fn check(
     program: &Program,
-    ctx: &Context,
+    ctx: &Parts<'_>,
     now: &Now,
     options: &EvalOptions,
 ) -> Result<Vec<DecidedLine>, EvalError> {
@@ -133,7 +133,7 @@ fn moment_text(m: crate::program::Moment) -> String {
     }
 }
 
-fn check_refund_shape(ctx: &Context) -> Result<(), EvalError> {
+fn check_refund_shape(ctx: &Parts<'_>) -> Result<(), EvalError> {
     let tx = &ctx.transaction;
     match (&tx.refund, *tx.kind == *"refund") {
         (None, true) => Err(EvalError::input(
@@ -151,7 +151,7 @@ fn check_refund_shape(ctx: &Context) -> Result<(), EvalError> {
     }
 }
 
-fn check_lines(ctx: &Context, options: &EvalOptions) -> Result<Vec<DecidedLine>, EvalError> {
+fn check_lines(ctx: &Parts<'_>, options: &EvalOptions) -> Result<Vec<DecidedLine>, EvalError> {
     let tx = &ctx.transaction;
     if tx.lines.len() > options.max_lines {
         return Err(EvalError::input(
@@ -237,7 +237,7 @@ fn check_lines(ctx: &Context, options: &EvalOptions) -> Result<Vec<DecidedLine>,
     Ok(amounts)
 }
 
-fn check_account(program: &Program, ctx: &Context) -> Result<(), EvalError> {
+fn check_account(program: &Program, ctx: &Parts<'_>) -> Result<(), EvalError> {
     let account = &ctx.account;
     for (metric, window) in &program.requirements.windows {
         let (list, field, function) = match metric {

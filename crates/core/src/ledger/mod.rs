@@ -51,11 +51,12 @@ pub use replay::{audit, replay, Audit, ReplayedAccount, ReplayedLot};
 pub use sqlite::SqliteStore;
 pub use store::{MemoryStore, Session, Store, StoreError, Upcoming};
 
-use crate::eval::{Context, Decision, EvalError, EvalOptions, RefundOf, Transaction};
+use crate::eval::{Context, Decision, EvalError, EvalOptions, Parts, RefundOf, Transaction};
 use crate::versions::Versions;
 use chrono::{DateTime, FixedOffset};
 use post::{advance, post, Posting, Postings};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use unit::{Lookups, Unit};
 
 /// A transaction for the ledger: the account it belongs to and, for a refund, the purchase.
@@ -719,28 +720,37 @@ fn decide_for<U: Unit + ?Sized>(
         ),
         None => None,
     };
-    let mut transaction = tx.clone();
-    fill_store(session, &mut transaction.store)?;
-    transaction.refund = original.as_ref().map(|o| RefundOf {
-        original: o.decision.clone(),
-        refunded_before: o.refunded.clone(),
-    });
-    // The customer and the codes held are lent to the evaluation rather than copied, and
-    // given back whatever it decides.
-    let mut context = Context {
-        account: view::account_view(program, state, tx.time, session)?,
-        customer: std::mem::take(&mut state.customer),
-        transaction,
+    // Decided as given, unless the registry completes its store or it refunds a purchase:
+    // then a copy carries those.
+    let store = filled_store(session, &tx.store)?;
+    let transaction = if store.is_none() && original.is_none() {
+        Cow::Borrowed(tx)
+    } else {
+        let mut copy = tx.clone();
+        if let Some(store) = store {
+            copy.store = store;
+        }
+        copy.refund = original.as_ref().map(|o| RefundOf {
+            original: o.decision.clone(),
+            refunded_before: o.refunded.clone(),
+        });
+        Cow::Owned(copy)
+    };
+    let mut account = view::account_view(program, state, tx.time, session)?;
+    // The codes held are lent to the evaluation and given back whatever it decides.
+    account.coupons = std::mem::take(&mut state.coupons);
+    let parts = Parts {
+        transaction: &transaction,
+        customer: &state.customer,
+        account: &account,
         as_of: None,
     };
-    context.account.coupons = std::mem::take(&mut state.coupons);
-    let decided = program.evaluate_with(&context, &EvalOptions::default());
-    state.customer = std::mem::take(&mut context.customer);
-    state.coupons = std::mem::take(&mut context.account.coupons);
+    let decided = program.evaluate_parts(parts, &EvalOptions::default());
+    state.coupons = account.coupons;
     let decision = decided?;
     let mut posting = Posting {
         program,
-        transaction: &context.transaction,
+        transaction: &transaction,
         decision: &decision,
         original: original.as_mut(),
         consumed: Vec::new(),
@@ -763,7 +773,9 @@ fn redeemable_on<L: Lookups + ?Sized>(
     let program = version_at(versions, tx.time)?;
     let mut transaction = tx.clone();
     transaction.redeem = None;
-    fill_store(session, &mut transaction.store)?;
+    if let Some(store) = filled_store(session, &tx.store)? {
+        transaction.store = store;
+    }
     let mut context = Context {
         account: view::account_view(program, state, tx.time, session)?,
         customer: std::mem::take(&mut state.customer),
@@ -826,32 +838,34 @@ pub fn verify<S: Store>(store: &mut S) -> Result<Result<u64, Broken>, StoreError
 }
 
 /// A store named by id alone takes its region, city, format and partner from the registry (a
-/// till sends its store's id; the program may read the rest). Fields the transaction gives are
-/// kept; a store the registry does not know stays as given.
-fn fill_store<L: Lookups + ?Sized>(
+/// till sends its store's id; the program may read the rest): the store so completed, or `None`
+/// when it stays as given (complete already, without an id, or not registered). Fields the
+/// transaction gives are kept.
+fn filled_store<L: Lookups + ?Sized>(
     session: &mut L,
-    store: &mut crate::eval::Store,
-) -> Result<(), StoreError> {
+    store: &crate::eval::Store,
+) -> Result<Option<crate::eval::Store>, StoreError> {
     let complete = [&store.region, &store.city, &store.format, &store.partner]
         .iter()
         .all(|field| !field.is_empty());
     if store.id.is_empty() || complete {
-        return Ok(());
+        return Ok(None);
     }
     let Some(known) = session.shop(&store.id)? else {
-        return Ok(());
+        return Ok(None);
     };
+    let mut filled = store.clone();
     for (field, from) in [
-        (&mut store.region, known.region),
-        (&mut store.city, known.city),
-        (&mut store.format, known.format),
-        (&mut store.partner, known.partner),
+        (&mut filled.region, known.region),
+        (&mut filled.city, known.city),
+        (&mut filled.format, known.format),
+        (&mut filled.partner, known.partner),
     ] {
         if field.is_empty() {
             *field = from;
         }
     }
-    Ok(())
+    Ok(Some(filled))
 }
 
 /// Events as outbox records, numbered on from the outbox's last sequence number.
