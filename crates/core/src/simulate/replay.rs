@@ -6,12 +6,12 @@
 use super::tally::Outcome;
 use super::{Part, Redemptions, SimulateError, Window};
 use crate::eval::Effect;
+use crate::fast_hash::HashMap;
 use crate::ledger::{AccountState, Applied, DirectLedger, Incoming, LedgerError};
 use crate::versions::Versions;
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
 
 /// Transactions applied between two countings of the journal written (and two reports of
 /// progress).
@@ -44,9 +44,9 @@ pub(crate) fn replay(
         ..Outcome::default()
     };
     // The tier each account holds, as the decisions change it.
-    let mut tiers: HashMap<String, String> = HashMap::new();
+    let mut tiers: HashMap<String, String> = HashMap::default();
     // Each lot's issuance month, from its earn entry.
-    let mut cohorts = HashMap::new();
+    let mut cohorts = HashMap::default();
     for stretch in part.transactions.chunks(STRETCH) {
         for incoming in stretch {
             let result = match spending {

@@ -3,11 +3,12 @@
 //! point earned, taken back, spent and expired, with its moment and its lot).
 
 use crate::eval::{Decision, Effect};
+use crate::fast_hash::HashMap;
 use crate::ledger::{EntryKind, JournalEntry};
 use chrono::{DateTime, Datelike, FixedOffset};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Refusals kept as examples in an [`Outcome`].
 const REFUSAL_SAMPLES: usize = 5;
@@ -159,6 +160,34 @@ fn month_index(at: DateTime<FixedOffset>) -> i32 {
     at.year() * 12 + i32::try_from(at.month0()).unwrap_or(0)
 }
 
+/// The labels of the months met so far, each written once.
+#[derive(Default)]
+struct Labels(Vec<(i32, String)>);
+
+impl Labels {
+    /// The label of month number `index` ([`month_label`]).
+    fn of(&mut self, index: i32) -> &str {
+        let at = match self.0.iter().position(|(month, _)| *month == index) {
+            Some(at) => at,
+            None => {
+                self.0.push((index, month_label(index)));
+                self.0.len() - 1
+            }
+        };
+        self.0.get(at).map_or("", |(_, label)| label.as_str())
+    }
+}
+
+/// The value under `key`, made (by default) if the map has none: the key is copied only then.
+/// (`None` never happens: the value is found or made.)
+fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> Option<&'m mut V> {
+    if map.contains_key(key) {
+        map.get_mut(key)
+    } else {
+        Some(map.entry(key.to_string()).or_default())
+    }
+}
+
 /// `2026-03` for a month number.
 fn month_label(index: i32) -> String {
     format!(
@@ -215,6 +244,9 @@ impl Outcome {
         entries: &[JournalEntry],
         cohorts: &mut HashMap<String, i32>,
     ) {
+        // Keys are looked up before they are copied: most entries add to a lot, a month and a
+        // customer already counted.
+        let mut labels = Labels::default();
         for entry in entries {
             let (kind, points) = (entry.kind, entry.points);
             if kind == EntryKind::Activate {
@@ -223,23 +255,26 @@ impl Outcome {
             self.totals.add(kind, points);
             let month = month_index(entry.at);
             if let Some(lot) = &entry.lot {
-                let cohort = *cohorts.entry(lot.clone()).or_insert(month);
+                let cohort = match cohorts.get(lot) {
+                    Some(cohort) => *cohort,
+                    None => *cohorts.entry(lot.clone()).or_insert(month),
+                };
                 let age = usize::try_from(month - cohort).unwrap_or(0);
-                let ages = self.by_cohort.entry(month_label(cohort)).or_default();
-                if ages.len() <= age {
-                    ages.resize(age + 1, Flows::default());
-                }
-                if let Some(flows) = ages.get_mut(age) {
-                    flows.add(kind, points);
+                if let Some(ages) = slot(&mut self.by_cohort, labels.of(cohort)) {
+                    if ages.len() <= age {
+                        ages.resize(age + 1, Flows::default());
+                    }
+                    if let Some(flows) = ages.get_mut(age) {
+                        flows.add(kind, points);
+                    }
                 }
             }
-            let month = month_label(month);
-            self.by_month.entry(month).or_default().add(kind, points);
-            self.customers
-                .entry(entry.account.clone())
-                .or_default()
-                .flows
-                .add(kind, points);
+            if let Some(flows) = slot(&mut self.by_month, labels.of(month)) {
+                flows.add(kind, points);
+            }
+            if let Some(customer) = slot(&mut self.customers, &entry.account) {
+                customer.flows.add(kind, points);
+            }
         }
     }
 
