@@ -118,17 +118,20 @@ fn ledger<S: Store>(store: S) -> Ledger<S> {
 
 /// Opens account `id` holding `aliases`.
 fn open<S: Store>(ledger: &mut Ledger<S>, id: &str, aliases: &[&str]) {
-    ledger
-        .open_account(AccountState {
+    ledger.open_account(account(id, aliases)).unwrap();
+}
+
+/// A new account `id` holding `aliases`, its customer of the same id.
+fn account(id: &str, aliases: &[&str]) -> AccountState {
+    AccountState {
+        id: id.to_string(),
+        customer: Customer {
             id: id.to_string(),
-            customer: Customer {
-                id: id.to_string(),
-                ..Customer::default()
-            },
-            aliases: aliases.iter().map(|a| a.to_string()).collect(),
-            ..AccountState::default()
-        })
-        .unwrap();
+            ..Customer::default()
+        },
+        aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        ..AccountState::default()
+    }
 }
 
 /// `rows` cut into batches of the sizes `sizes` gives, in turn.
@@ -209,15 +212,6 @@ fn direct(rows: &[Incoming]) -> DirectLedger {
     let versions = Versions::new(vec![common::pharmacy().clone()]).unwrap();
     let mut direct = DirectLedger::new(versions);
     direct.keep_records_of(rows.iter().map(|r| r.transaction.id.to_string()));
-    let account = |id: &str, aliases: &[&str]| AccountState {
-        id: id.to_string(),
-        customer: Customer {
-            id: id.to_string(),
-            ..Customer::default()
-        },
-        aliases: aliases.iter().map(|a| a.to_string()).collect(),
-        ..AccountState::default()
-    };
     let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00+03:00").unwrap();
     direct
         .open(
