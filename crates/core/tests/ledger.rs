@@ -413,6 +413,37 @@ fn an_account_edited_behind_the_journals_back_is_found_by_the_audit() {
     assert!(what.starts_with("lot T-1#0: journal"), "{what}");
 }
 
+/// A card refused in a batch after its account changed earlier in the same batch: the
+/// account keeps that earlier change (the refusal gives back the state the batch holds).
+#[test]
+fn a_blocked_card_refused_in_a_batch_keeps_what_the_batch_did_before() {
+    use puntos::ledger::{Card, CardStatus};
+    let mut ledger = ledger();
+    let card = Card {
+        number: "2770000000055".to_string(),
+        status: CardStatus::Active,
+        issued: None,
+    };
+    ledger.issue_card("C-1", card).unwrap();
+    ledger
+        .set_card_status("2770000000055", CardStatus::Blocked)
+        .unwrap();
+    let batch = [
+        purchase("T-1", "2026-03-02T10:00:00+03:00", "1000"),
+        incoming(json!({"account": "2770000000055", "transaction": {
+            "id": "T-2", "time": "2026-03-02T11:00:00+03:00",
+            "lines": [{"category": "otc", "unit_price": 1000}]}})),
+    ];
+    let results = ledger.apply_batch(&batch).unwrap();
+    assert!(matches!(results[0], Ok(Applied::New(_))), "{results:?}");
+    assert!(
+        matches!(results[1], Err(LedgerError::CardNotUsable { .. })),
+        "{results:?}"
+    );
+    let account = ledger.account("C-1").unwrap().unwrap();
+    assert_eq!(account.pending(), d("200"), "T-1's points are kept");
+}
+
 #[test]
 fn a_lost_or_blocked_card_is_refused_while_the_account_stays_reachable() {
     use puntos::ledger::{Card, CardStatus};

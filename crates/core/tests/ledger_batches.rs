@@ -7,8 +7,8 @@
 //! the memory store and on a SQLite file that another connection writes to between batches.
 //! The histories mix what makes reading ahead delicate: a transaction repeated or its id reused
 //! within a batch or across two, a refund of a purchase made earlier in the same batch or the
-//! one before, a signup followed by purchases, accounts reached by id and by card, unknown
-//! accounts. The direct ledger (the simulation's: accounts in memory, no store) decides the
+//! one before, a signup followed by purchases (and a refused signup, which opens nothing),
+//! accounts reached by id and by card, unknown accounts. The direct ledger (the simulation's: accounts in memory, no store) decides the
 //! same history, each transaction given once, as the store's ledger does.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -39,6 +39,8 @@ enum Row {
     Reuse { row: usize, price: u32 },
     /// The signup of account C-3.
     Signup,
+    /// A signup of account C-3 asking to redeem points: refused, so C-3 is not opened by it.
+    RefusedSignup,
 }
 
 fn row() -> impl Strategy<Value = Row> {
@@ -49,6 +51,7 @@ fn row() -> impl Strategy<Value = Row> {
         2 => (0usize..30).prop_map(|row| Row::Again { row }),
         1 => (0usize..30, 100u32..3000).prop_map(|(row, price)| Row::Reuse { row, price }),
         1 => Just(Row::Signup),
+        1 => Just(Row::RefusedSignup),
     ]
 }
 
@@ -100,6 +103,8 @@ fn history(rows: &[Row]) -> Vec<Incoming> {
             },
             Row::Signup => incoming(json!({"account": "C-3", "customer": {"id": "C-3"},
                 "transaction": {"id": id, "kind": "signup", "time": at}})),
+            Row::RefusedSignup => incoming(json!({"account": "C-3", "customer": {"id": "C-3"},
+                "transaction": {"id": id, "kind": "signup", "time": at, "redeem": 10}})),
         };
         out.push(next);
     }

@@ -79,36 +79,45 @@ impl DirectLedger {
 
     /// Opens accounts carried over from elsewhere at `at`, as
     /// [`Ledger::open_migrated`](super::Ledger::open_migrated) does: each lot journaled as an
-    /// opening balance, each card made an alias. An id or alias already taken is an error, and
-    /// the accounts before it stay open.
+    /// opening balance, each card made an alias; an account already open with the very same
+    /// state is left as it is. An id or card that would lead to another account (as an id or
+    /// as a card) is an error; the accounts before it stay open, with their opening entries.
     pub fn open(
         &mut self,
         accounts: impl IntoIterator<Item = AccountState>,
         at: DateTime<FixedOffset>,
     ) -> Result<(), LedgerError> {
-        let mut entries = Vec::new();
         for mut account in accounts {
             alias_cards(&mut account);
-            if self.book.accounts.contains_key(&account.id) {
-                return Err(LedgerError::AccountExists(account.id));
+            let book = &mut self.book;
+            match book.accounts.get(&account.id) {
+                Some(held) if *held == account => continue,
+                Some(_) => return Err(LedgerError::AccountExists(account.id)),
+                None if book.aliases.contains_key(&account.id) => {
+                    return Err(LedgerError::AccountExists(account.id))
+                }
+                None => {}
             }
-            if let Some((card, owner)) = account
-                .aliases
-                .iter()
-                .find_map(|alias| Some((alias, self.book.aliases.get(alias)?)))
-            {
-                return Err(LedgerError::CardTaken {
-                    card: card.clone(),
-                    account: owner.clone(),
-                });
+            for card in &account.aliases {
+                let owner = book
+                    .aliases
+                    .get(card)
+                    .or_else(|| book.accounts.get_key_value(card.as_str()).map(|(id, _)| id));
+                if let Some(owner) = owner {
+                    return Err(LedgerError::CardTaken {
+                        card: card.clone(),
+                        account: owner.clone(),
+                    });
+                }
             }
+            let mut entries = Vec::new();
             opening_entries(&account, at, &mut entries);
+            book.write(entries);
             for alias in &account.aliases {
-                self.book.aliases.insert(alias.clone(), account.id.clone());
+                book.aliases.insert(alias.clone(), account.id.clone());
             }
-            self.book.accounts.insert(account.id.clone(), account);
+            book.accounts.insert(account.id.clone(), account);
         }
-        self.book.write(entries);
         Ok(())
     }
 
@@ -133,7 +142,7 @@ impl DirectLedger {
             .ok_or_else(|| LedgerError::UnknownAccount(incoming.account.clone()))?;
         let mut out = Postings::default();
         advance(&mut state, incoming.transaction.time, self.notice, &mut out);
-        book.record(out)?;
+        book.write(out.entries);
         let redeemable = redeemable_on(book, &self.versions, incoming, &mut state);
         book.release_account(state);
         redeemable
@@ -211,17 +220,21 @@ impl Unit for Book {
         false
     }
 
+    /// Puts a taken account back in its place; an account never taken (a refused signup's
+    /// new one) is not opened.
     fn release_account(&mut self, account: AccountState) {
+        if let Some(slot) = self.accounts.get_mut(&account.id) {
+            *slot = account;
+        }
+    }
+
+    fn keep_account(&mut self, account: AccountState) -> Result<(), StoreError> {
         match self.accounts.get_mut(&account.id) {
             Some(slot) => *slot = account,
             None => {
                 self.accounts.insert(account.id.clone(), account);
             }
         }
-    }
-
-    fn keep_account(&mut self, account: AccountState) -> Result<(), StoreError> {
-        self.release_account(account);
         Ok(())
     }
 
@@ -249,5 +262,68 @@ impl Unit for Book {
     fn record(&mut self, out: Postings) -> Result<(), StoreError> {
         self.write(out.entries);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(id: &str, aliases: &[&str]) -> AccountState {
+        AccountState {
+            id: id.to_string(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            ..AccountState::default()
+        }
+    }
+
+    fn ledger() -> DirectLedger {
+        let text = "program \"Club\" { currency RUB  timezone \"Europe/Moscow\" }";
+        let source = puntos_dsl::SourceFile::new("club.pts", text);
+        let program = crate::compile(&source).program.unwrap();
+        DirectLedger::new(Versions::new(vec![program]).unwrap())
+    }
+
+    fn at() -> DateTime<FixedOffset> {
+        DateTime::<FixedOffset>::MIN_UTC.fixed_offset()
+    }
+
+    #[test]
+    fn an_id_or_a_card_leading_to_another_account_is_refused_either_way() {
+        let mut direct = ledger();
+        direct.open([account("A", &["111"])], at()).unwrap();
+        assert!(matches!(
+            direct.open([account("111", &[])], at()),
+            Err(LedgerError::AccountExists(id)) if id == "111"
+        ));
+        assert!(matches!(
+            direct.open([account("B", &["A"])], at()),
+            Err(LedgerError::CardTaken { card, account }) if card == "A" && account == "A"
+        ));
+        assert!(matches!(
+            direct.open([account("C", &["111"])], at()),
+            Err(LedgerError::CardTaken { account, .. }) if account == "A"
+        ));
+        assert_eq!(direct.accounts().count(), 1);
+    }
+
+    #[test]
+    fn the_very_same_account_opened_twice_is_opened_once() {
+        let mut direct = ledger();
+        let mut held = account("A", &[]);
+        held.lots.push(crate::ledger::Lot::settled(
+            "L-1".to_string(),
+            "migrated".to_string(),
+            Decimal::from(50),
+            at(),
+        ));
+        direct.open([held.clone(), held.clone()], at()).unwrap();
+        assert_eq!(direct.accounts().count(), 1);
+        assert_eq!(direct.take_written().len(), 1, "one opening entry");
+        held.customer.id = "changed".to_string();
+        assert!(matches!(
+            direct.open([held], at()),
+            Err(LedgerError::AccountExists(_))
+        ));
     }
 }
