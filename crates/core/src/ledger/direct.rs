@@ -270,11 +270,7 @@ mod tests {
     use super::*;
 
     fn account(id: &str, aliases: &[&str]) -> AccountState {
-        AccountState {
-            id: id.to_string(),
-            aliases: aliases.iter().map(|a| a.to_string()).collect(),
-            ..AccountState::default()
-        }
+        AccountState::reached_by(id, aliases)
     }
 
     fn ledger() -> DirectLedger {

@@ -85,6 +85,18 @@ impl CardStatus {
     }
 }
 
+#[cfg(test)]
+impl AccountState {
+    /// An empty account `id`, reached also by `aliases`: the unit tests' account.
+    pub(crate) fn reached_by(id: &str, aliases: &[&str]) -> AccountState {
+        AccountState {
+            id: id.to_string(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            ..AccountState::default()
+        }
+    }
+}
+
 impl AccountState {
     /// Points the customer can spend: the remainders of available lots (negative lots, debts
     /// from reversals, included).
