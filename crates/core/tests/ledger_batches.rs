@@ -211,10 +211,9 @@ fn once(rows: &[Incoming], apart: i64) -> Vec<Incoming> {
     kept
 }
 
-/// A direct ledger on the pharmacy program with the accounts of [`ledger`], keeping the
+/// A direct ledger on `versions` with the accounts of [`ledger`], keeping the
 /// records of every transaction of `rows` (any may be refunded).
-fn direct(rows: &[Incoming]) -> DirectLedger {
-    let versions = Versions::new(vec![common::pharmacy().clone()]).unwrap();
+fn direct<'v>(versions: &'v Versions, rows: &[Incoming]) -> DirectLedger<'v> {
     let mut direct = DirectLedger::new(versions);
     direct.keep_records_of(rows.iter().map(|r| r.transaction.id.to_string()));
     let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00+03:00").unwrap();
@@ -252,7 +251,8 @@ proptest! {
     ) {
         let rows = once(&history(&rows), apart);
         let mut stored = ledger(MemoryStore::new());
-        let mut direct = direct(&rows);
+        let versions = Versions::new(vec![common::pharmacy().clone()]).unwrap();
+        let mut direct = direct(&versions, &rows);
         for row in &rows {
             prop_assert_eq!(format!("{:?}", direct.apply(row)), format!("{:?}", stored.apply(row)));
         }

@@ -30,8 +30,8 @@ use rust_decimal::Decimal;
 
 /// A ledger whose accounts live in memory, for replaying a history (see the
 /// [module](self)).
-pub struct DirectLedger {
-    versions: Versions,
+pub struct DirectLedger<'v> {
+    versions: &'v Versions,
     notice: TimeDelta,
     book: Book,
 }
@@ -55,20 +55,15 @@ struct Book {
     seq: u64,
 }
 
-impl DirectLedger {
-    /// An empty ledger deciding with `versions`, with the default options.
-    pub fn new(versions: Versions) -> DirectLedger {
+impl<'v> DirectLedger<'v> {
+    /// An empty ledger deciding with `versions`, with the default options (the expiry notice
+    /// marks lots as announced; the events themselves are not kept).
+    pub fn new(versions: &'v Versions) -> DirectLedger<'v> {
         DirectLedger {
             versions,
             notice: LedgerOptions::default().expiry_notice,
             book: Book::default(),
         }
-    }
-
-    /// The same ledger with `options`.
-    pub fn with_options(mut self, options: LedgerOptions) -> DirectLedger {
-        self.notice = options.expiry_notice;
-        self
     }
 
     /// Keeps the records of transactions `ids` once applied (for a refund that names one);
@@ -125,7 +120,7 @@ impl DirectLedger {
     pub fn apply(&mut self, incoming: &Incoming) -> Result<Applied, LedgerError> {
         apply_in(
             &mut self.book,
-            &self.versions,
+            self.versions,
             self.notice,
             incoming,
             String::new(),
@@ -143,7 +138,7 @@ impl DirectLedger {
         let mut out = Postings::default();
         advance(&mut state, incoming.transaction.time, self.notice, &mut out);
         book.write(out.entries);
-        let redeemable = redeemable_on(book, &self.versions, incoming, &mut state);
+        let redeemable = redeemable_on(book, self.versions, incoming, &mut state);
         book.release_account(state);
         redeemable
     }
@@ -273,11 +268,11 @@ mod tests {
         AccountState::reached_by(id, aliases)
     }
 
-    fn ledger() -> DirectLedger {
+    /// A program that earns nothing: what is checked here is opening accounts.
+    fn versions() -> Versions {
         let text = "program \"Club\" { currency RUB  timezone \"Europe/Moscow\" }";
         let source = puntos_dsl::SourceFile::new("club.pts", text);
-        let program = crate::compile(&source).program.unwrap();
-        DirectLedger::new(Versions::new(vec![program]).unwrap())
+        Versions::new(vec![crate::compile(&source).program.unwrap()]).unwrap()
     }
 
     fn at() -> DateTime<FixedOffset> {
@@ -286,7 +281,8 @@ mod tests {
 
     #[test]
     fn an_id_or_a_card_leading_to_another_account_is_refused_either_way() {
-        let mut direct = ledger();
+        let versions = versions();
+        let mut direct = DirectLedger::new(&versions);
         direct.open([account("A", &["111"])], at()).unwrap();
         assert!(matches!(
             direct.open([account("111", &[])], at()),
@@ -305,7 +301,8 @@ mod tests {
 
     #[test]
     fn the_very_same_account_opened_twice_is_opened_once() {
-        let mut direct = ledger();
+        let versions = versions();
+        let mut direct = DirectLedger::new(&versions);
         let mut held = account("A", &[]);
         held.lots.push(crate::ledger::Lot::settled(
             "L-1".to_string(),

@@ -29,7 +29,7 @@ pub(crate) fn replay(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Outcome, SimulateError> {
     let horizon = window.horizon;
-    let mut ledger = DirectLedger::new(versions.clone());
+    let mut ledger = DirectLedger::new(versions);
     ledger.keep_records_of(window.refunded.iter().map(|id| id.to_string()));
     let before = DateTime::<FixedOffset>::MIN_UTC.fixed_offset();
     ledger
@@ -116,7 +116,7 @@ fn count_accounts<'a>(
 /// the draw for its id says so (with probability `share`), and with none otherwise; the
 /// history's own request is set aside. A purchase the ledger cannot answer for (an unknown
 /// account) is left for it to refuse.
-fn ask_to_spend(ledger: &mut DirectLedger, incoming: &mut Incoming, share: Decimal, seed: u64) {
+fn ask_to_spend(ledger: &mut DirectLedger<'_>, incoming: &mut Incoming, share: Decimal, seed: u64) {
     let tx = &mut incoming.transaction;
     if *tx.kind != *"purchase" || tx.lines.is_empty() {
         return;
