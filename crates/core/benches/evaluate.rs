@@ -15,6 +15,7 @@ use common::{
     generated_program, GENERATED_CONTEXT, PHARMACY_CONTEXT, SMALL_CONTEXT, SMALL_PROGRAM,
 };
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use puntos::eval::Effect;
 use puntos::{Context, Program};
 use puntos_dsl::SourceFile;
 
@@ -72,6 +73,22 @@ fn bench_evaluate(c: &mut Criterion) {
     });
     c.bench_function("evaluate/small_10_rules_5_lines", |b| {
         b.iter(|| small.evaluate(black_box(&small_ctx)))
+    });
+    // A decision's per-line shares are made on their first read (a refund, the JSON): this is
+    // the cost of a caller that reads them all.
+    c.bench_function("evaluate/small_10_rules_5_lines_shares_read", |b| {
+        b.iter(|| {
+            let decision = small.evaluate(black_box(&small_ctx)).unwrap();
+            let shares: usize = decision
+                .effects
+                .iter()
+                .map(|e| match e {
+                    Effect::Earn { lines, .. } => lines.len(),
+                    _ => 0,
+                })
+                .sum();
+            (decision, shares)
+        })
     });
 }
 

@@ -1,11 +1,11 @@
 //! What an evaluation decides: ordered effects for the ledger and the till, coupons refused with
 //! their reasons, and, on request, a trace of every rule, promotion, coupon and offer.
 
+use super::spread::Spread;
 use crate::program::Name;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::ops::Range;
 use std::sync::Arc;
 
 /// The outcome of one evaluation. Serializes to the same JSON byte for byte for the same input.
@@ -147,39 +147,51 @@ pub struct Share {
     pub amount: Decimal,
 }
 
-/// The per-line shares of one effect: a slice of a buffer the whole decision shares, so a
-/// decision allocates its shares once rather than once per effect. Reads as a `[Share]`;
-/// serializes as a list, exactly as a vector would.
+/// The per-line shares of one effect. A decision records how each effect spreads over the
+/// lines and makes every effect's shares together on the first read of any (see
+/// [`spread`](super::spread)): deciding a purchase costs no split that nobody reads. Reads as a
+/// `[Share]`; serializes as a list, exactly as a vector would.
 #[derive(Clone, Default)]
 pub struct Shares {
-    /// The decision's buffer; `None` while the decision is being made, and for no shares.
-    buffer: Option<Arc<[Share]>>,
-    /// Where this effect's shares lie in the buffer.
-    range: Range<usize>,
+    backing: Backing,
+}
+
+/// Where a [`Shares`] reads its list.
+#[derive(Clone, Default)]
+enum Backing {
+    /// No shares.
+    #[default]
+    None,
+    /// Split `index` of the decision being made (see [`attach`](Shares::attach)).
+    Pending(usize),
+    /// Split `index` of a finished decision's spread.
+    Spread(Arc<Spread>, usize),
+    /// A list of its own.
+    Made(Arc<[Share]>),
 }
 
 impl Shares {
-    /// Shares at `range` of a buffer not written yet (see [`attach`](Self::attach)).
-    pub(crate) fn pending(range: Range<usize>) -> Shares {
+    /// Split `index` of the decision being made; reads as none until attached.
+    pub(crate) fn pending(index: usize) -> Shares {
         Shares {
-            buffer: None,
-            range,
+            backing: Backing::Pending(index),
         }
     }
 
-    /// Points pending shares at the decision's finished buffer.
-    pub(crate) fn attach(&mut self, buffer: &Arc<[Share]>) {
-        if self.buffer.is_none() && !self.range.is_empty() {
-            self.buffer = Some(Arc::clone(buffer));
+    /// Points pending shares at their decision's spread, once the decision is finished.
+    pub(crate) fn attach(&mut self, spread: &Arc<Spread>) {
+        if let Backing::Pending(index) = self.backing {
+            self.backing = Backing::Spread(Arc::clone(spread), index);
         }
     }
 
     /// The shares, line by line.
     pub fn as_slice(&self) -> &[Share] {
-        self.buffer
-            .as_deref()
-            .and_then(|all| all.get(self.range.clone()))
-            .unwrap_or_default()
+        match &self.backing {
+            Backing::None | Backing::Pending(_) => &[],
+            Backing::Spread(spread, index) => spread.shares(*index),
+            Backing::Made(list) => list,
+        }
     }
 
     /// Whether no line carries a share.
@@ -207,11 +219,12 @@ impl<'s> IntoIterator for &'s Shares {
 
 impl From<Vec<Share>> for Shares {
     fn from(shares: Vec<Share>) -> Shares {
-        let range = 0..shares.len();
-        Shares {
-            buffer: Some(shares.into()),
-            range,
-        }
+        let backing = if shares.is_empty() {
+            Backing::None
+        } else {
+            Backing::Made(shares.into())
+        };
+        Shares { backing }
     }
 }
 
@@ -429,28 +442,43 @@ mod tests {
     }
 
     #[test]
-    fn shares_of_one_buffer_read_and_serialize_as_their_own_list() {
-        let buffer: Arc<[Share]> = vec![share(0, 5), share(2, 7), share(1, 3)].into();
-        let mut first = Shares::pending(0..2);
-        let mut second = Shares::pending(2..3);
+    fn shares_are_made_on_first_read_and_serialize_as_their_own_list() {
+        use crate::eval::spread::{Split, Spread};
+        // Two splits: 10 points over weights 1 and 3, and 7 points over the weight 2 of line 1
+        // alone.
+        let weights = [
+            (0, Decimal::ONE),
+            (2, Decimal::from(3)),
+            (1, Decimal::from(2)),
+        ];
+        let split = |total: i64, weights| Split {
+            total: Decimal::from(total),
+            weights,
+            precision: 0,
+        };
+        let spread = Arc::new(Spread::new(&weights, &[split(10, 0..2), split(7, 2..3)]));
+        let mut first = Shares::pending(0);
+        let mut second = Shares::pending(1);
         assert!(
             first.is_empty(),
             "pending shares read as none until attached"
         );
-        first.attach(&buffer);
-        second.attach(&buffer);
-        assert_eq!(first.as_slice(), &[share(0, 5), share(2, 7)]);
-        assert_eq!(second, Shares::from(vec![share(1, 3)]));
+        first.attach(&spread);
+        second.attach(&spread);
+        // 10 x 1/4 = 2.5 and 10 x 3/4 = 7.5: the leftover unit to the earlier line.
+        assert_eq!(first.as_slice(), &[share(0, 3), share(2, 7)]);
+        assert_eq!(second, Shares::from(vec![share(1, 7)]));
         let json = serde_json::to_string(&first).unwrap();
         assert_eq!(
             json,
-            serde_json::to_string(&vec![share(0, 5), share(2, 7)]).unwrap()
+            serde_json::to_string(&vec![share(0, 3), share(2, 7)]).unwrap()
         );
         let back: Shares = serde_json::from_str(&json).unwrap();
         assert_eq!(back, first);
-        // Shares made on their own keep their buffer when a decision attaches its own.
+        // Shares made on their own keep their list when a decision attaches its spread.
         let mut own = Shares::from(vec![share(4, 1)]);
-        own.attach(&buffer);
+        own.attach(&spread);
         assert_eq!(own.as_slice(), &[share(4, 1)]);
+        assert!(Shares::from(Vec::new()).is_empty());
     }
 }

@@ -7,10 +7,10 @@
 
 use super::calendar::Now;
 use super::context::{Line, Parts};
-use super::decision::{DecidedLine, Decision, Effect, RefusedCoupon, Share, Shares};
+use super::decision::{DecidedLine, Decision, Effect, RefusedCoupon, Shares};
 use super::error::EvalError;
 use super::fixed;
-use super::rounding::{allocate_into, ShareBuffer};
+use super::spread::{Split, Spread};
 use super::trace::Tracer;
 use super::validate;
 use super::EvalOptions;
@@ -55,9 +55,9 @@ pub(crate) struct Engine<'a, T: Tracer> {
     pub rule_points: SmallVec<[Decimal; 16]>,
     /// Every accrual's weights, (line, weight), one after another: one arena for all.
     pub weights: SmallVec<[(usize, Decimal); WEIGHTS_INLINE]>,
-    /// Every effect's shares over the lines, one list after another: the decision's shares
-    /// are one buffer, made once at the end.
-    pub shares: ShareBuffer,
+    /// How each effect spreads over the lines, in the order recorded: made into shares only
+    /// when the decision's shares are first read (see [`spread`](super::spread)).
+    pub splits: SmallVec<[Split; 8]>,
     /// How each rule's points spread over the lines, for the rules that read it.
     pub rule_weights: SmallVec<[Weights; 16]>,
     /// While deciding the tier after the transaction: this transaction's spend and visits,
@@ -107,7 +107,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 vec![false; decided.len()]
             },
             weights: SmallVec::new(),
-            shares: ShareBuffer::new(),
+            splits: SmallVec::new(),
             decided,
             basket_total,
             coupon_discount: Decimal::ZERO,
@@ -158,12 +158,12 @@ impl<'a, T: Tracer> Engine<'a, T> {
         engine.issue_coupons()?;
         engine.tier_change()?;
         let mut effects = engine.effects;
-        if !engine.shares.is_empty() {
-            let buffer: Arc<[Share]> = Arc::from(engine.shares.as_slice());
+        if !engine.splits.is_empty() {
+            let spread = Arc::new(Spread::new(&engine.weights, &engine.splits));
             effects
                 .iter_mut()
                 .filter_map(Effect::shares_mut)
-                .for_each(|shares| shares.attach(&buffer));
+                .for_each(|shares| shares.attach(&spread));
         }
         Ok(Decision {
             transaction: ctx.transaction.id.clone(),
@@ -236,13 +236,18 @@ impl<'a, T: Tracer> Engine<'a, T> {
         start..self.weights.len()
     }
 
-    /// `total` split over the lines in proportion to the weights in `range` (see
-    /// [`allocate`](super::rounding::allocate)), written to the decision's shares.
+    /// `total` to be split over the lines in proportion to the weights in `range` (see
+    /// [`allocate`](super::rounding::allocate)) when the decision's shares are first read.
     pub fn split(&mut self, total: Decimal, range: Weights, precision: u32) -> Shares {
-        let start = self.shares.len();
-        let weights = self.weights.get(range).unwrap_or_default();
-        allocate_into(total, weights, precision, &mut self.shares);
-        Shares::pending(start..self.shares.len())
+        if total.is_zero() || range.is_empty() {
+            return Shares::default();
+        }
+        self.splits.push(Split {
+            total,
+            weights: range,
+            precision,
+        });
+        Shares::pending(self.splits.len() - 1)
     }
 
     /// The weights in `range`.

@@ -39,6 +39,7 @@ mod plan;
 mod redemption;
 mod refund;
 mod rounding;
+mod spread;
 mod tiers;
 mod trace;
 mod validate;

@@ -1,0 +1,80 @@
+//! A decision's per-line shares, made when first read rather than while deciding.
+//!
+//! Every effect that spreads an amount over the basket (points earned, a discount, a
+//! redemption's value) records a [`Split`]: the amount, its precision and the weights it goes
+//! by. Most callers never read the shares — a till shows totals, the ledger posts lots, a
+//! simulation counts points — so the splits (a largest-remainder division per effect) wait in
+//! the decision's [`Spread`] and are all made together, once, on the first read of any of them
+//! (a refund of the purchase, the decision's JSON). What they make does not depend on when:
+//! the same [`allocate_into`] runs on the same figures.
+
+use super::decision::Share;
+use super::rounding::{allocate_into, ShareBuffer};
+use rust_decimal::Decimal;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+/// One amount to spread over the lines in proportion to some weights.
+#[derive(Debug, Clone)]
+pub(crate) struct Split {
+    /// The amount, already rounded to `precision`.
+    pub total: Decimal,
+    /// Where its weights lie in the decision's weights.
+    pub weights: Range<usize>,
+    /// Decimal places of each share.
+    pub precision: u32,
+}
+
+/// The splits of one decision and the weights they read; the shares are made on first read.
+#[derive(Debug)]
+pub(crate) struct Spread {
+    /// (line, weight) pairs, every split's one after another (splits may share a range).
+    weights: Box<[(usize, Decimal)]>,
+    splits: Box<[Split]>,
+    made: OnceLock<Made>,
+}
+
+/// The shares of every split, one list after another, and where each split's lie.
+#[derive(Debug)]
+struct Made {
+    shares: Box<[Share]>,
+    ranges: Box<[Range<usize>]>,
+}
+
+impl Spread {
+    /// The splits `splits` over `weights`, none made yet.
+    pub fn new(weights: &[(usize, Decimal)], splits: &[Split]) -> Spread {
+        Spread {
+            weights: weights.into(),
+            splits: splits.into(),
+            made: OnceLock::new(),
+        }
+    }
+
+    /// The shares of split `index`; the first call makes every split's.
+    pub fn shares(&self, index: usize) -> &[Share] {
+        let made = self.made.get_or_init(|| self.make());
+        made.ranges
+            .get(index)
+            .and_then(|range| made.shares.get(range.clone()))
+            .unwrap_or_default()
+    }
+
+    fn make(&self) -> Made {
+        let mut shares = ShareBuffer::new();
+        let ranges = self
+            .splits
+            .iter()
+            .map(|split| {
+                let start = shares.len();
+                let weights = self.weights.get(split.weights.clone()).unwrap_or_default();
+                allocate_into(split.total, weights, split.precision, &mut shares);
+                start..shares.len()
+            })
+            .collect();
+        Made {
+            shares: shares.into_vec().into_boxed_slice(),
+            ranges,
+        }
+    }
+}
