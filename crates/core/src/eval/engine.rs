@@ -159,7 +159,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         engine.tier_change()?;
         let mut effects = engine.effects;
         if !engine.splits.is_empty() {
-            let spread = Arc::new(Spread::new(&engine.weights, &engine.splits));
+            let spread = Arc::new(Spread::new(&engine.weights, engine.splits));
             effects
                 .iter_mut()
                 .filter_map(Effect::shares_mut)

@@ -176,27 +176,34 @@ impl<'a, T: Tracer> Engine<'a, T> {
     /// per line per accrual.
     #[inline(always)]
     pub fn line_number(&mut self, e: &'a CompiledExpr, i: usize) -> Result<Decimal, EvalError> {
+        // Whole numbers, kept in an integer register until the end.
         let quick = match e.plan() {
             Plan::FloorShift(x, places, _) => self.amount_units(x, i, *places),
             Plan::Arith(BinaryOp::Mul, l, r, _) => match (&**l, &**r) {
-                (Plan::FloorShift(x, places, _), Plan::Num(times)) => self
-                    .amount_units(x, i, *places)
-                    .and_then(|units| fixed::mul(units, *times)),
+                (Plan::FloorShift(x, places, _), Plan::Num(times)) if times.scale() == 0 => {
+                    let times = i64::try_from(times.mantissa()).ok();
+                    self.amount_units(x, i, *places)
+                        .zip(times)
+                        .and_then(|(units, times)| units.checked_mul(times))
+                }
                 _ => None,
             },
             _ => None,
         };
         match quick {
-            Some(x) => Ok(x),
+            Some(x) => Ok(Decimal::from(x)),
             None => self.number(e, Some(i)),
         }
     }
 
-    /// `floor(item.amount / 10^places)` of line `i` when `x` is `item.amount` (else `None`).
+    /// `floor(item.amount / 10^places)` of line `i` when `x` is `item.amount` and the quotient
+    /// is found in integers (else `None`).
     #[inline(always)]
-    fn amount_units(&self, x: &Plan, i: usize, places: u32) -> Option<Decimal> {
+    fn amount_units(&self, x: &Plan, i: usize, places: u32) -> Option<i64> {
         match x {
-            Plan::Field(Field::ItemAmount, _) => floor_shift(self.decided.get(i)?.amount, places),
+            Plan::Field(Field::ItemAmount, _) => {
+                floor_shift_units(self.decided.get(i)?.amount, places)
+            }
             _ => None,
         }
     }
@@ -1023,16 +1030,32 @@ fn shift(x: Decimal, places: u32) -> Option<Decimal> {
 }
 
 /// `floor(x / 10^places)`: an integer division of the mantissa when it fits in 64 bits, else
-/// [`shift`] then [`floor`]. Equal to them in value and scale (property test below).
+/// [`shift`] then [`floor`]. Equal to them in value and scale (property test below). Inlined,
+/// as [`fixed::mul`] is; the rare case is out of line.
+#[inline(always)]
 fn floor_shift(x: Decimal, places: u32) -> Option<Decimal> {
-    let scale = x.scale() + places;
-    if scale > 0 {
-        if let (Ok(m), Some(unit)) = (i64::try_from(x.mantissa()), fixed::pow10(scale)) {
-            if let Ok(unit) = i64::try_from(unit) {
-                return Some(Decimal::from(m.div_euclid(unit)));
-            }
-        }
+    match floor_shift_units(x, places) {
+        Some(units) => Some(Decimal::from(units)),
+        None => shift_floor(x, places),
     }
+}
+
+/// [`floor_shift`] as an integer, when the mantissa fits in 64 bits and the result has a
+/// fraction to drop; `None` sends the caller to the general path.
+#[inline(always)]
+fn floor_shift_units(x: Decimal, places: u32) -> Option<i64> {
+    let scale = x.scale() + places;
+    if scale == 0 {
+        return None;
+    }
+    let mantissa = i64::try_from(x.mantissa()).ok()?;
+    let unit = i64::try_from(fixed::pow10(scale)?).ok()?;
+    Some(mantissa.div_euclid(unit))
+}
+
+/// [`shift`] then [`floor`]: the rare case of [`floor_shift`].
+#[inline(never)]
+fn shift_floor(x: Decimal, places: u32) -> Option<Decimal> {
     shift(x, places).map(floor)
 }
 

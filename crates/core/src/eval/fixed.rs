@@ -30,7 +30,9 @@ fn small(x: Decimal) -> Option<i64> {
 }
 
 /// `a` compared with `b`: both mantissas at the larger scale when they fit in 64 bits (the
-/// product then fits in 128), else `Decimal`'s own comparison.
+/// product then fits in 128), else `Decimal`'s own comparison. Inlined: its result stays in a
+/// register rather than going through memory.
+#[inline(always)]
 pub(crate) fn cmp(a: Decimal, b: Decimal) -> Ordering {
     let (sa, sb) = (a.scale(), b.scale());
     if let (Some(ma), Some(mb)) = (small(a), small(b)) {
@@ -48,13 +50,20 @@ pub(crate) fn cmp(a: Decimal, b: Decimal) -> Ordering {
             return x.cmp(&y);
         }
     }
+    decimal_cmp(a, b)
+}
+
+/// `Decimal`'s own comparison, out of line: the rare case of [`cmp`].
+#[inline(never)]
+fn decimal_cmp(a: Decimal, b: Decimal) -> Ordering {
     a.cmp(&b)
 }
 
 /// `a + b` for amounts that are not negative: the mantissas added when the scales agree and
 /// the sum stays within 64 bits (zero plus an amount is the amount), else `Decimal`'s checked
-/// addition. `None` on overflow.
-#[inline]
+/// addition. `None` on overflow. The quick case is inlined, so a result built from its parts is
+/// not written to memory and read back whole (a stalled load); the rest is out of line.
+#[inline(always)]
 pub(crate) fn add(a: Decimal, b: Decimal) -> Option<Decimal> {
     if !a.is_sign_negative() && !b.is_sign_negative() {
         if a.is_zero() && a.scale() <= b.scale() {
@@ -69,14 +78,20 @@ pub(crate) fn add(a: Decimal, b: Decimal) -> Option<Decimal> {
             }
         }
     }
+    checked_add(a, b)
+}
+
+/// `Decimal`'s checked addition, out of line: the rare case of [`add`].
+#[inline(never)]
+fn checked_add(a: Decimal, b: Decimal) -> Option<Decimal> {
     a.checked_add(b)
 }
 
 /// `a * b` for amounts that are not negative: the mantissas multiplied when both fit in 32
 /// bits (a price in cents times a quantity; the product then fits in 64) and the scales add up
 /// to at most `Decimal::MAX_SCALE`, else `Decimal`'s checked multiplication (a zero product is
-/// `Decimal::ZERO`, of scale 0, as there). `None` on overflow.
-#[inline]
+/// `Decimal::ZERO`, of scale 0, as there). `None` on overflow. Inlined as [`add`] is.
+#[inline(always)]
 pub(crate) fn mul(a: Decimal, b: Decimal) -> Option<Decimal> {
     let scale = a.scale() + b.scale();
     if scale <= Decimal::MAX_SCALE {
@@ -90,6 +105,12 @@ pub(crate) fn mul(a: Decimal, b: Decimal) -> Option<Decimal> {
             return Some(whole_units(product, scale));
         }
     }
+    checked_mul(a, b)
+}
+
+/// `Decimal`'s checked multiplication, out of line: the rare case of [`mul`].
+#[inline(never)]
+fn checked_mul(a: Decimal, b: Decimal) -> Option<Decimal> {
     a.checked_mul(b)
 }
 

@@ -5,21 +5,31 @@ use super::decision::Share;
 use super::fixed::{pow10, unsigned, whole_units};
 use puntos_dsl::ast::RoundingMode;
 use rust_decimal::{Decimal, RoundingStrategy};
-use smallvec::SmallVec;
 
-/// Rounds `x` to `precision` decimal places the way `mode` says.
+/// Rounds `x` to `precision` decimal places the way `mode` says. The usual cases are inlined,
+/// so the result stays in registers rather than being written in parts and read back whole (a
+/// stalled load); the rest is out of line.
+#[inline(always)]
 pub(crate) fn round(x: Decimal, precision: u32, mode: RoundingMode) -> Decimal {
     if x.scale() == precision {
         return x;
     }
+    if x.scale() > precision {
+        if let Some(rounded) = round_small(x, precision, mode) {
+            return rounded;
+        }
+    }
+    round_general(x, precision, mode)
+}
+
+/// [`round`] for any decimal.
+#[inline(never)]
+fn round_general(x: Decimal, precision: u32, mode: RoundingMode) -> Decimal {
     if x.scale() < precision {
         // Already on the grid: only the number of places shown may change.
         let mut y = x;
         y.rescale(precision);
         return y;
-    }
-    if let Some(rounded) = round_small(x, precision, mode) {
-        return rounded;
     }
     let strategy = match mode {
         RoundingMode::Down => RoundingStrategy::ToZero,
@@ -34,6 +44,7 @@ pub(crate) fn round(x: Decimal, precision: u32, mode: RoundingMode) -> Decimal {
 /// [`round`] in integers, for an amount that is not negative, whose mantissa fits in 64 bits
 /// and which has at most 19 places more than `precision`; `None` otherwise. The result has
 /// exactly `precision` places, as `round`'s has.
+#[inline(always)]
 fn round_small(x: Decimal, precision: u32, mode: RoundingMode) -> Option<Decimal> {
     if x.is_sign_negative() {
         return None;
@@ -89,21 +100,18 @@ impl Scaled for Decimal {
 /// remainders (ties to the earlier line), so the parts add up to `total` exactly. Lines with a
 /// zero part are left out. All weights zero: equal parts.
 pub(crate) fn allocate(total: Decimal, weights: &[(usize, Decimal)], precision: u32) -> Vec<Share> {
-    let mut shares = ShareBuffer::new();
+    let mut shares = Vec::with_capacity(weights.len());
     allocate_into(total, weights, precision, &mut shares);
-    shares.into_vec()
+    shares
 }
 
-/// Share lists written one after another in one buffer, as a decision keeps them (see
-/// [`Shares`](super::decision::Shares)); a usual decision's fit inline.
-pub(crate) type ShareBuffer = SmallVec<[Share; 32]>;
-
-/// [`allocate`], the shares appended to `out`.
+/// [`allocate`], the shares appended to `out` (a decision's splits write one list after
+/// another, see [`spread`](super::spread)).
 pub(crate) fn allocate_into(
     total: Decimal,
     weights: &[(usize, Decimal)],
     precision: u32,
-    out: &mut ShareBuffer,
+    out: &mut Vec<Share>,
 ) {
     if total.is_zero() || weights.is_empty() {
         return;
@@ -116,7 +124,7 @@ pub(crate) fn allocate_into(
 }
 
 /// [`allocate`] in decimals, for weights too fine or too large for whole units.
-fn general(total: Decimal, weights: &[(usize, Decimal)], precision: u32, out: &mut ShareBuffer) {
+fn general(total: Decimal, weights: &[(usize, Decimal)], precision: u32, out: &mut Vec<Share>) {
     let sum: Decimal = weights.iter().map(|(_, w)| *w).sum();
     let count = Decimal::from(weights.len());
     let unit = Decimal::new(1, precision);
@@ -242,7 +250,7 @@ fn allocate_units(
     total: Decimal,
     weights: &[(usize, Decimal)],
     precision: u32,
-    out: &mut ShareBuffer,
+    out: &mut Vec<Share>,
 ) -> Option<()> {
     // Shares are built with this many places, which a decimal must be able to hold.
     if precision > Decimal::MAX_SCALE {
@@ -364,9 +372,9 @@ mod tests {
 
     /// The decimal path alone.
     fn general_path(total: Decimal, weights: &[(usize, Decimal)], precision: u32) -> Vec<Share> {
-        let mut out = ShareBuffer::new();
+        let mut out = Vec::new();
         general(total, weights, precision, &mut out);
-        out.into_vec()
+        out
     }
 
     /// The whole-unit path alone, when it applies.
@@ -375,8 +383,8 @@ mod tests {
         weights: &[(usize, Decimal)],
         precision: u32,
     ) -> Option<Vec<Share>> {
-        let mut out = ShareBuffer::new();
-        allocate_units(total, weights, precision, &mut out).map(|()| out.into_vec())
+        let mut out = Vec::new();
+        allocate_units(total, weights, precision, &mut out).map(|()| out)
     }
 
     /// Lines, mantissas and scales of shares (`Decimal`'s `==` compares values only).

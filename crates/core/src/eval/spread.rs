@@ -9,8 +9,9 @@
 //! the same [`allocate_into`] runs on the same figures.
 
 use super::decision::Share;
-use super::rounding::{allocate_into, ShareBuffer};
+use super::rounding::allocate_into;
 use rust_decimal::Decimal;
+use smallvec::SmallVec;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -30,23 +31,25 @@ pub(crate) struct Split {
 pub(crate) struct Spread {
     /// (line, weight) pairs, every split's one after another (splits may share a range).
     weights: Box<[(usize, Decimal)]>,
-    splits: Box<[Split]>,
+    /// A usual decision's splits fit inline.
+    splits: SmallVec<[Split; 8]>,
     made: OnceLock<Made>,
 }
 
-/// The shares of every split, one list after another, and where each split's lie.
+/// The shares of every split, one list after another, and where each split's end (a usual
+/// decision's ends fit inline, so making the shares allocates one list).
 #[derive(Debug)]
 struct Made {
-    shares: Box<[Share]>,
-    ranges: Box<[Range<usize>]>,
+    shares: Vec<Share>,
+    ends: SmallVec<[usize; 8]>,
 }
 
 impl Spread {
     /// The splits `splits` over `weights`, none made yet.
-    pub fn new(weights: &[(usize, Decimal)], splits: &[Split]) -> Spread {
+    pub fn new(weights: &[(usize, Decimal)], splits: SmallVec<[Split; 8]>) -> Spread {
         Spread {
             weights: weights.into(),
-            splits: splits.into(),
+            splits,
             made: OnceLock::new(),
         }
     }
@@ -54,27 +57,27 @@ impl Spread {
     /// The shares of split `index`; the first call makes every split's.
     pub fn shares(&self, index: usize) -> &[Share] {
         let made = self.made.get_or_init(|| self.make());
-        made.ranges
-            .get(index)
-            .and_then(|range| made.shares.get(range.clone()))
-            .unwrap_or_default()
+        let start = match index.checked_sub(1) {
+            Some(before) => made.ends.get(before).copied().unwrap_or_default(),
+            None => 0,
+        };
+        let end = made.ends.get(index).copied().unwrap_or_default();
+        made.shares.get(start..end).unwrap_or_default()
     }
 
     fn make(&self) -> Made {
-        let mut shares = ShareBuffer::new();
-        let ranges = self
+        // A split gives at most one share per weight.
+        let most = self.splits.iter().map(|s| s.weights.len()).sum();
+        let mut shares = Vec::with_capacity(most);
+        let ends = self
             .splits
             .iter()
             .map(|split| {
-                let start = shares.len();
                 let weights = self.weights.get(split.weights.clone()).unwrap_or_default();
                 allocate_into(split.total, weights, split.precision, &mut shares);
-                start..shares.len()
+                shares.len()
             })
             .collect();
-        Made {
-            shares: shares.into_vec().into_boxed_slice(),
-            ranges,
-        }
+        Made { shares, ends }
     }
 }
