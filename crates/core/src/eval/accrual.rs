@@ -172,17 +172,33 @@ impl<'a, T: Tracer> Engine<'a, T> {
                             continue;
                         }
                     }
-                    let mut x = non_negative(self.line_number(&accrual.earn.amount, i)?);
-                    if scope == RoundingScope::Item {
-                        x = round(x, precision, mode);
-                    }
+                    // Whole points stay integers: rounding them to no places changes nothing.
+                    let whole = if scope != RoundingScope::Item || precision == 0 {
+                        self.line_units(&accrual.earn.amount, i)
+                    } else {
+                        None
+                    };
+                    let (x, added) = match whole {
+                        Some(units) => {
+                            // Negative counts as zero.
+                            let units = u64::try_from(units).unwrap_or(0);
+                            (fixed::whole_units(units, 0), raw.add_units(units, 0))
+                        }
+                        None => {
+                            let mut x = non_negative(self.number(&accrual.earn.amount, Some(i))?);
+                            if scope == RoundingScope::Item {
+                                x = round(x, precision, mode);
+                            }
+                            (x, raw.add(x))
+                        }
+                    };
                     if T::ON {
                         facts.push(Fact::new(
                             self.line_label(i),
                             format!("{} points", x.normalize()),
                         ));
                     }
-                    raw.add(x).ok_or_else(|| {
+                    added.ok_or_else(|| {
                         self.computation(accrual.earn.amount.span(), "the sum is too large")
                     })?;
                     if !x.is_zero() {

@@ -169,30 +169,23 @@ impl<'a, T: Tracer> Engine<'a, T> {
         }
     }
 
-    /// What a `for each item` accrual earns on line `i` (unknown counts as zero). The usual
-    /// amount, whole units of the line's money (`floor(item.amount / 10 RUB)`, perhaps times a
-    /// constant), is read and divided in place; any other by [`number`](Self::number). Like
-    /// [`line_test`](Self::line_test), this skips the whole evaluator where it runs most: once
-    /// per line per accrual.
+    /// What a `for each item` accrual earns on line `i`, when it is the usual amount — whole
+    /// units of the line's money (`floor(item.amount / 10 RUB)`, perhaps times a whole
+    /// constant) — read and divided in place, kept in an integer register; `None` sends the
+    /// caller to [`number`](Self::number). Like [`line_test`](Self::line_test), this skips the
+    /// whole evaluator where it runs most: once per line per accrual.
     #[inline(always)]
-    pub fn line_number(&mut self, e: &'a CompiledExpr, i: usize) -> Result<Decimal, EvalError> {
-        // Whole numbers, kept in an integer register until the end.
-        let quick = match e.plan() {
+    pub fn line_units(&self, e: &'a CompiledExpr, i: usize) -> Option<i64> {
+        match e.plan() {
             Plan::FloorShift(x, places, _) => self.amount_units(x, i, *places),
             Plan::Arith(BinaryOp::Mul, l, r, _) => match (&**l, &**r) {
                 (Plan::FloorShift(x, places, _), Plan::Num(times)) if times.scale() == 0 => {
-                    let times = i64::try_from(times.mantissa()).ok();
-                    self.amount_units(x, i, *places)
-                        .zip(times)
-                        .and_then(|(units, times)| units.checked_mul(times))
+                    let times = i64::try_from(times.mantissa()).ok()?;
+                    self.amount_units(x, i, *places)?.checked_mul(times)
                 }
                 _ => None,
             },
             _ => None,
-        };
-        match quick {
-            Some(x) => Ok(Decimal::from(x)),
-            None => self.number(e, Some(i)),
         }
     }
 

@@ -145,21 +145,35 @@ impl Total {
     /// Adds `x`; `None` when the sum overflows a decimal (the total is then unchanged).
     #[inline(always)]
     pub(crate) fn add(&mut self, x: Decimal) -> Option<()> {
-        if let Some(more) = unsigned(x) {
-            match *self {
-                Total::Empty => {
-                    *self = Total::Units(more, x.scale());
+        match unsigned(x) {
+            Some(units) => self.add_units(units, x.scale()),
+            None => self.add_exact(x),
+        }
+    }
+
+    /// Adds `units * 10^-scale` (`scale` at most `Decimal::MAX_SCALE`), as [`add`](Self::add)
+    /// of that decimal does; a caller holding whole units need not build the decimal and read
+    /// it back.
+    #[inline(always)]
+    pub(crate) fn add_units(&mut self, units: u64, scale: u32) -> Option<()> {
+        match *self {
+            Total::Empty => {
+                *self = Total::Units(units, scale);
+                return Some(());
+            }
+            Total::Units(sum, of) if of == scale => {
+                if let Some(sum) = sum.checked_add(units) {
+                    *self = Total::Units(sum, scale);
                     return Some(());
                 }
-                Total::Units(units, scale) if scale == x.scale() => {
-                    if let Some(sum) = units.checked_add(more) {
-                        *self = Total::Units(sum, scale);
-                        return Some(());
-                    }
-                }
-                _ => {}
             }
+            _ => {}
         }
+        self.add_exact(whole_units(units, scale))
+    }
+
+    /// [`add`](Self::add) in decimals.
+    fn add_exact(&mut self, x: Decimal) -> Option<()> {
         *self = Total::exact(add(self.value(), x)?);
         Some(())
     }
@@ -245,6 +259,23 @@ mod tests {
                     break;
                 }
             }
+        }
+
+        #[test]
+        fn adding_units_is_adding_their_decimal(
+            start in prop_oneof![Just(None), decimal().prop_map(Some)],
+            units in prop_oneof![0u64..1_000_000, any::<u64>()],
+            scale in 0u32..=28,
+        ) {
+            let mut total = Total::default();
+            if let Some(x) = start {
+                // A start the total cannot hold is no case to compare.
+                prop_assume!(total.add(x).is_some());
+            }
+            let before = start.unwrap_or(Decimal::ZERO);
+            let quick = total.add_units(units, scale).map(|()| total.value());
+            let slow = before.checked_add(whole_units(units, scale));
+            prop_assert_eq!(exact(quick), exact(slow));
         }
 
         #[test]
