@@ -25,3 +25,17 @@ pub(crate) fn map_each<I: Sync, T: Send>(items: &[I], f: impl Fn(&I) -> T + Sync
 pub(crate) fn map_each<I, T>(items: &[I], f: impl Fn(&I) -> T) -> Vec<T> {
     items.iter().map(f).collect()
 }
+
+/// Drops `items`, on every core with the `parallel` feature: freeing a large list of owned
+/// values (a slice of generated history) is otherwise work on one core while the others wait.
+#[cfg(feature = "parallel")]
+pub(crate) fn drop_all<T: Send>(items: Vec<T>) {
+    use rayon::prelude::*;
+    items.into_par_iter().for_each(drop);
+}
+
+/// Drops `items`.
+#[cfg(not(feature = "parallel"))]
+pub(crate) fn drop_all<T>(items: Vec<T>) {
+    drop(items);
+}

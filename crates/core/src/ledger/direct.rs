@@ -9,7 +9,8 @@
 //!   (a refused transaction gives its account back brought to its time, the entries of that
 //!   recorded; a store's unit drops both);
 //! - the journal is numbered, without the hash chain, and handed out as it is written
-//!   ([`DirectLedger::take_written`]); events (the outbox) are not kept;
+//!   ([`DirectLedger::take_written`], [`DirectLedger::drain_written`]); events (the outbox)
+//!   are not kept;
 //! - a transaction's record is kept only when asked for ([`DirectLedger::keep_records_of`]: the
 //!   purchases a refund in the history names), so a repeated id is decided again: give each
 //!   transaction once;
@@ -159,6 +160,13 @@ impl<'v> DirectLedger<'v> {
     /// each once and the memory comes back.
     pub fn take_written(&mut self) -> Vec<JournalEntry> {
         std::mem::take(&mut self.book.written)
+    }
+
+    /// [`take_written`](Self::take_written) as a drain: the entries are handed over one by one
+    /// and the list keeps its room for those written next, so a caller that counts the journal
+    /// as it goes grows no list again.
+    pub fn drain_written(&mut self) -> std::vec::Drain<'_, JournalEntry> {
+        self.book.written.drain(..)
     }
 
     /// Every account's state, in no particular order.

@@ -412,6 +412,8 @@ fn replay_all(
                 horizon: r.horizon,
             },
         });
+        drop(window);
+        parallel::drop_all(history.transactions);
     }
     let replayed = replayed.ok_or_else(|| {
         SimulateError::Settings("the synthetic population has no customer".to_string())

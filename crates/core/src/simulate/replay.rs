@@ -3,11 +3,11 @@
 //! semantics (pending points, expiry, tiers, caps, budgets, coupons, refunds), every account
 //! brought to the horizon, then the decisions and the journal counted into an [`Outcome`].
 
-use super::tally::Outcome;
+use super::tally::{Outcome, Tally};
 use super::{Part, Redemptions, SimulateError, Window};
 use crate::eval::Effect;
 use crate::fast_hash::HashMap;
-use crate::ledger::{AccountState, Applied, DirectLedger, Incoming, LedgerError};
+use crate::ledger::{Applied, DirectLedger, Incoming, LedgerError};
 use crate::versions::Versions;
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::prelude::ToPrimitive;
@@ -35,18 +35,14 @@ pub(crate) fn replay(
     ledger
         .open(part.accounts.iter().map(|a| (*a).clone()), before)
         .map_err(|e| SimulateError::Ledger(format!("opening the accounts: {e}")))?;
-    let mut outcome = Outcome {
-        program: versions
-            .at(horizon)
-            .or_else(|| versions.programs().last())
-            .map(|p| p.name.to_string())
-            .unwrap_or_default(),
-        ..Outcome::default()
-    };
+    let program = versions
+        .at(horizon)
+        .or_else(|| versions.programs().last())
+        .map(|p| p.name.to_string())
+        .unwrap_or_default();
+    let mut tally = Tally::new(program);
     // The tier each account holds, as the decisions change it.
     let mut tiers: HashMap<String, String> = HashMap::default();
-    // Each lot's issuance month, from its earn entry.
-    let mut cohorts = HashMap::default();
     for stretch in part.transactions.chunks(STRETCH) {
         for incoming in stretch {
             let result = match spending {
@@ -60,7 +56,7 @@ pub(crate) fn replay(
             match result {
                 Ok(Applied::New(decision)) => {
                     let tier = tiers.get(&incoming.account).map(String::as_str);
-                    outcome.count_decision(&decision, tier);
+                    tally.count_decision(&decision, tier);
                     for effect in &decision.effects {
                         if let Effect::TierChange { to, .. } = effect {
                             match to {
@@ -77,39 +73,16 @@ pub(crate) fn replay(
                 Ok(Applied::Duplicate(_)) => {}
                 Err(LedgerError::Store(e)) => return Err(SimulateError::Ledger(e.to_string())),
                 Err(refusal) => {
-                    outcome.count_refusal(&incoming.transaction.id, refusal.to_string());
+                    tally.count_refusal(&incoming.transaction.id, refusal.to_string());
                 }
             }
         }
-        outcome.count_entries(&ledger.take_written(), &mut cohorts);
+        tally.count_entries(ledger.drain_written());
         progress(stretch.len() as u64);
     }
     ledger.advance_all(horizon);
-    outcome.count_entries(&ledger.take_written(), &mut cohorts);
-    count_accounts(ledger.accounts(), &mut outcome)?;
-    Ok(outcome)
-}
-
-/// Reads every account's end state: its tier and its pending points; checks that its lots hold
-/// what its journal says it should.
-fn count_accounts<'a>(
-    accounts: impl Iterator<Item = &'a AccountState>,
-    outcome: &mut Outcome,
-) -> Result<(), SimulateError> {
-    for state in accounts {
-        let customer = outcome.customers.entry(state.id.clone()).or_default();
-        if customer.flows.outstanding() != state.balance() {
-            return Err(SimulateError::Ledger(format!(
-                "account {}: its lots hold {} points but its journal adds up to {}",
-                state.id,
-                state.balance(),
-                customer.flows.outstanding()
-            )));
-        }
-        outcome.pending += state.pending();
-        customer.tier = state.tier.clone().map(|t| t.name);
-    }
-    Ok(())
+    tally.count_entries(ledger.drain_written());
+    tally.finish(ledger.accounts())
 }
 
 /// Under a propensity: a purchase asks to pay with as many points as the program allows when

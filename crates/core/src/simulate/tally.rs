@@ -2,9 +2,10 @@
 //! keeps: each decision (what earned, discounts, coupons, the tier held) and the journal (every
 //! point earned, taken back, spent and expired, with its moment and its lot).
 
-use crate::eval::{Decision, Effect};
+use super::SimulateError;
+use crate::eval::{Decision, Effect, Source};
 use crate::fast_hash::HashMap;
-use crate::ledger::{EntryKind, JournalEntry};
+use crate::ledger::{AccountState, EntryKind, JournalEntry};
 use chrono::{DateTime, Datelike, FixedOffset};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -160,24 +161,6 @@ fn month_index(at: DateTime<FixedOffset>) -> i32 {
     at.year() * 12 + i32::try_from(at.month0()).unwrap_or(0)
 }
 
-/// The labels of the months met so far, each written once.
-#[derive(Default)]
-struct Labels(Vec<(i32, String)>);
-
-impl Labels {
-    /// The label of month number `index` ([`month_label`]).
-    fn of(&mut self, index: i32) -> &str {
-        let at = match self.0.iter().position(|(month, _)| *month == index) {
-            Some(at) => at,
-            None => {
-                self.0.push((index, month_label(index)));
-                self.0.len() - 1
-            }
-        };
-        self.0.get(at).map_or("", |(_, label)| label.as_str())
-    }
-}
-
 /// The value under `key`, made (by default) if the map has none: the key is copied only then.
 /// (`None` never happens: the value is found or made.)
 fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> Option<&'m mut V> {
@@ -197,29 +180,68 @@ fn month_label(index: i32) -> String {
     )
 }
 
-impl Outcome {
+/// One part's counting while it is replayed, keyed for speed — months as numbers, accounts
+/// and lots hashed and taken from the journal entries rather than copied, sources and tiers
+/// as the decision names them — and made into an [`Outcome`] at the end ([`Tally::finish`]).
+/// A simulation counts several journal entries and a decision per transaction, so the
+/// outcome's readable keys (`2026-03`, `rule base`) are written once per key, not per count.
+#[derive(Default)]
+pub(crate) struct Tally {
+    /// What is counted as the outcome keeps it: transactions, refusals, totals, discounts,
+    /// coupons.
+    outcome: Outcome,
+    by_source: HashMap<Source, Decimal>,
+    /// By the tier held, `none` without one.
+    by_tier: HashMap<String, Decimal>,
+    by_month: BTreeMap<i32, Flows>,
+    by_cohort: BTreeMap<i32, Vec<Flows>>,
+    customers: HashMap<String, Flows>,
+    /// Each lot's issuance month, from its earn entry.
+    lot_cohorts: HashMap<String, i32>,
+}
+
+impl Tally {
+    /// An empty count for program `program` (the name its outcome carries).
+    pub(crate) fn new(program: String) -> Tally {
+        Tally {
+            outcome: Outcome {
+                program,
+                ..Outcome::default()
+            },
+            ..Tally::default()
+        }
+    }
+
     /// Counts what a decision says beyond points moved: attribution, discounts, coupons.
     /// `tier` is the tier the customer held when it was made.
     pub(crate) fn count_decision(&mut self, decision: &Decision, tier: Option<&str>) {
-        self.applied += 1;
+        let outcome = &mut self.outcome;
+        outcome.applied += 1;
         for effect in &decision.effects {
             match effect {
                 Effect::Earn { source, points, .. } => {
-                    *self.by_source.entry(source.to_string()).or_default() += *points;
-                    *self
-                        .by_tier
-                        .entry(tier.unwrap_or("none").to_string())
-                        .or_default() += *points;
+                    *self.by_source.entry(source.clone()).or_default() += *points;
+                    let tier = tier.unwrap_or("none");
+                    match self.by_tier.get_mut(tier) {
+                        Some(total) => *total += *points,
+                        None => {
+                            self.by_tier.insert(tier.to_string(), *points);
+                        }
+                    }
                 }
                 Effect::ReverseEarn { source, points, .. } => {
-                    *self.by_source.entry(source.to_string()).or_default() -= *points;
+                    *self.by_source.entry(source.clone()).or_default() -= *points;
                 }
-                Effect::Discount { amount, .. } => self.discounts += *amount,
+                Effect::Discount { amount, .. } => outcome.discounts += *amount,
                 Effect::IssueCoupon { coupon, .. } => {
-                    *self.coupons_issued.entry(coupon.to_string()).or_default() += 1;
+                    if let Some(count) = slot(&mut outcome.coupons_issued, coupon) {
+                        *count += 1;
+                    }
                 }
                 Effect::ConsumeCoupon { coupon, .. } => {
-                    *self.coupons_used.entry(coupon.to_string()).or_default() += 1;
+                    if let Some(count) = slot(&mut outcome.coupons_used, coupon) {
+                        *count += 1;
+                    }
                 }
                 _ => {}
             }
@@ -228,56 +250,99 @@ impl Outcome {
 
     /// Counts a refused transaction.
     pub(crate) fn count_refusal(&mut self, transaction: &str, reason: String) {
-        self.refused += 1;
-        if self.refusals.len() < REFUSAL_SAMPLES {
-            self.refusals.push(Refusal {
+        let outcome = &mut self.outcome;
+        outcome.refused += 1;
+        if outcome.refusals.len() < REFUSAL_SAMPLES {
+            outcome.refusals.push(Refusal {
                 transaction: transaction.to_string(),
                 reason,
             });
         }
     }
 
-    /// Counts journal entries, in journal order: totals, months, cohorts and customers.
-    /// `cohorts` remembers each lot's issuance month from its earn entry across calls.
-    pub(crate) fn count_entries(
-        &mut self,
-        entries: &[JournalEntry],
-        cohorts: &mut HashMap<String, i32>,
-    ) {
-        // Keys are looked up before they are copied: most entries add to a lot, a month and a
-        // customer already counted.
-        let mut labels = Labels::default();
+    /// Counts journal entries, in journal order: totals, months, cohorts and customers. A
+    /// lot's cohort is the month of its earn entry, remembered across calls.
+    pub(crate) fn count_entries(&mut self, entries: impl IntoIterator<Item = JournalEntry>) {
         for entry in entries {
             let (kind, points) = (entry.kind, entry.points);
             if kind == EntryKind::Activate {
                 continue;
             }
-            self.totals.add(kind, points);
+            self.outcome.totals.add(kind, points);
             let month = month_index(entry.at);
-            if let Some(lot) = &entry.lot {
-                let cohort = match cohorts.get(lot) {
-                    Some(cohort) => *cohort,
-                    None => *cohorts.entry(lot.clone()).or_insert(month),
-                };
+            if let Some(lot) = entry.lot {
+                let cohort = *self.lot_cohorts.entry(lot).or_insert(month);
                 let age = usize::try_from(month - cohort).unwrap_or(0);
-                if let Some(ages) = slot(&mut self.by_cohort, labels.of(cohort)) {
-                    if ages.len() <= age {
-                        ages.resize(age + 1, Flows::default());
-                    }
-                    if let Some(flows) = ages.get_mut(age) {
-                        flows.add(kind, points);
-                    }
+                let ages = self.by_cohort.entry(cohort).or_default();
+                if ages.len() <= age {
+                    ages.resize(age + 1, Flows::default());
+                }
+                if let Some(flows) = ages.get_mut(age) {
+                    flows.add(kind, points);
                 }
             }
-            if let Some(flows) = slot(&mut self.by_month, labels.of(month)) {
-                flows.add(kind, points);
-            }
-            if let Some(customer) = slot(&mut self.customers, &entry.account) {
-                customer.flows.add(kind, points);
-            }
+            self.by_month.entry(month).or_default().add(kind, points);
+            self.customers
+                .entry(entry.account)
+                .or_default()
+                .add(kind, points);
         }
     }
 
+    /// The outcome, with every account's end state read: its tier and its pending points. An
+    /// account whose lots do not hold what its journal adds up to is an error.
+    pub(crate) fn finish<'a>(
+        self,
+        accounts: impl Iterator<Item = &'a AccountState>,
+    ) -> Result<Outcome, SimulateError> {
+        let Tally {
+            mut outcome,
+            by_source,
+            by_tier,
+            by_month,
+            by_cohort,
+            mut customers,
+            lot_cohorts: _,
+        } = self;
+        for (source, points) in by_source {
+            *outcome.by_source.entry(source.to_string()).or_default() += points;
+        }
+        outcome.by_tier = by_tier.into_iter().collect();
+        outcome.by_month = by_month
+            .into_iter()
+            .map(|(month, flows)| (month_label(month), flows))
+            .collect();
+        outcome.by_cohort = by_cohort
+            .into_iter()
+            .map(|(month, ages)| (month_label(month), ages))
+            .collect();
+        for state in accounts {
+            let flows = customers.remove(&state.id).unwrap_or_default();
+            if flows.outstanding() != state.balance() {
+                return Err(SimulateError::Ledger(format!(
+                    "account {}: its lots hold {} points but its journal adds up to {}",
+                    state.id,
+                    state.balance(),
+                    flows.outstanding()
+                )));
+            }
+            outcome.pending += state.pending();
+            let tier = state.tier.as_ref().map(|t| t.name.clone());
+            outcome
+                .customers
+                .insert(state.id.clone(), CustomerOutcome { flows, tier });
+        }
+        // Entries of an account the ledger does not hold (none are expected) still count.
+        for (id, flows) in customers {
+            outcome
+                .customers
+                .insert(id, CustomerOutcome { flows, tier: None });
+        }
+        Ok(outcome)
+    }
+}
+
+impl Outcome {
     /// Adds the outcome of another part of the same history (other customers).
     pub(crate) fn merge(&mut self, other: Outcome) {
         if self.program.is_empty() {
@@ -308,9 +373,7 @@ impl Outcome {
         }
         self.customers.extend(other.customers);
     }
-}
 
-impl Outcome {
     /// Works out [`Outcome::liability`] and [`Outcome::forecast`] from the totals and the
     /// cohorts, with `point_value` the money value of a point (absent: no liability).
     pub(crate) fn estimate(&mut self, point_value: Option<Decimal>) {
