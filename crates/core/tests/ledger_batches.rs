@@ -213,8 +213,11 @@ fn once(rows: &[Incoming], apart: i64) -> Vec<Incoming> {
 
 /// A direct ledger on `versions` with the accounts of [`ledger`], keeping the
 /// records of every transaction of `rows` (any may be refunded).
-fn direct<'v>(versions: &'v Versions, rows: &[Incoming]) -> DirectLedger<'v> {
+fn direct<'v>(versions: &'v Versions, rows: &[Incoming], notes: bool) -> DirectLedger<'v> {
     let mut direct = DirectLedger::new(versions);
+    if !notes {
+        direct = direct.without_notes();
+    }
     direct.keep_records_of(rows.iter().map(|r| r.transaction.id.to_string()));
     let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00+03:00").unwrap();
     direct
@@ -241,6 +244,14 @@ fn unchained(entries: Vec<JournalEntry>) -> Vec<String> {
     texts
 }
 
+/// [`unchained`] with the notes left out too.
+fn unworded(mut entries: Vec<JournalEntry>) -> Vec<String> {
+    for e in &mut entries {
+        e.note = String::new();
+    }
+    unchained(entries)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(40))]
 
@@ -252,20 +263,30 @@ proptest! {
         let rows = once(&history(&rows), apart);
         let mut stored = ledger(MemoryStore::new());
         let versions = Versions::new(vec![common::pharmacy().clone()]).unwrap();
-        let mut direct = direct(&versions, &rows);
+        let mut direct_ledger = direct(&versions, &rows, true);
+        // Without notes, as a simulation replays: the same but for the journal's words.
+        let mut unworded_ledger = direct(&versions, &rows, false);
         for row in &rows {
-            prop_assert_eq!(format!("{:?}", direct.apply(row)), format!("{:?}", stored.apply(row)));
+            let expected = format!("{:?}", stored.apply(row));
+            prop_assert_eq!(format!("{:?}", direct_ledger.apply(row)), expected.clone());
+            prop_assert_eq!(format!("{:?}", unworded_ledger.apply(row)), expected);
         }
         // Brought to a year after the last row: every activation and expiry recorded by both.
         let last = rows.last().map(|r| r.transaction.time);
         let end = last.unwrap_or_default() + chrono::TimeDelta::days(400);
         stored.advance_all(end).unwrap();
-        direct.advance_all(end);
+        direct_ledger.advance_all(end);
+        unworded_ledger.advance_all(end);
         for id in ["C-1", "C-2", "C-3"] {
-            let held = direct.accounts().find(|a| a.id == id).cloned();
-            prop_assert_eq!(held, stored.account(id).unwrap());
+            let held = stored.account(id).unwrap();
+            prop_assert_eq!(direct_ledger.accounts().find(|a| a.id == id).cloned(), held.clone());
+            prop_assert_eq!(unworded_ledger.accounts().find(|a| a.id == id).cloned(), held);
         }
-        prop_assert_eq!(unchained(direct.take_written()), unchained(journal(&mut stored)));
+        let journal = journal(&mut stored);
+        let unworded_journal = unworded_ledger.take_written();
+        prop_assert!(unworded_journal.iter().all(|e| e.note.is_empty()));
+        prop_assert_eq!(unworded(unworded_journal), unworded(journal.clone()));
+        prop_assert_eq!(unchained(direct_ledger.take_written()), unchained(journal));
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //! - a transaction's record is kept only when asked for ([`DirectLedger::keep_records_of`]: the
 //!   purchases a refund in the history names), so a repeated id is decided again: give each
 //!   transaction once;
-//! - no shops are registered: a transaction's store is read as given.
+//! - no shops are registered: a transaction's store is read as given;
+//! - on request, journal entries go without their notes ([`DirectLedger::without_notes`]).
 
 use super::model::{AccountState, JournalEntry, StoredTransaction};
 use super::post::{advance, Postings};
@@ -52,6 +53,8 @@ struct Book {
     records: HashMap<String, StoredTransaction>,
     /// Journal entries written and not yet taken.
     written: Vec<JournalEntry>,
+    /// Whether entries are written without their notes ([`DirectLedger::without_notes`]).
+    bare: bool,
     /// The number of the last journal entry written.
     seq: u64,
 }
@@ -65,6 +68,14 @@ impl<'v> DirectLedger<'v> {
             notice: LedgerOptions::default().expiry_notice,
             book: Book::default(),
         }
+    }
+
+    /// This ledger, writing journal entries without their notes (empty): for a caller that
+    /// counts the journal's points and never shows its words (a simulation), which cost more
+    /// to write than the points.
+    pub fn without_notes(mut self) -> DirectLedger<'v> {
+        self.book.bare = true;
+        self
     }
 
     /// Keeps the records of transactions `ids` once applied (for a refund that names one);
@@ -136,7 +147,7 @@ impl<'v> DirectLedger<'v> {
         let mut state = book
             .take_account(&incoming.account)?
             .ok_or_else(|| LedgerError::UnknownAccount(incoming.account.clone()))?;
-        let mut out = Postings::default();
+        let mut out = book.postings();
         advance(&mut state, incoming.transaction.time, self.notice, &mut out);
         book.write(out.entries);
         let redeemable = redeemable_on(book, self.versions, incoming, &mut state);
@@ -147,9 +158,9 @@ impl<'v> DirectLedger<'v> {
     /// Brings every account to `as_of` (activations, expiries), in id order, as
     /// [`Ledger::advance_all`](super::Ledger::advance_all) does.
     pub fn advance_all(&mut self, as_of: DateTime<FixedOffset>) {
+        let mut out = self.book.postings();
         let mut states: Vec<&mut AccountState> = self.book.accounts.values_mut().collect();
         states.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        let mut out = Postings::default();
         for state in states {
             advance(state, as_of, self.notice, &mut out);
         }
@@ -265,6 +276,14 @@ impl Unit for Book {
     fn record(&mut self, out: Postings) -> Result<(), StoreError> {
         self.write(out.entries);
         Ok(())
+    }
+
+    fn postings(&self) -> Postings {
+        if self.bare {
+            Postings::bare()
+        } else {
+            Postings::default()
+        }
     }
 }
 

@@ -417,7 +417,7 @@ impl<S: Store> Ledger<S> {
                 &mut state,
                 incoming.transaction.time,
                 notice,
-                &mut Postings::default(),
+                &mut Postings::bare(),
             );
             redeemable_on(session, versions, incoming, &mut state)
         })
@@ -657,7 +657,7 @@ fn decide<U: Unit + ?Sized>(
     // account as the unit holds it, which for an account changed earlier in the unit is that
     // state.
     let before = session.changed_in_unit(&state.id).then(|| state.clone());
-    let mut out = Postings::default();
+    let mut out = session.postings();
     match decide_for(session, versions, notice, incoming, &mut state, &mut out) {
         Ok((decision, original, consumed)) => {
             let account = state.id.clone();

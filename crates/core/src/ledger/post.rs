@@ -29,9 +29,30 @@ use sha2::{Digest, Sha256};
 pub(super) struct Postings {
     pub entries: Vec<JournalEntry>,
     pub events: Vec<(String, DateTime<FixedOffset>, Event)>,
+    /// Entries without their notes and no events, for a caller that reads neither (see
+    /// [`Postings::bare`]).
+    bare: bool,
 }
 
 impl Postings {
+    /// Postings whose entries carry no note (empty) and that keep no events: for a caller that
+    /// counts points and never shows the journal's words nor sends notices (a simulation), or
+    /// that records nothing at all. The words cost more to write than the points.
+    pub fn bare() -> Postings {
+        Postings {
+            bare: true,
+            ..Postings::default()
+        }
+    }
+
+    /// Adds an event for `account`, unless these postings are [bare](Self::bare).
+    fn event(&mut self, account: &str, at: DateTime<FixedOffset>, event: impl FnOnce() -> Event) {
+        if !self.bare {
+            self.events.push((account.to_string(), at, event()));
+        }
+    }
+
+    /// Adds an entry; its `note` is written unless these postings are [bare](Self::bare).
     #[allow(clippy::too_many_arguments)]
     fn entry(
         &mut self,
@@ -41,8 +62,9 @@ impl Postings {
         kind: EntryKind,
         lot: Option<&str>,
         points: Decimal,
-        note: String,
+        note: impl FnOnce() -> String,
     ) {
+        let note = if self.bare { String::new() } else { note() };
         self.entries.push(JournalEntry {
             seq: 0,
             account: account.to_string(),
@@ -76,7 +98,7 @@ pub(super) fn advance(
                 EntryKind::Activate,
                 Some(&lot.id),
                 Decimal::ZERO,
-                format!("{} pending points became available", lot.remaining),
+                || format!("{} pending points became available", lot.remaining),
             );
         }
         let Some(expires) = lot.expires_at else {
@@ -93,7 +115,7 @@ pub(super) fn advance(
                 EntryKind::Expire,
                 Some(&lot.id),
                 -gone,
-                format!("{gone} points of {} expired", lot.source),
+                || format!("{gone} points of {} expired", lot.source),
             );
         } else if !lot.expiry_notified
             && !lot.pending
@@ -103,14 +125,11 @@ pub(super) fn advance(
                 .is_some_and(|n| n <= as_of)
         {
             lot.expiry_notified = true;
-            out.events.push((
-                account.clone(),
-                as_of,
-                Event::PointsExpiring {
-                    points: lot.remaining,
-                    expires_at: expires,
-                },
-            ));
+            let points = lot.remaining;
+            out.event(&account, as_of, || Event::PointsExpiring {
+                points,
+                expires_at: expires,
+            });
         }
     }
     state.as_of = Some(state.as_of.map_or(as_of, |a| a.max(as_of)));
@@ -158,7 +177,7 @@ pub(super) fn post<L: Lookups + ?Sized>(
                     EntryKind::Earn,
                     Some(&id),
                     *points,
-                    format!("{source}"),
+                    || source.to_string(),
                 );
                 state.lots.push(Lot {
                     id,
@@ -217,7 +236,7 @@ pub(super) fn post<L: Lookups + ?Sized>(
                         EntryKind::Return,
                         None,
                         *points,
-                        format!("redeemed on {of_transaction}, given back"),
+                        || format!("redeemed on {of_transaction}, given back"),
                     );
                 }
             }
@@ -254,41 +273,29 @@ pub(super) fn post<L: Lookups + ?Sized>(
                     time,
                     *valid_until,
                 ));
-                out.events.push((
-                    account.clone(),
-                    time,
-                    Event::CouponIssued {
-                        coupon: coupon.to_string(),
-                        code,
-                    },
-                ));
+                out.event(&account, time, || Event::CouponIssued {
+                    coupon: coupon.to_string(),
+                    code,
+                });
             }
             Effect::TierChange { from, to, until } => {
                 state.tier = to.as_ref().map(|name| HeldTier {
                     name: name.to_string(),
                     until: *until,
                 });
-                out.events.push((
-                    account.clone(),
-                    time,
-                    Event::TierChanged {
-                        from: from.as_deref().map(str::to_string),
-                        to: to.as_deref().map(str::to_string),
-                    },
-                ));
+                out.event(&account, time, || Event::TierChanged {
+                    from: from.as_deref().map(str::to_string),
+                    to: to.as_deref().map(str::to_string),
+                });
             }
             Effect::Discount { .. } => {}
         }
     }
     if earned_total > Decimal::ZERO {
-        out.events.push((
-            account.clone(),
-            time,
-            Event::PointsEarned {
-                points: earned_total,
-                transaction: tx.id.to_string(),
-            },
-        ));
+        out.event(&account, time, || Event::PointsEarned {
+            points: earned_total,
+            transaction: tx.id.to_string(),
+        });
     }
     let amount: Decimal = posting.decision.lines.iter().map(|l| l.amount).sum();
     match &*tx.kind {
@@ -372,7 +379,7 @@ fn spend(
             EntryKind::Redeem,
             Some(&lot.id),
             -take,
-            format!("{take} of {points} points redeemed for {value}"),
+            || format!("{take} of {points} points redeemed for {value}"),
         );
     }
 }
@@ -402,23 +409,26 @@ fn reverse(
             let taken = points.min(reversible.max(Decimal::ZERO));
             lot.remaining -= taken;
             lot.reversed += taken;
-            let mut note = format!("{label} on {of_transaction}, refunded");
-            if taken < points {
-                note.push_str(&format!(
-                    "; {} points had expired and are not taken again",
-                    points - taken
-                ));
-            }
-            if lot.remaining < Decimal::ZERO {
-                note.push_str(&format!("; {} points owed", -lot.remaining));
-            }
-            let id = lot.id.clone();
+            let remaining = lot.remaining;
+            let note = || {
+                let mut note = format!("{label} on {of_transaction}, refunded");
+                if taken < points {
+                    note.push_str(&format!(
+                        "; {} points had expired and are not taken again",
+                        points - taken
+                    ));
+                }
+                if remaining < Decimal::ZERO {
+                    note.push_str(&format!("; {} points owed", -remaining));
+                }
+                note
+            };
             out.entry(
                 &account,
                 time,
                 Some(transaction),
                 EntryKind::Reverse,
-                Some(&id),
+                Some(&lot.id),
                 -taken,
                 note,
             );
@@ -439,7 +449,7 @@ fn reverse(
                 EntryKind::Reverse,
                 Some(&id),
                 -points,
-                format!("{label} on {of_transaction}, refunded; no lot of it in this ledger"),
+                || format!("{label} on {of_transaction}, refunded; no lot of it in this ledger"),
             );
         }
     }
@@ -481,7 +491,7 @@ fn give_back(
                 EntryKind::Return,
                 Some(lot_id),
                 back,
-                format!("redeemed on {}, given back", original.id),
+                || format!("redeemed on {}, given back", original.id),
             );
             // Points returned to a lot past its expiry expire at once.
             if lot.expires_at.is_some_and(|e| e <= time) {
@@ -494,7 +504,7 @@ fn give_back(
                     EntryKind::Expire,
                     Some(lot_id),
                     -back,
-                    format!("{back} returned points of {} had expired", lot.source),
+                    || format!("{back} returned points of {} had expired", lot.source),
                 );
             }
         }

@@ -69,6 +69,11 @@ pub(super) trait Unit: Lookups {
     fn keep_transaction(&mut self, transaction: StoredTransaction);
     /// Keeps the journal entries and events of a transaction.
     fn record(&mut self, out: Postings) -> Result<(), StoreError>;
+    /// Where a transaction's entries and events are gathered: in full, unless this unit keeps
+    /// no notes nor events ([`Postings::bare`]).
+    fn postings(&self) -> Postings {
+        Postings::default()
+    }
 }
 
 impl Unit for Batch<'_> {

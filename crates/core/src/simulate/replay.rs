@@ -29,7 +29,8 @@ pub(crate) fn replay(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Outcome, SimulateError> {
     let horizon = window.horizon;
-    let mut ledger = DirectLedger::new(versions);
+    // A simulation counts the journal's points, never its words.
+    let mut ledger = DirectLedger::new(versions).without_notes();
     ledger.keep_records_of(window.refunded.iter().map(|id| id.to_string()));
     let before = DateTime::<FixedOffset>::MIN_UTC.fixed_offset();
     ledger
