@@ -388,12 +388,12 @@ pub struct Requirements {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Counters<'p> {
     /// Rules and promotions with a cap over a period: `account.earned[name]`.
-    pub earned: Vec<&'p str>,
+    pub earned: Vec<&'p Name>,
     /// Promotions and offers with a limit, and coupons with uses per customer:
     /// `account.uses[name]`.
-    pub uses: Vec<&'p str>,
+    pub uses: Vec<&'p Name>,
     /// Promotions with a budget: `account.budget_used[name]`.
-    pub budgets: Vec<&'p str>,
+    pub budgets: Vec<&'p Name>,
 }
 
 impl Program {
@@ -432,31 +432,31 @@ impl Program {
         Counters {
             earned: accruals
                 .filter(|a| a.cap.is_some_and(|c| c.period != Period::Transaction))
-                .map(|a| a.name.as_ref())
+                .map(|a| &a.name)
                 .collect(),
             uses: self
                 .promotions
                 .iter()
                 .filter(|p| p.limit.is_some())
-                .map(|p| p.accrual.name.as_ref())
+                .map(|p| &p.accrual.name)
                 .chain(
                     self.offers
                         .iter()
                         .filter(|o| o.limit.is_some())
-                        .map(|o| o.name.as_ref()),
+                        .map(|o| &o.name),
                 )
                 .chain(
                     self.coupons
                         .iter()
                         .filter(|c| c.uses_per_customer.is_some())
-                        .map(|c| c.name.as_ref()),
+                        .map(|c| &c.name),
                 )
                 .collect(),
             budgets: self
                 .promotions
                 .iter()
                 .filter(|p| p.budget.is_some())
-                .map(|p| p.accrual.name.as_ref())
+                .map(|p| &p.accrual.name)
                 .collect(),
         }
     }
@@ -627,9 +627,10 @@ mod tests {
             .program
             .unwrap();
         let counters = program.counters();
-        assert_eq!(counters.earned, ["referral", "vitamin_month"]);
+        let texts = |names: &[&Name]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(texts(&counters.earned), ["referral", "vitamin_month"]);
         assert_eq!(
-            counters.uses,
+            texts(&counters.uses),
             [
                 "cold_season",
                 "birthday_week",
@@ -638,7 +639,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            counters.budgets,
+            texts(&counters.budgets),
             ["cold_season", "vitamin_month", "senior_weekend"]
         );
     }

@@ -958,8 +958,8 @@ proptest! {
             ..AccountView::default()
         };
         for name in ["vitamin_month", "everyday_bonus", "base", "airline_x_summer", "travel_week"] {
-            account.earned.insert(name.to_string(), earned);
-            account.budget_used.insert(name.to_string(), earned);
+            account.earned.insert(name.into(), earned);
+            account.budget_used.insert(name.into(), earned);
         }
         account.coupons.push(puntos::eval::HeldCoupon {
             code: "W-ABCDEFGH".to_string(),

@@ -172,19 +172,15 @@ fn account() -> impl Strategy<Value = AccountView> {
                     spend: vec![(parse_duration("12 months").unwrap(), Decimal::new(spend, 2))],
                     ..AccountView::default()
                 };
-                account
-                    .uses
-                    .insert("birthday_week".to_string(), birthday_uses);
-                account
-                    .uses
-                    .insert("senior_weekend".to_string(), senior_uses);
-                account.uses.insert("cold_season".to_string(), cold_uses);
+                account.uses.insert("birthday_week".into(), birthday_uses);
+                account.uses.insert("senior_weekend".into(), senior_uses);
+                account.uses.insert("cold_season".into(), cold_uses);
                 account
                     .earned
-                    .insert("vitamin_month".to_string(), Decimal::from(vitamins));
+                    .insert("vitamin_month".into(), Decimal::from(vitamins));
                 account
                     .budget_used
-                    .insert("vitamin_month".to_string(), Decimal::from(vit_budget));
+                    .insert("vitamin_month".into(), Decimal::from(vit_budget));
                 account
             },
         )
@@ -680,8 +676,8 @@ proptest! {
                 earned_in_month = Decimal::ZERO;
             }
             let mut account = AccountView::default();
-            account.earned.insert("base".to_string(), earned_in_month);
-            account.budget_used.insert("promo".to_string(), budget_used);
+            account.earned.insert("base".into(), earned_in_month);
+            account.budget_used.insert("promo".into(), budget_used);
             let ctx = Context {
                 transaction: Transaction {
                     id: format!("T-{n}").into(),
@@ -731,8 +727,8 @@ fn caps_and_budgets_are_filled_to_the_limit() {
     let mut budget = Decimal::ZERO;
     for n in 0..5 {
         let mut account = AccountView::default();
-        account.earned.insert("base".to_string(), earned);
-        account.budget_used.insert("promo".to_string(), budget);
+        account.earned.insert("base".into(), earned);
+        account.budget_used.insert("promo".into(), budget);
         let ctx = Context {
             transaction: Transaction {
                 time: at(100, 12, 0, 3 * 3600),

@@ -68,9 +68,7 @@ fn presenting(time: &str, held: HeldCoupon, uses_of_autumn: u32) -> Context {
     )
     .unwrap();
     ctx.account.coupons.push(held);
-    ctx.account
-        .uses
-        .insert("AUTUMN".to_string(), uses_of_autumn);
+    ctx.account.uses.insert("AUTUMN".into(), uses_of_autumn);
     ctx
 }
 

@@ -614,3 +614,43 @@ rule moscow { on purchase  when store.region = "Moscow" and store.format = "phar
         .register_shop(&puntos::eval::Store::default())
         .is_err());
 }
+
+#[test]
+fn days_since_the_last_purchase_are_read_from_the_accounts_history() {
+    let text = r#"
+program "Winback" {
+  currency RUB
+  timezone "Europe/Moscow"
+}
+
+rule welcome_back {
+  on purchase
+  when days_since_last_purchase() >= 30
+  earn 100 points
+}
+"#;
+    let program = puntos::compile(&puntos_dsl::SourceFile::new("winback.pts", text))
+        .program
+        .unwrap();
+    let mut ledger = Ledger::new(MemoryStore::new(), Versions::new(vec![program]).unwrap());
+    ledger
+        .open_account(AccountState {
+            id: "C-1".to_string(),
+            aliases: vec!["2770000000017".to_string()],
+            ..AccountState::default()
+        })
+        .unwrap();
+    let earned = |applied: Applied| match applied {
+        Applied::New(decision) => decision.points_earned(),
+        Applied::Duplicate(_) => panic!("each purchase is new"),
+    };
+    // The first purchase has none before it; the second is 10 days later, the third 31.
+    for (id, time, points) in [
+        ("P-1", "2026-03-01T12:00:00+03:00", "0"),
+        ("P-2", "2026-03-11T12:00:00+03:00", "0"),
+        ("P-3", "2026-04-11T12:00:00+03:00", "100"),
+    ] {
+        let applied = ledger.apply(&purchase(id, time, "100.00")).unwrap();
+        assert_eq!(earned(applied), d(points), "{id}");
+    }
+}

@@ -258,12 +258,12 @@ pub struct AccountView {
     /// The local date of the last purchase before this transaction.
     pub last_purchase: Option<NaiveDate>,
     /// Points each rule or promotion earned in the current period of its cap.
-    pub earned: BTreeMap<String, Decimal>,
+    pub earned: BTreeMap<Name, Decimal>,
     /// Times each promotion, offer or coupon applied in the current period of its limit
     /// (coupons: over the customer's whole life).
-    pub uses: BTreeMap<String, u32>,
+    pub uses: BTreeMap<Name, u32>,
     /// Budget each promotion has spent so far, across all customers.
-    pub budget_used: BTreeMap<String, Decimal>,
+    pub budget_used: BTreeMap<Name, Decimal>,
     /// Personal coupons the customer holds.
     pub coupons: Vec<HeldCoupon>,
 }

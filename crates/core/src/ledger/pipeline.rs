@@ -69,7 +69,7 @@ pub(super) fn apply<S: Store, T, E: From<StoreError>>(
     let budgets: Vec<String> = versions
         .programs()
         .flat_map(|program| program.counters().budgets)
-        .map(str::to_string)
+        .map(|name| name.to_string())
         .collect();
     std::thread::scope(|scope| {
         let (to_decider, decider_inbox) = channel::<ToDecider>();

@@ -7,7 +7,7 @@ use super::model::AccountState;
 use super::store::StoreError;
 use super::unit::Lookups;
 use crate::eval::{period_start, AccountView, HistoryWindow};
-use crate::program::{HistoryMetric, Program};
+use crate::program::{HistoryMetric, Name, Program};
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeDelta};
 use chrono_tz::Tz;
 use puntos_dsl::ast::Period;
@@ -61,31 +61,34 @@ pub(super) fn account_view<L: Lookups + ?Sized>(
         };
         list.push((*window, value));
     }
-    view.last_purchase = last_purchase_date(&state.history, time, tz);
+    // Read only by `days_since_last_purchase()`; a program without it leaves it out.
+    if program.requirements.days_since_last_purchase {
+        view.last_purchase = last_purchase_date(&state.history, time, tz);
+    }
     let counters = program.counters();
     for name in counters.earned {
         let key = period_key(program.cap_period(name), today);
         let earned = state
             .earned
-            .get(name)
+            .get(&**name)
             .and_then(|by_period| by_period.get(&key))
             .copied()
             .unwrap_or_default();
-        view.earned.insert(name.to_string(), earned);
+        view.earned.insert(Name::clone(name), earned);
     }
     for name in counters.uses {
         let key = period_key(program.limit_period(name), today);
         let uses = state
             .uses
-            .get(name)
+            .get(&**name)
             .and_then(|by_period| by_period.get(&key))
             .copied()
             .unwrap_or_default();
-        view.uses.insert(name.to_string(), uses);
+        view.uses.insert(Name::clone(name), uses);
     }
     for name in counters.budgets {
         view.budget_used
-            .insert(name.to_string(), session.budget_used(name)?);
+            .insert(Name::clone(name), session.budget_used(name)?);
     }
     Ok(view)
 }

@@ -13,7 +13,7 @@ use crate::eval::{
     period_start, AccountView, Context, Decision, EvalError, HeldCoupon, HeldTier, RefundOf,
     RefundedUnits,
 };
-use crate::program::Program;
+use crate::program::{Name, Program};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use puntos_dsl::ast::Period;
 use rust_decimal::Decimal;
@@ -150,7 +150,7 @@ impl Carry {
                             view.pending += *points;
                         }
                         if same_period(program.cap_period(source.name()), day) {
-                            *view.earned.entry(source.name().to_string()).or_default() += *points;
+                            *view.earned.entry(Name::from(source.name())).or_default() += *points;
                         }
                     }
                     E::Redeem { points, .. } => view.available -= *points,
@@ -165,15 +165,18 @@ impl Carry {
                     }
                     E::LimitCounted { source } => {
                         if same_period(program.limit_period(source.name()), day) {
-                            *view.uses.entry(source.name().to_string()).or_default() += 1;
+                            *view.uses.entry(Name::from(source.name())).or_default() += 1;
                         }
                     }
                     E::ConsumeCoupon { coupon, code } => {
-                        *view.uses.entry(coupon.to_string()).or_default() += 1;
+                        *view.uses.entry(Name::from(&**coupon)).or_default() += 1;
                         HeldCoupon::count_use(&mut view.coupons, coupon, code);
                     }
                     E::BudgetConsumed { promotion, amount } => {
-                        *view.budget_used.entry(promotion.to_string()).or_default() += *amount
+                        *view
+                            .budget_used
+                            .entry(Name::from(&**promotion))
+                            .or_default() += *amount
                     }
                     E::TierChange { to, until, .. } => {
                         view.tier = to.as_ref().map(|name| HeldTier {
