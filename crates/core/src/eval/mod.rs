@@ -33,7 +33,7 @@ mod engine;
 mod error;
 mod explain;
 mod expr;
-mod fixed;
+pub(crate) mod fixed;
 mod offers;
 mod plan;
 mod redemption;

@@ -4,6 +4,7 @@
 //! An account's state is kept whole ([`AccountState`]) and replaced atomically with the journal
 //! entries that explain the change, so a store needs no knowledge of the rules.
 
+use crate::eval::fixed::sum;
 use crate::eval::{Customer, Decision, HeldCoupon, HeldTier};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
@@ -97,29 +98,23 @@ impl AccountState {
     }
 }
 
+// Sums of lots are of whole points, so they add as integers (`fixed::sum`: the same value and
+// scale as adding the decimals).
 impl AccountState {
     /// Points the customer can spend: the remainders of available lots (negative lots, debts
     /// from reversals, included).
     pub fn available(&self) -> Decimal {
-        self.lots
-            .iter()
-            .filter(|l| !l.pending)
-            .map(|l| l.remaining)
-            .sum()
+        sum(self.lots.iter().filter(|l| !l.pending).map(|l| l.remaining))
     }
 
     /// Points earned but not yet available.
     pub fn pending(&self) -> Decimal {
-        self.lots
-            .iter()
-            .filter(|l| l.pending)
-            .map(|l| l.remaining)
-            .sum()
+        sum(self.lots.iter().filter(|l| l.pending).map(|l| l.remaining))
     }
 
     /// The balance: the sum of every lot's remainder.
     pub fn balance(&self) -> Decimal {
-        self.lots.iter().map(|l| l.remaining).sum()
+        sum(self.lots.iter().map(|l| l.remaining))
     }
 }
 

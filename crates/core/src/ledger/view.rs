@@ -6,7 +6,7 @@
 use super::model::AccountState;
 use super::store::StoreError;
 use super::unit::Lookups;
-use crate::eval::{period_start, AccountView, HistoryWindow};
+use crate::eval::{fixed, period_start, AccountView, HistoryWindow};
 use crate::program::{HistoryMetric, Name, Program};
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeDelta};
 use chrono_tz::Tz;
@@ -48,7 +48,7 @@ pub(super) fn account_view<L: Lookups + ?Sized>(
             .iter()
             .filter(|(at, _)| window_span.contains(*at));
         let value = match metric {
-            HistoryMetric::Spend => entries.map(|(_, amount)| *amount).sum(),
+            HistoryMetric::Spend => fixed::sum(entries.map(|(_, amount)| *amount)),
             HistoryMetric::Visits => Decimal::from(
                 entries
                     .filter(|(_, amount)| !amount.is_sign_negative())
