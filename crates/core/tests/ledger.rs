@@ -1,7 +1,12 @@
 //! The ledger over the memory store: lots, pending points, expiry, redemption, refunds,
 //! idempotency, the hash chain and the outbox, on the pharmacy program.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
@@ -41,6 +46,31 @@ fn purchase(id: &str, time: &str, price: &str) -> Incoming {
         "id": id, "time": time,
         "lines": [{"sku": "A", "category": "otc", "unit_price": price, "quantity": 2}]
     }}))
+}
+
+/// A ledger over the memory store on the program `text`, with account C-1 (card
+/// 2770000000017).
+fn ledger_on(name: &str, text: &str) -> Ledger<MemoryStore> {
+    let program = puntos::compile(&puntos_dsl::SourceFile::new(name, text))
+        .program
+        .unwrap();
+    let mut ledger = Ledger::new(MemoryStore::new(), Versions::new(vec![program]).unwrap());
+    ledger
+        .open_account(AccountState {
+            id: "C-1".to_string(),
+            aliases: vec!["2770000000017".to_string()],
+            ..AccountState::default()
+        })
+        .unwrap();
+    ledger
+}
+
+/// The points a transaction applied for the first time earned.
+fn earned(applied: Applied) -> Decimal {
+    match applied {
+        Applied::New(decision) => decision.points_earned(),
+        Applied::Duplicate(_) => panic!("not a new transaction"),
+    }
 }
 
 fn d(s: &str) -> Decimal {
@@ -557,22 +587,13 @@ fn advancing_every_account_activates_and_expires_like_advancing_each() {
 
 #[test]
 fn a_store_named_by_id_is_decided_with_what_the_registry_knows_of_it() {
-    let program = puntos::compile(&puntos_dsl::SourceFile::new(
+    let mut ledger = ledger_on(
         "regional.pts",
         r#"
 program "Regional" { currency RUB  timezone "Europe/Moscow" }
 rule moscow { on purchase  when store.region = "Moscow" and store.format = "pharmacy"  earn 10 points }
 "#,
-    ))
-    .program
-    .unwrap();
-    let mut ledger = Ledger::new(MemoryStore::new(), Versions::new(vec![program]).unwrap());
-    ledger
-        .open_account(AccountState {
-            id: "C-1".to_string(),
-            ..AccountState::default()
-        })
-        .unwrap();
+    );
     ledger
         .register_shop(&puntos::eval::Store {
             id: "S-1".to_string(),
@@ -586,10 +607,6 @@ rule moscow { on purchase  when store.region = "Moscow" and store.format = "phar
         incoming(json!({"account": "C-1", "transaction": {
             "id": id, "time": "2026-03-02T10:00:00+03:00", "store": store,
             "lines": [{"unit_price": 100}]}}))
-    };
-    let earned = |applied: Applied| match applied {
-        Applied::New(decision) => decision.points_earned(),
-        Applied::Duplicate(_) => panic!("not a new transaction"),
     };
     // The till sends the id only: region and format come from the registry.
     assert_eq!(
@@ -629,21 +646,7 @@ rule welcome_back {
   earn 100 points
 }
 "#;
-    let program = puntos::compile(&puntos_dsl::SourceFile::new("winback.pts", text))
-        .program
-        .unwrap();
-    let mut ledger = Ledger::new(MemoryStore::new(), Versions::new(vec![program]).unwrap());
-    ledger
-        .open_account(AccountState {
-            id: "C-1".to_string(),
-            aliases: vec!["2770000000017".to_string()],
-            ..AccountState::default()
-        })
-        .unwrap();
-    let earned = |applied: Applied| match applied {
-        Applied::New(decision) => decision.points_earned(),
-        Applied::Duplicate(_) => panic!("each purchase is new"),
-    };
+    let mut ledger = ledger_on("winback.pts", text);
     // The first purchase has none before it; the second is 10 days later, the third 31.
     for (id, time, points) in [
         ("P-1", "2026-03-01T12:00:00+03:00", "0"),
