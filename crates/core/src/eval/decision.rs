@@ -114,6 +114,29 @@ impl Source {
         }
     }
 
+    /// The declaration's name, for a source that is a declaration (not the redemption block
+    /// nor a refund).
+    fn declared(&self) -> Option<&str> {
+        match self {
+            Source::Redemption | Source::Refund => None,
+            _ => Some(self.name()),
+        }
+    }
+
+    /// Its text, as `Display` writes it (`rule base`, `redemption`), made in one allocation:
+    /// a ledger writes one for every lot.
+    pub fn label(&self) -> String {
+        let kind = self.kind();
+        let name = self.declared();
+        let mut label = String::with_capacity(kind.len() + name.map_or(0, |n| n.len() + 1));
+        label.push_str(kind);
+        if let Some(name) = name {
+            label.push(' ');
+            label.push_str(name);
+        }
+        label
+    }
+
     /// The kind of declaration, as a word.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -128,12 +151,15 @@ impl Source {
     }
 }
 
+/// `rule base`, `redemption` (see [`Source::label`]).
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Source::Redemption | Source::Refund => f.write_str(self.kind()),
-            _ => write!(f, "{} {}", self.kind(), self.name()),
+        f.write_str(self.kind())?;
+        if let Some(name) = self.declared() {
+            f.write_str(" ")?;
+            f.write_str(name)?;
         }
+        Ok(())
     }
 }
 
@@ -438,6 +464,24 @@ mod tests {
         Share {
             line,
             amount: Decimal::from(amount),
+        }
+    }
+
+    #[test]
+    fn a_sources_label_is_its_display_text() {
+        let name = || Name::from("base");
+        let sources = [
+            (Source::Rule(name()), "rule base"),
+            (Source::Promotion(name()), "promotion base"),
+            (Source::Coupon(name()), "coupon base"),
+            (Source::Offer(name()), "offer base"),
+            (Source::Tier(name()), "tier base"),
+            (Source::Redemption, "redemption"),
+            (Source::Refund, "refund"),
+        ];
+        for (source, text) in sources {
+            assert_eq!(source.label(), text);
+            assert_eq!(source.to_string(), text);
         }
     }
 

@@ -168,7 +168,7 @@ pub(super) fn post<L: Lookups + ?Sized>(
                 expires_at,
                 ..
             } => {
-                let id = format!("{}#{index}", tx.id);
+                let id = lot_id(&tx.id, index);
                 let pending = available_at.is_some_and(|a| a > time);
                 out.entry(
                     &account,
@@ -177,11 +177,11 @@ pub(super) fn post<L: Lookups + ?Sized>(
                     EntryKind::Earn,
                     Some(&id),
                     *points,
-                    || source.to_string(),
+                    || source.label(),
                 );
                 state.lots.push(Lot {
                     id,
-                    source: source.to_string(),
+                    source: source.label(),
                     points: *points,
                     remaining: *points,
                     earned_at: time,
@@ -396,7 +396,7 @@ fn reverse(
 ) {
     let account = state.id.clone();
     let prefix = format!("{of_transaction}#");
-    let label = source.to_string();
+    let label = source.label();
     match state
         .lots
         .iter_mut()
@@ -510,6 +510,17 @@ fn give_back(
         }
     }
     original.returned += points - left;
+}
+
+/// The id of the lot an earn makes: its transaction's and the effect's position (`T-1#2`).
+fn lot_id(transaction: &str, index: usize) -> String {
+    let mut digits = itoa::Buffer::new();
+    let index = digits.format(index);
+    let mut id = String::with_capacity(transaction.len() + 1 + index.len());
+    id.push_str(transaction);
+    id.push('#');
+    id.push_str(index);
+    id
 }
 
 /// A personal coupon code: the batch prefix and characters derived from the transaction, so

@@ -305,7 +305,7 @@ impl Tally {
             lot_cohorts: _,
         } = self;
         for (source, points) in by_source {
-            *outcome.by_source.entry(source.to_string()).or_default() += points;
+            *outcome.by_source.entry(source.label()).or_default() += points;
         }
         outcome.by_tier = by_tier.into_iter().collect();
         outcome.by_month = by_month
