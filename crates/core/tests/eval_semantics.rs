@@ -453,3 +453,54 @@ redemption {
     let none = program("", "");
     assert_eq!(none.redeemable(&ctx(5000, None)).unwrap(), d("0"));
 }
+
+#[test]
+fn a_redemption_is_explained_in_the_trace_and_the_same_without_it() {
+    let p = program(
+        "",
+        r#"
+redemption {
+  rate 2 points = 1 RUB
+  max 30% of basket.total
+}
+"#,
+    );
+    let ctx = |redeem: &str| {
+        context(json!({
+            "transaction": {"time": "2026-03-14T12:00:00+03:00", "redeem": redeem,
+                "lines": [{"unit_price": "999.90"}]},
+            "account": {"available": 5000}
+        }))
+    };
+    let plain = p.evaluate(&ctx("500")).unwrap();
+    let mut traced = p.evaluate_traced(&ctx("500")).unwrap();
+    let steps = traced.trace.take().unwrap();
+    assert_eq!(plain, traced);
+    let step = steps
+        .iter()
+        .find(|s| s.subject.kind() == "redemption")
+        .unwrap();
+    let facts: Vec<(&str, &str)> = step
+        .facts
+        .iter()
+        .map(|f| (f.what.as_str(), f.value.as_str()))
+        .collect();
+    assert_eq!(
+        facts,
+        [
+            ("asked", "500 points"),
+            ("worth", "250.00 RUB"),
+            ("max 30% of basket.total", "299.97 RUB")
+        ]
+    );
+    // Above the maximum: refused, naming the maximum, traced or not.
+    let refusal = p.evaluate(&ctx("600")).unwrap_err().to_string();
+    assert!(
+        refusal.contains("30% of basket.total = 299.97 RUB"),
+        "{refusal}"
+    );
+    assert_eq!(
+        p.evaluate_traced(&ctx("600")).unwrap_err().to_string(),
+        refusal
+    );
+}

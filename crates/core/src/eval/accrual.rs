@@ -378,13 +378,15 @@ impl<'a, T: Tracer> Engine<'a, T> {
                 });
             if let Some((w, best)) = winner.filter(|(w, _)| *w != i) {
                 let name = candidates.get(w).map_or("", |c| c.accrual.name.as_ref());
-                let why = if best == c.points {
+                let how = if best == c.points {
                     "earns as much with a higher priority"
                 } else {
                     "earns more"
                 };
                 if let Some(slot) = losers.get_mut(i) {
-                    *slot = Some(format!("best of {group}: {name} {why} and applies instead"));
+                    *slot = Some(why::<T>(|| {
+                        format!("best of {group}: {name} {how} and applies instead")
+                    }));
                 }
             }
         }
@@ -415,10 +417,12 @@ impl<'a, T: Tracer> Engine<'a, T> {
             return Ok(());
         }
         if let Some(other) = applied.iter().find(|o| !stacks(p, o) || !stacks(o, p)) {
-            let reason = format!(
-                "does not stack with promotion {}, which applied first (higher priority)",
-                other.accrual.name
-            );
+            let reason = why::<T>(|| {
+                format!(
+                    "does not stack with promotion {}, which applied first (higher priority)",
+                    other.accrual.name
+                )
+            });
             skipped::<T>(steps, c.order, subject, reason, c.facts);
             return Ok(());
         }

@@ -124,37 +124,34 @@ impl<'a, T: Tracer> Engine<'a, T> {
             RoundingMode::Down,
         );
         let currency = &program.currency;
-        let mut facts = vec![
-            Fact::new("asked", format!("{points} points")),
-            Fact::new("worth", format!("{value} {currency}")),
-        ];
+        // The trace's facts; without a trace nothing is written.
+        let mut facts = Vec::new();
+        if T::ON {
+            facts.push(Fact::new("asked", format!("{points} points")));
+            facts.push(Fact::new("worth", format!("{value} {currency}")));
+        }
         if let Some(max) = &rules.max {
             self.enter("redemption", "block");
             let limit = self.number(max, None)?;
-            let text = self.text(max.span());
-            let unit = if max.typed().ty == Type::Points {
-                "points".to_string()
+            let in_points = max.typed().ty == Type::Points;
+            let unit = if in_points { "points" } else { currency };
+            if T::ON {
+                facts.push(Fact::new(
+                    format!("max {}", self.text(max.span())),
+                    format!("{} {unit}", limit.normalize()),
+                ));
+            }
+            let over = if in_points {
+                points > limit
             } else {
-                currency.to_string()
-            };
-            facts.push(Fact::new(
-                format!("max {text}"),
-                format!("{} {unit}", limit.normalize()),
-            ));
-            let over = match max.typed().ty {
-                Type::Points => points > limit,
-                _ => value > limit,
+                value > limit
             };
             if over {
-                let unit = if max.typed().ty == Type::Points {
-                    "points".to_string()
-                } else {
-                    currency.to_string()
-                };
                 return Err(EvalError::input(
                     FIELD,
                     format!(
-                        "{points} points ({value} {currency}) exceed what may be paid with points on this basket: {text} = {} {unit}",
+                        "{points} points ({value} {currency}) exceed what may be paid with points on this basket: {} = {} {unit}",
+                        self.text(max.span()),
                         limit.normalize()
                     ),
                 ));
