@@ -43,6 +43,31 @@ fn earned(d: &Decision, name: &str) -> Decimal {
         .sum()
 }
 
+/// A program that only takes points as payment: 2 points a ruble, at most 30% of the basket,
+/// from a balance of 100, in steps of 10.
+fn redeeming() -> Program {
+    program(
+        "",
+        r#"
+redemption {
+  rate 2 points = 1 RUB
+  max 30% of basket.total
+  min balance 100 points
+  step 10 points
+}
+"#,
+    )
+}
+
+/// A 999.90 RUB basket on 2026-03-14 asking to pay with `redeem` points of `available`.
+fn paying(available: u32, redeem: Option<Decimal>) -> Context {
+    context(json!({
+        "transaction": {"time": "2026-03-14T12:00:00+03:00", "redeem": redeem,
+            "lines": [{"unit_price": "999.90"}]},
+        "account": {"available": available}
+    }))
+}
+
 fn d(s: &str) -> Decimal {
     s.parse().unwrap()
 }
@@ -423,24 +448,8 @@ fn an_attribute_name_must_be_written_in_quotes() {
 
 #[test]
 fn redeemable_is_the_most_a_request_may_ask_without_being_refused() {
-    let p = program(
-        "",
-        r#"
-redemption {
-  rate 2 points = 1 RUB
-  max 30% of basket.total
-  min balance 100 points
-  step 10 points
-}
-"#,
-    );
-    let ctx = |available: u32, redeem: Option<Decimal>| {
-        context(json!({
-            "transaction": {"time": "2026-03-14T12:00:00+03:00", "redeem": redeem,
-                "lines": [{"unit_price": "999.90"}]},
-            "account": {"available": available}
-        }))
-    };
+    let p = redeeming();
+    let ctx = paying;
     // 30% of 999.90 RUB is 299.97 RUB, 599.94 points at 2 a ruble: 590 in steps of 10.
     assert_eq!(p.redeemable(&ctx(5000, None)).unwrap(), d("590"));
     let paid = p.evaluate(&ctx(5000, Some(d("590")))).unwrap();
@@ -456,22 +465,8 @@ redemption {
 
 #[test]
 fn a_redemption_is_explained_in_the_trace_and_the_same_without_it() {
-    let p = program(
-        "",
-        r#"
-redemption {
-  rate 2 points = 1 RUB
-  max 30% of basket.total
-}
-"#,
-    );
-    let ctx = |redeem: &str| {
-        context(json!({
-            "transaction": {"time": "2026-03-14T12:00:00+03:00", "redeem": redeem,
-                "lines": [{"unit_price": "999.90"}]},
-            "account": {"available": 5000}
-        }))
-    };
+    let p = redeeming();
+    let ctx = |redeem: &str| paying(5000, Some(d(redeem)));
     let plain = p.evaluate(&ctx("500")).unwrap();
     let mut traced = p.evaluate_traced(&ctx("500")).unwrap();
     let steps = traced.trace.take().unwrap();
