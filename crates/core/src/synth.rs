@@ -193,41 +193,131 @@ pub fn generate_slice(
     currency: &str,
     timezone: Tz,
 ) -> Population {
+    let (customers, numbered) = numbered_slice(settings, customers, currency, timezone);
+    // The numbers are 0 to n - 1: each transaction goes straight to its place.
+    let mut placed: Vec<Option<Incoming>> = Vec::new();
+    placed.resize_with(numbered.len(), || None);
+    for (number, transaction) in numbered {
+        if let Some(slot) = placed.get_mut(number) {
+            *slot = Some(transaction);
+        }
+    }
+    Population {
+        customers,
+        transactions: placed.into_iter().flatten().collect(),
+    }
+}
+
+/// [`generate_slice`] with the transactions grouped by customer (customers in order, each
+/// one's transactions in time order) rather than in the slice's time order: the same
+/// transactions and ids, laid out in memory as a replay that goes account by account reads
+/// them (see `simulate`).
+pub(crate) fn generate_slice_by_customer(
+    settings: &Settings,
+    customers: std::ops::Range<usize>,
+    currency: &str,
+    timezone: Tz,
+) -> Population {
+    let (customers, numbered) = numbered_slice(settings, customers, currency, timezone);
+    Population {
+        customers,
+        transactions: numbered.into_iter().map(|(_, t)| t).collect(),
+    }
+}
+
+/// The customers of the slice and their transactions grouped by customer, each with its
+/// number in the slice's time order (0 first; its id is `T-` and the number plus one).
+///
+/// Each customer is drafted and its transactions built on every core; only the numbering,
+/// which orders every customer's events by time (then customer, then the customer's own
+/// order), is done on one, over small keys.
+fn numbered_slice(
+    settings: &Settings,
+    customers: std::ops::Range<usize>,
+    currency: &str,
+    timezone: Tz,
+) -> (Vec<Customer>, Vec<(usize, Incoming)>) {
     let period = Period {
         start: settings.start,
         days: u32::try_from((settings.end() - settings.start).num_days()).unwrap_or(0),
         end: settings.end().and_time(NaiveTime::MIN),
     };
-    let indexes = customers;
     // Each customer draws from a stream of its own, so they are drafted on every core.
-    let drafted = parallel::map_each(&indexes.clone().collect::<Vec<usize>>(), |&index| {
+    let drafted = parallel::map_each(&customers.clone().collect::<Vec<usize>>(), |&index| {
         let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
         rng.set_stream(index as u64);
-        one_customer(&mut rng, index, &period, &settings.mix)
+        let (customer, events) = one_customer(&mut rng, index, &period, &settings.mix);
+        (customer, in_order(events))
     });
-    let mut customers = Vec::with_capacity(indexes.len());
-    let mut planned: Vec<(NaiveDateTime, usize, u32, Draft)> = Vec::new();
-    for (index, (customer, events)) in indexes.clone().zip(drafted) {
-        planned.extend(
-            events
-                .into_iter()
-                .map(|event| (event.at, index, event.seq, event.draft)),
-        );
-        customers.push(customer);
+    let mut keys: Vec<(NaiveDateTime, u32, u32)> = Vec::new();
+    for (own, (_, events)) in (0u32..).zip(&drafted) {
+        keys.extend((0u32..).zip(events).map(|(place, e)| (e.at, own, place)));
     }
-    planned.sort_by_key(|a| (a.0, a.1, a.2));
+    // Unique keys: the customer and the place among its events tell any two apart.
+    keys.sort_unstable();
+    let mut numbers: Vec<Vec<usize>> = drafted
+        .iter()
+        .map(|(_, events)| vec![0; events.len()])
+        .collect();
+    for (number, (_, own, place)) in keys.into_iter().enumerate() {
+        if let Some(slot) = numbers
+            .get_mut(own as usize)
+            .and_then(|n| n.get_mut(place as usize))
+        {
+            *slot = number;
+        }
+    }
+    let (customers, events): (Vec<Customer>, Vec<Vec<Event>>) = drafted.into_iter().unzip();
+    let built = parallel::map_owned(
+        customers.iter().zip(events).zip(numbers).collect(),
+        |((customer, events), numbers)| {
+            transactions_of(customer, events, &numbers, currency, timezone)
+        },
+    );
+    // Sized once: the transactions are large, and a growing list would copy them again.
+    let mut transactions = Vec::with_capacity(built.iter().map(Vec::len).sum());
+    for made in built {
+        transactions.extend(made);
+    }
+    (customers, transactions)
+}
 
-    let mut ids: BTreeMap<(usize, u32), String> = BTreeMap::new();
-    let mut transactions = Vec::with_capacity(planned.len());
-    for (at, index, seq, draft) in planned {
-        let id = format!("T-{:06}", ids.len() + 1);
-        let own = index.saturating_sub(indexes.start);
-        let account = customers
-            .get(own)
-            .map_or_else(String::new, |c: &Customer| c.id.clone());
+/// A customer's events in time order (then in the customer's own order), without the refunds
+/// of a purchase that does not come before them.
+fn in_order(mut events: Vec<Event>) -> Vec<Event> {
+    events.sort_by_key(|e| (e.at, e.seq));
+    let mut made: Vec<u32> = Vec::with_capacity(events.len());
+    events.retain(|e| {
+        let kept = match e.draft {
+            Draft::Refund { of, .. } => made.contains(&of),
+            _ => true,
+        };
+        if kept {
+            made.push(e.seq);
+        }
+        kept
+    });
+    events
+}
+
+/// The ledger transactions of `customer`'s `events` (see [`in_order`]), each with its number
+/// in the slice (`numbers`, one per event).
+fn transactions_of(
+    customer: &Customer,
+    events: Vec<Event>,
+    numbers: &[usize],
+    currency: &str,
+    timezone: Tz,
+) -> Vec<(usize, Incoming)> {
+    // The ids given so far, by the customer's own numbering of its events.
+    let mut ids: Vec<(u32, String)> = Vec::with_capacity(events.len());
+    let mut made = Vec::with_capacity(events.len());
+    for (event, &number) in events.into_iter().zip(numbers) {
+        let id = format!("T-{:06}", number + 1);
+        let account = customer.id.clone();
         let mut transaction = Transaction {
             id: id.as_str().into(),
-            time: instant(timezone, at),
+            time: instant(timezone, event.at),
             currency: Some(currency.to_string()),
             ..Transaction::default()
         };
@@ -237,12 +327,12 @@ pub fn generate_slice(
             customer: None,
             transaction: Transaction::default(),
         };
-        match draft {
+        match event.draft {
             Draft::Signup { channel, store } => {
                 transaction.kind = "signup".into();
                 transaction.channel = channel.to_string();
                 transaction.store = store;
-                incoming.customer = customers.get(own).cloned();
+                incoming.customer = Some(customer.clone());
             }
             Draft::Purchase {
                 channel,
@@ -256,14 +346,14 @@ pub fn generate_slice(
                 transaction.redeem = redeem.map(Decimal::from);
             }
             Draft::Refund { of, store, lines } => {
-                let Some(original) = ids.get(&(index, of)) else {
-                    continue;
-                };
                 transaction.kind = "refund".into();
                 transaction.channel = "store".to_string();
                 transaction.store = store;
                 transaction.lines = lines;
-                incoming.refund_of = Some(original.clone());
+                incoming.refund_of = ids
+                    .iter()
+                    .find(|(seq, _)| *seq == of)
+                    .map(|(_, id)| id.clone());
             }
             Draft::Referral => {
                 transaction.kind = "referral".into();
@@ -271,13 +361,10 @@ pub fn generate_slice(
             }
         }
         incoming.transaction = transaction;
-        ids.insert((index, seq), id);
-        transactions.push(incoming);
+        ids.push((event.seq, id));
+        made.push((number, incoming));
     }
-    Population {
-        customers,
-        transactions,
-    }
+    made
 }
 
 /// The period, in local time.

@@ -5,7 +5,7 @@
 //! ledger's deciding and posting — never from a second copy of the logic: each program gets a
 //! fresh [`DirectLedger`](crate::ledger::DirectLedger) (the ledger's code with its accounts in
 //! memory and no store's units of work to undo), every transaction of the history is applied
-//! to it in time order (pending points, expiry,
+//! to it, each account's in time order (pending points, expiry,
 //! tiers, caps, budgets, coupons and refunds as the ledger does them; a redemption request in
 //! the history is decided as the program would decide it), every account is brought to the
 //! horizon (so points due to expire by then have expired), and the decisions and the journal
@@ -14,8 +14,10 @@
 //! Customers are independent of each other except through a promotion's shared budget, so the
 //! history is split by account into parts replayed side by side (with the `parallel` feature,
 //! on every core), and the parts' outcomes added up; the result is the same for any number of
-//! parts. A program with a budget is replayed in one part, in the history's time order across
-//! all customers, since who gets the last of a budget depends on that order.
+//! parts. Within a part, accounts are replayed one after another, each account's history
+//! whole, which keeps its state in the processor's cache. A program with a budget is replayed
+//! in one part, in the history's time order across all customers, since who gets the last of a
+//! budget depends on that order.
 //!
 //! ```
 //! use puntos::simulate::{simulate, Settings};
@@ -51,12 +53,12 @@ mod tally;
 pub use compare::{compare, Bucket, Comparison, CustomerDelta, TierMove};
 pub use tally::{CustomerOutcome, Flows, Outcome, Refusal};
 
+use crate::fast_hash::{HashMap, HashSet};
 use crate::ledger::{AccountState, Incoming};
 use crate::parallel;
 use crate::versions::Versions;
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// Why a simulation could not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -389,7 +391,7 @@ fn replay_all(
     for start in (0..population.customers).step_by(slice) {
         let end = (start + slice).min(population.customers);
         let history: History =
-            crate::synth::generate_slice(population, start..end, currency, timezone)
+            crate::synth::generate_slice_by_customer(population, start..end, currency, timezone)
                 .transactions
                 .into();
         let window = Window::of(&history, &settings)?;
@@ -461,7 +463,7 @@ pub(crate) struct Window<'h> {
     transactions: Vec<&'h Incoming>,
     /// The purchases a refund in the window names: the only transactions whose record a
     /// replay must keep once they are applied.
-    pub(crate) refunded: std::collections::HashSet<&'h str>,
+    pub(crate) refunded: HashSet<&'h str>,
     pub(crate) horizon: DateTime<FixedOffset>,
 }
 
@@ -486,7 +488,7 @@ impl<'h> Window<'h> {
         transactions.sort_by_key(|i| i.transaction.time);
         // A repeated id is a retry: the ledger decides the first only. Dropping the rest here
         // lets each part forget a transaction once it is applied, unless a refund names it.
-        let mut seen = std::collections::HashSet::with_capacity(transactions.len());
+        let mut seen = HashSet::with_capacity_and_hasher(transactions.len(), Default::default());
         transactions.retain(|i| seen.insert(&*i.transaction.id));
         let refunded = transactions
             .iter()
@@ -517,14 +519,22 @@ fn run_in(
     settings: &Settings,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Outcome, SimulateError> {
-    let count = if shares_budgets(versions) {
+    let shared = shares_budgets(versions);
+    let count = if shared {
         1
     } else if settings.parts == 0 {
         4 * parallel::cores()
     } else {
         settings.parts
     };
-    let parts = split(window, count);
+    // Customers who share nothing are replayed one after another, each account's history
+    // whole: its state stays in the cache from one transaction to the next.
+    let order = if shared {
+        Order::ByTime
+    } else {
+        Order::ByAccount
+    };
+    let parts = split(window, count, order);
     let outcomes = parallel::map_each(&parts, |part| {
         replay::replay(versions, part, window, settings.redemptions, progress)
     });
@@ -561,14 +571,27 @@ fn shares_budgets(versions: &Versions) -> bool {
 pub(crate) struct Part<'h> {
     /// The accounts to open first.
     pub accounts: Vec<&'h AccountState>,
-    /// Their transactions, in time order.
+    /// Their transactions, in the order of [`split`]: by time, or account by account.
     pub transactions: Vec<&'h Incoming>,
 }
 
+/// The order a part's transactions are replayed in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// Time order across all the part's accounts: needed when accounts share something (a
+    /// promotion's budget), whose state depends on who came first.
+    ByTime,
+    /// Account by account (in order of first appearance), each account's transactions in time
+    /// order: the same outcome when accounts share nothing, and an account's state is read
+    /// while it is still in the processor's cache rather than after every other account's
+    /// transactions of the same days have pushed it out.
+    ByAccount,
+}
+
 /// Splits the window into `count` parts by account (accounts dealt out in order of first
-/// appearance, then those without a transaction), each part in time order. A transaction
-/// naming an account by one of its aliases goes with the account.
-fn split<'h>(window: &Window<'h>, count: usize) -> Vec<Part<'h>> {
+/// appearance, then those without a transaction), each part in `order`. A transaction naming
+/// an account by one of its aliases goes with the account.
+fn split<'h>(window: &Window<'h>, count: usize, order: Order) -> Vec<Part<'h>> {
     let count = count.max(1);
     let mut parts: Vec<Part<'h>> = (0..count)
         .map(|_| Part {
@@ -585,24 +608,94 @@ fn split<'h>(window: &Window<'h>, count: usize) -> Vec<Part<'h>> {
                 .map(move |alias| (alias.as_str(), a.id.as_str()))
         })
         .collect();
-    let mut part_of: HashMap<&str, usize> = HashMap::new();
+    // Each account's number in order of first appearance; its part is that number modulo
+    // `count`.
+    let mut number_of: HashMap<&str, usize> = HashMap::default();
     let mut deal = |id: &'h str| {
-        let next = part_of.len() % count;
-        *part_of.entry(id).or_insert(next)
+        let next = number_of.len();
+        *number_of.entry(id).or_insert(next)
     };
+    let mut numbered: Vec<Vec<(usize, &'h Incoming)>> = vec![Vec::new(); count];
     for incoming in &window.transactions {
         let name = incoming.account.as_str();
-        let part = deal(id_of.get(name).copied().unwrap_or(name));
-        if let Some(p) = parts.get_mut(part) {
-            p.transactions.push(incoming);
+        let number = deal(id_of.get(name).copied().unwrap_or(name));
+        if let Some(p) = numbered.get_mut(number % count) {
+            p.push((number, incoming));
         }
     }
+    for (part, mut transactions) in parts.iter_mut().zip(numbered) {
+        if order == Order::ByAccount {
+            // Stable: an account's transactions keep their time order.
+            transactions.sort_by_key(|(number, _)| *number);
+        }
+        part.transactions = transactions.into_iter().map(|(_, t)| t).collect();
+    }
     for account in window.accounts {
-        let part = deal(&account.id);
-        if let Some(p) = parts.get_mut(part) {
+        let number = deal(&account.id);
+        if let Some(p) = parts.get_mut(number % count) {
             p.accounts.push(account);
         }
     }
     parts.retain(|p| !p.transactions.is_empty() || !p.accounts.is_empty());
     parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use puntos_dsl::SourceFile;
+
+    /// The pharmacy example without its budgets: customers share nothing.
+    fn pharmacy_without_budgets() -> Versions {
+        let text: String = include_str!("../../../../examples/pharmacy/program.pts")
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("budget "))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let mut program = crate::compile(&SourceFile::new("program.pts", &text))
+            .program
+            .expect("the example compiles without its budgets");
+        program.effective_from = None;
+        Versions::new(vec![program]).expect("one version")
+    }
+
+    /// The outcome of replaying `window` in `count` parts, each in `order`.
+    fn replayed(versions: &Versions, window: &Window<'_>, count: usize, order: Order) -> Outcome {
+        let mut total = Outcome::default();
+        for part in split(window, count, order) {
+            let outcome =
+                replay::replay(versions, &part, window, Redemptions::AsInHistory, &|_| {});
+            total.merge(outcome.expect("the part replays"));
+        }
+        total
+    }
+
+    #[test]
+    fn account_by_account_gives_what_time_order_gives_when_accounts_share_nothing() {
+        let versions = pharmacy_without_budgets();
+        let population = crate::synth::Settings {
+            customers: 300,
+            months: 14,
+            seed: 5,
+            ..crate::synth::Settings::default()
+        };
+        let history: History =
+            crate::synth::generate(&population, "RUB", chrono_tz::Europe::Moscow)
+                .transactions
+                .into();
+        let window = Window::of(&history, &Settings::default()).expect("a window");
+        let by_time = replayed(&versions, &window, 1, Order::ByTime);
+        // The history exercises what an order could change: refunds, refusals, expiry, tiers.
+        assert!(by_time.refused > 0 && !by_time.refusals.is_empty());
+        assert!(by_time.totals.expired > rust_decimal::Decimal::ZERO);
+        assert!(by_time.totals.reversed > rust_decimal::Decimal::ZERO);
+        assert!(by_time.by_tier.len() > 1);
+        for count in [1, 3] {
+            assert_eq!(
+                replayed(&versions, &window, count, Order::ByAccount),
+                by_time
+            );
+        }
+        assert_eq!(replayed(&versions, &window, 3, Order::ByTime), by_time);
+    }
 }

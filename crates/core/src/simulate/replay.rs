@@ -74,7 +74,8 @@ pub(crate) fn replay(
                 Ok(Applied::Duplicate(_)) => {}
                 Err(LedgerError::Store(e)) => return Err(SimulateError::Ledger(e.to_string())),
                 Err(refusal) => {
-                    tally.count_refusal(&incoming.transaction.id, refusal.to_string());
+                    let transaction = &incoming.transaction;
+                    tally.count_refusal(transaction.time, &transaction.id, || refusal.to_string());
                 }
             }
         }

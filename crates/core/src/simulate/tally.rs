@@ -85,6 +85,9 @@ pub struct CustomerOutcome {
 /// A transaction the ledger refused, as an example.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Refusal {
+    /// When it happened.
+    #[serde(serialize_with = "crate::instant_json::write")]
+    pub at: DateTime<FixedOffset>,
     /// The transaction.
     pub transaction: String,
     /// Why.
@@ -100,7 +103,8 @@ pub struct Outcome {
     pub applied: u64,
     /// Transactions the ledger refused (a redemption above the balance, an unknown account...).
     pub refused: u64,
-    /// Examples of refusals (at most five), for a first look at why.
+    /// Examples of refusals, for a first look at why: the five earliest (then by transaction
+    /// id), whatever order and parts the history was replayed in.
     pub refusals: Vec<Refusal>,
     /// Every point moved.
     pub totals: Flows,
@@ -248,15 +252,29 @@ impl Tally {
         }
     }
 
-    /// Counts a refused transaction.
-    pub(crate) fn count_refusal(&mut self, transaction: &str, reason: String) {
+    /// Counts a refused transaction; `reason` is written only if it is kept as an example.
+    pub(crate) fn count_refusal(
+        &mut self,
+        at: DateTime<FixedOffset>,
+        transaction: &str,
+        reason: impl FnOnce() -> String,
+    ) {
         let outcome = &mut self.outcome;
         outcome.refused += 1;
-        if outcome.refusals.len() < REFUSAL_SAMPLES {
-            outcome.refusals.push(Refusal {
-                transaction: transaction.to_string(),
-                reason,
-            });
+        let later_than_all = outcome.refusals.len() >= REFUSAL_SAMPLES
+            && outcome
+                .refusals
+                .last()
+                .is_some_and(|last| (at, transaction) >= (last.at, last.transaction.as_str()));
+        if !later_than_all {
+            keep_earliest(
+                &mut outcome.refusals,
+                Refusal {
+                    at,
+                    transaction: transaction.to_string(),
+                    reason: reason(),
+                },
+            );
         }
     }
 
@@ -350,8 +368,9 @@ impl Outcome {
         }
         self.applied += other.applied;
         self.refused += other.refused;
-        let room = REFUSAL_SAMPLES.saturating_sub(self.refusals.len());
-        self.refusals.extend(other.refusals.into_iter().take(room));
+        for refusal in other.refusals {
+            keep_earliest(&mut self.refusals, refusal);
+        }
         self.totals.merge(&other.totals);
         self.pending += other.pending;
         self.discounts += other.discounts;
@@ -397,6 +416,19 @@ impl Outcome {
             expected_to_be_spent,
             expected_liability: expected_to_be_spent.zip(point_value).map(|(p, v)| p * v),
         };
+    }
+}
+
+/// Adds `refusal` to `samples` (the earliest refusals, in order, at most
+/// [`REFUSAL_SAMPLES`]) if it is among the earliest.
+fn keep_earliest(samples: &mut Vec<Refusal>, refusal: Refusal) {
+    fn key(r: &Refusal) -> (DateTime<FixedOffset>, &str) {
+        (r.at, &r.transaction)
+    }
+    let place = samples.partition_point(|s| key(s) <= key(&refusal));
+    if place < REFUSAL_SAMPLES {
+        samples.insert(place, refusal);
+        samples.truncate(REFUSAL_SAMPLES);
     }
 }
 
