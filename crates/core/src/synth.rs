@@ -196,8 +196,8 @@ pub fn generate_slice(
     let (customers, numbered) = numbered_slice(settings, customers, currency, timezone);
     // The numbers are 0 to n - 1: each transaction goes straight to its place.
     let mut placed: Vec<Option<Incoming>> = Vec::new();
-    placed.resize_with(numbered.len(), || None);
-    for (number, transaction) in numbered {
+    placed.resize_with(numbered.iter().map(Vec::len).sum(), || None);
+    for (number, transaction) in numbered.into_iter().flatten() {
         if let Some(slot) = placed.get_mut(number) {
             *slot = Some(transaction);
         }
@@ -208,25 +208,22 @@ pub fn generate_slice(
     }
 }
 
-/// [`generate_slice`] with the transactions grouped by customer (customers in order, each
-/// one's transactions in time order) rather than in the slice's time order: the same
-/// transactions and ids, laid out in memory as a replay that goes account by account reads
-/// them (see `simulate`).
+/// [`generate_slice`]'s transactions grouped by customer (customers in order, each one's
+/// transactions in time order) rather than in the slice's time order: the same transactions
+/// and ids, laid out in memory as a replay that goes account by account reads them, and never
+/// copied into one list (see `simulate`). Each comes with its number in the slice's time
+/// order.
 pub(crate) fn generate_slice_by_customer(
     settings: &Settings,
     customers: std::ops::Range<usize>,
     currency: &str,
     timezone: Tz,
-) -> Population {
-    let (customers, numbered) = numbered_slice(settings, customers, currency, timezone);
-    Population {
-        customers,
-        transactions: numbered.into_iter().map(|(_, t)| t).collect(),
-    }
+) -> Vec<Vec<(usize, Incoming)>> {
+    numbered_slice(settings, customers, currency, timezone).1
 }
 
-/// The customers of the slice and their transactions grouped by customer, each with its
-/// number in the slice's time order (0 first; its id is `T-` and the number plus one).
+/// The customers of the slice and, for each, its transactions, each with its number in the
+/// slice's time order (0 first; its id is `T-` and the number plus one).
 ///
 /// Each customer is drafted and its transactions built on every core; only the numbering,
 /// which orders every customer's events by time (then customer, then the customer's own
@@ -236,7 +233,7 @@ fn numbered_slice(
     customers: std::ops::Range<usize>,
     currency: &str,
     timezone: Tz,
-) -> (Vec<Customer>, Vec<(usize, Incoming)>) {
+) -> (Vec<Customer>, Vec<Vec<(usize, Incoming)>>) {
     let period = Period {
         start: settings.start,
         days: u32::try_from((settings.end() - settings.start).num_days()).unwrap_or(0),
@@ -274,12 +271,7 @@ fn numbered_slice(
             transactions_of(customer, events, &numbers, currency, timezone)
         },
     );
-    // Sized once: the transactions are large, and a growing list would copy them again.
-    let mut transactions = Vec::with_capacity(built.iter().map(Vec::len).sum());
-    for made in built {
-        transactions.extend(made);
-    }
-    (customers, transactions)
+    (customers, built)
 }
 
 /// A customer's events in time order (then in the customer's own order), without the refunds

@@ -390,11 +390,9 @@ fn replay_all(
     let mut replayed: Option<Replayed> = None;
     for start in (0..population.customers).step_by(slice) {
         let end = (start + slice).min(population.customers);
-        let history: History =
-            crate::synth::generate_slice_by_customer(population, start..end, currency, timezone)
-                .transactions
-                .into();
-        let window = Window::of(&history, &settings)?;
+        let generated =
+            crate::synth::generate_slice_by_customer(population, start..end, currency, timezone);
+        let window = Window::generated(&generated, &settings)?;
         for (total, outcome) in totals
             .iter_mut()
             .zip(run_all(programs, &window, &settings, progress)?)
@@ -415,7 +413,7 @@ fn replay_all(
             },
         });
         drop(window);
-        parallel::drop_all(history.transactions);
+        parallel::drop_all(generated);
     }
     let replayed = replayed.ok_or_else(|| {
         SimulateError::Settings("the synthetic population has no customer".to_string())
@@ -468,7 +466,55 @@ pub(crate) struct Window<'h> {
 }
 
 impl<'h> Window<'h> {
+    /// The window of `history`.
     fn of(history: &'h History, settings: &Settings) -> Result<Window<'h>, SimulateError> {
+        Window::over(&history.accounts, history.transactions.iter(), settings)
+    }
+
+    /// The window of the history of `accounts` and `transactions` (in any order).
+    fn over(
+        accounts: &'h [AccountState],
+        transactions: impl Iterator<Item = &'h Incoming>,
+        settings: &Settings,
+    ) -> Result<Window<'h>, SimulateError> {
+        let mut transactions: Vec<&Incoming> =
+            transactions.filter(|i| inside(i, settings)).collect();
+        // Stable: transactions at the same moment keep the history's order.
+        transactions.sort_by_key(|i| i.transaction.time);
+        // A repeated id is a retry: the ledger decides the first only. Dropping the rest here
+        // lets each part forget a transaction once it is applied, unless a refund names it.
+        let mut seen = HashSet::with_capacity_and_hasher(transactions.len(), Default::default());
+        transactions.retain(|i| seen.insert(&*i.transaction.id));
+        Window::in_order(accounts, transactions, settings)
+    }
+
+    /// The window of a generated slice (see `synth::generate_slice_by_customer`): each
+    /// transaction goes to its place by its number in time order, with neither a sort nor a
+    /// search for repeated ids (the generator repeats none).
+    fn generated(
+        slice: &'h [Vec<(usize, Incoming)>],
+        settings: &Settings,
+    ) -> Result<Window<'h>, SimulateError> {
+        let mut placed: Vec<Option<&Incoming>> = vec![None; slice.iter().map(Vec::len).sum()];
+        for (number, incoming) in slice.iter().flatten() {
+            if let Some(place) = placed.get_mut(*number) {
+                *place = Some(incoming);
+            }
+        }
+        let transactions = placed
+            .into_iter()
+            .flatten()
+            .filter(|i| inside(i, settings))
+            .collect();
+        Window::in_order(&[], transactions, settings)
+    }
+
+    /// The window of `transactions`, in time order, each id once.
+    fn in_order(
+        accounts: &'h [AccountState],
+        transactions: Vec<&'h Incoming>,
+        settings: &Settings,
+    ) -> Result<Window<'h>, SimulateError> {
         if let (Some(from), Some(to)) = (settings.from, settings.to) {
             if from >= to {
                 return Err(SimulateError::Settings(format!(
@@ -478,18 +524,6 @@ impl<'h> Window<'h> {
                 )));
             }
         }
-        let mut transactions: Vec<&Incoming> = history
-            .transactions
-            .iter()
-            .filter(|i| settings.from.is_none_or(|from| i.transaction.time >= from))
-            .filter(|i| settings.to.is_none_or(|to| i.transaction.time < to))
-            .collect();
-        // Stable: transactions at the same moment keep the history's order.
-        transactions.sort_by_key(|i| i.transaction.time);
-        // A repeated id is a retry: the ledger decides the first only. Dropping the rest here
-        // lets each part forget a transaction once it is applied, unless a refund names it.
-        let mut seen = HashSet::with_capacity_and_hasher(transactions.len(), Default::default());
-        transactions.retain(|i| seen.insert(&*i.transaction.id));
         let refunded = transactions
             .iter()
             .filter_map(|i| i.refund_of.as_deref())
@@ -504,12 +538,18 @@ impl<'h> Window<'h> {
                 )
             })?;
         Ok(Window {
-            accounts: &history.accounts,
+            accounts,
             transactions,
             refunded,
             horizon,
         })
     }
+}
+
+/// Whether `incoming` falls inside the settings' window (`from` included, `to` not).
+fn inside(incoming: &Incoming, settings: &Settings) -> bool {
+    let time = incoming.transaction.time;
+    settings.from.is_none_or(|from| time >= from) && settings.to.is_none_or(|to| time < to)
 }
 
 /// Replays the window under one program, in parts.
