@@ -425,40 +425,51 @@ impl Program {
     /// The account counters this program reads, so the ledger (or a simulation) fills exactly
     /// those; the history windows are in [`Program::requirements`].
     pub fn counters(&self) -> Counters<'_> {
-        let accruals = self
-            .rules
-            .iter()
-            .chain(self.promotions.iter().map(|p| &p.accrual));
         Counters {
-            earned: accruals
-                .filter(|a| a.cap.is_some_and(|c| c.period != Period::Transaction))
-                .map(|a| &a.name)
-                .collect(),
-            uses: self
-                .promotions
-                .iter()
-                .filter(|p| p.limit.is_some())
-                .map(|p| &p.accrual.name)
-                .chain(
-                    self.offers
-                        .iter()
-                        .filter(|o| o.limit.is_some())
-                        .map(|o| &o.name),
-                )
-                .chain(
-                    self.coupons
-                        .iter()
-                        .filter(|c| c.uses_per_customer.is_some())
-                        .map(|c| &c.name),
-                )
-                .collect(),
-            budgets: self
-                .promotions
-                .iter()
-                .filter(|p| p.budget.is_some())
-                .map(|p| &p.accrual.name)
-                .collect(),
+            earned: self.earned_counters().map(|(name, _)| name).collect(),
+            uses: self.uses_counters().map(|(name, _)| name).collect(),
+            budgets: self.budget_counters().collect(),
         }
+    }
+
+    /// [`Counters::earned`], each with the period of its cap: what a caller filling an account
+    /// view reads, without a list made or a name looked up.
+    pub fn earned_counters(&self) -> impl Iterator<Item = (&Name, Period)> {
+        self.rules
+            .iter()
+            .chain(self.promotions.iter().map(|p| &p.accrual))
+            .filter_map(|a| {
+                a.cap
+                    .filter(|c| c.period != Period::Transaction)
+                    .map(|c| (&a.name, c.period))
+            })
+    }
+
+    /// [`Counters::uses`], each with the period it counts over (`None`: for life), as
+    /// [`Program::limit_period`] says.
+    pub fn uses_counters(&self) -> impl Iterator<Item = (&Name, Option<Period>)> {
+        let promotions = self
+            .promotions
+            .iter()
+            .filter_map(|p| p.limit.map(|l| (&p.accrual.name, l.period)));
+        let offers = self
+            .offers
+            .iter()
+            .filter_map(|o| o.limit.map(|l| (&o.name, l.period)));
+        let coupons = self
+            .coupons
+            .iter()
+            .filter(|c| c.uses_per_customer.is_some())
+            .map(|c| (&c.name, None));
+        promotions.chain(offers).chain(coupons)
+    }
+
+    /// [`Counters::budgets`]: the promotions with a budget.
+    pub fn budget_counters(&self) -> impl Iterator<Item = &Name> {
+        self.promotions
+            .iter()
+            .filter(|p| p.budget.is_some())
+            .map(|p| &p.accrual.name)
     }
 }
 

@@ -65,28 +65,28 @@ pub(super) fn account_view<L: Lookups + ?Sized>(
     if program.requirements.days_since_last_purchase {
         view.last_purchase = last_purchase_date(&state.history, time, tz);
     }
-    let counters = program.counters();
-    for name in counters.earned {
-        let key = period_key(program.cap_period(name), today);
+    // A counter at zero is left out: the evaluation reads a missing one as zero.
+    for (name, period) in program.earned_counters() {
+        let key = period_key(Some(period), today);
         let earned = state
             .earned
             .get(&**name)
-            .and_then(|by_period| by_period.get(&key))
-            .copied()
-            .unwrap_or_default();
-        view.earned.insert(Name::clone(name), earned);
+            .and_then(|by_period| by_period.get(&key));
+        if let Some(&earned) = earned.filter(|e| !e.is_zero()) {
+            view.earned.insert(Name::clone(name), earned);
+        }
     }
-    for name in counters.uses {
-        let key = period_key(program.limit_period(name), today);
+    for (name, period) in program.uses_counters() {
+        let key = period_key(period, today);
         let uses = state
             .uses
             .get(&**name)
-            .and_then(|by_period| by_period.get(&key))
-            .copied()
-            .unwrap_or_default();
-        view.uses.insert(Name::clone(name), uses);
+            .and_then(|by_period| by_period.get(&key));
+        if let Some(&uses) = uses.filter(|u| **u != 0) {
+            view.uses.insert(Name::clone(name), uses);
+        }
     }
-    for name in counters.budgets {
+    for name in program.budget_counters() {
         view.budget_used
             .insert(Name::clone(name), session.budget_used(name)?);
     }
