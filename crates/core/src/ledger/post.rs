@@ -19,10 +19,11 @@ use super::unit::Lookups;
 use super::view::{period_key, FOR_LIFE};
 use crate::eval::{Decision, Effect, HeldCoupon, HeldTier, Source, Transaction};
 use crate::program::{CodeBatch, Program};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use puntos_dsl::ast::LotOrder;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 /// Entries and events produced by one unit of work, before they are sealed and stored.
 #[derive(Debug, Default)]
@@ -87,12 +88,14 @@ pub(super) fn advance(
     notice: chrono::TimeDelta,
     out: &mut Postings,
 ) {
-    let account = state.id.clone();
+    let account = &state.id;
+    // A lot is announced once `as_of` is within the notice of its expiry.
+    let announce_before = as_of.checked_add_signed(notice);
     for lot in &mut state.lots {
         if lot.pending && lot.available_at.is_none_or(|a| a <= as_of) {
             lot.pending = false;
             out.entry(
-                &account,
+                account,
                 lot.available_at.unwrap_or(as_of),
                 None,
                 EntryKind::Activate,
@@ -101,15 +104,19 @@ pub(super) fn advance(
                 || format!("{} pending points became available", lot.remaining),
             );
         }
+        // Spent, expired or reversed: nothing left to expire or announce.
+        if lot.remaining <= Decimal::ZERO {
+            continue;
+        }
         let Some(expires) = lot.expires_at else {
             continue;
         };
-        if expires <= as_of && lot.remaining > Decimal::ZERO {
+        if expires <= as_of {
             let gone = lot.remaining;
             lot.remaining = Decimal::ZERO;
             lot.expired += gone;
             out.entry(
-                &account,
+                account,
                 expires,
                 None,
                 EntryKind::Expire,
@@ -119,14 +126,11 @@ pub(super) fn advance(
             );
         } else if !lot.expiry_notified
             && !lot.pending
-            && lot.remaining > Decimal::ZERO
-            && expires
-                .checked_sub_signed(notice)
-                .is_some_and(|n| n <= as_of)
+            && announce_before.is_none_or(|before| expires <= before)
         {
             lot.expiry_notified = true;
             let points = lot.remaining;
-            out.event(&account, as_of, || Event::PointsExpiring {
+            out.event(account, as_of, || Event::PointsExpiring {
                 points,
                 expires_at: expires,
             });
@@ -157,7 +161,10 @@ pub(super) fn post<L: Lookups + ?Sized>(
     let program = posting.program;
     let time = tx.time;
     let account = state.id.clone();
-    let today = time.with_timezone(&program.timezone).date_naive();
+    // The local date, read (a zone table search) only by the counters that need it.
+    let mut date = None;
+    let mut today =
+        || *date.get_or_insert_with(|| time.with_timezone(&program.timezone).date_naive());
     let mut earned_total = Decimal::ZERO;
     for (index, effect) in posting.decision.effects.iter().enumerate() {
         match effect {
@@ -194,12 +201,8 @@ pub(super) fn post<L: Lookups + ?Sized>(
                 });
                 earned_total += *points;
                 if let Some(period) = program.cap_period(source.name()) {
-                    *state
-                        .earned
-                        .entry(source.name().to_string())
-                        .or_default()
-                        .entry(period_key(Some(period), today))
-                        .or_default() += *points;
+                    let key = period_key(Some(period), today());
+                    add_to(&mut state.earned, source.name(), key, *points);
                 }
             }
             Effect::Redeem { points, value, .. } => {
@@ -244,21 +247,11 @@ pub(super) fn post<L: Lookups + ?Sized>(
                 session.add_budget_used(promotion, *amount)?;
             }
             Effect::LimitCounted { source } => {
-                let key = period_key(program.limit_period(source.name()), today);
-                *state
-                    .uses
-                    .entry(source.name().to_string())
-                    .or_default()
-                    .entry(key)
-                    .or_default() += 1;
+                let key = period_key(program.limit_period(source.name()), today());
+                add_to(&mut state.uses, source.name(), key, 1);
             }
             Effect::ConsumeCoupon { coupon, code } => {
-                *state
-                    .uses
-                    .entry(coupon.to_string())
-                    .or_default()
-                    .entry(FOR_LIFE)
-                    .or_default() += 1;
+                add_to(&mut state.uses, coupon, FOR_LIFE, 1);
                 HeldCoupon::count_use(&mut state.coupons, coupon, code);
             }
             Effect::IssueCoupon {
@@ -297,7 +290,7 @@ pub(super) fn post<L: Lookups + ?Sized>(
             transaction: tx.id.to_string(),
         });
     }
-    let amount: Decimal = posting.decision.lines.iter().map(|l| l.amount).sum();
+    let amount = crate::eval::fixed::sum(posting.decision.lines.iter().map(|l| l.amount));
     match &*tx.kind {
         "purchase" => state.history.push((time, tx.amount.unwrap_or(amount))),
         "refund" => state.history.push((time, -amount)),
@@ -317,6 +310,22 @@ pub(super) fn post<L: Lookups + ?Sized>(
         }
     }
     Ok(())
+}
+
+/// Adds `by` to the count of `name` in the period starting `key` (the name copied only for a
+/// first count).
+fn add_to<V: Default + std::ops::AddAssign>(
+    counters: &mut BTreeMap<String, BTreeMap<NaiveDate, V>>,
+    name: &str,
+    key: NaiveDate,
+    by: V,
+) {
+    match counters.get_mut(name) {
+        Some(by_period) => *by_period.entry(key).or_default() += by,
+        None => {
+            counters.insert(name.to_string(), BTreeMap::from([(key, by)]));
+        }
+    }
 }
 
 /// A redemption to post.
