@@ -80,7 +80,7 @@ pub struct Settings {
     /// Only transactions before this moment; also the horizon every account is brought to.
     /// Without it, the horizon is the last transaction's time.
     pub to: Option<DateTime<FixedOffset>>,
-    /// Parts the history is split into by account (0: four per core).
+    /// Parts the history is split into by account (0: sixteen per core).
     pub parts: usize,
     /// The largest moves each way kept in the comparison.
     pub top: usize,
@@ -459,9 +459,6 @@ pub fn run(
 pub(crate) struct Window<'h> {
     accounts: &'h [AccountState],
     transactions: Vec<&'h Incoming>,
-    /// The purchases a refund in the window names: the only transactions whose record a
-    /// replay must keep once they are applied.
-    pub(crate) refunded: HashSet<&'h str>,
     pub(crate) horizon: DateTime<FixedOffset>,
 }
 
@@ -524,10 +521,6 @@ impl<'h> Window<'h> {
                 )));
             }
         }
-        let refunded = transactions
-            .iter()
-            .filter_map(|i| i.refund_of.as_deref())
-            .collect();
         let horizon = settings
             .to
             .or_else(|| transactions.last().map(|i| i.transaction.time))
@@ -540,7 +533,6 @@ impl<'h> Window<'h> {
         Ok(Window {
             accounts,
             transactions,
-            refunded,
             horizon,
         })
     }
@@ -563,7 +555,9 @@ fn run_in(
     let count = if shared {
         1
     } else if settings.parts == 0 {
-        4 * parallel::cores()
+        // Small parts keep each one's accounts and counts in the cache: 16 a core replayed
+        // faster than 4 a core (BENCHMARKS.md).
+        16 * parallel::cores()
     } else {
         settings.parts
     };

@@ -17,9 +17,9 @@ use rust_decimal::Decimal;
 /// progress).
 const STRETCH: usize = 256;
 
-/// Opens the part's accounts, replays its transactions (in time order) through `versions` and
-/// brings every account to the window's horizon; only the records of purchases a refund in
-/// the window names are kept once applied. `progress` is told how many transactions were
+/// Opens the part's accounts, replays its transactions (in the part's order) through
+/// `versions` and brings every account to the window's horizon; only the records of purchases
+/// a refund in the part names are kept once applied. `progress` is told how many transactions were
 /// applied, a stretch at a time.
 pub(crate) fn replay(
     versions: &Versions,
@@ -31,7 +31,9 @@ pub(crate) fn replay(
     let horizon = window.horizon;
     // A simulation counts the journal's points, never its words.
     let mut ledger = DirectLedger::new(versions).without_notes();
-    ledger.keep_records_of(window.refunded.iter().map(|id| id.to_string()));
+    // A refund and its purchase are the same account's, so in the same part.
+    let refunded = part.transactions.iter().filter_map(|i| i.refund_of.clone());
+    ledger.keep_records_of(refunded);
     let before = DateTime::<FixedOffset>::MIN_UTC.fixed_offset();
     ledger
         .open(part.accounts.iter().map(|a| (*a).clone()), before)
