@@ -1202,3 +1202,34 @@ fn instant(timezone: Tz, local: NaiveDateTime) -> DateTime<FixedOffset> {
             .fixed_offset(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouped_by_customer_the_slice_holds_the_same_transactions_numbered_in_time_order() {
+        let settings = Settings {
+            customers: 60,
+            months: 6,
+            seed: 9,
+            ..Settings::default()
+        };
+        let zone = chrono_tz::Europe::Moscow;
+        let in_time_order = generate_slice(&settings, 10..50, "RUB", zone).transactions;
+        let grouped = generate_slice_by_customer(&settings, 10..50, "RUB", zone);
+        // Each customer's transactions come together, in time order.
+        for own in &grouped {
+            assert!(own.windows(2).all(|w| w[0].0 < w[1].0));
+            assert!(own.iter().all(|(_, t)| t.account == own[0].1.account));
+        }
+        // Placed by their numbers, they are the time-ordered slice, ids included.
+        let mut placed: Vec<(usize, Incoming)> = grouped.into_iter().flatten().collect();
+        placed.sort_by_key(|(number, _)| *number);
+        assert_eq!(placed.len(), in_time_order.len());
+        for (n, ((number, grouped), ordered)) in placed.iter().zip(&in_time_order).enumerate() {
+            assert_eq!(*number, n);
+            assert_eq!(grouped, ordered);
+        }
+    }
+}
