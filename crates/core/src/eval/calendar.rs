@@ -29,6 +29,12 @@ impl Now {
         }
     }
 
+    /// Whether this is `instant` read in `tz`: a caller's reading can stand for the
+    /// evaluator's own.
+    pub fn reads(&self, tz: Tz, instant: DateTime<FixedOffset>) -> bool {
+        self.zone == tz && self.instant == instant
+    }
+
     /// The local calendar date.
     pub fn date(&self) -> NaiveDate {
         self.local.date()
@@ -258,6 +264,18 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_reading_stands_only_for_its_own_instant_in_its_own_zone() {
+        let moscow: Tz = "Europe/Moscow".parse().unwrap();
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let at = DateTime::parse_from_rfc3339("2026-03-14T23:30:00Z").unwrap();
+        let now = Now::new(moscow, at);
+        assert_eq!(now.date(), d("2026-03-15"));
+        assert!(now.reads(moscow, at));
+        assert!(!now.reads(berlin, at));
+        assert!(!now.reads(moscow, at + chrono::TimeDelta::seconds(1)));
     }
 
     proptest::proptest! {

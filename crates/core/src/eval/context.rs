@@ -45,6 +45,10 @@ pub(crate) struct Parts<'a> {
     pub customer: &'a Customer,
     pub account: &'a AccountView,
     pub as_of: Option<DateTime<FixedOffset>>,
+    /// The transaction's time already read in the program's zone by the caller (the ledger
+    /// reads it for the account view), so the evaluation does not search the zone's table
+    /// again; used only if it reads that very time in that zone.
+    pub now: Option<super::calendar::Now>,
 }
 
 impl Context {
@@ -55,6 +59,7 @@ impl Context {
             customer: &self.customer,
             account: &self.account,
             as_of: self.as_of,
+            now: None,
         }
     }
 }

@@ -80,7 +80,11 @@ impl<'a, T: Tracer> Engine<'a, T> {
         ctx: &Parts<'_>,
         options: &EvalOptions,
     ) -> Result<(Now, Vec<DecidedLine>), EvalError> {
-        let now = Now::new(program.timezone, ctx.transaction.time);
+        let (tz, time) = (program.timezone, ctx.transaction.time);
+        let now = ctx
+            .now
+            .filter(|now| now.reads(tz, time))
+            .unwrap_or_else(|| Now::new(tz, time));
         let decided = validate::check(program, ctx, &now, options)?;
         Ok((now, decided))
     }

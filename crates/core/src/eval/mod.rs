@@ -45,7 +45,7 @@ mod trace;
 mod validate;
 
 pub use calendar::period_start;
-pub(crate) use calendar::HistoryWindow;
+pub(crate) use calendar::{HistoryWindow, Now};
 pub(crate) use context::Parts;
 pub use context::{
     parse_duration, parse_instant, AccountView, Consent, Context, Customer, HeldCoupon, HeldTier,

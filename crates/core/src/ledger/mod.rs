@@ -51,7 +51,7 @@ pub use replay::{audit, replay, Audit, ReplayedAccount, ReplayedLot};
 pub use sqlite::SqliteStore;
 pub use store::{MemoryStore, Session, Store, StoreError, Upcoming};
 
-use crate::eval::{Context, Decision, EvalError, EvalOptions, Parts, RefundOf, Transaction};
+use crate::eval::{Context, Decision, EvalError, EvalOptions, Now, Parts, RefundOf, Transaction};
 use crate::versions::Versions;
 use chrono::{DateTime, FixedOffset};
 use post::{advance, post, Posting, Postings};
@@ -736,7 +736,10 @@ fn decide_for<U: Unit + ?Sized>(
         });
         Cow::Owned(copy)
     };
-    let mut account = view::account_view(program, state, tx.time, session)?;
+    // The transaction's time in the program's zone, read once for the view, the evaluation
+    // and posting.
+    let now = Now::new(program.timezone, tx.time);
+    let mut account = view::account_view(program, state, &now, session)?;
     // The codes held are lent to the evaluation and given back whatever it decides.
     account.coupons = std::mem::take(&mut state.coupons);
     let parts = Parts {
@@ -744,12 +747,14 @@ fn decide_for<U: Unit + ?Sized>(
         customer: &state.customer,
         account: &account,
         as_of: None,
+        now: Some(now),
     };
     let decided = program.evaluate_parts(parts, &EvalOptions::default());
     state.coupons = account.coupons;
     let decision = decided?;
     let mut posting = Posting {
         program,
+        date: now.date(),
         transaction: &transaction,
         decision: &decision,
         original: original.as_mut(),
@@ -777,7 +782,12 @@ fn redeemable_on<L: Lookups + ?Sized>(
         transaction.store = store;
     }
     let mut context = Context {
-        account: view::account_view(program, state, tx.time, session)?,
+        account: view::account_view(
+            program,
+            state,
+            &Now::new(program.timezone, tx.time),
+            session,
+        )?,
         customer: std::mem::take(&mut state.customer),
         transaction,
         as_of: None,

@@ -142,6 +142,8 @@ pub(super) fn advance(
 /// What posting a decision needs besides the account.
 pub(super) struct Posting<'a> {
     pub program: &'a Program,
+    /// The transaction's local date in the program's zone: the periods counters count in.
+    pub date: NaiveDate,
     pub transaction: &'a Transaction,
     pub decision: &'a Decision,
     /// For a refund: the original purchase, updated with what this refund returns.
@@ -161,10 +163,7 @@ pub(super) fn post<L: Lookups + ?Sized>(
     let program = posting.program;
     let time = tx.time;
     let account = state.id.clone();
-    // The local date, read (a zone table search) only by the counters that need it.
-    let mut date = None;
-    let mut today =
-        || *date.get_or_insert_with(|| time.with_timezone(&program.timezone).date_naive());
+    let today = posting.date;
     let mut earned_total = Decimal::ZERO;
     for (index, effect) in posting.decision.effects.iter().enumerate() {
         match effect {
@@ -201,7 +200,7 @@ pub(super) fn post<L: Lookups + ?Sized>(
                 });
                 earned_total += *points;
                 if let Some(period) = program.cap_period(source.name()) {
-                    let key = period_key(Some(period), today());
+                    let key = period_key(Some(period), today);
                     add_to(&mut state.earned, source.name(), key, *points);
                 }
             }
@@ -247,7 +246,7 @@ pub(super) fn post<L: Lookups + ?Sized>(
                 session.add_budget_used(promotion, *amount)?;
             }
             Effect::LimitCounted { source } => {
-                let key = period_key(program.limit_period(source.name()), today());
+                let key = period_key(program.limit_period(source.name()), today);
                 add_to(&mut state.uses, source.name(), key, 1);
             }
             Effect::ConsumeCoupon { coupon, code } => {

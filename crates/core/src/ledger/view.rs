@@ -6,7 +6,7 @@
 use super::model::AccountState;
 use super::store::StoreError;
 use super::unit::Lookups;
-use crate::eval::{fixed, period_start, AccountView, HistoryWindow};
+use crate::eval::{fixed, period_start, AccountView, HistoryWindow, Now};
 use crate::program::{HistoryMetric, Name, Program};
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeDelta};
 use chrono_tz::Tz;
@@ -24,16 +24,16 @@ pub fn period_key(period: Option<Period>, date: NaiveDate) -> NaiveDate {
     }
 }
 
-/// The account view of `state` for a transaction at `time` under `program`, without the codes
-/// held (see the [module](self)).
+/// The account view of `state` for a transaction at `now` (read in `program`'s zone) under
+/// `program`, without the codes held (see the [module](self)).
 pub(super) fn account_view<L: Lookups + ?Sized>(
     program: &Program,
     state: &AccountState,
-    time: DateTime<FixedOffset>,
+    now: &Now,
     session: &mut L,
 ) -> Result<AccountView, StoreError> {
     let tz = program.timezone;
-    let local = time.with_timezone(&tz).naive_local();
+    let (time, local) = (now.instant, now.local);
     let today = local.date();
     let mut view = AccountView {
         available: state.available(),
