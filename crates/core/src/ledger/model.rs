@@ -299,3 +299,16 @@ pub enum Event {
         code: String,
     },
 }
+
+/// The value under `key`, made (by default) if the map has none: the key is copied only then.
+/// (`None` never happens: the value is found or made.)
+pub(crate) fn slot<'m, V: Default>(
+    map: &'m mut BTreeMap<String, V>,
+    key: &str,
+) -> Option<&'m mut V> {
+    if map.contains_key(key) {
+        map.get_mut(key)
+    } else {
+        Some(map.entry(key.to_string()).or_default())
+    }
+}

@@ -13,7 +13,7 @@
 //! customer`) and in the code's own record (its allowance, when it has one). Refunds give
 //! neither back, as they do not give back the coupon's discount.
 
-use super::model::{AccountState, EntryKind, Event, JournalEntry, Lot, StoredTransaction};
+use super::model::{slot, AccountState, EntryKind, Event, JournalEntry, Lot, StoredTransaction};
 use super::store::StoreError;
 use super::unit::Lookups;
 use super::view::{period_key, FOR_LIFE};
@@ -319,11 +319,8 @@ fn add_to<V: Default + std::ops::AddAssign>(
     key: NaiveDate,
     by: V,
 ) {
-    match counters.get_mut(name) {
-        Some(by_period) => *by_period.entry(key).or_default() += by,
-        None => {
-            counters.insert(name.to_string(), BTreeMap::from([(key, by)]));
-        }
+    if let Some(by_period) = slot(counters, name) {
+        *by_period.entry(key).or_default() += by;
     }
 }
 

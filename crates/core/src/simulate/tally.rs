@@ -5,6 +5,7 @@
 use super::SimulateError;
 use crate::eval::{Decision, Effect, Source};
 use crate::fast_hash::HashMap;
+use crate::ledger::model::slot;
 use crate::ledger::{AccountState, EntryKind, JournalEntry};
 use chrono::{DateTime, Datelike, FixedOffset};
 use rust_decimal::Decimal;
@@ -163,16 +164,6 @@ pub struct Forecast {
 /// A month as a number (`year * 12 + month - 1`), so ages are differences.
 fn month_index(at: DateTime<FixedOffset>) -> i32 {
     at.year() * 12 + i32::try_from(at.month0()).unwrap_or(0)
-}
-
-/// The value under `key`, made (by default) if the map has none: the key is copied only then.
-/// (`None` never happens: the value is found or made.)
-fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> Option<&'m mut V> {
-    if map.contains_key(key) {
-        map.get_mut(key)
-    } else {
-        Some(map.entry(key.to_string()).or_default())
-    }
 }
 
 /// `2026-03` for a month number.
