@@ -657,3 +657,51 @@ rule welcome_back {
         assert_eq!(earned(applied), d(points), "{id}");
     }
 }
+
+#[test]
+fn a_late_purchase_counts_in_the_windows_of_its_own_time_not_of_its_arrival() {
+    let text = r#"
+program "Regulars" {
+  currency RUB
+  timezone "Europe/Moscow"
+}
+
+rule regular {
+  on purchase
+  when spend(last 30 days) >= 300 RUB
+  earn 100 points
+}
+"#;
+    // P-0 arrives after P-1 but happened ten days before it: its window (to 10 March) holds
+    // nothing, P-2's (from 23 February) holds both, P-3's (from 13 March) P-1 and P-2 only.
+    let purchases = [
+        ("P-1", "2026-03-20T12:00:00+03:00", "100.00", "0"),
+        ("P-0", "2026-03-10T12:00:00+03:00", "100.00", "0"),
+        ("P-2", "2026-03-25T12:00:00+03:00", "10.00", "100"),
+        ("P-3", "2026-04-12T12:00:00+03:00", "10.00", "0"),
+    ];
+    // The stored ledger reads the account back from its store; the direct one keeps it.
+    let mut ledger = ledger_on("regulars.pts", text);
+    let program = puntos::compile(&puntos_dsl::SourceFile::new("regulars.pts", text));
+    let versions = Versions::new(vec![program.program.unwrap()]).unwrap();
+    let mut direct = puntos::ledger::DirectLedger::new(&versions);
+    let card = vec!["2770000000017".to_string()];
+    let account = AccountState {
+        id: "C-1".to_string(),
+        aliases: card,
+        ..AccountState::default()
+    };
+    let opened = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00+03:00").unwrap();
+    direct.open([account], opened).unwrap();
+    for (id, time, price, points) in purchases {
+        let incoming = purchase(id, time, price);
+        assert_eq!(earned(ledger.apply(&incoming).unwrap()), d(points), "{id}");
+        assert_eq!(
+            earned(direct.apply(&incoming).unwrap()),
+            d(points),
+            "{id}, direct"
+        );
+    }
+    let history = &direct.accounts().next().unwrap().history;
+    assert!(history.windows(2).all(|w| w[0].0 <= w[1].0), "{history:?}");
+}

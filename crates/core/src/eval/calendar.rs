@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use puntos_dsl::ast::{DurationUnit, Moment, Period};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
+use std::ops::Range;
 
 /// A transaction's moment, read in the program's time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,6 +213,20 @@ impl HistoryWindow {
             },
         };
         HistoryWindow { end, start }
+    }
+
+    /// The indices of `entries` (in time order) the window covers, when they are one run:
+    /// always, unless the window starts at a wall-clock time inside a change of offset, where
+    /// an entry's wall-clock time does not grow with its instant (`None`: check each entry with
+    /// [`contains`](Self::contains)). Two binary searches, however long the history.
+    pub fn range_in<V>(&self, entries: &[(DateTime<FixedOffset>, V)]) -> Option<Range<usize>> {
+        let end = entries.partition_point(|(at, _)| *at <= self.end);
+        let start = match self.start {
+            WindowStart::Open => 0,
+            WindowStart::At(first) => entries.get(..end)?.partition_point(|(at, _)| *at < first),
+            WindowStart::Local(..) => return None,
+        };
+        Some(start..end)
     }
 
     /// Whether the window covers `at`.
@@ -441,6 +456,44 @@ mod tests {
                 window.contains(at),
                 in_history_window_by_definition(at, end, duration, tz)
             );
+        }
+
+        /// Over a history in time order, the run a window finds by binary search is exactly
+        /// the entries it covers, around the same changes of offset.
+        #[test]
+        fn a_windows_run_in_a_history_is_what_it_covers(
+            anchor in 0usize..4,
+            start_shift in -300i64..300,
+            hours in 1i64..60,
+            mut shifts in proptest::collection::vec(-4000i64..400, 0..40),
+        ) {
+            let anchors = [
+                ("Europe/Berlin", "2026-03-29T02:00:00"),
+                ("Europe/Berlin", "2026-10-25T02:00:00"),
+                ("America/New_York", "2026-11-01T01:00:00"),
+                ("Australia/Lord_Howe", "2026-04-05T01:30:00"),
+            ];
+            let (zone, local) = anchors[anchor];
+            let tz: Tz = zone.parse().unwrap();
+            let change = NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M:%S").unwrap();
+            let first = change + chrono::TimeDelta::minutes(start_shift);
+            let duration = Duration { amount: Decimal::from(hours), unit: DurationUnit::Hour };
+            let Some(end) = local_to_instant(first + chrono::TimeDelta::hours(hours), tz) else {
+                return Ok(());
+            };
+            shifts.sort_unstable();
+            let history: Vec<(DateTime<FixedOffset>, ())> = shifts
+                .iter()
+                .map(|m| (end + chrono::TimeDelta::minutes(*m), ()))
+                .collect();
+            let window = HistoryWindow::new(end, end.with_timezone(&tz).naive_local(), duration, tz);
+            let covered: Vec<usize> = (0..history.len())
+                .filter(|&i| window.contains(history[i].0))
+                .collect();
+            match window.range_in(&history) {
+                Some(run) => proptest::prop_assert_eq!(run.collect::<Vec<_>>(), covered),
+                None => proptest::prop_assert!(matches!(window.start, WindowStart::Local(..))),
+            }
         }
     }
 }

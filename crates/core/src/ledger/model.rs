@@ -28,8 +28,10 @@ pub struct AccountState {
     /// The tier held.
     #[serde(default)]
     pub tier: Option<HeldTier>,
-    /// Purchases and refunds, for history windows: (time, amount; refunds negative).
-    #[serde(default)]
+    /// Purchases and refunds, for history windows: (time, amount; refunds negative), in time
+    /// order: the ledger inserts each in its place, and a state read back (JSON or the
+    /// store's format) is put in order, so a window is found by binary search.
+    #[serde(default, deserialize_with = "history_in_time_order")]
     pub history: Vec<(DateTime<FixedOffset>, Decimal)>,
     /// Points earned per rule or promotion, per period start (`name -> period start -> points`).
     #[serde(default)]
@@ -47,6 +49,21 @@ pub struct AccountState {
     /// aliases, so the card finds the account; its status says whether it may still be used.
     #[serde(default)]
     pub cards: Vec<Card>,
+}
+
+/// Puts an account's `history` in time order (entries at the same time keep theirs), as the
+/// ledger's history windows need; quick on a history already in order.
+pub(crate) fn in_time_order(history: &mut [(DateTime<FixedOffset>, Decimal)]) {
+    history.sort_by_key(|(at, _)| *at);
+}
+
+/// Reads an account's history and puts it in time order (see [`in_time_order`]).
+fn history_in_time_order<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<(DateTime<FixedOffset>, Decimal)>, D::Error> {
+    let mut history = Vec::deserialize(deserializer)?;
+    in_time_order(&mut history);
+    Ok(history)
 }
 
 /// A loyalty card.

@@ -147,7 +147,8 @@ pub(crate) fn unpack_account(bytes: &[u8]) -> Result<AccountState, String> {
             until: r.option(Reader::date)?,
         })
     })?;
-    let history = r.many(|r| Ok((r.instant()?, r.decimal()?)))?;
+    let mut history = r.many(|r| Ok((r.instant()?, r.decimal()?)))?;
+    super::model::in_time_order(&mut history);
     let earned = r.map(|r| Ok((r.text()?, r.map(|r| Ok((r.date()?, r.decimal()?)))?)))?;
     let uses = r.map(|r| {
         let name = r.text()?;

@@ -290,10 +290,16 @@ pub(super) fn post<L: Lookups + ?Sized>(
         });
     }
     let amount = crate::eval::fixed::sum(posting.decision.lines.iter().map(|l| l.amount));
-    match &*tx.kind {
-        "purchase" => state.history.push((time, tx.amount.unwrap_or(amount))),
-        "refund" => state.history.push((time, -amount)),
-        _ => {}
+    let entry = match &*tx.kind {
+        "purchase" => Some(tx.amount.unwrap_or(amount)),
+        "refund" => Some(-amount),
+        _ => None,
+    };
+    if let Some(entry) = entry {
+        // In time order (a late transaction goes before later ones): windows are found by
+        // binary search.
+        let place = state.history.partition_point(|(at, _)| *at <= time);
+        state.history.insert(place, (time, entry));
     }
     if let Some(original) = posting.original.as_deref_mut() {
         for line in &tx.lines {

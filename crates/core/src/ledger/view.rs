@@ -43,16 +43,12 @@ pub(super) fn account_view<L: Lookups + ?Sized>(
     };
     for (metric, window) in &program.requirements.windows {
         let window_span = HistoryWindow::new(time, local, *window, tz);
-        let entries = state
-            .history
-            .iter()
-            .filter(|(at, _)| window_span.contains(*at));
-        let value = match metric {
-            HistoryMetric::Spend => fixed::sum(entries.map(|(_, amount)| *amount)),
-            HistoryMetric::Visits => Decimal::from(
-                entries
-                    .filter(|(_, amount)| !amount.is_sign_negative())
-                    .count(),
+        let history = &state.history;
+        let value = match window_span.range_in(history) {
+            Some(run) => measure(*metric, history.get(run).unwrap_or_default().iter()),
+            None => measure(
+                *metric,
+                history.iter().filter(|(at, _)| window_span.contains(*at)),
             ),
         };
         let list = match metric {
@@ -93,27 +89,47 @@ pub(super) fn account_view<L: Lookups + ?Sized>(
     Ok(view)
 }
 
-/// The local date of the latest purchase in `history` not after `time`, in zone `tz`.
+/// What `metric` reads from history `entries`: the money spent (refunds count against it) or
+/// the purchases made.
+fn measure<'h>(
+    metric: HistoryMetric,
+    entries: impl Iterator<Item = &'h (DateTime<FixedOffset>, Decimal)>,
+) -> Decimal {
+    match metric {
+        HistoryMetric::Spend => fixed::sum(entries.map(|(_, amount)| *amount)),
+        HistoryMetric::Visits => Decimal::from(
+            entries
+                .filter(|(_, amount)| !amount.is_sign_negative())
+                .count(),
+        ),
+    }
+}
+
+/// The local date of the latest purchase in `history` (in time order) not after `time`, in
+/// zone `tz`.
 ///
-/// Only purchases within two days of the latest one have their date read (a zone table
-/// search each): a local date can only step back across a change of offset, which is hours,
-/// never days, so an older purchase cannot fall on a later local date.
+/// The history is read from `time` backwards, and only purchases within two days of the
+/// latest one have their date read (a zone table search each): a local date can only step
+/// back across a change of offset, which is hours, never days, so an older purchase cannot
+/// fall on a later local date.
 fn last_purchase_date(
     history: &[(DateTime<FixedOffset>, Decimal)],
     time: DateTime<FixedOffset>,
     tz: Tz,
 ) -> Option<NaiveDate> {
-    let purchases = || {
-        history
-            .iter()
-            .filter(move |(at, amount)| *at <= time && !amount.is_sign_negative())
-            .map(|(at, _)| *at)
-    };
-    let latest = purchases().max()?;
+    let before = history
+        .get(..history.partition_point(|(at, _)| *at <= time))
+        .unwrap_or_default();
+    let mut purchases = before
+        .iter()
+        .rev()
+        .filter(|(_, amount)| !amount.is_sign_negative())
+        .map(|(at, _)| *at);
+    let latest = purchases.next()?;
     // At the calendar's edge, where two days back does not exist, every purchase is read.
     let near = latest.checked_sub_signed(TimeDelta::days(2));
-    purchases()
-        .filter(|at| near.is_none_or(|near| *at >= near))
+    std::iter::once(latest)
+        .chain(purchases.take_while(|at| near.is_none_or(|near| *at >= near)))
         .map(|at| at.with_timezone(&tz).date_naive())
         .max()
 }

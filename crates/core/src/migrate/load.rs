@@ -253,7 +253,7 @@ fn build_part(
         }
     })?;
     for a in &mut accounts {
-        a.history.sort_by_key(|(t, _)| *t);
+        crate::ledger::model::in_time_order(&mut a.history);
     }
     Ok(accounts)
 }
