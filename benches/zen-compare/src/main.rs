@@ -298,10 +298,10 @@ fn context(input: &Input) -> Result<Context, String> {
         .lines
         .iter()
         .map(|l| Line {
-            sku: String::new(),
-            name: String::new(),
-            category: l.category.clone(),
-            brand: String::new(),
+            sku: "".into(),
+            name: "".into(),
+            category: l.category.as_str().into(),
+            brand: "".into(),
             unit_price: l.amount,
             quantity: Decimal::ONE,
             amount: Some(l.amount),

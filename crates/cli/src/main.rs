@@ -674,11 +674,11 @@ fn main() -> ExitCode {
         } => db::register_shop(
             &db,
             &puntos::eval::Store {
-                id: id.unwrap_or_default(),
-                region,
-                city,
-                format,
-                partner,
+                id: id.unwrap_or_default().into(),
+                region: region.into(),
+                city: city.into(),
+                format: format.into(),
+                partner: partner.into(),
             },
         ),
         Command::Card {

@@ -173,7 +173,7 @@ fn transaction_of<'r>(get: &impl Fn(&str) -> Option<&'r str>) -> Result<Incoming
         kind: get("kind").unwrap_or("purchase").into(),
         channel: get("channel").unwrap_or_default().to_string(),
         store: Store {
-            id: get("store").unwrap_or_default().to_string(),
+            id: get("store").unwrap_or_default().into(),
             ..Store::default()
         },
         coupons: get("coupons")
@@ -203,10 +203,10 @@ fn line_of<'r>(get: &impl Fn(&str) -> Option<&'r str>) -> Result<Option<Line>, S
         return Ok(None);
     };
     Ok(Some(Line {
-        sku: get("sku").unwrap_or_default().to_string(),
-        name: get("name").unwrap_or_default().to_string(),
-        category: get("category").unwrap_or_default().to_string(),
-        brand: get("brand").unwrap_or_default().to_string(),
+        sku: get("sku").unwrap_or_default().into(),
+        name: get("name").unwrap_or_default().into(),
+        category: get("category").unwrap_or_default().into(),
+        brand: get("brand").unwrap_or_default().into(),
         unit_price,
         quantity: decimal("quantity", get("quantity"))?.unwrap_or(Decimal::ONE),
         amount: decimal("amount", get("amount"))?,

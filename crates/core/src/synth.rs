@@ -71,6 +71,7 @@
 use crate::eval::{Customer, Line, Store, Transaction};
 use crate::ledger::Incoming;
 use crate::parallel;
+use crate::program::Name;
 use chrono::{
     DateTime, Datelike, FixedOffset, LocalResult, Months, NaiveDate, NaiveDateTime, NaiveTime,
     TimeDelta, TimeZone, Weekday,
@@ -78,7 +79,8 @@ use chrono::{
 use chrono_tz::Tz;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 
 /// The exact decimal type of every amount and points figure, for callers that tally a
 /// population's results without depending on `rust_decimal` themselves.
@@ -1028,11 +1030,15 @@ fn line_points(product: &Product, quantity: i64) -> i64 {
 
 /// A basket line of `quantity` units of `product`.
 fn line(product: &Product, quantity: i64, original_line: Option<usize>) -> Line {
+    let [sku, name, category, brand] = PRODUCT_NAMES
+        .get(product.sku)
+        .cloned()
+        .unwrap_or_else(|| product_names(product));
     Line {
-        sku: product.sku.to_string(),
-        name: product.name.to_string(),
-        category: product.category.to_string(),
-        brand: product.brand.to_string(),
+        sku,
+        name,
+        category,
+        brand,
         unit_price: Decimal::new(product.minor, 2),
         quantity: Decimal::from(quantity),
         amount: None,
@@ -1040,28 +1046,50 @@ fn line(product: &Product, quantity: i64, original_line: Option<usize>) -> Line 
     }
 }
 
+/// The catalogue's texts as shared names, by SKU: made once, cloned into every line rather
+/// than copied (see [`Line`]).
+static PRODUCT_NAMES: LazyLock<HashMap<&'static str, [Name; 4]>> =
+    LazyLock::new(|| CATALOG.iter().map(|p| (p.sku, product_names(p))).collect());
+
+/// A product's SKU, name, category and brand.
+fn product_names(product: &Product) -> [Name; 4] {
+    [product.sku, product.name, product.category, product.brand].map(Name::from)
+}
+
+/// The chain's stores, made once and cloned into every transaction.
+static CHAIN: LazyLock<Vec<Store>> = LazyLock::new(|| (0..STORES.len()).map(make_store).collect());
+
 /// A store of the chain.
 fn store(index: usize) -> Store {
+    CHAIN
+        .get(index)
+        .cloned()
+        .unwrap_or_else(|| make_store(index))
+}
+
+/// Store `index` of [`STORES`] (the first when there is none).
+fn make_store(index: usize) -> Store {
     let (id, region, city, format) = STORES
         .get(index)
         .copied()
         .unwrap_or(("S-0101", "Moscow", "Moscow", "pharmacy"));
     Store {
-        id: id.to_string(),
-        region: region.to_string(),
-        city: city.to_string(),
-        format: format.to_string(),
-        partner: String::new(),
+        id: id.into(),
+        region: region.into(),
+        city: city.into(),
+        format: format.into(),
+        partner: Name::default(),
     }
 }
 
 /// The online shop.
 fn online() -> Store {
-    Store {
-        id: "WEB".to_string(),
-        format: "online".to_string(),
+    static ONLINE: LazyLock<Store> = LazyLock::new(|| Store {
+        id: "WEB".into(),
+        format: "online".into(),
         ..Store::default()
-    }
+    });
+    Store::clone(&ONLINE)
 }
 
 /// A shopping time on `date`.

@@ -77,10 +77,10 @@ fn decide(p: &Program, json: &str) -> Decision {
 
 fn line(price: Decimal, quantity: i64) -> Line {
     Line {
-        sku: "A".to_string(),
-        name: String::new(),
-        category: "otc".to_string(),
-        brand: String::new(),
+        sku: "A".into(),
+        name: "".into(),
+        category: "otc".into(),
+        brand: "".into(),
         unit_price: price,
         quantity: Decimal::from(quantity),
         amount: None,
@@ -911,8 +911,8 @@ fn extreme_line() -> impl Strategy<Value = Line> {
         ),
     )
         .prop_map(|(price, quantity, category, brand, amount)| Line {
-            category: category.to_string(),
-            brand: brand.to_string(),
+            category: category.into(),
+            brand: brand.into(),
             quantity,
             amount,
             ..line(price, 1)

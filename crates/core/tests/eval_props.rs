@@ -92,10 +92,10 @@ fn line() -> impl Strategy<Value = Line> {
         0u32..1000,
     )
         .prop_map(|(category, brand, kopecks, quantity, sku)| Line {
-            sku: format!("SKU-{sku}"),
-            name: String::new(),
-            category: category.to_string(),
-            brand: brand.to_string(),
+            sku: format!("SKU-{sku}").into(),
+            name: "".into(),
+            category: category.into(),
+            brand: brand.into(),
             unit_price: Decimal::new(kopecks, 2),
             quantity: Decimal::from(quantity),
             amount: None,
@@ -733,10 +733,10 @@ fn caps_and_budgets_are_filled_to_the_limit() {
             transaction: Transaction {
                 time: at(100, 12, 0, 3 * 3600),
                 lines: vec![Line {
-                    sku: "A".to_string(),
-                    name: String::new(),
-                    category: String::new(),
-                    brand: String::new(),
+                    sku: "A".into(),
+                    name: "".into(),
+                    category: "".into(),
+                    brand: "".into(),
                     unit_price: Decimal::new(299_999, 2),
                     quantity: Decimal::ONE,
                     amount: None,

@@ -596,11 +596,11 @@ rule moscow { on purchase  when store.region = "Moscow" and store.format = "phar
     );
     ledger
         .register_shop(&puntos::eval::Store {
-            id: "S-1".to_string(),
-            region: "Moscow".to_string(),
-            city: "Moscow".to_string(),
-            format: "pharmacy".to_string(),
-            partner: String::new(),
+            id: "S-1".into(),
+            region: "Moscow".into(),
+            city: "Moscow".into(),
+            format: "pharmacy".into(),
+            partner: "".into(),
         })
         .unwrap();
     let at = |id: &str, store: serde_json::Value| {

@@ -672,11 +672,11 @@ fn decimals_round_trip<S: Store>(make: impl Fn() -> S) {
 fn shops_put_and_get<S: Store>(make: impl Fn() -> S) {
     let mut store = make();
     let shop = |id: &str, city: &str| puntos::eval::Store {
-        id: id.to_string(),
-        region: "Moscow".to_string(),
-        city: city.to_string(),
-        format: "pharmacy".to_string(),
-        partner: String::new(),
+        id: id.into(),
+        region: "Moscow".into(),
+        city: city.into(),
+        format: "pharmacy".into(),
+        partner: "".into(),
     };
     run(&mut store, |s| {
         assert_eq!(s.shop("S-1")?, None);

@@ -193,11 +193,11 @@ fn the_population_looks_like_a_pharmacys_customers() {
         .count();
     assert!(cards > 50 && cards < 200, "{cards} with a card type");
     let lines = || p.transactions.iter().flat_map(|t| &t.transaction.lines);
-    let categories: BTreeSet<&str> = lines().map(|l| l.category.as_str()).collect();
+    let categories: BTreeSet<&str> = lines().map(|l| &*l.category).collect();
     for c in puntos::synth::CATEGORIES {
         assert!(categories.contains(c), "no {c}");
     }
-    assert!(lines().any(|l| l.brand == "La Roche-Posay"));
+    assert!(lines().any(|l| &*l.brand == "La Roche-Posay"));
     let kinds = |k: &str| {
         p.transactions
             .iter()
@@ -322,7 +322,7 @@ fn the_mix_scales_visits_prices_and_categories_and_turns_seasons_off() {
         p.transactions
             .iter()
             .flat_map(|t| &t.transaction.lines)
-            .filter(|l| l.category == category)
+            .filter(|l| &*l.category == category)
             .count()
     };
     assert!(lines_of(&usual, "tobacco") > 0);
@@ -335,7 +335,7 @@ fn the_mix_scales_visits_prices_and_categories_and_turns_seasons_off() {
                 .filter(move |t| t.transaction.time.month() == month)
                 .flat_map(|t| &t.transaction.lines)
         };
-        let vitamins = in_month(3).filter(|l| l.category == "vitamins").count();
+        let vitamins = in_month(3).filter(|l| &*l.category == "vitamins").count();
         vitamins * 1000 / in_month(3).count().max(1)
     };
     let flat = with(Mix {

@@ -303,6 +303,7 @@ impl Layout {
         let mut customer = Customer::default();
         let mut account = AccountView::default();
         let text = |c: &Column| c.text(row).map(str::to_string);
+        let name = |c: &Column| c.text(row).map(Arc::from).unwrap_or_default();
         for (role, column) in &self.per_transaction {
             match role {
                 PerTransaction::Kind => {
@@ -312,12 +313,12 @@ impl Layout {
                 }
                 PerTransaction::Channel => tx.channel = text(column).unwrap_or_default(),
                 PerTransaction::Currency => tx.currency = text(column),
-                PerTransaction::StoreId => tx.store.id = text(column).unwrap_or_default(),
-                PerTransaction::StoreRegion => tx.store.region = text(column).unwrap_or_default(),
-                PerTransaction::StoreCity => tx.store.city = text(column).unwrap_or_default(),
-                PerTransaction::StoreFormat => tx.store.format = text(column).unwrap_or_default(),
+                PerTransaction::StoreId => tx.store.id = name(column),
+                PerTransaction::StoreRegion => tx.store.region = name(column),
+                PerTransaction::StoreCity => tx.store.city = name(column),
+                PerTransaction::StoreFormat => tx.store.format = name(column),
                 PerTransaction::StorePartner => {
-                    tx.store.partner = text(column).unwrap_or_default();
+                    tx.store.partner = name(column);
                 }
                 PerTransaction::Redeem => tx.redeem = column.decimal(row)?,
                 PerTransaction::Coupon => tx.coupons = text(column).into_iter().collect(),
@@ -386,7 +387,7 @@ impl Layout {
         let text = |c: &Option<Column>| {
             c.as_ref()
                 .and_then(|c| c.text(row))
-                .map(str::to_string)
+                .map(Arc::from)
                 .unwrap_or_default()
         };
         let number = |c: &Option<Column>| c.as_ref().map(|c| c.decimal(row)).transpose();

@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use super::calendar::moment_start;
 use super::decision::Decision;
@@ -103,14 +104,16 @@ pub struct Transaction {
     pub refund: Option<RefundOf>,
 }
 
-/// The default event.
+/// The default event (one name shared by every transaction that takes it).
 fn purchase() -> Name {
-    Name::from("purchase")
+    static PURCHASE: LazyLock<Name> = LazyLock::new(|| Name::from("purchase"));
+    Name::clone(&PURCHASE)
 }
 
 /// No identifier given.
 fn no_id() -> Name {
-    Name::from("")
+    static NONE: LazyLock<Name> = LazyLock::new(|| Name::from(""));
+    Name::clone(&NONE)
 }
 
 impl Default for Transaction {
@@ -132,37 +135,44 @@ impl Default for Transaction {
 }
 
 /// A store or merchant. Absent text fields read as empty text.
+///
+/// The texts are shared names: a history names a few hundred stores over millions of
+/// transactions, so a caller building many (a history reader, the synthetic population) clones
+/// one name per store rather than copying its text into every transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Store {
     /// Its identifier.
-    pub id: String,
+    pub id: Name,
     /// Its region.
-    pub region: String,
+    pub region: Name,
     /// Its city.
-    pub city: String,
+    pub city: Name,
     /// Its format (`pharmacy`, `kiosk`, `online`...).
-    pub format: String,
+    pub format: Name,
     /// The partner brand of the merchant, if any.
-    pub partner: String,
+    pub partner: Name,
 }
 
 /// A basket line. Absent text fields read as empty text.
+///
+/// The texts are shared names (see [`Store`]): a catalogue's products recur across baskets, so
+/// a caller building many lines clones each product's names instead of copying their text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Line {
     /// The product code.
     #[serde(default)]
-    pub sku: String,
+    pub sku: Name,
     /// The product name.
     #[serde(default)]
-    pub name: String,
+    pub name: Name,
     /// The product category.
     #[serde(default)]
-    pub category: String,
+    pub category: Name,
     /// The brand.
     #[serde(default)]
-    pub brand: String,
+    pub brand: Name,
     /// The price of one unit.
     pub unit_price: Decimal,
     /// How many units (fractions for goods sold by weight).

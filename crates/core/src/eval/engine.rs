@@ -63,8 +63,9 @@ pub(crate) struct Engine<'a, T: Tracer> {
     /// While deciding the tier after the transaction: this transaction's spend and visits,
     /// added to the history windows.
     pub history_delta: Option<(Decimal, Decimal)>,
-    /// Moments a duration after the transaction, computed so far (pending and expiry).
-    pub moments: Vec<(Duration, DateTime<FixedOffset>)>,
+    /// Moments a duration after the transaction, computed so far (pending and expiry: a
+    /// usual program has one or two, which fit inline).
+    pub moments: SmallVec<[(Duration, DateTime<FixedOffset>); 2]>,
     /// The declaration being evaluated, for error messages.
     pub at: (&'static str, &'a str),
     pub effects: Vec<Effect>,
@@ -119,7 +120,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
             rule_points: smallvec![Decimal::ZERO; program.rules.len()],
             rule_weights: smallvec![0..0; program.rules.len()],
             history_delta: None,
-            moments: Vec::new(),
+            moments: SmallVec::new(),
             at: ("program", &program.name),
             effects: Vec::with_capacity(EFFECTS_FIRST),
             refused: Vec::new(),

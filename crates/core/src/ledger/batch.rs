@@ -489,7 +489,7 @@ impl Session for Batch<'_> {
     }
 
     fn put_shop(&mut self, shop: &crate::eval::Store) -> Result<(), StoreError> {
-        self.shops.remove(&shop.id);
+        self.shops.remove(&*shop.id);
         self.inner.put_shop(shop)
     }
 

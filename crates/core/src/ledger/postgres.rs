@@ -618,7 +618,7 @@ impl Session for PgSession<'_> {
             &format!("writing store {}", shop.id),
             "INSERT INTO shops (id, body) VALUES ($1, $2)
              ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-            &[&shop.id, &body],
+            &[&&*shop.id, &body],
         )?;
         Ok(())
     }

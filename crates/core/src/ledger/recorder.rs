@@ -67,9 +67,9 @@ impl Prefetch {
         }
         for incoming in batch {
             let shop = &incoming.transaction.store.id;
-            if !shop.is_empty() && !read.shops.contains_key(shop) {
+            if !shop.is_empty() && !read.shops.contains_key(&**shop) {
                 let known = session.shop(shop)?;
-                read.shops.insert(shop.clone(), known);
+                read.shops.insert(shop.to_string(), known);
             }
         }
         for promotion in budgets {

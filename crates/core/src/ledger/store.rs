@@ -365,7 +365,7 @@ impl Session for Overlay<'_> {
     }
 
     fn put_shop(&mut self, shop: &crate::eval::Store) -> Result<(), StoreError> {
-        self.shops.insert(shop.id.clone(), shop.clone());
+        self.shops.insert(shop.id.to_string(), shop.clone());
         Ok(())
     }
 

@@ -18,6 +18,7 @@ use super::scan::{keep_first, read_file, Keys, KnownCards};
 use super::{MigrateError, Observer};
 use crate::eval::{Line, Store as Shop, Transaction};
 use crate::ledger::{AccountState, Incoming, Ledger, MemoryStore};
+use crate::program::Name;
 use crate::versions::Versions;
 use chrono::{DateTime, FixedOffset};
 use indexmap::IndexMap;
@@ -302,10 +303,10 @@ impl<'p> Converter<'p> {
             .get(r.card_no.as_str())
             .map_or_else(|| format!("card:{}", r.card_no), |a| a.to_string());
         let line = |unit_price: Decimal, quantity: Decimal, original_line: Option<usize>| Line {
-            sku: String::new(),
-            name: String::new(),
-            category: String::new(),
-            brand: String::new(),
+            sku: Name::default(),
+            name: Name::default(),
+            category: Name::default(),
+            brand: Name::default(),
             unit_price,
             quantity,
             amount: None,
@@ -332,7 +333,7 @@ impl<'p> Converter<'p> {
                 kind: r.kind.as_str().into(),
                 time: r.order.0,
                 store: Shop {
-                    id: r.store.clone(),
+                    id: r.store.as_str().into(),
                     ..Shop::default()
                 },
                 lines,
