@@ -994,12 +994,7 @@ fn basket(
     let mut lines: Vec<(Product, i64)> = Vec::new();
     for _ in 0..count {
         let category = *pick(rng, &weights).unwrap_or(&"otc");
-        let products: Vec<(&'static Product, u32)> = CATALOG
-            .iter()
-            .filter(|p| p.category == category)
-            .map(|p| (p, p.popularity))
-            .collect();
-        let Some(product) = pick(rng, &products).copied() else {
+        let Some(product) = pick(rng, products_in(category)).copied() else {
             continue;
         };
         let product = Product {
@@ -1017,6 +1012,24 @@ fn basket(
         }
     }
     lines
+}
+
+/// The catalogue's products of `category` with their popularity, in catalogue order: listed
+/// once per process, not for every line drawn.
+fn products_in(category: &str) -> &'static [(&'static Product, u32)] {
+    static BY_CATEGORY: LazyLock<HashMap<&'static str, Vec<(&'static Product, u32)>>> =
+        LazyLock::new(|| {
+            let mut by_category: HashMap<&'static str, Vec<(&'static Product, u32)>> =
+                HashMap::new();
+            for p in CATALOG {
+                by_category
+                    .entry(p.category)
+                    .or_default()
+                    .push((p, p.popularity));
+            }
+            by_category
+        });
+    BY_CATEGORY.get(category).map_or(&[], Vec::as_slice)
 }
 
 /// The base points the estimate counts for a line.
