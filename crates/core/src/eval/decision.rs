@@ -500,8 +500,8 @@ mod tests {
             weights,
             precision: 0,
         };
-        let splits = smallvec::smallvec![split(10, 0..2), split(7, 2..3)];
-        let spread = Arc::new(Spread::new(&weights, splits));
+        let splits = [split(10, 0..2), split(7, 2..3)];
+        let spread = Spread::shared(&weights, &splits);
         let mut first = Shares::pending(0);
         let mut second = Shares::pending(1);
         assert!(

@@ -19,7 +19,6 @@ use chrono::{DateTime, FixedOffset};
 use puntos_dsl::Span;
 use rust_decimal::Decimal;
 use smallvec::{smallvec, SmallVec};
-use std::sync::Arc;
 
 /// Where an accrual's weights lie in [`Engine::weights`]: how its points spread over the
 /// lines.
@@ -164,7 +163,7 @@ impl<'a, T: Tracer> Engine<'a, T> {
         engine.tier_change()?;
         let mut effects = engine.effects;
         if !engine.splits.is_empty() {
-            let spread = Arc::new(Spread::new(&engine.weights, engine.splits));
+            let spread = Spread::shared(&engine.weights, &engine.splits);
             effects
                 .iter_mut()
                 .filter_map(Effect::shares_mut)

@@ -13,7 +13,7 @@ use super::rounding::allocate_into;
 use rust_decimal::Decimal;
 use smallvec::SmallVec;
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// One amount to spread over the lines in proportion to some weights.
 #[derive(Debug, Clone)]
@@ -33,7 +33,9 @@ pub(crate) struct Spread {
     weights: Box<[(usize, Decimal)]>,
     /// A usual decision's splits fit inline.
     splits: SmallVec<[Split; 8]>,
-    made: OnceLock<Made>,
+    /// Boxed: most decisions never make their shares, and a smaller spread is cheaper to set
+    /// up.
+    made: OnceLock<Box<Made>>,
 }
 
 /// The shares of every split, one list after another, and where each split's end (a usual
@@ -45,18 +47,23 @@ struct Made {
 }
 
 impl Spread {
-    /// The splits `splits` over `weights`, none made yet.
-    pub fn new(weights: &[(usize, Decimal)], splits: SmallVec<[Split; 8]>) -> Spread {
-        Spread {
+    /// The splits `splits` over `weights`, none made yet: made in place in their shared
+    /// allocation (the splits copied one by one, not the whole inline list moved twice).
+    pub fn shared(weights: &[(usize, Decimal)], splits: &[Split]) -> Arc<Spread> {
+        let mut spread = Arc::new(Spread {
             weights: weights.into(),
-            splits,
+            splits: SmallVec::new(),
             made: OnceLock::new(),
+        });
+        if let Some(fresh) = Arc::get_mut(&mut spread) {
+            fresh.splits.extend(splits.iter().cloned());
         }
+        spread
     }
 
     /// The shares of split `index`; the first call makes every split's.
     pub fn shares(&self, index: usize) -> &[Share] {
-        let made = self.made.get_or_init(|| self.make());
+        let made = self.made.get_or_init(|| Box::new(self.make()));
         let start = match index.checked_sub(1) {
             Some(before) => made.ends.get(before).copied().unwrap_or_default(),
             None => 0,
