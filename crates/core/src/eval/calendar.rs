@@ -423,9 +423,42 @@ mod tests {
         assert!(!window.contains(before));
     }
 
+    /// Changes of offset the window tests start around: skipped and repeated hours, midnight
+    /// changes, half-hour ones.
+    const CHANGES: [(&str, &str); 8] = [
+        ("Europe/Berlin", "2026-03-29T02:00:00"),
+        ("Europe/Berlin", "2026-10-25T02:00:00"),
+        ("America/New_York", "2026-03-08T02:00:00"),
+        ("America/New_York", "2026-11-01T01:00:00"),
+        ("Australia/Lord_Howe", "2026-04-05T01:30:00"),
+        ("Australia/Lord_Howe", "2026-10-04T02:00:00"),
+        ("America/Santiago", "2026-04-05T00:00:00"),
+        ("America/Santiago", "2026-09-06T00:00:00"),
+    ];
+
+    /// A window of `hours` hours whose first wall-clock time is `start_shift` minutes from
+    /// change `change`: its zone, first wall-clock time, duration and end (`None` when its
+    /// end's wall-clock time is skipped).
+    fn window_around(
+        change: usize,
+        start_shift: i64,
+        hours: i64,
+    ) -> Option<(Tz, NaiveDateTime, Duration, DateTime<FixedOffset>)> {
+        let (zone, local) = CHANGES[change];
+        let tz: Tz = zone.parse().unwrap();
+        let change = NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M:%S").unwrap();
+        let first = change + chrono::TimeDelta::minutes(start_shift);
+        let duration = Duration {
+            amount: Decimal::from(hours),
+            unit: DurationUnit::Hour,
+        };
+        let end = local_to_instant(first + chrono::TimeDelta::hours(hours), tz)?;
+        Some((tz, first, duration, end))
+    }
+
     proptest::proptest! {
         /// A history window decides as its definition does, for windows starting around
-        /// changes of offset (skipped and repeated hours, midnight changes, half-hour ones).
+        /// changes of offset.
         #[test]
         fn a_history_window_covers_what_its_definition_covers(
             anchor in 0usize..8,
@@ -433,23 +466,9 @@ mod tests {
             hours in 1i64..60,
             at_shift in -400i64..400,
         ) {
-            let anchors = [
-                ("Europe/Berlin", "2026-03-29T02:00:00"),
-                ("Europe/Berlin", "2026-10-25T02:00:00"),
-                ("America/New_York", "2026-03-08T02:00:00"),
-                ("America/New_York", "2026-11-01T01:00:00"),
-                ("Australia/Lord_Howe", "2026-04-05T01:30:00"),
-                ("Australia/Lord_Howe", "2026-10-04T02:00:00"),
-                ("America/Santiago", "2026-04-05T00:00:00"),
-                ("America/Santiago", "2026-09-06T00:00:00"),
-            ];
-            let (zone, local) = anchors[anchor];
-            let tz: Tz = zone.parse().unwrap();
-            let change = NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M:%S").unwrap();
-            let first = change + chrono::TimeDelta::minutes(start_shift);
-            let duration = Duration { amount: Decimal::from(hours), unit: DurationUnit::Hour };
-            let end_local = first + chrono::TimeDelta::hours(hours);
-            let Some(end) = local_to_instant(end_local, tz) else { return Ok(()) };
+            let Some((tz, first, duration, end)) = window_around(anchor, start_shift, hours) else {
+                return Ok(());
+            };
             let at = local_to_instant(first, tz).unwrap_or(end) + chrono::TimeDelta::minutes(at_shift);
             let window = HistoryWindow::new(end, end.with_timezone(&tz).naive_local(), duration, tz);
             proptest::prop_assert_eq!(
@@ -462,23 +481,12 @@ mod tests {
         /// the entries it covers, around the same changes of offset.
         #[test]
         fn a_windows_run_in_a_history_is_what_it_covers(
-            anchor in 0usize..4,
+            anchor in 0usize..8,
             start_shift in -300i64..300,
             hours in 1i64..60,
             mut shifts in proptest::collection::vec(-4000i64..400, 0..40),
         ) {
-            let anchors = [
-                ("Europe/Berlin", "2026-03-29T02:00:00"),
-                ("Europe/Berlin", "2026-10-25T02:00:00"),
-                ("America/New_York", "2026-11-01T01:00:00"),
-                ("Australia/Lord_Howe", "2026-04-05T01:30:00"),
-            ];
-            let (zone, local) = anchors[anchor];
-            let tz: Tz = zone.parse().unwrap();
-            let change = NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M:%S").unwrap();
-            let first = change + chrono::TimeDelta::minutes(start_shift);
-            let duration = Duration { amount: Decimal::from(hours), unit: DurationUnit::Hour };
-            let Some(end) = local_to_instant(first + chrono::TimeDelta::hours(hours), tz) else {
+            let Some((tz, _, duration, end)) = window_around(anchor, start_shift, hours) else {
                 return Ok(());
             };
             shifts.sort_unstable();
