@@ -41,9 +41,9 @@ pub struct DirectLedger<'v> {
 /// The accounts, and what posting reads and writes besides them.
 #[derive(Default)]
 struct Book {
-    /// Accounts by id. A taken account leaves an empty state in its place until it is given
-    /// back, so the id is not allocated again.
-    accounts: HashMap<String, AccountState>,
+    /// Accounts by id. A taken account leaves `None` in its place until it is given back: the
+    /// id is not allocated again, and no empty state is made and dropped in its place.
+    accounts: HashMap<String, Option<AccountState>>,
     /// Each alias (card number) to its account's id.
     aliases: HashMap<String, String>,
     budgets: HashMap<String, Decimal>,
@@ -98,7 +98,7 @@ impl<'v> DirectLedger<'v> {
             alias_cards(&mut account);
             let book = &mut self.book;
             match book.accounts.get(&account.id) {
-                Some(held) if *held == account => continue,
+                Some(Some(held)) if *held == account => continue,
                 Some(_) => return Err(LedgerError::AccountExists(account.id)),
                 None if book.aliases.contains_key(&account.id) => {
                     return Err(LedgerError::AccountExists(account.id))
@@ -123,7 +123,7 @@ impl<'v> DirectLedger<'v> {
             for alias in &account.aliases {
                 book.aliases.insert(alias.clone(), account.id.clone());
             }
-            book.accounts.insert(account.id.clone(), account);
+            book.accounts.insert(account.id.clone(), Some(account));
         }
         Ok(())
     }
@@ -159,7 +159,8 @@ impl<'v> DirectLedger<'v> {
     /// [`Ledger::advance_all`](super::Ledger::advance_all) does.
     pub fn advance_all(&mut self, as_of: DateTime<FixedOffset>) {
         let mut out = self.book.postings();
-        let mut states: Vec<&mut AccountState> = self.book.accounts.values_mut().collect();
+        let mut states: Vec<&mut AccountState> =
+            self.book.accounts.values_mut().flatten().collect();
         states.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         for state in states {
             advance(state, as_of, self.notice, &mut out);
@@ -182,7 +183,7 @@ impl<'v> DirectLedger<'v> {
 
     /// Every account's state, in no particular order.
     pub fn accounts(&self) -> impl Iterator<Item = &AccountState> {
-        self.book.accounts.values()
+        self.book.accounts.values().flatten()
     }
 }
 
@@ -218,15 +219,15 @@ impl Lookups for Book {
 
 impl Unit for Book {
     fn take_account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
-        let id = self
-            .aliases
-            .get(id_or_alias)
-            .map_or(id_or_alias, String::as_str);
-        Ok(self
-            .accounts
-            .get_mut(id)
-            .filter(|state| !state.id.is_empty())
-            .map(std::mem::take))
+        // An account's id is never another's alias (opening and signing up refuse it), so the
+        // id, the usual key, is looked up first.
+        if let Some(slot) = self.accounts.get_mut(id_or_alias) {
+            return Ok(slot.take());
+        }
+        let Some(id) = self.aliases.get(id_or_alias) else {
+            return Ok(None);
+        };
+        Ok(self.accounts.get_mut(id).and_then(Option::take))
     }
 
     fn changed_in_unit(&self, _id: &str) -> bool {
@@ -238,15 +239,15 @@ impl Unit for Book {
     /// new one) is not opened.
     fn release_account(&mut self, account: AccountState) {
         if let Some(slot) = self.accounts.get_mut(&account.id) {
-            *slot = account;
+            *slot = Some(account);
         }
     }
 
     fn keep_account(&mut self, account: AccountState) -> Result<(), StoreError> {
         match self.accounts.get_mut(&account.id) {
-            Some(slot) => *slot = account,
+            Some(slot) => *slot = Some(account),
             None => {
-                self.accounts.insert(account.id.clone(), account);
+                self.accounts.insert(account.id.clone(), Some(account));
             }
         }
         Ok(())
@@ -322,6 +323,36 @@ mod tests {
         assert!(matches!(
             direct.open([account("C", &["111"])], at()),
             Err(LedgerError::CardTaken { account, .. }) if account == "A"
+        ));
+        assert_eq!(direct.accounts().count(), 1);
+    }
+
+    #[test]
+    fn a_transaction_finds_its_account_by_id_or_by_card() {
+        let versions = versions();
+        let mut direct = DirectLedger::new(&versions);
+        direct.open([account("A", &["111"])], at()).unwrap();
+        let purchase = |account: &str, id: &str| Incoming {
+            account: account.to_string(),
+            refund_of: None,
+            customer: None,
+            transaction: crate::eval::Transaction {
+                id: id.into(),
+                time: chrono::DateTime::parse_from_rfc3339("2026-03-14T12:00:00+03:00").unwrap(),
+                ..crate::eval::Transaction::default()
+            },
+        };
+        assert!(matches!(
+            direct.apply(&purchase("A", "T-1")),
+            Ok(Applied::New(_))
+        ));
+        assert!(matches!(
+            direct.apply(&purchase("111", "T-2")),
+            Ok(Applied::New(_))
+        ));
+        assert!(matches!(
+            direct.apply(&purchase("222", "T-3")),
+            Err(LedgerError::UnknownAccount(card)) if card == "222"
         ));
         assert_eq!(direct.accounts().count(), 1);
     }
