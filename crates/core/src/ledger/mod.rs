@@ -664,7 +664,7 @@ fn decide<U: Unit + ?Sized>(
             session.record(out)?;
             session.keep_account(state)?;
             if let Some(original) = original {
-                session.keep_transaction(original);
+                session.keep_transaction(*original);
             }
             if session.keeps_record(&tx.id) {
                 session.keep_transaction(StoredTransaction {
@@ -690,10 +690,11 @@ fn decide<U: Unit + ?Sized>(
 }
 
 /// What deciding a transaction for an account produced besides its entries and events: the
-/// decision, the refunded purchase updated, and the lots a redemption spent.
+/// decision, the refunded purchase updated (boxed: only refunds have one, and every decision
+/// is passed back through this), and the lots a redemption spent.
 type Decided = (
     Decision,
-    Option<StoredTransaction>,
+    Option<Box<StoredTransaction>>,
     Vec<(String, rust_decimal::Decimal)>,
 );
 
@@ -712,12 +713,12 @@ fn decide_for<U: Unit + ?Sized>(
     let program = version_at(versions, tx.time)?;
     advance(state, tx.time, notice, out);
     let mut original = match &incoming.refund_of {
-        Some(id) => Some(
+        Some(id) => Some(Box::new(
             session
                 .transaction(id)?
                 .filter(|o| o.refused.is_none())
                 .ok_or_else(|| LedgerError::UnknownOriginal(id.clone()))?,
-        ),
+        )),
         None => None,
     };
     // Decided as given, unless the registry completes its store or it refunds a purchase:
@@ -757,7 +758,7 @@ fn decide_for<U: Unit + ?Sized>(
         date: now.date(),
         transaction: &transaction,
         decision: &decision,
-        original: original.as_mut(),
+        original: original.as_deref_mut(),
         consumed: Vec::new(),
     };
     post(state, &mut posting, session, out)?;
