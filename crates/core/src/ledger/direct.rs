@@ -188,13 +188,14 @@ impl<'v> DirectLedger<'v> {
 }
 
 impl Book {
-    /// Numbers `entries` on from the last one and adds them to those written.
-    fn write(&mut self, entries: Vec<JournalEntry>) {
-        for mut entry in entries {
+    /// Numbers `entries` on from the last one and adds them to those written (in place, then
+    /// moved over together rather than one by one).
+    fn write(&mut self, mut entries: Vec<JournalEntry>) {
+        for entry in &mut entries {
             self.seq += 1;
             entry.seq = self.seq;
-            self.written.push(entry);
         }
+        self.written.append(&mut entries);
     }
 }
 
