@@ -343,14 +343,10 @@ mod tests {
                 ..crate::eval::Transaction::default()
             },
         };
-        assert!(matches!(
-            direct.apply(&purchase("A", "T-1")),
-            Ok(Applied::New(_))
-        ));
-        assert!(matches!(
-            direct.apply(&purchase("111", "T-2")),
-            Ok(Applied::New(_))
-        ));
+        for (account, id) in [("A", "T-1"), ("111", "T-2")] {
+            let applied = direct.apply(&purchase(account, id));
+            assert!(matches!(applied, Ok(Applied::New(_))), "{account}");
+        }
         assert!(matches!(
             direct.apply(&purchase("222", "T-3")),
             Err(LedgerError::UnknownAccount(card)) if card == "222"
