@@ -220,8 +220,9 @@ impl Lookups for Book {
 
 impl Unit for Book {
     fn take_account(&mut self, id_or_alias: &str) -> Result<Option<AccountState>, StoreError> {
-        // An account's id is never another's alias (opening and signing up refuse it), so the
-        // id, the usual key, is looked up first.
+        // An account's id is never another's alias (opening refuses it, and a signup under a
+        // card's number reaches the card's account), so the id, the usual key, is looked up
+        // first.
         if let Some(slot) = self.accounts.get_mut(id_or_alias) {
             return Ok(slot.take());
         }
